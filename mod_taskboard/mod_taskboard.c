@@ -1,0 +1,48 @@
+/* mod_taskboard: a Bryntum CrudManager backend for Apache httpd.
+ * Licensed under the Apache License, Version 2.0.
+ */
+
+/*
+ * The module: hooks and the module structure.  Directives live in
+ * mod_taskboard_config.c, the handlers in mod_taskboard_handler.c, and
+ * everything that does not need httpd in the tb_*.c files.
+ */
+
+#include <httpd.h>
+#include <http_config.h>
+#include <http_log.h>
+#include <http_request.h>
+
+#include "mod_taskboard_private.h"
+
+/* mod_dbd may be loaded after us: look its functions up once every
+ * module is loaded, not only when a directive first needs them. */
+static void tb_optional_fn_retrieve(void)
+{
+    tb_retrieve_dbd_functions();
+}
+
+static void tb_register_hooks(apr_pool_t *pool)
+{
+    (void)pool;
+    ap_hook_optional_fn_retrieve(tb_optional_fn_retrieve, NULL, NULL,
+                                 APR_HOOK_MIDDLE);
+    /* check_config also runs for "apachectl -t", post_config does not. */
+    ap_hook_check_config(tb_check_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_handler(tb_handler, NULL, NULL, APR_HOOK_MIDDLE);
+}
+
+/* Not AP_DECLARE_MODULE: the private header already says
+ * APLOG_USE_MODULE(taskboard) for every glue file. */
+module AP_MODULE_DECLARE_DATA taskboard_module = {
+    STANDARD20_MODULE_STUFF,
+    tb_create_dir_conf,         /* per-directory config creator */
+    tb_merge_dir_conf,          /* per-directory config merger */
+    NULL,                       /* server config creator */
+    NULL,                       /* server config merger */
+    tb_cmds,                    /* command table */
+    tb_register_hooks,          /* hook registration */
+#if defined(AP_MODULE_FLAG_NONE)
+    AP_MODULE_FLAG_NONE         /* flags */
+#endif
+};

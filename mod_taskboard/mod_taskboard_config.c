@@ -1,0 +1,847 @@
+/* mod_taskboard: a Bryntum CrudManager backend for Apache httpd.
+ * Licensed under the Apache License, Version 2.0.
+ */
+
+/*
+ * The directives: <TaskBoardStore> sections with their fields, read into
+ * the tb_* model, validated as they are read, and cross-checked once the
+ * whole configuration is known (check_config, which also runs for
+ * "apachectl -t").
+ */
+
+#include <errno.h>
+#include <string.h>
+
+#include <apr_lib.h>
+#include <apr_strings.h>
+
+#include <httpd.h>
+#include <http_config.h>
+#include <http_log.h>
+
+#include "mod_taskboard_private.h"
+#include "tb_json.h"
+#include "tb_sql.h"
+
+ap_dbd_t *(*tb_dbd_acquire_fn)(request_rec *) = NULL;
+
+void tb_retrieve_dbd_functions(void)
+{
+    if (!tb_dbd_acquire_fn) {
+        tb_dbd_acquire_fn = APR_RETRIEVE_OPTIONAL_FN(ap_dbd_acquire);
+    }
+}
+
+/************ the stores declared anywhere, for check_config **************/
+
+/* Every <TaskBoardStore> read, with its node in the configuration tree,
+ * so that check_config can tell which locations a store applies to.
+ * Lives in pconf and is forgotten when pconf is cleared (restarts). */
+typedef struct declared_store_t {
+    tb_store_t *store;
+    const ap_directive_t *node;
+} declared_store_t;
+
+static apr_array_header_t *declared_stores = NULL;
+
+static apr_status_t forget_declared_stores(void *unused)
+{
+    (void)unused;
+    declared_stores = NULL;
+    return APR_SUCCESS;
+}
+
+static void remember_store(cmd_parms *cmd, tb_store_t *store,
+                           const ap_directive_t *node)
+{
+    declared_store_t *d;
+
+    if (!declared_stores) {
+        declared_stores = apr_array_make(cmd->pool, 8, sizeof(*d));
+        apr_pool_cleanup_register(cmd->pool, NULL, forget_declared_stores,
+                                  apr_pool_cleanup_null);
+    }
+    d = apr_array_push(declared_stores);
+    d->store = store;
+    d->node = node;
+}
+
+/************ per-directory configuration: create and merge ***************/
+
+void *tb_create_dir_conf(apr_pool_t *pool, char *dir)
+{
+    tb_dir_conf_t *conf = apr_pcalloc(pool, sizeof(*conf));
+
+    (void)dir;
+    conf->stores = apr_array_make(pool, 4, sizeof(tb_store_t *));
+    conf->revision = NULL;          /* unset */
+    conf->param_name = NULL;        /* unset */
+    conf->max_body = -1;            /* unset */
+    conf->current_store = NULL;
+    return conf;
+}
+
+static int store_index(const apr_array_header_t *stores, const char *id)
+{
+    int i;
+
+    for (i = 0; i < stores->nelts; i++) {
+        if (strcmp(APR_ARRAY_IDX(stores, i, tb_store_t *)->id, id) == 0) {
+            return i;
+        }
+    }
+    return -1;
+}
+
+void *tb_merge_dir_conf(apr_pool_t *pool, void *basev, void *addv)
+{
+    tb_dir_conf_t *base = basev, *add = addv;
+    tb_dir_conf_t *conf = apr_pcalloc(pool, sizeof(*conf));
+    int i, at;
+
+    /* Stores add up: an inner location serves the outer stores plus its
+     * own, and its own replace outer ones of the same storeId. */
+    conf->stores = apr_array_copy(pool, base->stores);
+    for (i = 0; i < add->stores->nelts; i++) {
+        tb_store_t *store = APR_ARRAY_IDX(add->stores, i, tb_store_t *);
+        at = store_index(conf->stores, store->id);
+        if (at >= 0) {
+            APR_ARRAY_IDX(conf->stores, at, tb_store_t *) = store;
+        }
+        else {
+            APR_ARRAY_PUSH(conf->stores, tb_store_t *) = store;
+        }
+    }
+    conf->revision = add->revision ? add->revision : base->revision;
+    conf->param_name = add->param_name ? add->param_name : base->param_name;
+    conf->max_body = (add->max_body != -1) ? add->max_body : base->max_body;
+    conf->current_store = NULL;
+    return conf;
+}
+
+const char *tb_conf_param_name(const tb_dir_conf_t *conf)
+{
+    return conf->param_name ? conf->param_name : TB_DEFAULT_PARAM;
+}
+
+apr_off_t tb_conf_max_body(const tb_dir_conf_t *conf)
+{
+    return conf->max_body != -1 ? conf->max_body : TB_DEFAULT_MAX_BODY;
+}
+
+/************ helpers for the directive handlers **************************/
+
+static const char *bad_identifier(cmd_parms *cmd, const char *what,
+                                  const char *value)
+{
+    return apr_psprintf(cmd->pool, "%s: %s '%s' is not a valid SQL "
+                        "identifier (use letters, digits and _, not "
+                        "starting with a digit, at most 64)",
+                        cmd->cmd->name, what, value);
+}
+
+/* The store being read, or an error for a directive used outside one. */
+static const char *current_store(cmd_parms *cmd, tb_dir_conf_t *conf,
+                                 tb_store_t **store)
+{
+    *store = conf->current_store;
+    if (!*store) {
+        return apr_psprintf(cmd->pool, "%s is only valid inside a "
+                            "<TaskBoardStore> section", cmd->cmd->name);
+    }
+    return NULL;
+}
+
+/* Parses a whole decimal number in [min, max]; message names the
+ * directive. */
+static const char *parse_number(cmd_parms *cmd, const char *what,
+                                const char *arg, apr_int64_t min,
+                                apr_int64_t max, apr_int64_t *out)
+{
+    char *end;
+
+    errno = 0;
+    *out = apr_strtoi64(arg, &end, 10);
+    if (!*arg || *end || errno || *out < min || *out > max) {
+        return apr_psprintf(cmd->pool, "%s: %s '%s' must be a whole number "
+                            "from %" APR_INT64_T_FMT " to %" APR_INT64_T_FMT,
+                            cmd->cmd->name, what, arg, min, max);
+    }
+    return NULL;
+}
+
+/* Rejects a column that the store maps already (the id included). */
+static const char *check_column_free(cmd_parms *cmd, const tb_store_t *store,
+                                     const char *column, const void *self)
+{
+    const tb_field_t *other = tb_store_field_by_column(store, column);
+
+    if (other && other != self) {
+        return apr_psprintf(cmd->pool, "%s: column '%s' of store '%s' is "
+                            "already mapped to field '%s'", cmd->cmd->name,
+                            column, store->id, other->name);
+    }
+    return NULL;
+}
+
+/************ <TaskBoardStore> and the directives inside it ***************/
+
+static const char *cmd_store_section(cmd_parms *cmd, void *mconfig,
+                                     const char *arg)
+{
+    tb_dir_conf_t *conf = mconfig;
+    const ap_directive_t *section = cmd->directive;
+    const char *endp = ap_strrchr_c(arg, '>'), *args, *store_id, *err;
+    tb_store_t *store;
+    int i, has_id = 0;
+
+    if (!endp) {
+        return TB_CMD_STORE_NAME " directive missing closing '>'";
+    }
+    args = apr_pstrndup(cmd->temp_pool, arg, endp - arg);
+    store_id = ap_getword_conf(cmd->pool, &args);
+    if (!*store_id) {
+        return TB_CMD_STORE_NAME " needs a storeId, as in "
+               "<TaskBoardStore tasks>";
+    }
+    if (*args) {
+        return apr_psprintf(cmd->pool, TB_CMD_STORE_NAME " takes one storeId,"
+                            " not '%s %s'", store_id, args);
+    }
+    if (!tb_is_identifier(store_id)) {
+        return apr_psprintf(cmd->pool, TB_CMD_STORE_NAME ": storeId '%s' must"
+                            " be letters, digits and _, not starting with a "
+                            "digit", store_id);
+    }
+    tb_retrieve_dbd_functions();
+    if (!tb_dbd_acquire_fn) {
+        return TB_CMD_STORE_NAME " requires mod_dbd: add "
+               "'LoadModule dbd_module .../mod_dbd.so' before this line";
+    }
+    if (conf->current_store) {
+        return TB_CMD_STORE_NAME " sections cannot be nested";
+    }
+    i = store_index(conf->stores, store_id);
+    if (i >= 0) {
+        tb_store_t *first = APR_ARRAY_IDX(conf->stores, i, tb_store_t *);
+        return apr_psprintf(cmd->pool, TB_CMD_STORE_NAME ": store '%s' is "
+                            "already declared in this context, at %s:%d",
+                            store_id, first->defn_file, first->defn_line);
+    }
+
+    store = tb_store_create(cmd->pool, store_id);
+    store->defn_file = section->filename;
+    store->defn_line = section->line_num;
+
+    conf->current_store = store;
+    err = ap_walk_config(section->first_child, cmd, cmd->context);
+    conf->current_store = NULL;
+    if (err) {
+        return err;
+    }
+
+    /* Rows come in the configured order, then by id so paging is stable. */
+    for (i = 0; i < store->order->nelts; i++) {
+        tb_order_t *o = &APR_ARRAY_IDX(store->order, i, tb_order_t);
+        if (strcasecmp(o->column, store->id_field.column) == 0) {
+            has_id = 1;
+        }
+    }
+    if (!has_id) {
+        tb_order_t *o = apr_array_push(store->order);
+        o->column = store->id_field.column;
+        o->descending = 0;
+    }
+    tb_sql_build_store(cmd->pool, store);
+    APR_ARRAY_PUSH(conf->stores, tb_store_t *) = store;
+    remember_store(cmd, store, section);
+    return NULL;
+}
+
+static const char *cmd_table(cmd_parms *cmd, void *mconfig, const char *arg)
+{
+    tb_store_t *store;
+    const char *err = current_store(cmd, mconfig, &store);
+
+    if (err) {
+        return err;
+    }
+    if (!tb_is_identifier(arg)) {
+        return bad_identifier(cmd, "table", arg);
+    }
+    store->table = arg;
+    return NULL;
+}
+
+static const char *cmd_id(cmd_parms *cmd, void *mconfig, const char *column,
+                          const char *kind)
+{
+    tb_store_t *store;
+    const char *err = current_store(cmd, mconfig, &store);
+
+    if (err) {
+        return err;
+    }
+    if (!tb_is_identifier(column)) {
+        return bad_identifier(cmd, "column", column);
+    }
+    if ((err = check_column_free(cmd, store, column, &store->id_field))) {
+        return err;
+    }
+    if (!kind || strcasecmp(kind, "auto") == 0) {
+        store->id_kind = TB_ID_AUTO;
+        store->id_field.type = TB_TYPE_INT;
+    }
+    else if (strcasecmp(kind, "string") == 0) {
+        store->id_kind = TB_ID_STRING;
+        store->id_field.type = TB_TYPE_STRING;
+    }
+    else {
+        return apr_psprintf(cmd->pool, "%s: unknown id kind '%s' (use "
+                            "auto|string)", cmd->cmd->name, kind);
+    }
+    store->id_field.column = column;
+    return NULL;
+}
+
+static const char *cmd_order(cmd_parms *cmd, void *mconfig, const char *arg)
+{
+    tb_store_t *store;
+    const char *err = current_store(cmd, mconfig, &store), *word;
+    tb_order_t *last = NULL;
+
+    if (err) {
+        return err;
+    }
+    apr_array_clear(store->order);
+    while (*(word = ap_getword_conf(cmd->temp_pool, &arg))) {
+        if (strcasecmp(word, "ASC") == 0 || strcasecmp(word, "DESC") == 0) {
+            if (!last) {
+                return apr_psprintf(cmd->pool, "%s: '%s' must follow a "
+                                    "column", cmd->cmd->name, word);
+            }
+            last->descending = (strcasecmp(word, "DESC") == 0);
+            last = NULL;
+            continue;
+        }
+        if (!tb_is_identifier(word)) {
+            return bad_identifier(cmd, "column", word);
+        }
+        last = apr_array_push(store->order);
+        last->column = apr_pstrdup(cmd->pool, word);
+        last->descending = 0;
+    }
+    if (store->order->nelts == 0) {
+        return apr_psprintf(cmd->pool, "%s needs at least one column",
+                            cmd->cmd->name);
+    }
+    return NULL;
+}
+
+/* Reads one "key=value" or flag option of TaskBoardField. */
+static const char *field_option(cmd_parms *cmd, tb_field_t *field,
+                                const char *option)
+{
+    const char *eq = strchr(option, '=');
+    const char *key = eq ? apr_pstrndup(cmd->temp_pool, option, eq - option)
+                         : option;
+    const char *value = eq ? eq + 1 : NULL;
+    const char *err;
+
+    if (!value) {
+        if (strcasecmp(key, "readonly") == 0) {
+            field->readonly = 1;
+            return NULL;
+        }
+        if (strcasecmp(key, "required") == 0) {
+            field->required = 1;
+            return NULL;
+        }
+    }
+    else if (strcasecmp(key, "column") == 0) {
+        if (!tb_is_identifier(value)) {
+            return bad_identifier(cmd, "column", value);
+        }
+        field->column = value;
+        return NULL;
+    }
+    else if (strcasecmp(key, "default") == 0) {
+        field->default_value = value;
+        return NULL;
+    }
+    else if (strcasecmp(key, "maxlength") == 0) {
+        return parse_number(cmd, "maxlength", value, 1, APR_INT32_MAX,
+                            &field->max_length);
+    }
+    else if (strcasecmp(key, "values") == 0) {
+        char *list = apr_pstrdup(cmd->pool, value), *last, *item;
+        field->allowed = apr_array_make(cmd->pool, 4, sizeof(char *));
+        for (item = apr_strtok(list, ",", &last); item;
+             item = apr_strtok(NULL, ",", &last)) {
+            APR_ARRAY_PUSH(field->allowed, const char *) = item;
+        }
+        if (field->allowed->nelts == 0) {
+            return apr_psprintf(cmd->pool, "%s %s: values= needs at least "
+                                "one value", cmd->cmd->name, field->name);
+        }
+        return NULL;
+    }
+    else if (strcasecmp(key, "references") == 0) {
+        if (!tb_is_identifier(value)) {
+            return apr_psprintf(cmd->pool, "%s %s: references='%s' is not a "
+                                "storeId", cmd->cmd->name, field->name,
+                                value);
+        }
+        field->references = value;
+        return NULL;
+    }
+    err = apr_psprintf(cmd->pool, "%s %s: unknown option '%s' (use column=,"
+                       " default=, readonly, required, maxlength=, values=, "
+                       "references=)", cmd->cmd->name, field->name, option);
+    return err;
+}
+
+/* Checks a field's options against its type, once all are read. */
+static const char *check_field(cmd_parms *cmd, tb_field_t *field)
+{
+    const char *err;
+    int i;
+
+    if (field->max_length && field->type != TB_TYPE_STRING
+        && field->type != TB_TYPE_TEXT && field->type != TB_TYPE_JSON) {
+        return apr_psprintf(cmd->pool, "%s %s: maxlength= applies to string,"
+                            " text and json fields, not %s", cmd->cmd->name,
+                            field->name, tb_type_name(field->type));
+    }
+    if (field->allowed) {
+        if (field->type != TB_TYPE_STRING && field->type != TB_TYPE_TEXT
+            && field->type != TB_TYPE_INT && field->type != TB_TYPE_NUMBER) {
+            return apr_psprintf(cmd->pool, "%s %s: values= applies to "
+                                "string, text, int and number fields, not %s",
+                                cmd->cmd->name, field->name,
+                                tb_type_name(field->type));
+        }
+        for (i = 0; i < field->allowed->nelts; i++) {
+            tb_field_t plain = *field;
+            plain.allowed = NULL;
+            plain.max_length = 0;
+            err = tb_field_check_text(cmd->temp_pool, &plain,
+                                      APR_ARRAY_IDX(field->allowed, i,
+                                                    const char *));
+            if (err) {
+                return apr_psprintf(cmd->pool, "%s %s: values=: %s",
+                                    cmd->cmd->name, field->name, err);
+            }
+        }
+    }
+    if (field->references && field->type != TB_TYPE_INT
+        && field->type != TB_TYPE_STRING) {
+        return apr_psprintf(cmd->pool, "%s %s: a field with references= "
+                            "holds an id and must be int or string, not %s",
+                            cmd->cmd->name, field->name,
+                            tb_type_name(field->type));
+    }
+    if (field->default_value) {
+        err = tb_field_check_text(cmd->temp_pool, field,
+                                  field->default_value);
+        if (err) {
+            return apr_psprintf(cmd->pool, "%s %s: default '%s' does not fit"
+                                " the field: %s", cmd->cmd->name, field->name,
+                                field->default_value, err);
+        }
+    }
+    return NULL;
+}
+
+static const char *cmd_field(cmd_parms *cmd, void *mconfig, const char *arg)
+{
+    tb_store_t *store;
+    tb_field_t *field;
+    const char *err = current_store(cmd, mconfig, &store), *name, *type;
+    const char *option;
+
+    if (err) {
+        return err;
+    }
+    name = ap_getword_conf(cmd->pool, &arg);
+    type = ap_getword_conf(cmd->pool, &arg);
+    if (!*name || !*type) {
+        return apr_psprintf(cmd->pool, "%s needs a field name and a type, as "
+                            "in '%s name string'", cmd->cmd->name,
+                            cmd->cmd->name);
+    }
+    if (!tb_is_identifier(name)) {
+        return apr_psprintf(cmd->pool, "%s: field name '%s' must be letters, "
+                            "digits and _, not starting with a digit",
+                            cmd->cmd->name, name);
+    }
+    if (strcmp(name, "id") == 0) {
+        return apr_psprintf(cmd->pool, "%s: 'id' is the store's key: declare"
+                            " its column with TaskBoardId", cmd->cmd->name);
+    }
+    if (tb_store_field(store, name)) {
+        return apr_psprintf(cmd->pool, "%s: field '%s' is already declared "
+                            "in store '%s'", cmd->cmd->name, name, store->id);
+    }
+    field = apr_pcalloc(cmd->pool, sizeof(*field));
+    field->name = name;
+    field->column = name;
+    if (tb_type_parse(type, &field->type) != 0) {
+        return apr_psprintf(cmd->pool, "%s %s: unknown type '%s' (use %s)",
+                            cmd->cmd->name, name, type, tb_type_names());
+    }
+    while (*(option = ap_getword_conf(cmd->pool, &arg))) {
+        if ((err = field_option(cmd, field, option))) {
+            return err;
+        }
+    }
+    if (!tb_is_identifier(field->column)) {
+        return bad_identifier(cmd, "column", field->column);
+    }
+    if ((err = check_column_free(cmd, store, field->column, field))
+        || (err = check_field(cmd, field))) {
+        return err;
+    }
+    field->json_key = apr_pstrcat(cmd->pool, tb_json_quote(cmd->pool, name),
+                                  ":", NULL);
+    field->defn_file = cmd->directive->filename;
+    field->defn_line = cmd->directive->line_num;
+    APR_ARRAY_PUSH(store->fields, tb_field_t *) = field;
+    return NULL;
+}
+
+/************ directives of the location **********************************/
+
+static const char *not_in_store(cmd_parms *cmd, tb_dir_conf_t *conf)
+{
+    if (conf->current_store) {
+        return apr_psprintf(cmd->pool, "%s belongs outside <TaskBoardStore>",
+                            cmd->cmd->name);
+    }
+    return NULL;
+}
+
+static const char *cmd_revision(cmd_parms *cmd, void *mconfig,
+                                const char *arg)
+{
+    tb_dir_conf_t *conf = mconfig;
+    tb_revision_t *rev = apr_pcalloc(cmd->pool, sizeof(*rev));
+    const char *err = not_in_store(cmd, conf), *key, *eq;
+
+    if (err) {
+        return err;
+    }
+    rev->table = ap_getword_conf(cmd->pool, &arg);
+    rev->column = ap_getword_conf(cmd->pool, &arg);
+    key = ap_getword_conf(cmd->pool, &arg);
+    if (!*rev->table || !*rev->column || *arg) {
+        return apr_psprintf(cmd->pool, "%s needs a table, a column and "
+                            "optionally keycolumn=value, as in '%s options "
+                            "value name=revision'", cmd->cmd->name,
+                            cmd->cmd->name);
+    }
+    if (!tb_is_identifier(rev->table)) {
+        return bad_identifier(cmd, "table", rev->table);
+    }
+    if (!tb_is_identifier(rev->column)) {
+        return bad_identifier(cmd, "column", rev->column);
+    }
+    if (*key) {
+        if (!(eq = strchr(key, '='))) {
+            return apr_psprintf(cmd->pool, "%s: '%s' must be "
+                                "keycolumn=value", cmd->cmd->name, key);
+        }
+        rev->key_column = apr_pstrndup(cmd->pool, key, eq - key);
+        rev->key_value = eq + 1;
+        if (!tb_is_identifier(rev->key_column)) {
+            return bad_identifier(cmd, "key column", rev->key_column);
+        }
+    }
+    tb_sql_build_revision(cmd->pool, rev);
+    conf->revision = rev;
+    return NULL;
+}
+
+static const char *cmd_param(cmd_parms *cmd, void *mconfig, const char *arg)
+{
+    tb_dir_conf_t *conf = mconfig;
+    const char *err = not_in_store(cmd, conf), *p;
+
+    if (err) {
+        return err;
+    }
+    for (p = arg; *p; p++) {
+        if (!apr_isalnum(*p) && *p != '_' && *p != '-' && *p != '.') {
+            break;
+        }
+    }
+    if (!*arg || *p) {
+        return apr_psprintf(cmd->pool, "%s: '%s' is not a plain parameter "
+                            "name (letters, digits, _ - .)", cmd->cmd->name,
+                            arg);
+    }
+    conf->param_name = arg;
+    return NULL;
+}
+
+static const char *cmd_max_body(cmd_parms *cmd, void *mconfig,
+                                const char *arg)
+{
+    tb_dir_conf_t *conf = mconfig;
+    const char *err = not_in_store(cmd, conf);
+    apr_int64_t bytes;
+
+    if (err || (err = parse_number(cmd, "size", arg, 1,
+                                   APR_INT64_C(1) << 40, &bytes))) {
+        return err;
+    }
+    conf->max_body = (apr_off_t)bytes;
+    return NULL;
+}
+
+const command_rec tb_cmds[] = {
+    AP_INIT_RAW_ARGS(TB_CMD_STORE, cmd_store_section, NULL,
+                     RSRC_CONF | ACCESS_CONF,
+                     "<TaskBoardStore storeId> ... </TaskBoardStore>: a "
+                     "store served by this location"),
+    AP_INIT_TAKE1(TB_CMD_TABLE, cmd_table, NULL, RSRC_CONF | ACCESS_CONF,
+                  "the table of the store (default: the storeId)"),
+    AP_INIT_TAKE12(TB_CMD_ID, cmd_id, NULL, RSRC_CONF | ACCESS_CONF,
+                   "the key column and its kind, auto|string "
+                   "(default: id auto)"),
+    AP_INIT_RAW_ARGS(TB_CMD_ORDER, cmd_order, NULL, RSRC_CONF | ACCESS_CONF,
+                     "columns to order the rows by, each optionally "
+                     "followed by ASC or DESC"),
+    AP_INIT_RAW_ARGS(TB_CMD_FIELD, cmd_field, NULL, RSRC_CONF | ACCESS_CONF,
+                     "name type [column=] [default=] [readonly] [required] "
+                     "[maxlength=] [values=a,b] [references=store]"),
+    AP_INIT_RAW_ARGS(TB_CMD_REVISION, cmd_revision, NULL,
+                     RSRC_CONF | ACCESS_CONF,
+                     "table column [keycolumn=value]: where the revision "
+                     "lives"),
+    AP_INIT_TAKE1(TB_CMD_PARAM, cmd_param, NULL, RSRC_CONF | ACCESS_CONF,
+                  "the query/form parameter carrying the package "
+                  "(default: data)"),
+    AP_INIT_TAKE1(TB_CMD_MAX_BODY, cmd_max_body, NULL,
+                  RSRC_CONF | ACCESS_CONF,
+                  "largest request body in bytes (default: 4194304)"),
+    {NULL}
+};
+
+/************ cross-checks once the whole configuration is read ***********/
+
+/* Where a directive applies: its virtual host and its location, if any. */
+typedef struct scope_t {
+    const ap_directive_t *vhost;    /* <VirtualHost>, NULL = main server */
+    const ap_directive_t *section;  /* nearest enclosing section, or NULL */
+    const char *path;               /* <Location> path, NULL if regex */
+    int is_location;                /* section is <Location*> */
+} scope_t;
+
+static const char *section_arg(apr_pool_t *pool, const ap_directive_t *node)
+{
+    const char *args = node->args, *endp = ap_strrchr_c(args, '>');
+
+    args = apr_pstrndup(pool, args, endp ? (apr_size_t)(endp - args)
+                                         : strlen(args));
+    return ap_getword_conf(pool, &args);
+}
+
+static void scope_of(apr_pool_t *pool, const ap_directive_t *node,
+                     scope_t *scope)
+{
+    const ap_directive_t *p;
+
+    memset(scope, 0, sizeof(*scope));
+    for (p = node->parent; p; p = p->parent) {
+        if (strcasecmp(p->directive, "<VirtualHost") == 0) {
+            scope->vhost = p;
+            break;
+        }
+        if (!scope->section && p->directive[0] == '<'
+            && strcasecmp(p->directive, "<IfModule") != 0
+            && strcasecmp(p->directive, "<IfDefine") != 0
+            && strcasecmp(p->directive, "<IfVersion") != 0) {
+            scope->section = p;
+        }
+    }
+    if (scope->section) {
+        const char *arg = section_arg(pool, scope->section);
+        if (strcasecmp(scope->section->directive, "<Location") == 0
+            && strcmp(arg, "~") != 0) {
+            scope->is_location = 1;
+            scope->path = arg;
+        }
+        else if (strcasecmp(scope->section->directive, "<LocationMatch") == 0
+                 || strcasecmp(scope->section->directive, "<Location") == 0) {
+            scope->is_location = 1;
+        }
+    }
+}
+
+/* 1 when location path outer applies to path inner, the way httpd's
+ * location walk matches: /api covers /api, /api/ and /api/load. */
+static int path_covers(const char *outer, const char *inner)
+{
+    apr_size_t len = strlen(outer);
+
+    return strncmp(outer, inner, len) == 0
+           && (inner[len] == '\0' || inner[len] == '/'
+               || (len > 0 && outer[len - 1] == '/'));
+}
+
+/* 1 when a store declared in scope `outer` applies to scope `inner`;
+ * -1 when that cannot be known before a request (regular expressions,
+ * <Directory>, <If>): those are given the benefit of the doubt. */
+static int scope_covers(const scope_t *outer, const scope_t *inner)
+{
+    if (outer->vhost && outer->vhost != inner->vhost) {
+        return 0;
+    }
+    if (!outer->section) {
+        return 1;
+    }
+    if (outer->section == inner->section) {
+        return 1;
+    }
+    if (!inner->section) {
+        return 0;
+    }
+    if (outer->is_location && inner->is_location) {
+        if (outer->path && inner->path) {
+            return path_covers(outer->path, inner->path);
+        }
+        return -1;
+    }
+    return -1;
+}
+
+/* The declared store `id` that applies to scope, or NULL. */
+static const declared_store_t *visible_store(apr_pool_t *pool,
+                                             const scope_t *scope,
+                                             const char *id, int *unsure)
+{
+    int i, covers;
+    scope_t other;
+
+    *unsure = 0;
+    for (i = 0; declared_stores && i < declared_stores->nelts; i++) {
+        declared_store_t *d = &APR_ARRAY_IDX(declared_stores, i,
+                                             declared_store_t);
+        if (id && strcmp(d->store->id, id) != 0) {
+            continue;
+        }
+        scope_of(pool, d->node, &other);
+        covers = scope_covers(&other, scope);
+        if (covers == 1) {
+            return d;
+        }
+        if (covers == -1) {
+            *unsure = 1;
+        }
+    }
+    return NULL;
+}
+
+static int check_references(apr_pool_t *ptemp, server_rec *s)
+{
+    int i, j, unsure, errors = 0;
+    scope_t scope;
+
+    for (i = 0; declared_stores && i < declared_stores->nelts; i++) {
+        declared_store_t *d = &APR_ARRAY_IDX(declared_stores, i,
+                                             declared_store_t);
+        scope_of(ptemp, d->node, &scope);
+        for (j = 0; j < d->store->fields->nelts; j++) {
+            tb_field_t *f = APR_ARRAY_IDX(d->store->fields, j, tb_field_t *);
+            const declared_store_t *target;
+            tb_type_e id_type;
+
+            if (!f->references) {
+                continue;
+            }
+            target = visible_store(ptemp, &scope, f->references, &unsure);
+            if (!target && !unsure) {
+                ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, TBLOGNO(00001)
+                             "TaskBoardField %s at %s:%d: references= names "
+                             "store '%s', which is not declared where store "
+                             "'%s' is", f->name, f->defn_file, f->defn_line,
+                             f->references, d->store->id);
+                errors++;
+                continue;
+            }
+            if (!target) {
+                continue;
+            }
+            id_type = target->store->id_kind == TB_ID_AUTO ? TB_TYPE_INT
+                                                           : TB_TYPE_STRING;
+            if (f->type != id_type) {
+                ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, TBLOGNO(00002)
+                             "TaskBoardField %s at %s:%d: references= store "
+                             "'%s', whose ids are %s, so the field must be "
+                             "%s, not %s", f->name, f->defn_file,
+                             f->defn_line, f->references,
+                             target->store->id_kind == TB_ID_AUTO
+                                 ? "auto (int)" : "strings",
+                             tb_type_name(id_type), tb_type_name(f->type));
+                errors++;
+            }
+        }
+    }
+    return errors;
+}
+
+/* Finds every "SetHandler taskboard-*" and checks that stores apply. */
+static int check_handlers(apr_pool_t *ptemp, server_rec *s,
+                          const ap_directive_t *node)
+{
+    int errors = 0, unsure;
+    scope_t scope;
+
+    for (; node; node = node->next) {
+        if (node->first_child) {
+            errors += check_handlers(ptemp, s, node->first_child);
+        }
+        if (strcasecmp(node->directive, "SetHandler") != 0
+            || !node->args || strncasecmp(node->args, "taskboard-", 10) != 0) {
+            continue;
+        }
+        if (strcasecmp(node->args, TB_HANDLER_LOAD) != 0
+            && strcasecmp(node->args, TB_HANDLER_SYNC) != 0) {
+            ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, TBLOGNO(00003)
+                         "SetHandler %s at %s:%d: unknown handler (use "
+                         TB_HANDLER_LOAD " or " TB_HANDLER_SYNC ")",
+                         node->args, node->filename, node->line_num);
+            errors++;
+            continue;
+        }
+        scope_of(ptemp, node, &scope);
+        if (!visible_store(ptemp, &scope, NULL, &unsure) && !unsure) {
+            ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, TBLOGNO(00004)
+                         "SetHandler %s at %s:%d: no <TaskBoardStore> "
+                         "applies to this location; declare the stores in "
+                         "it or in an enclosing <Location>", node->args,
+                         node->filename, node->line_num);
+            errors++;
+        }
+    }
+    return errors;
+}
+
+int tb_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
+                    server_rec *s)
+{
+    int errors;
+
+    (void)pconf;
+    (void)plog;
+    errors = check_references(ptemp, s) + check_handlers(ptemp, s,
+                                                         ap_conftree);
+    if (errors) {
+        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, TBLOGNO(00005)
+                     "mod_taskboard: %d configuration error%s, see above",
+                     errors, errors == 1 ? "" : "s");
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    return OK;
+}

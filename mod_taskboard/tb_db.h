@@ -1,0 +1,62 @@
+/* mod_taskboard: a Bryntum CrudManager backend for Apache httpd.
+ * Licensed under the Apache License, Version 2.0.
+ */
+
+/**
+ * @file tb_db.h
+ * @brief The APR DBD calls, independent of httpd: statements prepared
+ *        once per connection, result sets always drained, driver error
+ *        text copied before the next call overwrites it.
+ */
+
+#ifndef TB_DB_H
+#define TB_DB_H
+
+#include <apr_pools.h>
+#include <apr_hash.h>
+#include <apr_dbd.h>
+
+/** A database connection lent to one request. */
+typedef struct tb_db_t {
+    const apr_dbd_driver_t *driver;
+    apr_dbd_t *handle;
+    apr_hash_t *prepared;       /* label -> apr_dbd_prepared_t *, per
+                                   connection (mod_dbd's own hash) */
+    apr_pool_t *conn_pool;      /* lives as long as the connection */
+    apr_pool_t *pool;           /* the request's pool */
+} tb_db_t;
+
+/** What went wrong, for the error log; never for the client. */
+typedef struct tb_db_error_t {
+    int code;                   /* the driver's errno (MySQL's), or 0 */
+    const char *text;           /* the driver's message, copied */
+    const char *doing;          /* what the module was doing */
+    int unavailable;            /* the server is gone: answer 503 */
+} tb_db_error_t;
+
+/**
+ * Records a driver error: copies its text at once and decides whether
+ * the database is unreachable (connection errors, or a failed ping).
+ * @return code, for "return tb_db_fail(...)" convenience
+ */
+int tb_db_fail(tb_db_t *db, int code, const char *doing, tb_db_error_t *err);
+
+/**
+ * Finds the connection's prepared statement for label, preparing sql on
+ * first use.  With force, prepares again (after the server forgot it).
+ */
+int tb_db_prepared(tb_db_t *db, const char *label, const char *sql,
+                   int force, apr_dbd_prepared_t **stmt, tb_db_error_t *err);
+
+/** 1 when code means the server no longer knows the prepared statement
+ *  (after a restart and a silent reconnect): prepare again and retry. */
+int tb_db_is_stale_statement(int code);
+
+/**
+ * Runs an unprepared SELECT that has no parameters and returns the first
+ * column of the first row (NULL for SQL NULL or no row), draining the rest.
+ */
+int tb_db_select_value(tb_db_t *db, const char *sql, const char **value,
+                       tb_db_error_t *err);
+
+#endif /* TB_DB_H */

@@ -1,0 +1,149 @@
+/* mod_taskboard: a Bryntum CrudManager backend for Apache httpd.
+ * Licensed under the Apache License, Version 2.0.
+ */
+
+#include <apr_strings.h>
+
+#include "tb_load.h"
+#include "tb_convert.h"
+
+int tb_load_revision(tb_db_t *db, const tb_revision_t *rev,
+                     const char **revision, tb_db_error_t *err)
+{
+    apr_dbd_prepared_t *stmt;
+    apr_dbd_results_t *res;
+    apr_dbd_row_t *row;
+    const char *text;
+    int rv, attempt;
+
+    *revision = NULL;
+    for (attempt = 0; attempt < 2; attempt++) {
+        if ((rv = tb_db_prepared(db, rev->label_select, rev->sql_select,
+                                 attempt > 0, &stmt, err)) != 0) {
+            return rv;
+        }
+        res = NULL;
+        rv = apr_dbd_pvselect(db->driver, db->pool, db->handle, &res, stmt,
+                              0, rev->key_value, NULL);
+        if (!tb_db_is_stale_statement(rv)) {
+            break;
+        }
+    }
+    if (rv != 0) {
+        return tb_db_fail(db, rv, "reading the revision", err);
+    }
+    row = NULL;
+    while ((rv = apr_dbd_get_row(db->driver, db->pool, res, &row, -1)) == 0) {
+        if (!*revision) {
+            text = apr_dbd_get_entry(db->driver, row, 0);
+            *revision = text ? apr_pstrdup(db->pool, text) : NULL;
+        }
+    }
+    if (rv != -1) {
+        return tb_db_fail(db, rv, "reading the revision", err);
+    }
+    if (*revision && !tb_is_json_number(*revision)) {
+        *revision = NULL;
+    }
+    return 0;
+}
+
+/* Runs the store's SELECT: the whole table unprepared, so that the
+ * driver streams it with mysql_use_result (its prepared path buffers the
+ * whole result), or one page prepared, with LIMIT/OFFSET bound. */
+static int select_rows(tb_db_t *db, const tb_store_request_t *sr,
+                       apr_dbd_results_t **res, tb_db_error_t *err)
+{
+    const tb_store_t *store = sr->store;
+    apr_dbd_prepared_t *stmt;
+    apr_int64_t limit, offset;
+    int rv, attempt;
+
+    *res = NULL;
+    if (!sr->page) {
+        rv = apr_dbd_select(db->driver, db->pool, db->handle, res,
+                            store->sql_select_all, 0);
+        return rv ? tb_db_fail(db, rv, "selecting rows", err) : 0;
+    }
+    limit = sr->page_size;
+    offset = (sr->page - 1) * sr->page_size;
+    for (attempt = 0; attempt < 2; attempt++) {
+        if ((rv = tb_db_prepared(db, store->label_select_page,
+                                 store->sql_select_page, attempt > 0, &stmt,
+                                 err)) != 0) {
+            return rv;
+        }
+        *res = NULL;
+        rv = apr_dbd_pvbselect(db->driver, db->pool, db->handle, res, stmt,
+                               0, &limit, &offset);
+        if (!tb_db_is_stale_statement(rv)) {
+            break;
+        }
+    }
+    return rv ? tb_db_fail(db, rv, "selecting a page of rows", err) : 0;
+}
+
+static void write_row(tb_jw_t *jw, const tb_store_t *store,
+                      const apr_dbd_driver_t *driver, apr_dbd_row_t *row,
+                      int *bad_values)
+{
+    int i;
+
+    tb_jw_raw(jw, "{\"id\":", 6);
+    *bad_values += tb_write_db_value(jw, store->id_field.type,
+                                     apr_dbd_get_entry(driver, row, 0));
+    for (i = 0; i < store->fields->nelts; i++) {
+        const tb_field_t *field = APR_ARRAY_IDX(store->fields, i,
+                                                const tb_field_t *);
+        tb_jw_raw(jw, ",", 1);
+        tb_jw_cstr(jw, field->json_key);
+        *bad_values += tb_write_db_value(jw, field->type,
+                                         apr_dbd_get_entry(driver, row,
+                                                           i + 1));
+    }
+    tb_jw_raw(jw, "}", 1);
+}
+
+int tb_load_store(tb_db_t *db, tb_jw_t *jw, const tb_store_request_t *sr,
+                  int *bad_values, tb_db_error_t *err)
+{
+    const char *total_text = NULL, *msg;
+    apr_dbd_results_t *res;
+    apr_dbd_row_t *row = NULL;
+    apr_int64_t rows = 0;
+    int rv;
+
+    /* A page needs the count of all rows; a whole table counts itself. */
+    if (sr->page && (rv = tb_db_select_value(db, sr->store->sql_count,
+                                             &total_text, err)) != 0) {
+        return rv;
+    }
+    if ((rv = select_rows(db, sr, &res, err)) != 0) {
+        return rv;
+    }
+    tb_jw_cstr(jw, sr->store->json_key);
+    tb_jw_raw(jw, "{\"rows\":[", 9);
+    /* Every row is read even when the client has gone: an undrained
+     * result would leave the connection out of sync for the next user. */
+    while ((rv = apr_dbd_get_row(db->driver, db->pool, res, &row, -1)) == 0) {
+        if (rows++ > 0) {
+            tb_jw_raw(jw, ",", 1);
+        }
+        write_row(jw, sr->store, db->driver, row, bad_values);
+    }
+    /* The streaming driver reports the end and a lost connection alike
+     * as -1: only the connection's error text tells them apart. */
+    msg = apr_dbd_error(db->driver, db->handle, rv == -1 ? 0 : rv);
+    if (rv != -1 || (!sr->page && msg && *msg)) {
+        return tb_db_fail(db, rv == -1 ? 0 : rv, "reading rows", err);
+    }
+    tb_jw_raw(jw, "],\"total\":", 10);
+    if (sr->page) {
+        tb_jw_cstr(jw, total_text ? total_text : "0");
+    }
+    else {
+        tb_jw_cstr(jw, apr_psprintf(db->pool, "%" APR_INT64_T_FMT, rows));
+    }
+    tb_jw_raw(jw, "}", 1);
+    return 0;
+}

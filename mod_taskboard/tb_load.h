@@ -1,0 +1,37 @@
+/* mod_taskboard: a Bryntum CrudManager backend for Apache httpd.
+ * Licensed under the Apache License, Version 2.0.
+ */
+
+/**
+ * @file tb_load.h
+ * @brief The load request, independent of httpd: reads the revision and
+ *        streams each store's rows from the database cursor into a JSON
+ *        writer, so that no board is ever held in memory as a whole.
+ */
+
+#ifndef TB_LOAD_H
+#define TB_LOAD_H
+
+#include "tb_db.h"
+#include "tb_json.h"
+#include "tb_model.h"
+#include "tb_request.h"
+
+/**
+ * Reads the revision.  *revision is its JSON text (an integer), or NULL
+ * when the row does not exist.
+ */
+int tb_load_revision(tb_db_t *db, const tb_revision_t *rev,
+                     const char **revision, tb_db_error_t *err);
+
+/**
+ * Writes "storeId":{"rows":[...],"total":N} for one store.
+ * @param bad_values incremented for each value that did not fit its
+ *        declared type (written as a string; worth a log line)
+ * @return 0, or a driver error described in err.  Rows may already have
+ *         been written when an error comes back.
+ */
+int tb_load_store(tb_db_t *db, tb_jw_t *jw, const tb_store_request_t *sr,
+                  int *bad_values, tb_db_error_t *err);
+
+#endif /* TB_LOAD_H */

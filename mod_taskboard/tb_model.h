@@ -1,0 +1,113 @@
+/* mod_taskboard: a Bryntum CrudManager backend for Apache httpd.
+ * Licensed under the Apache License, Version 2.0.
+ */
+
+/**
+ * @file tb_model.h
+ * @brief The store and field mapping: what the administrator declared in
+ *        httpd.conf, independent of httpd.  Built once at configuration
+ *        time, read-only afterwards (shared by all request threads).
+ */
+
+#ifndef TB_MODEL_H
+#define TB_MODEL_H
+
+#include <apr_pools.h>
+#include <apr_tables.h>
+
+/** The value types a field can have (TaskBoardField's second argument). */
+typedef enum {
+    TB_TYPE_INT,
+    TB_TYPE_NUMBER,
+    TB_TYPE_STRING,
+    TB_TYPE_TEXT,
+    TB_TYPE_BOOLEAN,
+    TB_TYPE_DATE,
+    TB_TYPE_DATETIME,
+    TB_TYPE_JSON
+} tb_type_e;
+
+/** How a store's primary key is assigned. */
+typedef enum {
+    TB_ID_AUTO,     /* integer AUTO_INCREMENT, chosen by the database */
+    TB_ID_STRING    /* string key chosen by the client */
+} tb_id_kind_e;
+
+typedef struct tb_field_t {
+    const char *name;           /* client field name */
+    const char *column;         /* SQL column (validated identifier) */
+    tb_type_e type;
+    const char *default_value;  /* text form, NULL when none */
+    int readonly;
+    int required;
+    apr_int64_t max_length;     /* in characters, 0 = unlimited */
+    apr_array_header_t *allowed;/* const char *, NULL = any value */
+    const char *references;     /* storeId this field points to, or NULL */
+    const char *json_key;       /* "\"name\":" pre-encoded for the writer */
+    const char *defn_file;      /* where it was declared, for messages */
+    int defn_line;
+} tb_field_t;
+
+typedef struct tb_order_t {
+    const char *column;
+    int descending;
+} tb_order_t;
+
+typedef struct tb_store_t {
+    const char *id;             /* client storeId */
+    const char *json_key;       /* "\"storeId\":" pre-encoded */
+    const char *table;
+    tb_field_t id_field;        /* client name "id", type int or string */
+    tb_id_kind_e id_kind;
+    apr_array_header_t *fields; /* tb_field_t *, in declaration order */
+    apr_array_header_t *order;  /* tb_order_t, the id column last */
+
+    /* SQL generated from the above by tb_sql_build_store(). */
+    const char *sql_select_all; /* no placeholders: run unprepared, streamed */
+    const char *sql_select_page;/* LIMIT %d OFFSET %d: prepared */
+    const char *sql_count;      /* no placeholders */
+    const char *label_select_page;
+
+    const char *defn_file;
+    int defn_line;
+} tb_store_t;
+
+/** Where the board's revision number lives. */
+typedef struct tb_revision_t {
+    const char *table;
+    const char *column;
+    const char *key_column;     /* NULL: the table's only row */
+    const char *key_value;
+    const char *sql_select;     /* prepared, key bound as %s */
+    const char *label_select;
+} tb_revision_t;
+
+/** 1 when s is a plain SQL identifier: [A-Za-z_][A-Za-z0-9_]*, at most 64. */
+int tb_is_identifier(const char *s);
+
+/** Parses a type name; returns 0 and sets *type, or -1 when unknown. */
+int tb_type_parse(const char *name, tb_type_e *type);
+const char *tb_type_name(tb_type_e type);
+
+/** The list of type names, for messages ("int|number|...").*/
+const char *tb_type_names(void);
+
+/**
+ * Checks that a text value (as written in httpd.conf, or as text from a
+ * client) is valid for a field: its type, max length and allowed values.
+ * @return NULL when valid, else a message allocated from pool.
+ */
+const char *tb_field_check_text(apr_pool_t *pool, const tb_field_t *field,
+                                const char *value);
+
+/** Creates a store with the defaults: table = storeId, id column "id" auto. */
+tb_store_t *tb_store_create(apr_pool_t *pool, const char *store_id);
+
+/** Finds a field of a store by client name, or NULL. */
+tb_field_t *tb_store_field(const tb_store_t *store, const char *name);
+
+/** Finds a field of a store by column (the id column included), or NULL. */
+const tb_field_t *tb_store_field_by_column(const tb_store_t *store,
+                                           const char *column);
+
+#endif /* TB_MODEL_H */

@@ -1,0 +1,233 @@
+/* mod_taskboard: a Bryntum CrudManager backend for Apache httpd.
+ * Licensed under the Apache License, Version 2.0.
+ */
+
+#include <string.h>
+
+#include <apr_lib.h>
+#include <apr_strings.h>
+
+#include "tb_request.h"
+
+const char *tb_request_id(apr_pool_t *pool, json_t *package,
+                          const char **encoded)
+{
+    json_t *id = json_object_get(package, "requestId");
+
+    *encoded = NULL;
+    if (!id || json_is_null(id)) {
+        return NULL;
+    }
+    if (!json_is_number(id) && !json_is_string(id)) {
+        return "requestId must be a number or a string";
+    }
+    /* Encoded once by jansson: a 16-digit integer stays an exact integer. */
+    *encoded = tb_json_encode(pool, id);
+    return NULL;
+}
+
+static const tb_store_t *served_store(const apr_array_header_t *served,
+                                      const char *store_id)
+{
+    int i;
+
+    for (i = 0; i < served->nelts; i++) {
+        const tb_store_t *store = APR_ARRAY_IDX(served, i, const tb_store_t *);
+        if (strcmp(store->id, store_id) == 0) {
+            return store;
+        }
+    }
+    return NULL;
+}
+
+/* Reads an optional positive integer member; returns a message or NULL. */
+static const char *positive_member(apr_pool_t *pool, json_t *entry,
+                                   const char *store_id, const char *key,
+                                   apr_int64_t *out)
+{
+    json_t *value = json_object_get(entry, key);
+
+    *out = 0;
+    if (!value || json_is_null(value)) {
+        return NULL;
+    }
+    if (!json_is_integer(value) || json_integer_value(value) < 1
+        || json_integer_value(value) > TB_PAGE_MAX) {
+        return apr_psprintf(pool, "store '%s': %s must be an integer from 1 "
+                            "to %d", store_id, key, TB_PAGE_MAX);
+    }
+    *out = json_integer_value(value);
+    return NULL;
+}
+
+/* Reads one entry of "stores": a storeId, or an object with storeId (or
+ * the older id) and paging. */
+static const char *parse_store_entry(apr_pool_t *pool, json_t *entry,
+                                     apr_size_t index, const char **store_id,
+                                     apr_int64_t *page, apr_int64_t *size)
+{
+    json_t *id;
+    const char *msg;
+
+    *page = *size = 0;
+    if (json_is_string(entry)) {
+        *store_id = json_string_value(entry);
+        return NULL;
+    }
+    if (!json_is_object(entry)) {
+        return apr_psprintf(pool, "stores[%" APR_SIZE_T_FMT "] must be a "
+                            "storeId string or an object with a storeId",
+                            index);
+    }
+    id = json_object_get(entry, "storeId");
+    if (!id) {
+        id = json_object_get(entry, "id");
+    }
+    if (!json_is_string(id)) {
+        return apr_psprintf(pool, "stores[%" APR_SIZE_T_FMT "] has no "
+                            "storeId string", index);
+    }
+    *store_id = json_string_value(id);
+    if ((msg = positive_member(pool, entry, *store_id, "page", page))
+        || (msg = positive_member(pool, entry, *store_id, "pageSize", size))) {
+        return msg;
+    }
+    if (*page && !*size) {
+        return apr_psprintf(pool, "store '%s': page needs a pageSize",
+                            *store_id);
+    }
+    if (*size && !*page) {
+        *page = 1;
+    }
+    return NULL;
+}
+
+const char *tb_load_request_parse(apr_pool_t *pool, const char *text,
+                                  apr_size_t len,
+                                  const apr_array_header_t *served,
+                                  tb_load_request_t *req)
+{
+    json_t *package, *stores, *type;
+    tb_store_request_t *wanted;
+    const char *msg;
+    apr_size_t i;
+    int j;
+
+    memset(req, 0, sizeof(*req));
+    req->stores = apr_array_make(pool, served->nelts,
+                                 sizeof(tb_store_request_t));
+    /* Indexed like served: which stores were asked for, with paging. */
+    wanted = apr_pcalloc(pool, sizeof(*wanted) * (served->nelts + 1));
+
+    if (len == 0) {
+        package = NULL;
+        stores = NULL;
+    }
+    else {
+        package = tb_json_parse(pool, text, len, &msg);
+        if (!package) {
+            return msg;
+        }
+        if (!json_is_object(package)) {
+            return "the load package must be a JSON object";
+        }
+        req->package = package;
+        if ((msg = tb_request_id(pool, package, &req->request_id))) {
+            return msg;
+        }
+        type = json_object_get(package, "type");
+        if (type && !(json_is_string(type)
+                      && strcmp(json_string_value(type), "load") == 0)) {
+            return "this is the load URL: the package type must be \"load\"";
+        }
+        stores = json_object_get(package, "stores");
+        if (stores && !json_is_null(stores) && !json_is_array(stores)) {
+            return "stores must be an array of storeIds";
+        }
+    }
+
+    if (!stores || json_is_null(stores)) {
+        for (j = 0; j < served->nelts; j++) {
+            wanted[j].store = APR_ARRAY_IDX(served, j, const tb_store_t *);
+        }
+    }
+    else {
+        for (i = 0; i < json_array_size(stores); i++) {
+            const char *store_id = NULL;
+            const tb_store_t *store;
+            apr_int64_t page, size;
+
+            msg = parse_store_entry(pool, json_array_get(stores, i), i,
+                                    &store_id, &page, &size);
+            if (msg) {
+                return msg;
+            }
+            /* Real clients ask for stores nobody configured (calendars,
+             * timeRanges, ...): those are skipped, not an error. */
+            store = served_store(served, store_id);
+            for (j = 0; store && j < served->nelts; j++) {
+                if (APR_ARRAY_IDX(served, j, const tb_store_t *) == store
+                    && !wanted[j].store) {
+                    wanted[j].store = store;
+                    wanted[j].page = page;
+                    wanted[j].page_size = size;
+                }
+            }
+        }
+    }
+    for (j = 0; j < served->nelts; j++) {
+        if (wanted[j].store) {
+            APR_ARRAY_PUSH(req->stores, tb_store_request_t) = wanted[j];
+        }
+    }
+    return NULL;
+}
+
+static char *url_decode(apr_pool_t *pool, const char *s, apr_size_t len,
+                        apr_size_t *out_len)
+{
+    char *out = apr_palloc(pool, len + 1), *o = out;
+    apr_size_t i;
+
+    for (i = 0; i < len; i++) {
+        if (s[i] == '+') {
+            *o++ = ' ';
+        }
+        else if (s[i] == '%' && i + 2 < len && apr_isxdigit(s[i + 1])
+                 && apr_isxdigit(s[i + 2])) {
+            char hex[3] = {s[i + 1], s[i + 2], '\0'};
+            *o++ = (char)strtol(hex, NULL, 16);
+            i += 2;
+        }
+        else {
+            *o++ = s[i];
+        }
+    }
+    *o = '\0';
+    *out_len = (apr_size_t)(o - out);
+    return out;
+}
+
+const char *tb_form_value(apr_pool_t *pool, const char *query,
+                          const char *name, apr_size_t *value_len)
+{
+    apr_size_t name_len = strlen(name);
+    const char *p = query;
+
+    while (p && *p) {
+        const char *end = strchr(p, '&');
+        apr_size_t len = end ? (apr_size_t)(end - p) : strlen(p);
+
+        if (len > name_len && strncmp(p, name, name_len) == 0
+            && p[name_len] == '=') {
+            return url_decode(pool, p + name_len + 1, len - name_len - 1,
+                              value_len);
+        }
+        if (len == name_len && strncmp(p, name, name_len) == 0) {
+            *value_len = 0;
+            return "";
+        }
+        p = end ? end + 1 : NULL;
+    }
+    return NULL;
+}

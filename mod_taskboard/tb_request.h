@@ -1,0 +1,60 @@
+/* mod_taskboard: a Bryntum CrudManager backend for Apache httpd.
+ * Licensed under the Apache License, Version 2.0.
+ */
+
+/**
+ * @file tb_request.h
+ * @brief Decoding and checking of request packages, independent of httpd.
+ */
+
+#ifndef TB_REQUEST_H
+#define TB_REQUEST_H
+
+#include <apr_pools.h>
+#include <apr_tables.h>
+
+#include "tb_model.h"
+#include "tb_json.h"
+
+/** Largest page or pageSize accepted, so LIMIT/OFFSET cannot overflow. */
+#define TB_PAGE_MAX 1000000000
+
+/** One store to load. */
+typedef struct tb_store_request_t {
+    const tb_store_t *store;
+    apr_int64_t page;           /* 1-based; 0 = no paging */
+    apr_int64_t page_size;
+} tb_store_request_t;
+
+typedef struct tb_load_request_t {
+    json_t *package;            /* the parsed package (pool-owned) or NULL */
+    const char *request_id;     /* requestId encoded as JSON, or NULL */
+    apr_array_header_t *stores; /* tb_store_request_t, in configured order */
+} tb_load_request_t;
+
+/**
+ * Decodes a load package.  An empty text means "every store".
+ * @param served the stores of the location (tb_store_t *)
+ * @param req filled in; request_id is set as soon as it is known, so that
+ *        an error response can still echo it
+ * @return NULL, or a message for the client (HTTP 400)
+ */
+const char *tb_load_request_parse(apr_pool_t *pool, const char *text,
+                                  apr_size_t len,
+                                  const apr_array_header_t *served,
+                                  tb_load_request_t *req);
+
+/**
+ * Reads requestId from a package: sets *encoded to its JSON form, or NULL
+ * when absent.  @return NULL, or a message when it has the wrong type.
+ */
+const char *tb_request_id(apr_pool_t *pool, json_t *package,
+                          const char **encoded);
+
+/** Finds the value of a parameter in a query string or form body
+ *  (a=b&c=d), URL-decoded, or NULL when it is absent.  The value may
+ *  hold NUL bytes (%00): its length is stored in *value_len. */
+const char *tb_form_value(apr_pool_t *pool, const char *query,
+                          const char *name, apr_size_t *value_len);
+
+#endif /* TB_REQUEST_H */

@@ -1,0 +1,36 @@
+/* mod_taskboard: a Bryntum CrudManager backend for Apache httpd.
+ * Licensed under the Apache License, Version 2.0.
+ */
+
+/**
+ * @file tb_sql.h
+ * @brief SQL generated from the mapping at configuration time.
+ *
+ * Identifiers come only from the configuration, where they were checked
+ * against [A-Za-z_][A-Za-z0-9_]*, and are quoted with backticks so that
+ * reserved words (`order`, `columns`) work as names.  Values from requests
+ * are never part of the text: they are APR DBD placeholders (%s, %lld).
+ */
+
+#ifndef TB_SQL_H
+#define TB_SQL_H
+
+#include <apr_pools.h>
+
+#include "tb_model.h"
+
+/**
+ * Generates the statements of a store (select, page, count) and their
+ * labels.  Call once the store's section is complete.
+ */
+void tb_sql_build_store(apr_pool_t *pool, tb_store_t *store);
+
+/** Generates the statement that reads the revision. */
+void tb_sql_build_revision(apr_pool_t *pool, tb_revision_t *revision);
+
+/** A label for a prepared statement: readable prefix plus a hash of the
+ *  SQL, so that equal SQL shares one statement per connection. */
+const char *tb_sql_label(apr_pool_t *pool, const char *prefix,
+                         const char *sql);
+
+#endif /* TB_SQL_H */

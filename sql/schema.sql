@@ -1,0 +1,94 @@
+-- Schema of the sample task board served by conf/taskboard.conf.
+--
+-- Re-runnable: every statement leaves existing tables and rows alone, so `tbctl.sh start` loads it on
+-- every start without losing the board.  InnoDB is required because mod_taskboard runs each sync in a
+-- transaction and the apr_dbd mysql driver fails silently on non-transactional engines.
+-- utf8mb4 (with DBDInitSQL "SET NAMES utf8mb4") keeps every Unicode character, emoji included.
+
+-- The cards of the board.  `status` is the column a card is in, `prio` its swimlane, `weight` its
+-- position inside the column.
+CREATE TABLE IF NOT EXISTS `tasks` (
+    `id`          INT          NOT NULL AUTO_INCREMENT,
+    `name`        VARCHAR(255) NOT NULL DEFAULT 'New task',
+    `description` TEXT         NULL,
+    `status`      VARCHAR(50)  NOT NULL DEFAULT 'todo',
+    `prio`        VARCHAR(20)  NULL DEFAULT 'medium',
+    `weight`      INT          NULL DEFAULT 0,
+    `deadline`    DATE         NULL,
+    -- kept in UTC: DBDInitSQL sets time_zone = '+00:00' on every pooled connection
+    `start_date`  DATETIME     NULL,
+    `event_color` VARCHAR(50)  NULL,
+    `read_only`   TINYINT(1)   NOT NULL DEFAULT 0,
+    `parent_id`   INT          NULL,
+    -- MariaDB's JSON is LONGTEXT with a json_valid() check, so invalid JSON is rejected by the server
+    `meta`        JSON         NULL,
+    `created_at`  TIMESTAMP    NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    `updated_at`  TIMESTAMP    NOT NULL DEFAULT CURRENT_TIMESTAMP ON UPDATE CURRENT_TIMESTAMP,
+    PRIMARY KEY (`id`),
+    KEY `idx_tasks_status` (`status`),
+    KEY `idx_tasks_parent` (`parent_id`),
+    KEY `idx_tasks_weight` (`weight`),
+    -- removing a parent removes its subtasks, as a tree store on the client does
+    CONSTRAINT `fk_tasks_parent` FOREIGN KEY (`parent_id`)
+        REFERENCES `tasks` (`id`) ON DELETE CASCADE
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
+
+-- The people who can be assigned to cards.
+CREATE TABLE IF NOT EXISTS `resources` (
+    `id`     INT          NOT NULL AUTO_INCREMENT,
+    `name`   VARCHAR(100) NOT NULL,
+    `email`  VARCHAR(255) NULL,
+    `image`  VARCHAR(255) NULL,
+    `role`   VARCHAR(50)  NULL,
+    `active` TINYINT(1)   NOT NULL DEFAULT 1,
+    PRIMARY KEY (`id`),
+    UNIQUE KEY `uk_resources_email` (`email`)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
+
+-- Which resource works on which task (many-to-many).  The column names `event` and `resource` are
+-- the ones Bryntum's own PHP backend uses; the store maps them to eventId and resourceId.
+CREATE TABLE IF NOT EXISTS `assignments` (
+    `id`       INT          NOT NULL AUTO_INCREMENT,
+    `event`    INT          NOT NULL,
+    `resource` INT          NOT NULL,
+    `units`    DECIMAL(5,2) NULL DEFAULT 100.00,
+    PRIMARY KEY (`id`),
+    UNIQUE KEY `uk_assignments_event_resource` (`event`, `resource`),
+    -- the unique key above already serves lookups by event; this one serves lookups by resource
+    KEY `idx_assignments_resource` (`resource`),
+    CONSTRAINT `fk_assignments_task` FOREIGN KEY (`event`)
+        REFERENCES `tasks` (`id`) ON DELETE CASCADE,
+    CONSTRAINT `fk_assignments_resource` FOREIGN KEY (`resource`)
+        REFERENCES `resources` (`id`) ON DELETE CASCADE
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
+
+-- The board's columns; the id is the `status` value of the tasks shown in it, chosen by the client.
+CREATE TABLE IF NOT EXISTS `columns` (
+    `id`        VARCHAR(50)  NOT NULL,
+    `text`      VARCHAR(100) NOT NULL,
+    `color`     VARCHAR(50)  NULL,
+    `collapsed` TINYINT(1)   NOT NULL DEFAULT 0,
+    `weight`    INT          NOT NULL DEFAULT 0,
+    PRIMARY KEY (`id`)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
+
+-- The board's swimlanes; the id is the `prio` value of the tasks shown in it.
+CREATE TABLE IF NOT EXISTS `swimlanes` (
+    `id`        VARCHAR(50)  NOT NULL,
+    `text`      VARCHAR(100) NOT NULL,
+    `color`     VARCHAR(50)  NULL,
+    `collapsed` TINYINT(1)   NOT NULL DEFAULT 0,
+    `weight`    INT          NOT NULL DEFAULT 0,
+    PRIMARY KEY (`id`)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
+
+-- Name/value settings.  The row 'revision' is the board's revision number
+-- (TaskBoardRevision options value name=revision); BIGINT so that it never wraps.
+CREATE TABLE IF NOT EXISTS `options` (
+    `name`  VARCHAR(50) NOT NULL,
+    `value` BIGINT      NOT NULL,
+    PRIMARY KEY (`name`)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
+
+-- IGNORE: a re-run must not reset the revision of a board that is in use.
+INSERT IGNORE INTO `options` (`name`, `value`) VALUES ('revision', 1);
