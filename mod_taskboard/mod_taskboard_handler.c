@@ -113,6 +113,7 @@ static int send_error(request_rec *r, int status, const char *type,
     tb_jw_cstr(&jw, ",\"message\":");
     tb_jw_string(&jw, message, strlen(message));
     tb_jw_cstr(&jw, apr_psprintf(r->pool, ",\"code\":%d}", status));
+    tb_jw_flush(&jw);
     out_finish(&out);
     return OK;
 }
@@ -400,6 +401,7 @@ static int handle_load(request_rec *r)
                       bad_values == 1 ? "" : "s",
                       bad_values == 1 ? "was" : "were");
     }
+    tb_jw_flush(&jw);
     if (out_finish(&out) != APR_SUCCESS) {
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, out.status, r, TBLOGNO(00106)
                       "load requestId=%s: the client went away",

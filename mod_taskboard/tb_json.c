@@ -97,13 +97,32 @@ void tb_jw_init(tb_jw_t *jw, tb_jw_sink_fn *sink, void *ctx)
     jw->sink = sink;
     jw->ctx = ctx;
     jw->failed = 0;
+    jw->len = 0;
+}
+
+int tb_jw_flush(tb_jw_t *jw)
+{
+    if (!jw->failed && jw->len > 0 && jw->sink(jw->ctx, jw->buf, jw->len)) {
+        jw->failed = 1;
+    }
+    jw->len = 0;
+    return jw->failed;
 }
 
 void tb_jw_raw(tb_jw_t *jw, const char *buf, apr_size_t len)
 {
-    if (!jw->failed && len > 0 && jw->sink(jw->ctx, buf, len)) {
-        jw->failed = 1;
+    if (jw->len + len > TB_JW_BUFFER) {
+        tb_jw_flush(jw);
+        if (len > TB_JW_BUFFER) {
+            /* too big to buffer: straight through */
+            if (!jw->failed && jw->sink(jw->ctx, buf, len)) {
+                jw->failed = 1;
+            }
+            return;
+        }
     }
+    memcpy(jw->buf + jw->len, buf, len);
+    jw->len += len;
 }
 
 void tb_jw_cstr(tb_jw_t *jw, const char *s)
@@ -257,5 +276,6 @@ const char *tb_json_quote(apr_pool_t *pool, const char *s)
     mb.buf[0] = '\0';
     tb_jw_init(&jw, membuf_sink, &mb);
     tb_jw_string(&jw, s, strlen(s));
+    tb_jw_flush(&jw);
     return mb.buf;
 }

@@ -49,13 +49,22 @@ char *tb_json_encode(apr_pool_t *pool, const json_t *json);
 /** Where the writer sends its bytes: returns non-zero to stop. */
 typedef int tb_jw_sink_fn(void *ctx, const char *buf, apr_size_t len);
 
+/* Bytes gathered before the sink is called: rows are written in many
+ * small pieces, and one sink call per piece would dominate a load. */
+#define TB_JW_BUFFER 8192
+
 typedef struct tb_jw_t {
     tb_jw_sink_fn *sink;
     void *ctx;
     int failed;                 /* sticky: the sink refused once */
+    apr_size_t len;             /* bytes waiting in buf */
+    char buf[TB_JW_BUFFER];
 } tb_jw_t;
 
 void tb_jw_init(tb_jw_t *jw, tb_jw_sink_fn *sink, void *ctx);
+
+/** Hands what is buffered to the sink; returns non-zero after a failure. */
+int tb_jw_flush(tb_jw_t *jw);
 
 /** Writes bytes as they are (already valid JSON). */
 void tb_jw_raw(tb_jw_t *jw, const char *buf, apr_size_t len);
