@@ -197,7 +197,8 @@ static const char *media_type(request_rec *r)
     type = apr_pstrndup(r->pool, ct, semi ? (apr_size_t)(semi - ct)
                                           : strlen(ct));
     ap_str_tolower(type);
-    return apr_collapse_spaces(type, type);
+    apr_collapse_spaces(type, type);    /* returns the end, not the start */
+    return type;
 }
 
 /* Finds the package: ?data= for GET; for POST a JSON body or a form

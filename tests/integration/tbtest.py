@@ -1,0 +1,791 @@
+"""Test machinery for the mod_taskboard integration suite.
+
+Shaped like httpd's own pyhttpd (test/pyhttpd): a session-wide environment (`TbEnv`) that owns a
+private MariaDB started through tests/tbctl.sh, an `Httpd` that renders a ServerRoot from a base
+config plus a per-class `test.conf`, and an error-log check that runs after every test.  The
+builder is deliberately dumb: it writes the text it is given and knows nothing of the module.
+"""
+
+import datetime
+import decimal
+import json
+import os
+import re
+import shlex
+import signal
+import socket
+import subprocess
+import time
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional, Tuple
+
+import pymysql
+import requests
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+TBCTL = os.path.join(REPO, "tests", "tbctl.sh")
+APACHE2 = "/usr/sbin/apache2"
+MODULES_DIR = "/usr/lib/apache2/modules"
+DEFAULT_MODULE = os.path.join(REPO, "mod_taskboard", ".libs", "mod_taskboard.so")
+
+DB_NAME = "taskboard"
+DB_USER = "taskboard"
+DB_PASS = "taskboard"
+
+# What the client sees in a response must never reveal the database or the server's insides.
+RE_LEAK = re.compile(
+    r"(select\s.+\sfrom|insert\s+into|update\s+`|delete\s+from|mysql|mariadb|sqlstate|errno|"
+    r"can't connect|syntax to use|`\w+`|/work/|/usr/|\.c:\d+|apr_dbd)",
+    re.IGNORECASE)
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def poll(fn, timeout: float, interval: float = 0.1, what: str = "condition"):
+    """Calls fn() until it returns a true value or `timeout` seconds passed; returns that value."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while True:
+        last = fn()
+        if last:
+            return last
+        if time.monotonic() >= deadline:
+            raise TimeoutError(f"{what} not reached within {timeout} s (last: {last!r})")
+        time.sleep(interval)
+
+
+def pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+# ------------------------------------------------------------------------------------------------
+# JSON helpers
+
+def _no_dup_pairs(pairs):
+    obj = {}
+    for k, v in pairs:
+        if k in obj:
+            raise ValueError(f"duplicate key {k!r} in JSON object")
+        obj[k] = v
+    return obj
+
+
+def jloads(text: str):
+    """json.loads that refuses duplicate keys (a section sent twice is a bug)."""
+    return json.loads(text, object_pairs_hook=_no_dup_pairs)
+
+
+def strict_equal(a, b) -> bool:
+    """Equality that does not take True for 1 or 1 for 1.0 (Python's == does)."""
+    if isinstance(a, bool) or isinstance(b, bool):
+        return type(a) is type(b) and a == b
+    if isinstance(a, (int, float)) and isinstance(b, (int, float)):
+        return type(a) is type(b) and a == b
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(strict_equal(a[k], b[k]) for k in a)
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(strict_equal(x, y) for x, y in zip(a, b))
+    return type(a) is type(b) and a == b
+
+
+# ------------------------------------------------------------------------------------------------
+# Store mappings, as declared in httpd.conf, and the rows the database says a load must return
+
+FIELD_TYPES = ("int", "number", "string", "text", "boolean", "date", "datetime", "json")
+
+
+@dataclass
+class Field:
+    name: str
+    type: str
+    column: str
+
+
+@dataclass
+class Store:
+    id: str
+    table: str
+    id_column: str = "id"
+    id_kind: str = "auto"
+    order: List[Tuple[str, str]] = field(default_factory=list)
+    fields: List[Field] = field(default_factory=list)
+
+    def field(self, name: str) -> Field:
+        for f in self.fields:
+            if f.name == name:
+                return f
+        raise KeyError(name)
+
+
+@dataclass
+class Board:
+    stores: Dict[str, Store]
+    revision: Optional[Tuple[str, str, Optional[str], Optional[str]]] = None  # table, col, keycol, key
+
+
+def parse_board(conf_text: str) -> Board:
+    """Reads the <TaskBoardStore> sections and TaskBoardRevision of a config text.
+
+    Only what the tests need to compute expected loads: one board per text (all stores found).
+    """
+    stores: Dict[str, Store] = {}
+    revision = None
+    cur: Optional[Store] = None
+    for raw in conf_text.splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        low = line.lower()
+        if low.startswith("<taskboardstore"):
+            sid = line[len("<TaskBoardStore"):].strip().rstrip(">").strip()
+            cur = Store(id=sid, table=sid)
+            stores[sid] = cur
+            continue
+        if low.startswith("</taskboardstore"):
+            cur = None
+            continue
+        words = shlex.split(line)
+        d = words[0].lower()
+        if d == "taskboardrevision":
+            keycol = key = None
+            if len(words) > 3 and "=" in words[3]:
+                keycol, key = words[3].split("=", 1)
+            revision = (words[1], words[2], keycol, key)
+        elif cur is None:
+            continue
+        elif d == "taskboardtable":
+            cur.table = words[1]
+        elif d == "taskboardid":
+            cur.id_column = words[1]
+            if len(words) > 2:
+                cur.id_kind = words[2].lower()
+        elif d == "taskboardorder":
+            order = []
+            for w in words[1:]:
+                if w.upper() in ("ASC", "DESC") and order:
+                    order[-1] = (order[-1][0], w.upper())
+                else:
+                    order.append((w, "ASC"))
+            cur.order = order
+        elif d == "taskboardfield":
+            name, ftype = words[1], words[2].lower()
+            column = name
+            for opt in words[3:]:
+                if opt.lower().startswith("column="):
+                    column = opt.split("=", 1)[1]
+            cur.fields.append(Field(name, ftype, column))
+    return Board(stores, revision)
+
+
+def db_to_json(ftype: str, v):
+    """The JSON value a load must carry for database value v of a field of type ftype."""
+    if v is None:
+        return None
+    if isinstance(v, (bytes, bytearray)):
+        v = v.decode("utf-8")
+    if ftype == "int":
+        return int(v)
+    if ftype == "number":
+        return decimal.Decimal(str(v))
+    if ftype == "boolean":
+        return bool(int(v))
+    if ftype in ("string", "text"):
+        return str(v)
+    if ftype == "date":
+        return v.strftime("%Y-%m-%d") if isinstance(v, datetime.date) else str(v)
+    if ftype == "datetime":
+        if isinstance(v, datetime.datetime):
+            return v.strftime("%Y-%m-%dT%H:%M:%SZ")
+        return str(v)
+    if ftype == "json":
+        return jloads(v)
+    raise ValueError(f"unknown field type {ftype}")
+
+
+def value_matches(ftype: str, actual, expected) -> bool:
+    if expected is None:
+        return actual is None
+    if ftype == "number":
+        return (type(actual) in (int, float)
+                and abs(decimal.Decimal(repr(actual)) - expected) < decimal.Decimal("1e-9"))
+    if ftype == "json":
+        return strict_equal(actual, expected)
+    if ftype == "int":
+        return type(actual) is int and actual == expected
+    if ftype == "boolean":
+        return type(actual) is bool and actual == expected
+    return type(actual) is str and actual == expected
+
+
+def q(ident: str) -> str:
+    assert re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", ident), ident
+    return f"`{ident}`"
+
+
+def order_by(store: Store) -> str:
+    parts = [f"{q(c)} {d}" for c, d in store.order] + [f"{q(store.id_column)} ASC"]
+    return ", ".join(parts)
+
+
+# ------------------------------------------------------------------------------------------------
+# The database, seen from the tests (pymysql, the board's own user)
+
+class Db:
+
+    def __init__(self, port: int):
+        self.port = port
+        self._conn = None
+
+    def conn(self):
+        if self._conn is not None:
+            try:
+                self._conn.ping(reconnect=False)
+            except Exception:
+                self._close()
+        if self._conn is None:
+            self._conn = pymysql.connect(
+                host="127.0.0.1", port=self.port, user=DB_USER, password=DB_PASS,
+                database=DB_NAME, charset="utf8mb4", autocommit=True, connect_timeout=5,
+                init_command="SET time_zone = '+00:00'")
+        return self._conn
+
+    def _close(self):
+        try:
+            if self._conn is not None:
+                self._conn.close()
+        except Exception:
+            pass
+        self._conn = None
+
+    def close(self):
+        self._close()
+
+    def query(self, sql: str, args=None) -> List[tuple]:
+        with self.conn().cursor() as cur:
+            cur.execute(sql, args)
+            return list(cur.fetchall())
+
+    def scalar(self, sql: str, args=None):
+        rows = self.query(sql, args)
+        return rows[0][0] if rows else None
+
+    def execute(self, sql: str, args=None) -> int:
+        with self.conn().cursor() as cur:
+            return cur.execute(sql, args)
+
+    def executemany(self, sql: str, seq) -> int:
+        with self.conn().cursor() as cur:
+            return cur.executemany(sql, seq)
+
+    def revision(self, board: Board):
+        if board.revision is None:
+            return None
+        table, col, keycol, key = board.revision
+        if keycol:
+            return self.scalar(f"SELECT {q(col)} FROM {q(table)} WHERE {q(keycol)} = %s", (key,))
+        return self.scalar(f"SELECT {q(col)} FROM {q(table)}")
+
+    def count(self, table: str) -> int:
+        return self.scalar(f"SELECT COUNT(*) FROM {q(table)}")
+
+    def expected_rows(self, store: Store, page: Optional[int] = None,
+                      page_size: Optional[int] = None) -> List[dict]:
+        """The rows a load of `store` must return, in order, with JSON-typed values."""
+        cols = [store.id_column] + [f.column for f in store.fields]
+        sql = (f"SELECT {', '.join(q(c) for c in cols)} FROM {q(store.table)} "
+               f"ORDER BY {order_by(store)}")
+        if page is not None:
+            sql += f" LIMIT {int(page_size)} OFFSET {(int(page) - 1) * int(page_size)}"
+        out = []
+        for row in self.query(sql):
+            id_type = "int" if store.id_kind == "auto" else "string"
+            rec = {"id": db_to_json(id_type, row[0])}
+            for f, v in zip(store.fields, row[1:]):
+                rec[f.name] = db_to_json(f.type, v)
+            out.append(rec)
+        return out
+
+    def snapshot(self, *tables: str) -> "Snapshot":
+        return Snapshot(self, tables)
+
+
+class Snapshot:
+    """Saves whole tables and puts them back, for tests that change the sample data."""
+
+    def __init__(self, db: Db, tables):
+        self.db = db
+        self.saved = {}
+        for t in tables:
+            with db.conn().cursor() as cur:
+                cur.execute(f"SELECT * FROM {q(t)}")
+                cols = [d[0] for d in cur.description]
+                self.saved[t] = (cols, list(cur.fetchall()))
+
+    def restore(self):
+        c = self.db.conn()
+        with c.cursor() as cur:
+            cur.execute("SET FOREIGN_KEY_CHECKS = 0")
+            try:
+                for t, (cols, rows) in self.saved.items():
+                    cur.execute(f"DELETE FROM {q(t)}")
+                    if rows:
+                        cur.executemany(
+                            f"INSERT INTO {q(t)} ({', '.join(q(x) for x in cols)}) VALUES "
+                            f"({', '.join(['%s'] * len(cols))})", rows)
+            finally:
+                cur.execute("SET FOREIGN_KEY_CHECKS = 1")
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.restore()
+        return False
+
+
+# ------------------------------------------------------------------------------------------------
+# Error log checking
+
+RE_ERRLEVEL = re.compile(r"^\[[^\]]*\] \[[^\]]*:(warn|error|crit|alert|emerg)\]")
+FATAL_MARKERS = re.compile(
+    r"(Segmentation fault|AddressSanitizer|Assertion|exit signal|glibc detected|"
+    r"pool concurrency check|double free|stack smashing)")
+RE_LOGNO = re.compile(r"^(TB|AH)\d{5}$")
+
+
+class ErrorLog:
+    """The new lines of an httpd error_log since the last check."""
+
+    def __init__(self, path: str):
+        self.path = path
+        self.offset = 0
+        self.expected: List[re.Pattern] = []
+        self.seen: List[str] = []
+
+    def _read_new(self) -> List[str]:
+        try:
+            size = os.path.getsize(self.path)
+        except OSError:
+            return []
+        if size < self.offset:      # rotated or removed: start over
+            self.offset = 0
+        with open(self.path, "rb") as f:
+            f.seek(self.offset)
+            data = f.read()
+        # only complete lines; a partial one is read next time
+        end = data.rfind(b"\n") + 1
+        self.offset += end
+        return data[:end].decode("utf-8", "replace").splitlines()
+
+    def expect(self, *patterns: str):
+        for p in patterns:
+            if RE_LOGNO.match(p):
+                p = rf"\b{p}\b"
+            self.expected.append(re.compile(p))
+
+    def recent(self) -> List[str]:
+        """Lines logged since the last check (also kept for the check itself)."""
+        self.seen.extend(self._read_new())
+        return list(self.seen)
+
+    def check(self) -> List[str]:
+        """Returns the unexpected problem lines since the last check and starts a new period."""
+        lines = self.recent()
+        self.seen = []
+        bad = []
+        for line in lines:
+            if FATAL_MARKERS.search(line):
+                bad.append(line)
+            elif RE_ERRLEVEL.search(line) and not any(p.search(line) for p in self.expected):
+                bad.append(line)
+        self.expected = []
+        return bad
+
+    def skip_to_end(self):
+        self._read_new()
+        self.seen = []
+        self.expected = []
+
+
+# ------------------------------------------------------------------------------------------------
+# httpd
+
+BASE_CONF = """\
+# generated by tests/integration/tbtest.py: base configuration, test.conf holds the test's part
+ServerRoot "{root}"
+ServerName 127.0.0.1
+Listen 127.0.0.1:{port}
+PidFile "{root}/logs/httpd.pid"
+ErrorLog "{root}/logs/error_log"
+DefaultRuntimeDir "{root}/logs"
+LogLevel {loglevel}
+User www-data
+Group www-data
+
+LoadModule mpm_event_module "{mods}/mod_mpm_event.so"
+LoadModule authz_core_module "{mods}/mod_authz_core.so"
+LoadModule mime_module "{mods}/mod_mime.so"
+{dbd_load}LoadModule taskboard_module "{module}"
+
+TypesConfig /etc/mime.types
+DocumentRoot "{root}/htdocs"
+Timeout 15
+KeepAlive On
+StartServers 1
+ServerLimit 2
+ThreadsPerChild 16
+MinSpareThreads 8
+MaxSpareThreads 32
+MaxRequestWorkers 32
+LogFormat "%h %t \\"%r\\" %>s %B %D \\"%{{X-TB-Test}}i\\"" tb
+CustomLog "{root}/logs/access_log" tb
+
+{dbd_conf}
+Include "{root}/conf/test.conf"
+"""
+
+DBD_CONF = """\
+DBDriver mysql
+DBDParams "host=127.0.0.1 port={dbport} user={user} pass={pw} dbname={db} reconnect=0"
+DBDInitSQL "SET NAMES utf8mb4, time_zone = '+00:00'"
+"""
+
+
+class Httpd:
+    """One generated ServerRoot: conf/httpd.conf (base) + conf/test.conf (the test's part)."""
+
+    def __init__(self, env: "TbEnv", name: str):
+        self.env = env
+        self.name = name
+        self.root = os.path.join(env.state_dir, name)
+        self.port = free_port()
+        self.test_conf = ""
+        self.error_log = ErrorLog(os.path.join(self.root, "logs", "error_log"))
+        self.started = False
+        for d in ("", "conf", "logs", "htdocs"):
+            os.makedirs(os.path.join(self.root, d), exist_ok=True)
+            os.chmod(os.path.join(self.root, d), 0o755)
+        # a session starts with empty logs: the last run's lines are not this run's problems
+        for f in ("error_log", "access_log", "startup.log"):
+            try:
+                os.remove(os.path.join(self.root, "logs", f))
+            except FileNotFoundError:
+                pass
+
+    # -- configuration
+
+    @property
+    def conf_path(self) -> str:
+        return os.path.join(self.root, "conf", "httpd.conf")
+
+    @property
+    def test_conf_path(self) -> str:
+        return os.path.join(self.root, "conf", "test.conf")
+
+    def base_conf(self, dbd: bool = True) -> str:
+        return BASE_CONF.format(
+            root=self.root, port=self.port, loglevel=self.env.loglevel, mods=MODULES_DIR,
+            module=self.env.module,
+            dbd_load=(f'LoadModule dbd_module "{MODULES_DIR}/mod_dbd.so"\n' if dbd else ""),
+            dbd_conf=(DBD_CONF.format(dbport=self.env.db_port, user=DB_USER, pw=DB_PASS,
+                                      db=DB_NAME) if dbd else ""))
+
+    def install(self, test_conf: str, dbd: bool = True):
+        """Writes httpd.conf and test.conf; takes effect on the next start."""
+        self.test_conf = test_conf
+        with open(self.conf_path, "w") as f:
+            f.write(self.base_conf(dbd=dbd))
+        with open(self.test_conf_path, "w") as f:
+            f.write(test_conf)
+
+    def config_test(self) -> Tuple[int, str]:
+        p = subprocess.run([APACHE2, "-t", "-d", self.root, "-f", self.conf_path],
+                           stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=30)
+        return p.returncode, p.stdout + p.stderr
+
+    # -- processes
+
+    def pid(self) -> Optional[int]:
+        try:
+            with open(os.path.join(self.root, "logs", "httpd.pid")) as f:
+                pid = int(f.read().strip())
+        except (OSError, ValueError):
+            return None
+        return pid if pid_alive(pid) else None
+
+    def start(self):
+        p = self.env.tbctl("httpd-start", self.root, f"http://127.0.0.1:{self.port}/", check=False)
+        self.started = True
+        assert p.returncode == 0, (
+            f"httpd did not start (exit {p.returncode}):\n{p.stdout}{p.stderr}"
+            f"\n--- error_log ---\n{self.tail_log()}")
+        poll(lambda: self.answers(), 10, what="httpd answering")
+
+    def stop(self):
+        pid = self.pid()
+        if pid is None:
+            return
+        p = self.env.tbctl("httpd-stop", self.root, check=False)
+        if p.returncode != 0 or pid_alive(pid):
+            os.kill(pid, signal.SIGTERM)
+            poll(lambda: not pid_alive(pid), 20, what=f"httpd {pid} gone")
+
+    def restart(self):
+        self.stop()
+        self.start()
+
+    def reload(self, test_conf: str, dbd: bool = True):
+        """Stops the server (by pid, so a broken new config cannot prevent it), installs, starts."""
+        self.stop()
+        self.install(test_conf, dbd=dbd)
+        self.start()
+
+    def answers(self) -> bool:
+        try:
+            requests.get(self.url("/"), timeout=2)
+            return True
+        except requests.RequestException:
+            return False
+
+    def tail_log(self, n: int = 30) -> str:
+        try:
+            with open(self.error_log.path, errors="replace") as f:
+                return "".join(f.readlines()[-n:])
+        except OSError:
+            return "(no error_log)"
+
+    # -- requests
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def request(self, method: str, path: str, **kw) -> requests.Response:
+        headers = dict(kw.pop("headers", None) or {})
+        headers.setdefault("X-TB-Test", self.env.current_test or "-")
+        kw.setdefault("timeout", 30)
+        return requests.request(method, self.url(path), headers=headers, **kw)
+
+    def get(self, path: str, **kw) -> requests.Response:
+        return self.request("GET", path, **kw)
+
+    def post(self, path: str, **kw) -> requests.Response:
+        return self.request("POST", path, **kw)
+
+    # -- error log
+
+    def expect_log(self, *patterns: str):
+        """Declares log lines (regexes, or log numbers such as TB00123/AH00629) this test causes."""
+        self.error_log.expect(*patterns)
+
+
+# ------------------------------------------------------------------------------------------------
+# The session environment
+
+class TbEnv:
+
+    def __init__(self, verbosity: int = 0):
+        self.state_dir = os.environ.get("TB_TEST_STATE_DIR") or os.path.join(REPO, "state", "pytest")
+        self.module = os.environ.get("TB_MODULE") or DEFAULT_MODULE
+        self.db_port = free_port()
+        self.verbosity = verbosity
+        if verbosity >= 3:
+            self.loglevel = "debug taskboard:trace8 dbd:trace4"
+        elif verbosity == 2:
+            self.loglevel = "debug"
+        elif verbosity == 1:
+            self.loglevel = "info"
+        else:
+            self.loglevel = "warn"
+        self.current_test: Optional[str] = None
+        self.httpds: List[Httpd] = []
+        self.db = Db(self.db_port)
+        os.makedirs(self.state_dir, exist_ok=True)
+        for d in (os.path.dirname(self.state_dir), self.state_dir):
+            os.chmod(d, 0o755)
+
+    def tbctl(self, *args: str, check: bool = True, input: Optional[str] = None,
+              timeout: float = 120) -> subprocess.CompletedProcess:
+        env = dict(os.environ)
+        env.update(TB_STATE_DIR=self.state_dir, TB_DB_PORT=str(self.db_port), TB_DB_NAME=DB_NAME,
+                   TB_DB_USER=DB_USER, TB_DB_PASS=DB_PASS, TB_MODULE=self.module)
+        p = subprocess.run([TBCTL, *args], env=env, input=input, capture_output=True, text=True,
+                           timeout=timeout, stdin=None if input is not None else subprocess.DEVNULL)
+        if check and p.returncode != 0:
+            raise RuntimeError(f"tbctl.sh {' '.join(args)} failed ({p.returncode}):\n"
+                               f"{p.stdout}{p.stderr}")
+        return p
+
+    # -- the database server
+
+    def db_start(self):
+        self.tbctl("db-start")
+
+    def db_stop(self):
+        self.db.close()
+        self.tbctl("db-stop")
+
+    def db_kill(self):
+        self.db.close()
+        self.tbctl("db-kill")
+
+    def db_load(self, *files: str):
+        self.tbctl("db-load", *files)
+
+    def db_running(self) -> bool:
+        pidfile = os.path.join(self.state_dir, "mariadb", "mysqld.pid")
+        try:
+            with open(pidfile) as f:
+                return pid_alive(int(f.read().strip()))
+        except (OSError, ValueError):
+            return False
+
+    def stop_leftovers(self):
+        """A previous run that was killed may have left servers behind in our state dir."""
+        for name in sorted(os.listdir(self.state_dir)):
+            pidfile = os.path.join(self.state_dir, name, "logs", "httpd.pid")
+            if os.path.exists(pidfile):
+                self.tbctl("httpd-stop", os.path.join(self.state_dir, name), check=False)
+        self.tbctl("db-stop", check=False)
+
+    # -- httpd instances
+
+    def new_httpd(self, name: str) -> Httpd:
+        h = Httpd(self, name)
+        self.httpds.append(h)
+        return h
+
+    def stop_all(self):
+        for h in self.httpds:
+            try:
+                h.stop()
+            except Exception:
+                pass
+
+
+def sample_conf_path() -> str:
+    return os.path.join(REPO, "conf", "taskboard.conf")
+
+
+# Lines of conf/taskboard.conf that the base config already provides (server-wide settings).
+RE_BASE_LINE = re.compile(
+    r"^\s*(DBD\w+|LoadModule|Listen|PidFile|ErrorLog|CustomLog|LogLevel|User|Group|ServerRoot|"
+    r"ServerName|DocumentRoot|DefaultRuntimeDir|TypesConfig|Include\w*)\b", re.IGNORECASE)
+
+
+def sample_test_conf() -> Optional[str]:
+    """conf/taskboard.conf without the lines the base config owns (DBD*, Listen, ...)."""
+    path = sample_conf_path()
+    if not os.path.exists(path):
+        return None
+    with open(path) as f:
+        lines = f.read().splitlines()
+    out = [("# (base) " + ln) if RE_BASE_LINE.match(ln) else ln for ln in lines]
+    return "\n".join(out) + "\n"
+
+
+# ------------------------------------------------------------------------------------------------
+# Response checks shared by the test files
+
+MISSING = object()
+LOAD_KEYS = {"success", "type", "requestId", "revision"}
+
+
+def json_body(resp: requests.Response):
+    ctype = resp.headers.get("Content-Type", "")
+    assert ctype.split(";")[0].strip().lower() == "application/json", (
+        f"Content-Type {ctype!r}, body: {resp.text[:500]!r}")
+    try:
+        return jloads(resp.content.decode("utf-8"))
+    except ValueError as e:
+        raise AssertionError(f"response is not valid JSON ({e}): {resp.text[:500]!r}")
+
+
+def describe(resp: requests.Response, n: int = 600) -> str:
+    return f"{resp.request.method} {resp.url} -> {resp.status_code}: {resp.text[:n]!r}"
+
+
+def compare_rows(store: Store, actual: list, expected: list, where: str = ""):
+    """Row-by-row, typed comparison with a message that names the first difference."""
+    assert isinstance(actual, list), f"{where}{store.id}.rows is not a list: {actual!r}"
+    a_ids = [r.get("id") if isinstance(r, dict) else r for r in actual]
+    e_ids = [r["id"] for r in expected]
+    assert a_ids == e_ids, (f"{where}{store.id}: ids (in order) differ from the database:\n"
+                            f"  got      {a_ids[:50]}{' ...' if len(a_ids) > 50 else ''}\n"
+                            f"  expected {e_ids[:50]}{' ...' if len(e_ids) > 50 else ''}")
+    types = {f.name: f.type for f in store.fields}
+    types["id"] = "int" if store.id_kind == "auto" else "string"
+    for a, e in zip(actual, expected):
+        assert set(a.keys()) == set(e.keys()), (
+            f"{where}{store.id} id={e['id']}: fields {sorted(a.keys())}, "
+            f"expected {sorted(e.keys())}")
+        for k, ev in e.items():
+            assert value_matches(types[k], a[k], ev), (
+                f"{where}{store.id} id={e['id']} field {k} ({types[k]}): "
+                f"got {a[k]!r} ({type(a[k]).__name__}), database says {ev!r}")
+
+
+def check_load(resp: requests.Response, board: Board, db: Db, stores=None, request_id=MISSING,
+               pages: Optional[Dict[str, Tuple[int, int]]] = None) -> dict:
+    """Asserts a successful load response that carries exactly `stores` (default: all of the
+    board), each equal to the database.  Returns the parsed body."""
+    assert resp.status_code == 200, describe(resp)
+    body = json_body(resp)
+    assert isinstance(body, dict), describe(resp)
+    assert body.get("success") is True, describe(resp)
+    assert body.get("type") == "load", describe(resp)
+    if request_id is not MISSING:
+        assert "requestId" in body, describe(resp)
+        assert strict_equal(body["requestId"], request_id), (
+            f"requestId {body['requestId']!r}, sent {request_id!r}")
+    rev = db.revision(board)
+    if rev is not None:
+        assert strict_equal(body.get("revision"), int(rev)), (
+            f"revision {body.get('revision')!r}, database says {rev}")
+    want = list(board.stores) if stores is None else list(stores)
+    sections = sorted(k for k in body if k not in LOAD_KEYS)
+    assert sections == sorted(set(want)), f"sections {sections}, expected {sorted(set(want))}"
+    pages = pages or {}
+    for sid in want:
+        store = board.stores[sid]
+        sec = body[sid]
+        assert isinstance(sec, dict) and "rows" in sec and "total" in sec, (
+            f"{sid} section: {str(sec)[:300]}")
+        page, size = pages.get(sid, (None, None))
+        compare_rows(store, sec["rows"], db.expected_rows(store, page, size))
+        assert strict_equal(sec["total"], db.count(store.table)), (
+            f"{sid}.total {sec['total']!r}, table has {db.count(store.table)} rows")
+    return body
+
+
+def check_error(resp: requests.Response, status: int, request_id=MISSING) -> dict:
+    """Asserts an error response: status, JSON body {success:false, message, code=status},
+    no database or internal text."""
+    assert resp.status_code == status, describe(resp)
+    body = json_body(resp)
+    assert isinstance(body, dict), describe(resp)
+    assert body.get("success") is False, describe(resp)
+    assert strict_equal(body.get("code"), status), describe(resp)
+    msg = body.get("message")
+    assert isinstance(msg, str) and msg.strip(), f"no message: {describe(resp)}"
+    leak = RE_LEAK.search(resp.text)
+    assert leak is None, f"error response reveals internals ({leak.group(0)!r}): {resp.text!r}"
+    # README: errors are {"success":false,"type":"load","requestId":...,"message":...,"code":...}
+    assert body.get("type") == "load", f"type missing or wrong: {describe(resp)}"
+    if request_id is not MISSING:
+        assert strict_equal(body.get("requestId"), request_id), (
+            f"requestId not echoed in the error: {describe(resp)}")
+    return body

@@ -1,0 +1,265 @@
+"""httpd refuses configurations that mod_taskboard cannot serve, naming the directive, the offending
+token and the file and line (README: "Everything is checked when httpd reads its configuration").
+
+Each case is a test.conf text.  Lines starting with "!" are the offending ones (the "!" is
+replaced by a space); the error must name one of them by number.
+"""
+
+import re
+
+import pytest
+
+import boards
+import tbtest
+
+# A board that passes -t: every case below breaks exactly one thing of something like it.
+GOOD = """\
+<Location /api>
+    TaskBoardRevision options value name=revision
+    <TaskBoardStore tasks>
+        TaskBoardTable tasks
+        TaskBoardId id auto
+        TaskBoardOrder weight id
+        TaskBoardField name string required maxlength=255 "default=New task"
+        TaskBoardField weight int default=0
+    </TaskBoardStore>
+</Location>
+<Location /api/load>
+    SetHandler taskboard-load
+</Location>
+"""
+
+
+def store_conf(*field_lines: str, head: str = "", loc_extra: str = "") -> str:
+    """A tasks store in /api with the given lines inside the section."""
+    body = "\n".join(f"        {ln}" if not ln.startswith("!") else f"!       {ln[1:]}"
+                     for ln in field_lines)
+    return (f"<Location /api>\n{loc_extra}"
+            f"    <TaskBoardStore tasks>\n{head}{body}\n    </TaskBoardStore>\n"
+            f"</Location>\n<Location /api/load>\n    SetHandler taskboard-load\n</Location>\n")
+
+
+# (id, test.conf, directive regex, tokens that must all appear, mod_dbd loaded)
+CASES = [
+    ("unknown-type", store_conf("TaskBoardField name string", "!TaskBoardField weight integer"),
+     r"TaskBoardField", ["integer"], True),
+    ("no-type", store_conf("TaskBoardField name string", "!TaskBoardField weight"),
+     r"TaskBoardField", [], True),
+    ("bad-table", store_conf("!TaskBoardTable bad-name", "TaskBoardField name string"),
+     r"TaskBoardTable", ["bad-name"], True),
+    ("bad-column-option", store_conf("!TaskBoardField name string column=x;drop"),
+     r"TaskBoardField", ["x;drop"], True),
+    ("id-column-space", store_conf('!TaskBoardId "my id" auto', "TaskBoardField name string"),
+     r"TaskBoardId", ["my id"], True),
+    ("id-column-backtick", store_conf("!TaskBoardId id`x auto", "TaskBoardField name string"),
+     r"TaskBoardId", ["id`x"], True),
+    ("id-kind", store_conf("!TaskBoardId id uuid", "TaskBoardField name string"),
+     r"TaskBoardId", ["uuid"], True),
+    ("order-column", store_conf("!TaskBoardOrder weight-1 id", "TaskBoardField name string"),
+     r"TaskBoardOrder", ["weight-1"], True),
+    ("revision-table", store_conf("TaskBoardField name string",
+                                  loc_extra="!   TaskBoardRevision opt.ions value name=revision\n"),
+     r"TaskBoardRevision", ["opt.ions"], True),
+    ("revision-column", store_conf("TaskBoardField name string",
+                                   loc_extra="!   TaskBoardRevision options val-ue name=revision\n"),
+     r"TaskBoardRevision", ["val-ue"], True),
+    ("revision-keycolumn", store_conf("TaskBoardField name string",
+                                      loc_extra="!   TaskBoardRevision options value na-me=revision\n"),
+     r"TaskBoardRevision", ["na-me"], True),
+    ("duplicate-store", """\
+<Location /api>
+    <TaskBoardStore tasks>
+        TaskBoardField name string
+    </TaskBoardStore>
+!   <TaskBoardStore tasks>
+        TaskBoardField description text
+    </TaskBoardStore>
+</Location>
+<Location /api/load>
+    SetHandler taskboard-load
+</Location>
+""", r"TaskBoardStore", ["tasks"], True),
+    ("duplicate-field", store_conf("TaskBoardField title string column=name",
+                                   "!TaskBoardField title text column=description"),
+     r"TaskBoardField", ["title"], True),
+    ("duplicate-column", store_conf("TaskBoardField description text",
+                                    "!TaskBoardField notes text column=description"),
+     r"TaskBoardField", ["description"], True),
+    ("unknown-reference", store_conf("TaskBoardField name string",
+                                     "!TaskBoardField parentId int column=parent_id references=nosuch"),
+     r"TaskBoardField", ["nosuch"], True),
+    ("reference-type-string-to-auto", store_conf(
+        "TaskBoardField name string",
+        "!TaskBoardField parentId string column=parent_id references=tasks"),
+     r"TaskBoardField", ["parentId", "tasks"], True),
+    ("reference-type-int-to-string", """\
+<Location /api>
+    <TaskBoardStore columns>
+        TaskBoardId id string
+        TaskBoardField text string
+    </TaskBoardStore>
+    <TaskBoardStore tasks>
+        TaskBoardField name string
+!       TaskBoardField status int references=columns
+    </TaskBoardStore>
+</Location>
+<Location /api/load>
+    SetHandler taskboard-load
+</Location>
+""", r"TaskBoardField", ["status", "columns"], True),
+    ("no-mod-dbd", """\
+<Location /api>
+!   <TaskBoardStore tasks>
+        TaskBoardField name string
+    </TaskBoardStore>
+</Location>
+<Location /api/load>
+    SetHandler taskboard-load
+</Location>
+""", r"TaskBoardStore", ["mod_dbd"], False),
+    ("load-handler-without-store", GOOD + """\
+!<Location /other>
+!   SetHandler taskboard-load
+</Location>
+""", r"SetHandler|taskboard-load", ["taskboard-load"], True),
+    ("sync-handler-without-store", GOOD + """\
+!<Location /other>
+!   SetHandler taskboard-sync
+</Location>
+""", r"SetHandler|taskboard-sync", ["taskboard-sync"], True),
+    ("field-outside-store", """\
+<Location /api>
+    <TaskBoardStore tasks>
+        TaskBoardField name string
+    </TaskBoardStore>
+!   TaskBoardField weight int
+</Location>
+<Location /api/load>
+    SetHandler taskboard-load
+</Location>
+""", r"TaskBoardField", ["TaskBoardStore"], True),
+    ("order-outside-store", GOOD + "!TaskBoardOrder weight\n",
+     r"TaskBoardOrder", ["TaskBoardStore"], True),
+    ("unknown-field-option", store_conf("!TaskBoardField name string colour=red"),
+     r"TaskBoardField", ["colour"], True),
+    ("default-int", store_conf("TaskBoardField name string", "!TaskBoardField weight int default=abc"),
+     r"TaskBoardField", ["abc"], True),
+    ("default-number", store_conf("TaskBoardField name string",
+                                  "!TaskBoardField weight number default=1.2.3"),
+     r"TaskBoardField", ["1.2.3"], True),
+    ("default-boolean", store_conf("TaskBoardField name string",
+                                   "!TaskBoardField readOnly boolean column=read_only default=maybe"),
+     r"TaskBoardField", ["maybe"], True),
+    ("default-date", store_conf("TaskBoardField name string",
+                                "!TaskBoardField deadline date default=2024-02-30"),
+     r"TaskBoardField", ["2024-02-30"], True),
+    ("default-not-in-values", store_conf("TaskBoardField name string",
+                                         "!TaskBoardField status string values=todo,done default=doing"),
+     r"TaskBoardField", ["doing"], True),
+    ("default-too-long", store_conf("!TaskBoardField name string maxlength=3 default=toolong"),
+     r"TaskBoardField", ["toolong"], True),
+    ("maxlength-zero", store_conf("!TaskBoardField name string maxlength=0"),
+     r"TaskBoardField", ["maxlength"], True),
+    ("maxlength-negative", store_conf("!TaskBoardField name string maxlength=-5"),
+     r"TaskBoardField", ["-5"], True),
+    ("maxlength-word", store_conf("!TaskBoardField name string maxlength=abc"),
+     r"TaskBoardField", ["abc"], True),
+    ("maxlength-trailing", store_conf("!TaskBoardField name string maxlength=10x"),
+     r"TaskBoardField", ["10x"], True),
+    ("store-missing-gt", """\
+<Location /api>
+!   <TaskBoardStore tasks
+        TaskBoardField name string
+    </TaskBoardStore>
+</Location>
+<Location /api/load>
+    SetHandler taskboard-load
+</Location>
+""", r"TaskBoardStore", ["'>'"], True),
+    ("store-missing-id", """\
+<Location /api>
+!   <TaskBoardStore>
+        TaskBoardField name string
+    </TaskBoardStore>
+</Location>
+<Location /api/load>
+    SetHandler taskboard-load
+</Location>
+""", r"TaskBoardStore", [], True),
+    ("max-body-size", GOOD + "!TaskBoardMaxBodySize 12abc\n",
+     r"TaskBoardMaxBodySize", ["12abc"], True),
+]
+
+
+def render(text: str):
+    """Returns (test.conf text, line numbers of the offending lines)."""
+    lines, bad = [], []
+    for n, ln in enumerate(text.splitlines(), start=1):
+        if ln.startswith("!"):
+            bad.append(n)
+            ln = " " + ln[1:]
+        lines.append(ln)
+    return "\n".join(lines) + "\n", bad
+
+
+def names_line(out: str, path: str, lines) -> bool:
+    f = re.escape(path)
+    for n in lines:
+        if re.search(rf"(line {n} of {f}\b|{f}:{n}\b|{f},? line {n}\b)", out):
+            return True
+    return False
+
+
+class TestConfig:
+
+    @pytest.fixture(autouse=True, scope="class")
+    def _class_scope(self, env):
+        # a ServerRoot of its own, never started: only `apache2 -t` runs on it
+        TestConfig.cfg = env.new_httpd("cfgtest")
+
+    def test_tb_100_01(self):
+        # the reference config the cases are made of passes
+        self.cfg.install(GOOD)
+        rc, out = self.cfg.config_test()
+        assert rc == 0, out
+        assert "Syntax OK" in out
+
+    def test_tb_100_02(self):
+        # the board the load tests serve (every column and type of the schema) passes
+        self.cfg.install(boards.board_conf())
+        rc, out = self.cfg.config_test()
+        assert rc == 0, out
+
+    def test_tb_100_03(self):
+        # the shipped sample configuration passes, with its DBD lines taken from the base config
+        text = tbtest.sample_test_conf()
+        if text is None:
+            pytest.fail(f"{tbtest.sample_conf_path()} does not exist")
+        self.cfg.install(text)
+        rc, out = self.cfg.config_test()
+        assert rc == 0, out
+
+    def test_tb_100_04(self):
+        # two boards in one server, the same store ids in each
+        self.cfg.install(boards.board_conf("/a") + boards.board_conf("/b"))
+        rc, out = self.cfg.config_test()
+        assert rc == 0, out
+
+    @pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
+    def test_tb_100_10(self, case):
+        name, text, directive, tokens, dbd = case
+        conf, bad_lines = render(text)
+        assert bad_lines, f"case {name} marks no offending line"
+        self.cfg.install(conf, dbd=dbd)
+        rc, out = self.cfg.config_test()
+        where = f"\n--- test.conf ---\n{conf}--- apache2 -t (exit {rc}) ---\n{out}"
+        refused = rc != 0 and "Syntax OK" not in out
+        assert refused, f"{name}: apache2 -t accepted the config{where}"
+        named = re.search(directive, out, re.IGNORECASE) is not None
+        assert named, f"{name}: the error does not name the directive /{directive}/{where}"
+        missing = [t for t in tokens if t.lower() not in out.lower()]
+        assert not missing, f"{name}: the error does not name {missing}{where}"
+        located = names_line(out, self.cfg.test_conf_path, bad_lines)
+        assert located, (
+            f"{name}: the error does not name {self.cfg.test_conf_path} line "
+            f"{' or '.join(map(str, bad_lines))}{where}")

@@ -1,0 +1,124 @@
+"""The database goes away under a running httpd: loads get 503 with Retry-After, and work again once
+it is back, without restarting httpd."""
+
+import email.utils
+import json
+import re
+import urllib.parse
+
+import pytest
+
+import boards
+import tbtest
+from tbtest import check_error, check_load, describe
+
+# mod_dbd reports its failed connects itself ([dbd:error] AH00629 and friends); the module logs
+# its own TB lines.  Both are expected while the database is down.
+OUTAGE_LOG = (r"\[dbd:", r"TB\d{5}")
+
+
+def load_path(rid: int) -> str:
+    p = json.dumps({"type": "load", "requestId": rid, "stores": ["tasks", "resources",
+                                                                "assignments"]})
+    return "/api/load?data=" + urllib.parse.quote(p, safe="")
+
+
+def check_retry_after(resp):
+    v = resp.headers.get("Retry-After")
+    assert v is not None, f"503 without Retry-After: {describe(resp)}"
+    v = v.strip()
+    if re.fullmatch(r"\d+", v):
+        assert int(v) > 0, f"Retry-After: {v!r}"
+    else:
+        assert email.utils.parsedate_to_datetime(v) is not None, f"Retry-After: {v!r}"
+
+
+class TestDbOutage:
+
+    CONF = boards.board_conf()
+
+    @pytest.fixture(autouse=True, scope="class")
+    def _class_scope(self, env, httpd):
+        TestDbOutage.board = tbtest.parse_board(self.CONF)
+        httpd.reload(self.CONF)
+        yield
+        if not env.db_running():
+            env.db_start()
+
+    @pytest.fixture(autouse=True)
+    def _db_back(self, env):
+        # whatever a test did, the next one starts with the database up
+        yield
+        if not env.db_running():
+            env.db_start()
+
+    def assert_down(self, httpd, rid_base: int, n: int = 4):
+        """n loads during the outage: each a 503 with Retry-After, logged by the module with its
+        requestId."""
+        for i in range(n):
+            rid = rid_base + i
+            r = httpd.get(load_path(rid))
+            check_error(r, 503, request_id=rid)
+            check_retry_after(r)
+        logged = [ln for ln in httpd.error_log.recent() if "[taskboard:" in ln]
+        assert any(re.search(r"\bTB\d{5}\b", ln) for ln in logged), (
+            "the module logged nothing about the outage:\n" + "\n".join(httpd.error_log.recent()))
+        assert any(str(rid_base) in ln for ln in logged), (
+            f"no taskboard log line names requestId {rid_base}:\n" + "\n".join(logged))
+
+    def assert_recovers(self, httpd, db, timeout: float = 15):
+        """Polls until a load succeeds; in between only 503 is acceptable.  Then several loads in
+        a row (they may land on other children and other pooled connections) must succeed."""
+        statuses = []
+
+        def ok():
+            r = httpd.get(load_path(4242))
+            statuses.append(r.status_code)
+            assert r.status_code in (200, 503), describe(r)
+            if r.status_code == 503:
+                check_error(r, 503, request_id=4242)
+            return r.status_code == 200
+
+        tbtest.poll(ok, timeout, interval=0.2, what="a successful load after the outage")
+        for i in range(12):
+            check_load(httpd.get(load_path(5000 + i)), self.board, db,
+                       stores=["tasks", "resources", "assignments"], request_id=5000 + i)
+        return statuses
+
+    def test_tb_400_01(self, env, httpd, db):
+        # clean shutdown of MariaDB, then start again
+        check_load(httpd.get("/api/load"), self.board, db)
+        httpd.expect_log(*OUTAGE_LOG)
+        env.db_stop()
+        self.assert_down(httpd, 4001)
+        env.db_start()
+        self.assert_recovers(httpd, db)
+
+    def test_tb_400_02(self, env, httpd, db):
+        # MariaDB killed (kill -9): pooled connections die without a goodbye
+        check_load(httpd.get("/api/load"), self.board, db)
+        httpd.expect_log(*OUTAGE_LOG)
+        env.db_kill()
+        self.assert_down(httpd, 4101)
+        env.db_start()
+        self.assert_recovers(httpd, db)
+
+    def test_tb_400_03(self, env, httpd, db):
+        # MariaDB restarted while httpd was idle: the pooled connections (and any statements
+        # prepared on them) are stale when the next load comes
+        for i in range(3):
+            check_load(httpd.get("/api/load"), self.board, db)
+        httpd.expect_log(*OUTAGE_LOG)
+        env.db_stop()
+        env.db_start()
+        self.assert_recovers(httpd, db)
+
+    def test_tb_400_04(self, env, httpd, db):
+        # httpd started while the database is down
+        httpd.expect_log(*OUTAGE_LOG)
+        httpd.stop()
+        env.db_stop()
+        httpd.start()
+        self.assert_down(httpd, 4301)
+        env.db_start()
+        self.assert_recovers(httpd, db)
