@@ -15,7 +15,8 @@
 #   render-demo | start | stop | demo | status
 #
 # Environment: TB_HTTP_PORT (8080), TB_DB_PORT (3307), TB_STATE_DIR (<repo>/state), TB_DB_NAME,
-# TB_DB_USER, TB_DB_PASS (all three "taskboard"), TB_MODULE (<repo>/mod_taskboard/.libs/mod_taskboard.so).
+# TB_DB_USER, TB_DB_PASS (all three "taskboard"), TB_MODULE (<repo>/mod_taskboard/.libs/mod_taskboard.so),
+# TB_HTTPD_PRELOAD (LD_PRELOAD for httpd only, used by the sanitizer run).
 
 set -euo pipefail
 # the httpd children run as www-data and must be able to read what we create
@@ -299,7 +300,9 @@ cmd_httpd_start() {
     logpos=$(file_size "$errlog")
 
     rc=0
-    /usr/sbin/apache2 -d "$dir" -f "$conf" -k start < /dev/null > "$dir/logs/startup.log" 2>&1 || rc=$?
+    # TB_HTTPD_PRELOAD: libraries preloaded into httpd, for the sanitizer run (make test-asan)
+    LD_PRELOAD=${TB_HTTPD_PRELOAD:-} /usr/sbin/apache2 -d "$dir" -f "$conf" -k start \
+        < /dev/null > "$dir/logs/startup.log" 2>&1 || rc=$?
     if [ "$rc" -ne 0 ]; then
         cat "$dir/logs/startup.log" >&2
         show_log "$errlog" "$logpos"

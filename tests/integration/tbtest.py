@@ -513,7 +513,10 @@ class Httpd:
             f.write(test_conf)
 
     def config_test(self) -> Tuple[int, str]:
-        p = subprocess.run([APACHE2, "-t", "-d", self.root, "-f", self.conf_path],
+        env = dict(os.environ)
+        if env.get("TB_HTTPD_PRELOAD"):         # the sanitizer run's module needs its runtime
+            env["LD_PRELOAD"] = env["TB_HTTPD_PRELOAD"]
+        p = subprocess.run([APACHE2, "-t", "-d", self.root, "-f", self.conf_path], env=env,
                            stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=30)
         return p.returncode, p.stdout + p.stderr
 
