@@ -122,3 +122,41 @@ class TestDbOutage:
         self.assert_down(httpd, 4301)
         env.db_start()
         self.assert_recovers(httpd, db)
+
+
+class TestStaleStatements:
+    """An administrator who leaves out reconnect=0: the MySQL driver then reconnects silently when
+    mod_dbd pings a pooled connection after a database restart, and the statements the module
+    prepared on that connection are gone on the server (PLATFORM.md: error 2030 on every use).
+    The module must prepare them again; every load after the restart succeeds at once."""
+
+    @pytest.fixture(autouse=True, scope="class")
+    def _class_scope(self, env, httpd):
+        # test.conf comes after the base DBDParams, so this line replaces it
+        TestStaleStatements.CONF = boards.board_conf() + (
+            f'DBDParams "host=127.0.0.1 port={env.db_port} user={tbtest.DB_USER} '
+            f'pass={tbtest.DB_PASS} dbname={tbtest.DB_NAME}"\n')
+        TestStaleStatements.board = tbtest.parse_board(self.CONF)
+        httpd.reload(self.CONF)
+        yield
+        if not env.db_running():
+            env.db_start()
+
+    def paged(self, rid: int) -> str:
+        p = json.dumps({"type": "load", "requestId": rid,
+                        "stores": [{"storeId": "tasks", "page": 2, "pageSize": 2}, "columns"]})
+        return "/api/load?data=" + urllib.parse.quote(p, safe="")
+
+    def test_tb_400_10(self, env, httpd, db):
+        # revision and page statements are prepared on every pooled connection first
+        for i in range(8):
+            check_load(httpd.get(self.paged(6000 + i)), self.board, db,
+                       stores=["tasks", "columns"], request_id=6000 + i,
+                       pages={"tasks": (2, 2)})
+        httpd.expect_log(*OUTAGE_LOG)
+        env.db_stop()
+        env.db_start()
+        for i in range(12):
+            check_load(httpd.get(self.paged(6100 + i)), self.board, db,
+                       stores=["tasks", "columns"], request_id=6100 + i,
+                       pages={"tasks": (2, 2)})
