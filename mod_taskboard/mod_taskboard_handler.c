@@ -130,23 +130,29 @@ static int method_not_allowed(request_rec *r, const char *type,
 
 /************ reading the package *****************************************/
 
-/* Reads the whole body, up to max bytes.  Returns OK, or an HTTP status
- * with *msg set for the client. */
+/* Reads the whole body, up to max bytes, into one NUL-terminated buffer.
+ * The pieces are kept in a brigade (set aside in r->pool) and copied
+ * once at the end.  Returns OK, or an HTTP status with *msg set. */
 static int read_body(request_rec *r, apr_off_t max, char **buf,
                      apr_size_t *len, const char **msg)
 {
     apr_bucket_brigade *bb = apr_brigade_create(r->pool,
                                                 r->connection->bucket_alloc);
+    apr_bucket_brigade *body = apr_brigade_create(r->pool,
+                                                  r->connection->bucket_alloc);
     const char *clen = apr_table_get(r->headers_in, "Content-Length");
+    const char *too_large = apr_psprintf(r->pool, "the request body is "
+                                         "larger than the %" APR_OFF_T_FMT
+                                         " bytes allowed", max);
     apr_off_t total = 0;
+    apr_bucket *e;
     int seen_eos = 0;
     apr_status_t rv;
 
     *buf = NULL;
     *len = 0;
     if (clen && apr_atoi64(clen) > max) {
-        *msg = apr_psprintf(r->pool, "the request body is larger than the "
-                            "%" APR_OFF_T_FMT " bytes allowed", max);
+        *msg = too_large;
         return HTTP_REQUEST_ENTITY_TOO_LARGE;
     }
     do {
@@ -156,30 +162,45 @@ static int read_body(request_rec *r, apr_off_t max, char **buf,
             *msg = "the request body could not be read";
             return ap_map_http_request_error(rv, HTTP_BAD_REQUEST);
         }
-        if (!APR_BRIGADE_EMPTY(bb)
-            && APR_BUCKET_IS_EOS(APR_BRIGADE_LAST(bb))) {
-            seen_eos = 1;
-        }
-        rv = apr_brigade_length(bb, 1, &total);
-        if (rv != APR_SUCCESS || total < 0
-            || (apr_off_t)*len + total > max) {
-            *msg = apr_psprintf(r->pool, "the request body is larger than "
-                                "the %" APR_OFF_T_FMT " bytes allowed", max);
-            return HTTP_REQUEST_ENTITY_TOO_LARGE;
-        }
-        if (total > 0) {
-            char *grown = apr_palloc(r->pool, *len + (apr_size_t)total + 1);
-            apr_size_t got = (apr_size_t)total;
-            if (*len) {
-                memcpy(grown, *buf, *len);
+        while (!APR_BRIGADE_EMPTY(bb)) {
+            e = APR_BRIGADE_FIRST(bb);
+            if (APR_BUCKET_IS_EOS(e)) {
+                seen_eos = 1;
             }
-            apr_brigade_flatten(bb, grown + *len, &got);
-            *buf = grown;
-            *len += got;
-            (*buf)[*len] = '\0';
+            if (APR_BUCKET_IS_METADATA(e)) {
+                apr_bucket_delete(e);
+                continue;
+            }
+            /* chunked and chunk-less bodies alike: count as we go */
+            if (e->length == (apr_size_t)-1) {
+                const char *data;
+                apr_size_t n;
+                rv = apr_bucket_read(e, &data, &n, APR_BLOCK_READ);
+                if (rv != APR_SUCCESS) {
+                    *msg = "the request body could not be read";
+                    return HTTP_BAD_REQUEST;
+                }
+            }
+            total += (apr_off_t)e->length;
+            if (total > max) {
+                *msg = too_large;
+                return HTTP_REQUEST_ENTITY_TOO_LARGE;
+            }
+            rv = apr_bucket_setaside(e, r->pool);
+            if (rv != APR_SUCCESS && rv != APR_ENOTIMPL) {
+                *msg = "the request body could not be read";
+                return HTTP_INTERNAL_SERVER_ERROR;
+            }
+            APR_BUCKET_REMOVE(e);
+            APR_BRIGADE_INSERT_TAIL(body, e);
         }
-        apr_brigade_cleanup(bb);
     } while (!seen_eos);
+
+    *len = (apr_size_t)total;
+    *buf = apr_palloc(r->pool, *len + 1);
+    apr_brigade_flatten(body, *buf, len);
+    (*buf)[*len] = '\0';
+    apr_brigade_destroy(body);
     return OK;
 }
 
