@@ -188,6 +188,70 @@ CASES = [
 """, r"TaskBoardStore", [], True),
     ("max-body-size", GOOD + "!TaskBoardMaxBodySize 12abc\n",
      r"TaskBoardMaxBodySize", ["12abc"], True),
+    ("store-two-ids", """\
+<Location /api>
+!   <TaskBoardStore tasks cards>
+        TaskBoardField name string
+    </TaskBoardStore>
+</Location>
+""", r"TaskBoardStore", ["cards"], True),
+    ("store-bad-id", """\
+<Location /api>
+!   <TaskBoardStore task-list>
+        TaskBoardField name string
+    </TaskBoardStore>
+</Location>
+""", r"TaskBoardStore", ["task-list"], True),
+    ("store-nested", """\
+<Location /api>
+    <TaskBoardStore tasks>
+        TaskBoardField name string
+!       <TaskBoardStore inner>
+        </TaskBoardStore>
+    </TaskBoardStore>
+</Location>
+""", r"TaskBoardStore", ["nested"], True),
+    ("order-asc-first", store_conf("!TaskBoardOrder ASC weight", "TaskBoardField name string"),
+     r"TaskBoardOrder", ["ASC"], True),
+    ("order-empty", store_conf("!TaskBoardOrder", "TaskBoardField name string"),
+     r"TaskBoardOrder", [], True),
+    ("values-empty", store_conf("!TaskBoardField status string values=,"),
+     r"TaskBoardField", ["values="], True),
+    ("values-wrong-type", store_conf("!TaskBoardField weight int values=1,two"),
+     r"TaskBoardField", ["two"], True),
+    ("values-on-boolean", store_conf("!TaskBoardField readOnly boolean column=read_only "
+                                     "values=true"),
+     r"TaskBoardField", ["values=", "boolean"], True),
+    ("maxlength-on-int", store_conf("!TaskBoardField weight int maxlength=5"),
+     r"TaskBoardField", ["maxlength=", "int"], True),
+    ("references-bad-store", store_conf("!TaskBoardField parentId int column=parent_id "
+                                        "references=a-b"),
+     r"TaskBoardField", ["a-b"], True),
+    ("references-on-date", store_conf("!TaskBoardField deadline date references=tasks"),
+     r"TaskBoardField", ["references=", "date"], True),
+    ("field-bad-name", store_conf("!TaskBoardField due-date date column=deadline"),
+     r"TaskBoardField", ["due-date"], True),
+    ("field-named-id", store_conf("!TaskBoardField id int"),
+     r"TaskBoardField", ["TaskBoardId"], True),
+    ("id-column-taken", store_conf("TaskBoardField name string", "!TaskBoardId name string"),
+     r"TaskBoardId", ["name"], True),
+    ("revision-too-few", store_conf("TaskBoardField name string",
+                                    loc_extra="!   TaskBoardRevision options\n"),
+     r"TaskBoardRevision", [], True),
+    ("revision-key-without-value", store_conf("TaskBoardField name string",
+                                              loc_extra="!   TaskBoardRevision options value "
+                                                        "name\n"),
+     r"TaskBoardRevision", ["keycolumn=value"], True),
+    ("revision-inside-store", store_conf("TaskBoardField name string",
+                                         "!TaskBoardRevision options value name=revision"),
+     r"TaskBoardRevision", ["outside"], True),
+    ("param-name", GOOD + "!TaskBoardParam 'da ta'\n",
+     r"TaskBoardParam", ["da ta"], True),
+    ("unknown-handler", GOOD + """\
+<Location /api/other>
+!   SetHandler taskboard-save
+</Location>
+""", r"SetHandler", ["taskboard-save"], True),
 ]
 
 
