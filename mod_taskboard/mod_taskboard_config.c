@@ -10,6 +10,7 @@
  */
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <apr_lib.h>
@@ -20,6 +21,7 @@
 #include <http_log.h>
 
 #include "mod_taskboard_private.h"
+#include "tb_convert.h"
 #include "tb_json.h"
 #include "tb_sql.h"
 
@@ -77,6 +79,11 @@ void *tb_create_dir_conf(apr_pool_t *pool, char *dir)
     conf->revision = NULL;          /* unset */
     conf->param_name = NULL;        /* unset */
     conf->max_body = -1;            /* unset */
+    conf->max_records = -1;         /* unset */
+    conf->phantom_field = NULL;     /* unset */
+    conf->phantom_parent_field = NULL; /* unset */
+    conf->check_revision = -1;      /* unset */
+    conf->ignored = NULL;           /* unset */
     conf->current_store = NULL;
     return conf;
 }
@@ -115,6 +122,16 @@ void *tb_merge_dir_conf(apr_pool_t *pool, void *basev, void *addv)
     conf->revision = add->revision ? add->revision : base->revision;
     conf->param_name = add->param_name ? add->param_name : base->param_name;
     conf->max_body = (add->max_body != -1) ? add->max_body : base->max_body;
+    conf->max_records = (add->max_records != -1) ? add->max_records
+                                                 : base->max_records;
+    conf->phantom_field = add->phantom_field ? add->phantom_field
+                                             : base->phantom_field;
+    conf->phantom_parent_field = add->phantom_parent_field
+                                 ? add->phantom_parent_field
+                                 : base->phantom_parent_field;
+    conf->check_revision = (add->check_revision != -1) ? add->check_revision
+                                                       : base->check_revision;
+    conf->ignored = add->ignored ? add->ignored : base->ignored;
     conf->current_store = NULL;
     return conf;
 }
@@ -127,6 +144,28 @@ const char *tb_conf_param_name(const tb_dir_conf_t *conf)
 apr_off_t tb_conf_max_body(const tb_dir_conf_t *conf)
 {
     return conf->max_body != -1 ? conf->max_body : TB_DEFAULT_MAX_BODY;
+}
+
+int tb_conf_max_records(const tb_dir_conf_t *conf)
+{
+    return conf->max_records != -1 ? conf->max_records
+                                   : TB_DEFAULT_MAX_RECORDS;
+}
+
+const char *tb_conf_phantom_field(const tb_dir_conf_t *conf)
+{
+    return conf->phantom_field ? conf->phantom_field : TB_DEFAULT_PHANTOM;
+}
+
+const char *tb_conf_phantom_parent_field(const tb_dir_conf_t *conf)
+{
+    return conf->phantom_parent_field ? conf->phantom_parent_field
+                                      : TB_DEFAULT_PHANTOM_PARENT;
+}
+
+int tb_conf_check_revision(const tb_dir_conf_t *conf)
+{
+    return conf->check_revision != -1 ? conf->check_revision : 1;
 }
 
 /************ helpers for the directive handlers **************************/
@@ -373,6 +412,22 @@ static const char *field_option(cmd_parms *cmd, tb_field_t *field,
         return parse_number(cmd, "maxlength", value, 1, APR_INT32_MAX,
                             &field->max_length);
     }
+    else if (strcasecmp(key, "min") == 0 || strcasecmp(key, "max") == 0) {
+        int is_min = (strcasecmp(key, "min") == 0);
+        if (!tb_is_json_number(value)) {
+            return apr_psprintf(cmd->pool, "%s %s: %s='%s' is not a number",
+                                cmd->cmd->name, field->name, key, value);
+        }
+        if (is_min) {
+            field->has_min = 1;
+            field->min = strtod(value, NULL);
+        }
+        else {
+            field->has_max = 1;
+            field->max = strtod(value, NULL);
+        }
+        return NULL;
+    }
     else if (strcasecmp(key, "values") == 0) {
         char *list = apr_pstrdup(cmd->pool, value), *last, *item;
         field->allowed = apr_array_make(cmd->pool, 4, sizeof(char *));
@@ -396,8 +451,9 @@ static const char *field_option(cmd_parms *cmd, tb_field_t *field,
         return NULL;
     }
     err = apr_psprintf(cmd->pool, "%s %s: unknown option '%s' (use column=,"
-                       " default=, readonly, required, maxlength=, values=, "
-                       "references=)", cmd->cmd->name, field->name, option);
+                       " default=, readonly, required, maxlength=, min=, max=,"
+                       " values=, references=)", cmd->cmd->name, field->name,
+                       option);
     return err;
 }
 
@@ -413,6 +469,16 @@ static const char *check_field(cmd_parms *cmd, tb_field_t *field)
                             " text and json fields, not %s", cmd->cmd->name,
                             field->name, tb_type_name(field->type));
     }
+    if ((field->has_min || field->has_max) && field->type != TB_TYPE_INT
+        && field->type != TB_TYPE_NUMBER) {
+        return apr_psprintf(cmd->pool, "%s %s: min= and max= apply to int "
+                            "and number fields, not %s", cmd->cmd->name,
+                            field->name, tb_type_name(field->type));
+    }
+    if (field->has_min && field->has_max && field->min > field->max) {
+        return apr_psprintf(cmd->pool, "%s %s: min= is above max=",
+                            cmd->cmd->name, field->name);
+    }
     if (field->allowed) {
         if (field->type != TB_TYPE_STRING && field->type != TB_TYPE_TEXT
             && field->type != TB_TYPE_INT && field->type != TB_TYPE_NUMBER) {
@@ -425,6 +491,7 @@ static const char *check_field(cmd_parms *cmd, tb_field_t *field)
             tb_field_t plain = *field;
             plain.allowed = NULL;
             plain.max_length = 0;
+            plain.has_min = plain.has_max = 0;
             err = tb_field_check_text(cmd->temp_pool, &plain,
                                       APR_ARRAY_IDX(field->allowed, i,
                                                     const char *));
@@ -599,6 +666,85 @@ static const char *cmd_max_body(cmd_parms *cmd, void *mconfig,
     return NULL;
 }
 
+static const char *cmd_max_records(cmd_parms *cmd, void *mconfig,
+                                   const char *arg)
+{
+    tb_dir_conf_t *conf = mconfig;
+    const char *err = not_in_store(cmd, conf);
+    apr_int64_t records;
+
+    if (err || (err = parse_number(cmd, "count", arg, 1, 10000000,
+                                   &records))) {
+        return err;
+    }
+    conf->max_records = (int)records;
+    return NULL;
+}
+
+/* TaskBoardPhantomIdField and TaskBoardPhantomParentIdField. */
+static const char *cmd_phantom(cmd_parms *cmd, void *mconfig,
+                               const char *arg)
+{
+    tb_dir_conf_t *conf = mconfig;
+    const char *err = not_in_store(cmd, conf);
+
+    if (err) {
+        return err;
+    }
+    if (!*arg) {
+        return apr_psprintf(cmd->pool, "%s needs a field name",
+                            cmd->cmd->name);
+    }
+    if (cmd->info) {
+        conf->phantom_parent_field = arg;
+    }
+    else {
+        conf->phantom_field = arg;
+    }
+    return NULL;
+}
+
+static const char *cmd_conflicts(cmd_parms *cmd, void *mconfig,
+                                 const char *arg)
+{
+    tb_dir_conf_t *conf = mconfig;
+    const char *err = not_in_store(cmd, conf);
+
+    if (err) {
+        return err;
+    }
+    if (strcasecmp(arg, "reject") == 0) {
+        conf->check_revision = 1;
+    }
+    else if (strcasecmp(arg, "off") == 0) {
+        conf->check_revision = 0;
+    }
+    else {
+        return apr_psprintf(cmd->pool, "%s: unknown policy '%s' (use "
+                            "reject|off)", cmd->cmd->name, arg);
+    }
+    return NULL;
+}
+
+static const char *cmd_ignore(cmd_parms *cmd, void *mconfig, const char *arg)
+{
+    tb_dir_conf_t *conf = mconfig;
+    const char *err = not_in_store(cmd, conf);
+
+    if (err) {
+        return err;
+    }
+    if (!tb_is_identifier(arg)) {
+        return apr_psprintf(cmd->pool, "%s: '%s' is not a storeId",
+                            cmd->cmd->name, arg);
+    }
+    if (!conf->ignored) {
+        conf->ignored = apr_array_make(cmd->pool, 2, sizeof(char *));
+    }
+    APR_ARRAY_PUSH(conf->ignored, const char *) = arg;
+    return NULL;
+}
+
 const command_rec tb_cmds[] = {
     AP_INIT_RAW_ARGS(TB_CMD_STORE, cmd_store_section, NULL,
                      RSRC_CONF | ACCESS_CONF,
@@ -625,6 +771,23 @@ const command_rec tb_cmds[] = {
     AP_INIT_TAKE1(TB_CMD_MAX_BODY, cmd_max_body, NULL,
                   RSRC_CONF | ACCESS_CONF,
                   "largest request body in bytes (default: 4194304)"),
+    AP_INIT_TAKE1(TB_CMD_MAX_RECORDS, cmd_max_records, NULL,
+                  RSRC_CONF | ACCESS_CONF,
+                  "most records (added + updated + removed) in one sync "
+                  "(default: 5000)"),
+    AP_INIT_TAKE1(TB_CMD_PHANTOM, cmd_phantom, NULL, RSRC_CONF | ACCESS_CONF,
+                  "the client's phantom id field (default: $PhantomId)"),
+    AP_INIT_TAKE1(TB_CMD_PHANTOM_PARENT, cmd_phantom, (void *)1,
+                  RSRC_CONF | ACCESS_CONF,
+                  "the client's phantom parent id field "
+                  "(default: $PhantomParentId)"),
+    AP_INIT_TAKE1(TB_CMD_CONFLICTS, cmd_conflicts, NULL,
+                  RSRC_CONF | ACCESS_CONF,
+                  "reject|off: whether a sync based on an old revision is "
+                  "refused with 409 (default: reject)"),
+    AP_INIT_ITERATE(TB_CMD_IGNORE, cmd_ignore, NULL, RSRC_CONF | ACCESS_CONF,
+                    "storeIds whose sync sections are accepted and dropped "
+                    "(e.g. project calendars)"),
     {NULL}
 };
 

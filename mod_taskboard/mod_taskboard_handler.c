@@ -3,9 +3,11 @@
  */
 
 /*
- * The handlers: method and content-type checks, reading the package from
- * the query or the body, borrowing mod_dbd's connection, streaming the
- * answer into the output filters, and JSON error responses.
+ * What the load and sync handlers share: method and content-type checks,
+ * reading the package from the query or the body, borrowing mod_dbd's
+ * connection, streaming the answer into the output filters, and JSON
+ * error responses.  The handlers themselves are in mod_taskboard_load.c
+ * and mod_taskboard_sync.c.
  */
 
 #include <string.h>
@@ -23,16 +25,10 @@
 
 #include "mod_taskboard_private.h"
 #include "tb_json.h"
-#include "tb_load.h"
 #include "tb_request.h"
 
 /* Seconds a client should wait before retrying when the database is away. */
 #define TB_RETRY_AFTER "5"
-
-/* Bytes collected before the answer is passed on to the network: small
- * boards go out in one piece with a Content-Length, and an error found
- * before then can still become a clean JSON error response. */
-#define TB_FLUSH_BYTES (64 * 1024)
 
 /* mod_dbd hands out a pooled connection after a ping; after a database
  * restart each stale pooled connection fails once, so try a few. */
@@ -40,17 +36,9 @@
 
 /************ responses ***************************************************/
 
-typedef struct out_t {
-    request_rec *r;
-    apr_bucket_brigade *bb;
-    apr_size_t pending;         /* bytes in bb not yet passed on */
-    int committed;              /* something went to the network */
-    apr_status_t status;        /* first failure to pass data on */
-} out_t;
-
-static int out_sink(void *ctx, const char *buf, apr_size_t len)
+int tb_out_sink(void *ctx, const char *buf, apr_size_t len)
 {
-    out_t *out = ctx;
+    tb_out_t *out = ctx;
 
     if (out->status != APR_SUCCESS) {
         return 1;
@@ -66,7 +54,7 @@ static int out_sink(void *ctx, const char *buf, apr_size_t len)
     return out->status != APR_SUCCESS;
 }
 
-static void out_init(out_t *out, request_rec *r)
+void tb_out_init(tb_out_t *out, request_rec *r)
 {
     out->r = r;
     out->bb = apr_brigade_create(r->pool, r->connection->bucket_alloc);
@@ -75,7 +63,7 @@ static void out_init(out_t *out, request_rec *r)
     out->status = APR_SUCCESS;
 }
 
-static apr_status_t out_finish(out_t *out)
+apr_status_t tb_out_finish(tb_out_t *out)
 {
     apr_bucket *eos = apr_bucket_eos_create(out->r->connection->bucket_alloc);
 
@@ -88,13 +76,11 @@ static apr_status_t out_finish(out_t *out)
     return out->status;
 }
 
-/* Sends {"success":false,"type":...,"requestId":...,"message":...,
- * "code":status} with that HTTP status.  The message is for a person and
- * never holds database text. */
-static int send_error(request_rec *r, int status, const char *type,
-                      const char *request_id, const char *message)
+int tb_send_error(request_rec *r, int status, const char *type,
+                  const char *request_id, const char *message,
+                  const tb_sync_t *invalid)
 {
-    out_t out;
+    tb_out_t out;
     tb_jw_t jw;
 
     r->status = status;
@@ -102,8 +88,8 @@ static int send_error(request_rec *r, int status, const char *type,
     if (status == HTTP_SERVICE_UNAVAILABLE) {
         apr_table_setn(r->headers_out, "Retry-After", TB_RETRY_AFTER);
     }
-    out_init(&out, r);
-    tb_jw_init(&jw, out_sink, &out);
+    tb_out_init(&out, r);
+    tb_jw_init(&jw, tb_out_sink, &out);
     tb_jw_cstr(&jw, "{\"success\":false,\"type\":");
     tb_jw_string(&jw, type, strlen(type));
     if (request_id) {
@@ -112,20 +98,43 @@ static int send_error(request_rec *r, int status, const char *type,
     }
     tb_jw_cstr(&jw, ",\"message\":");
     tb_jw_string(&jw, message, strlen(message));
-    tb_jw_cstr(&jw, apr_psprintf(r->pool, ",\"code\":%d}", status));
+    tb_jw_cstr(&jw, apr_psprintf(r->pool, ",\"code\":%d", status));
+    if (invalid && invalid->invalid->nelts > 0) {
+        tb_jw_raw(&jw, ",", 1);
+        tb_sync_write_invalid(&jw, invalid);
+    }
+    tb_jw_raw(&jw, "}", 1);
     tb_jw_flush(&jw);
-    out_finish(&out);
+    tb_out_finish(&out);
     return OK;
 }
 
-static int method_not_allowed(request_rec *r, const char *type,
-                              const char *allow)
+int tb_check_request(request_rec *r, const tb_dir_conf_t *conf,
+                     const char *type, int allow_get)
 {
-    apr_table_setn(r->headers_out, "Allow", allow);
-    return send_error(r, HTTP_METHOD_NOT_ALLOWED, type,
-                      NULL, apr_psprintf(r->pool, "the %s method is not "
-                                         "allowed here (use %s)", r->method,
-                                         allow));
+    const char *allow = allow_get ? "GET, POST" : "POST";
+
+    if (r->method_number == M_OPTIONS) {
+        r->allowed = (AP_METHOD_BIT << M_POST) | (AP_METHOD_BIT << M_OPTIONS)
+                     | (allow_get ? (AP_METHOD_BIT << M_GET) : 0);
+        return ap_send_http_options(r);
+    }
+    if (r->method_number != M_POST
+        && !(allow_get && r->method_number == M_GET)) {
+        apr_table_setn(r->headers_out, "Allow", allow);
+        return tb_send_error(r, HTTP_METHOD_NOT_ALLOWED, type, NULL,
+                             apr_psprintf(r->pool, "the %s method is not "
+                                          "allowed here (use %s)", r->method,
+                                          allow), NULL);
+    }
+    if (conf->stores->nelts == 0) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, TBLOGNO(00102)
+                      "SetHandler %s for %s, but no <TaskBoardStore> "
+                      "applies to this location", r->handler, r->uri);
+        return tb_send_error(r, HTTP_INTERNAL_SERVER_ERROR, type, NULL,
+                             "this location serves no stores", NULL);
+    }
+    return DECLINED;
 }
 
 /************ reading the package *****************************************/
@@ -224,7 +233,7 @@ static const char *media_type(request_rec *r)
 
 /* Finds the package: ?data= for GET; for POST a JSON body or a form
  * field.  Returns OK or an HTTP status with *msg set. */
-static int read_package(request_rec *r, const tb_dir_conf_t *conf,
+int tb_read_package(request_rec *r, const tb_dir_conf_t *conf,
                         const char **text, apr_size_t *len, const char **msg)
 {
     const char *param = tb_conf_param_name(conf), *type;
@@ -270,30 +279,35 @@ static int read_package(request_rec *r, const tb_dir_conf_t *conf,
 
 /************ the database ************************************************/
 
-static int acquire_db(request_rec *r, tb_db_t *db)
+/* Borrows the request's connection from mod_dbd.  The tb_db_t lives in
+ * r->pool: a transaction's rollback cleanup points at it. */
+tb_db_t *tb_acquire_db(request_rec *r)
 {
     ap_dbd_t *dbd = NULL;
+    tb_db_t *db;
     int attempt;
 
     for (attempt = 0; !dbd && attempt < TB_ACQUIRE_ATTEMPTS; attempt++) {
         dbd = tb_dbd_acquire_fn ? tb_dbd_acquire_fn(r) : NULL;
     }
     if (!dbd) {
-        return 0;
+        return NULL;
     }
+    db = apr_pcalloc(r->pool, sizeof(*db));
     db->driver = dbd->driver;
     db->handle = dbd->handle;
     db->prepared = dbd->prepared;
     db->conn_pool = dbd->pool;
     db->pool = r->pool;
-    return 1;
+    return db;
 }
 
-static void log_db_error(request_rec *r, const char *request_id,
-                         const char *store_id, const tb_db_error_t *err)
+void tb_log_db_error(request_rec *r, const char *type,
+                     const char *request_id, const char *store_id,
+                     const tb_db_error_t *err)
 {
     ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, TBLOGNO(00101)
-                  "load requestId=%s: %s%s%s failed: [%d] %s%s",
+                  "%s requestId=%s: %s%s%s failed: [%d] %s%s", type,
                   request_id ? request_id : "-", err->doing,
                   store_id ? " of store " : "", store_id ? store_id : "",
                   err->code, err->text && *err->text ? err->text
@@ -301,12 +315,10 @@ static void log_db_error(request_rec *r, const char *request_id,
                   err->unavailable ? " (database unreachable)" : "");
 }
 
-/************ load ********************************************************/
-
 /* After the answer started to flow, an error can only cut it short:
  * close the connection without the final chunk, so the client sees a
  * broken response instead of a complete-looking partial board. */
-static void abort_response(request_rec *r, out_t *out)
+void tb_out_abort(request_rec *r, tb_out_t *out)
 {
     apr_bucket *e;
 
@@ -314,147 +326,18 @@ static void abort_response(request_rec *r, out_t *out)
     e = ap_bucket_error_create(HTTP_BAD_GATEWAY, NULL, r->pool,
                                r->connection->bucket_alloc);
     APR_BRIGADE_INSERT_TAIL(out->bb, e);
-    out_finish(out);
+    tb_out_finish(out);
 }
 
-static int handle_load(request_rec *r)
-{
-    tb_dir_conf_t *conf = ap_get_module_config(r->per_dir_config,
-                                               &taskboard_module);
-    tb_load_request_t req;
-    tb_db_error_t err;
-    tb_db_t db;
-    out_t out;
-    tb_jw_t jw;
-    const char *text, *msg, *revision = NULL;
-    apr_size_t len;
-    int status, i, bad_values = 0;
-
-    if (r->method_number == M_OPTIONS) {
-        r->allowed = (AP_METHOD_BIT << M_GET) | (AP_METHOD_BIT << M_POST)
-                     | (AP_METHOD_BIT << M_OPTIONS);
-        return ap_send_http_options(r);
-    }
-    if (r->method_number != M_GET && r->method_number != M_POST) {
-        return method_not_allowed(r, "load", "GET, POST");
-    }
-    if (conf->stores->nelts == 0) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, TBLOGNO(00102)
-                      "SetHandler " TB_HANDLER_LOAD " for %s, but no "
-                      "<TaskBoardStore> applies to this location", r->uri);
-        return send_error(r, HTTP_INTERNAL_SERVER_ERROR, "load", NULL,
-                          "this location serves no stores");
-    }
-    status = read_package(r, conf, &text, &len, &msg);
-    if (status != OK) {
-        if (status == AP_FILTER_ERROR) {
-            return status;
-        }
-        return send_error(r, status, "load", NULL, msg);
-    }
-    msg = tb_load_request_parse(r->pool, text, len, conf->stores, &req);
-    if (msg) {
-        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, TBLOGNO(00103)
-                      "load requestId=%s rejected: %s",
-                      req.request_id ? req.request_id : "-", msg);
-        return send_error(r, HTTP_BAD_REQUEST, "load", req.request_id, msg);
-    }
-
-    if (!acquire_db(r, &db)) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, TBLOGNO(00104)
-                      "load requestId=%s: no database connection "
-                      "(is the database reachable? see mod_dbd's messages)",
-                      req.request_id ? req.request_id : "-");
-        return send_error(r, HTTP_SERVICE_UNAVAILABLE, "load",
-                          req.request_id, "the database is not reachable "
-                          "at the moment, please try again shortly");
-    }
-    if (conf->revision
-        && tb_load_revision(&db, conf->revision, &revision, &err) != 0) {
-        log_db_error(r, req.request_id, NULL, &err);
-        return send_error(r, err.unavailable ? HTTP_SERVICE_UNAVAILABLE
-                                             : HTTP_INTERNAL_SERVER_ERROR,
-                          "load", req.request_id, err.unavailable
-                          ? "the database is not reachable at the moment, "
-                            "please try again shortly"
-                          : "the board could not be loaded because of a "
-                            "server error (logged)");
-    }
-
-    ap_set_content_type(r, "application/json");
-    out_init(&out, r);
-    tb_jw_init(&jw, out_sink, &out);
-    tb_jw_cstr(&jw, "{\"success\":true,\"type\":\"load\"");
-    if (req.request_id) {
-        tb_jw_cstr(&jw, ",\"requestId\":");
-        tb_jw_cstr(&jw, req.request_id);
-    }
-    if (revision) {
-        tb_jw_cstr(&jw, ",\"revision\":");
-        tb_jw_cstr(&jw, revision);
-    }
-    for (i = 0; i < req.stores->nelts; i++) {
-        tb_store_request_t *sr = &APR_ARRAY_IDX(req.stores, i,
-                                                tb_store_request_t);
-        tb_jw_raw(&jw, ",", 1);
-        if (tb_load_store(&db, &jw, sr, &bad_values, &err) != 0) {
-            log_db_error(r, req.request_id, sr->store->id, &err);
-            if (out.committed) {
-                abort_response(r, &out);
-                return OK;
-            }
-            apr_brigade_cleanup(out.bb);
-            return send_error(r, err.unavailable ? HTTP_SERVICE_UNAVAILABLE
-                                                 : HTTP_INTERNAL_SERVER_ERROR,
-                              "load", req.request_id, err.unavailable
-                              ? "the database is not reachable at the "
-                                "moment, please try again shortly"
-                              : "the board could not be loaded because of a"
-                                " server error (logged)");
-        }
-    }
-    tb_jw_raw(&jw, "}", 1);
-    if (bad_values > 0) {
-        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, TBLOGNO(00105)
-                      "load requestId=%s: %d value%s did not fit the "
-                      "declared field type and %s sent as strings; check "
-                      "the TaskBoardField types against the columns",
-                      req.request_id ? req.request_id : "-", bad_values,
-                      bad_values == 1 ? "" : "s",
-                      bad_values == 1 ? "was" : "were");
-    }
-    tb_jw_flush(&jw);
-    if (out_finish(&out) != APR_SUCCESS) {
-        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, out.status, r, TBLOGNO(00106)
-                      "load requestId=%s: the client went away",
-                      req.request_id ? req.request_id : "-");
-    }
-    return OK;
-}
-
-/************ sync ********************************************************/
-
-static int handle_sync(request_rec *r)
-{
-    if (r->method_number == M_OPTIONS) {
-        r->allowed = (AP_METHOD_BIT << M_POST) | (AP_METHOD_BIT << M_OPTIONS);
-        return ap_send_http_options(r);
-    }
-    if (r->method_number != M_POST) {
-        return method_not_allowed(r, "sync", "POST");
-    }
-    return send_error(r, HTTP_NOT_IMPLEMENTED, "sync", NULL,
-                      "saving changes is not available in this version of "
-                      "the server");
-}
+/************ dispatch ****************************************************/
 
 int tb_handler(request_rec *r)
 {
     if (strcmp(r->handler, TB_HANDLER_LOAD) == 0) {
-        return handle_load(r);
+        return tb_handle_load(r);
     }
     if (strcmp(r->handler, TB_HANDLER_SYNC) == 0) {
-        return handle_sync(r);
+        return tb_handle_sync(r);
     }
     return DECLINED;
 }

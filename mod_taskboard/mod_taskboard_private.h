@@ -18,7 +18,9 @@
 #include <http_log.h>
 #include <mod_dbd.h>
 
+#include "tb_db.h"
 #include "tb_model.h"
+#include "tb_sync.h"
 
 extern module AP_MODULE_DECLARE_DATA taskboard_module;
 APLOG_USE_MODULE(taskboard);
@@ -40,9 +42,17 @@ APLOG_USE_MODULE(taskboard);
 #define TB_CMD_REVISION "TaskBoardRevision"
 #define TB_CMD_PARAM "TaskBoardParam"
 #define TB_CMD_MAX_BODY "TaskBoardMaxBodySize"
+#define TB_CMD_MAX_RECORDS "TaskBoardMaxRecords"
+#define TB_CMD_PHANTOM "TaskBoardPhantomIdField"
+#define TB_CMD_PHANTOM_PARENT "TaskBoardPhantomParentIdField"
+#define TB_CMD_CONFLICTS "TaskBoardConflictPolicy"
+#define TB_CMD_IGNORE "TaskBoardIgnoreStore"
 
 #define TB_DEFAULT_PARAM "data"
 #define TB_DEFAULT_MAX_BODY (4 * 1024 * 1024)
+#define TB_DEFAULT_MAX_RECORDS 5000
+#define TB_DEFAULT_PHANTOM "$PhantomId"
+#define TB_DEFAULT_PHANTOM_PARENT "$PhantomParentId"
 
 /** Per-directory (per-<Location>) configuration. */
 typedef struct tb_dir_conf_t {
@@ -50,6 +60,12 @@ typedef struct tb_dir_conf_t {
     tb_revision_t *revision;    /* NULL: not set here */
     const char *param_name;     /* NULL: not set here */
     apr_off_t max_body;         /* -1: not set here */
+    int max_records;            /* -1: not set here */
+    const char *phantom_field;  /* NULL: not set here */
+    const char *phantom_parent_field; /* NULL: not set here */
+    int check_revision;         /* -1: not set here, else 1 (reject) or 0 */
+    apr_array_header_t *ignored;/* storeIds whose sync sections are
+                                   accepted and dropped; NULL: not set */
     tb_store_t *current_store;  /* only while a <TaskBoardStore> is read */
 } tb_dir_conf_t;
 
@@ -61,13 +77,68 @@ int tb_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
                     server_rec *s);
 const char *tb_conf_param_name(const tb_dir_conf_t *conf);
 apr_off_t tb_conf_max_body(const tb_dir_conf_t *conf);
+int tb_conf_max_records(const tb_dir_conf_t *conf);
+const char *tb_conf_phantom_field(const tb_dir_conf_t *conf);
+const char *tb_conf_phantom_parent_field(const tb_dir_conf_t *conf);
+int tb_conf_check_revision(const tb_dir_conf_t *conf);
 
 /* mod_dbd's functions, looked up once (optional functions, so that the
  * LoadModule order does not matter). */
 extern ap_dbd_t *(*tb_dbd_acquire_fn)(request_rec *);
 void tb_retrieve_dbd_functions(void);
 
-/* mod_taskboard_handler.c */
+/* mod_taskboard_handler.c: what the handlers share */
 int tb_handler(request_rec *r);
+
+/* Bytes collected before the answer is passed on to the network: small
+ * answers go out in one piece with a Content-Length, and an error found
+ * before then can still become a clean JSON error response. */
+#define TB_FLUSH_BYTES (64 * 1024)
+
+/** The response body on its way to the output filters (a tb_jw sink). */
+typedef struct tb_out_t {
+    request_rec *r;
+    apr_bucket_brigade *bb;
+    apr_size_t pending;         /* bytes in bb not yet passed on */
+    int committed;              /* something went to the network */
+    apr_status_t status;        /* first failure to pass data on */
+} tb_out_t;
+
+void tb_out_init(tb_out_t *out, request_rec *r);
+int tb_out_sink(void *ctx, const char *buf, apr_size_t len);
+apr_status_t tb_out_finish(tb_out_t *out);
+/** Cuts short an answer that has started to flow (connection closed). */
+void tb_out_abort(request_rec *r, tb_out_t *out);
+
+/**
+ * Sends {"success":false,"type":..,"requestId":..,"message":..,"code":..}
+ * with that HTTP status (and "errors" of a 422 when invalid is given).
+ * The message is for a person and never holds database text.  Returns OK.
+ */
+int tb_send_error(request_rec *r, int status, const char *type,
+                  const char *request_id, const char *message,
+                  const tb_sync_t *invalid);
+
+/** Method and location checks; DECLINED means go on, else the result. */
+int tb_check_request(request_rec *r, const tb_dir_conf_t *conf,
+                     const char *type, int allow_get);
+
+/** Finds the JSON package in the query or the body; OK or a status. */
+int tb_read_package(request_rec *r, const tb_dir_conf_t *conf,
+                    const char **text, apr_size_t *len, const char **msg);
+
+/** Borrows the request's pooled connection, or NULL (answer 503). */
+tb_db_t *tb_acquire_db(request_rec *r);
+
+void tb_log_db_error(request_rec *r, const char *type,
+                     const char *request_id, const char *store_id,
+                     const tb_db_error_t *err);
+
+#define TB_MSG_UNAVAILABLE "the database is not reachable at the moment, " \
+                           "please try again shortly"
+
+/* mod_taskboard_load.c, mod_taskboard_sync.c */
+int tb_handle_load(request_rec *r);
+int tb_handle_sync(request_rec *r);
 
 #endif /* MOD_TASKBOARD_PRIVATE_H */

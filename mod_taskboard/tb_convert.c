@@ -352,3 +352,162 @@ int tb_write_db_value(tb_jw_t *jw, tb_type_e type, const char *text)
     tb_jw_string(jw, text, strlen(text));
     return 1;
 }
+
+/* The shortest decimal text that reads back as the same double. */
+static const char *number_text(apr_pool_t *pool, double v)
+{
+    const char *text = apr_psprintf(pool, "%.15g", v);
+
+    if (strtod(text, NULL) != v) {
+        text = apr_psprintf(pool, "%.17g", v);
+    }
+    return text;
+}
+
+const char *tb_client_value(apr_pool_t *pool, const tb_field_t *field,
+                            json_t *value, const char **sql)
+{
+    const char *text = NULL, *s;
+    double d;
+
+    *sql = NULL;
+    if (!value || json_is_null(value)) {
+        return NULL;
+    }
+    switch (field->type) {
+    case TB_TYPE_INT:
+        if (json_is_integer(value)) {
+            text = apr_psprintf(pool, "%" APR_INT64_T_FMT,
+                                (apr_int64_t)json_integer_value(value));
+        }
+        else if (json_is_real(value)
+                 && (d = json_real_value(value)) >= -9.2e18 && d <= 9.2e18
+                 && d == (double)(apr_int64_t)d) {
+            text = apr_psprintf(pool, "%" APR_INT64_T_FMT, (apr_int64_t)d);
+        }
+        else {
+            return "must be a whole number";
+        }
+        break;
+    case TB_TYPE_NUMBER:
+        if (json_is_integer(value)) {
+            text = apr_psprintf(pool, "%" APR_INT64_T_FMT,
+                                (apr_int64_t)json_integer_value(value));
+        }
+        else if (json_is_real(value)) {
+            text = number_text(pool, json_real_value(value));
+        }
+        else {
+            return "must be a number";
+        }
+        break;
+    case TB_TYPE_BOOLEAN:
+        if (json_is_boolean(value)) {
+            text = json_is_true(value) ? "1" : "0";
+        }
+        else if (json_is_integer(value) && (json_integer_value(value) == 0
+                                            || json_integer_value(value) == 1)) {
+            text = json_integer_value(value) ? "1" : "0";
+        }
+        else {
+            return "must be true or false";
+        }
+        break;
+    case TB_TYPE_STRING:
+    case TB_TYPE_TEXT:
+        if (json_is_string(value)) {
+            text = json_string_value(value);
+        }
+        else if (json_is_number(value)) {
+            text = tb_json_encode(pool, value);
+        }
+        else {
+            return "must be a string";
+        }
+        break;
+    case TB_TYPE_DATE:
+        /* A date field keeps the calendar day the user picked, whatever
+         * time and offset the client added to it. */
+        s = json_is_string(value) ? json_string_value(value) : NULL;
+        if (!s || strlen(s) < 10 || !tb_datetime_to_utc_sql(pool, s)
+            || !(text = tb_date_normalize(pool, apr_pstrndup(pool, s, 10)))) {
+            return "must be a date (YYYY-MM-DD)";
+        }
+        break;
+    case TB_TYPE_DATETIME:
+        s = json_is_string(value) ? json_string_value(value) : NULL;
+        if (!s || !(text = tb_datetime_to_utc_sql(pool, s))) {
+            return "must be a date and time in ISO 8601 "
+                   "(e.g. 2024-03-05T10:30:00Z)";
+        }
+        break;
+    case TB_TYPE_JSON:
+        text = tb_json_encode(pool, value);
+        if (!text) {
+            return "cannot be stored as JSON";
+        }
+        break;
+    }
+    s = tb_field_check_text(pool, field, text);
+    if (s) {
+        return s;
+    }
+    *sql = text;
+    return NULL;
+}
+
+/* "YYYY-MM-DD HH:MM:SS[.fff]" without trailing zeros in the fraction. */
+static const char *datetime_key(char *buf, apr_size_t size, const char *s)
+{
+    apr_size_t len = strlen(s);
+
+    if (len >= size) {
+        return s;
+    }
+    memcpy(buf, s, len + 1);
+    if (len >= 10) {
+        buf[10] = ' ';
+    }
+    if (strchr(buf, '.')) {
+        while (len > 0 && buf[len - 1] == '0') {
+            buf[--len] = '\0';
+        }
+        if (len > 0 && buf[len - 1] == '.') {
+            buf[--len] = '\0';
+        }
+    }
+    return buf;
+}
+
+int tb_db_value_equal(tb_type_e type, const char *written,
+                      const char *stored)
+{
+    char a[40], b[40];
+
+    if (!written || !stored) {
+        return written == stored;
+    }
+    switch (type) {
+    case TB_TYPE_INT:
+    case TB_TYPE_NUMBER:
+    case TB_TYPE_BOOLEAN:
+        return strtod(written, NULL) == strtod(stored, NULL);
+    case TB_TYPE_DATE:
+        return strncmp(written, stored, 10) == 0;
+    case TB_TYPE_DATETIME:
+        return strcmp(datetime_key(a, sizeof(a), written),
+                      datetime_key(b, sizeof(b), stored)) == 0;
+    case TB_TYPE_JSON: {
+        json_t *x = json_loads(written, JSON_DECODE_ANY, NULL);
+        json_t *y = json_loads(stored, JSON_DECODE_ANY, NULL);
+        int equal = x && y && json_equal(x, y);
+        json_decref(x);
+        json_decref(y);
+        return equal;
+    }
+    case TB_TYPE_STRING:
+    case TB_TYPE_TEXT:
+        break;
+    }
+    return strcmp(written, stored) == 0;
+}

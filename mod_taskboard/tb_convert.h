@@ -46,4 +46,21 @@ const char *tb_date_normalize(apr_pool_t *pool, const char *s);
  */
 const char *tb_datetime_to_utc_sql(apr_pool_t *pool, const char *s);
 
+/**
+ * Converts a client's JSON value for a field into the text that is bound
+ * to the SQL statement (*sql = NULL for null), and checks it against the
+ * field: type, date format, range, length and allowed values.
+ * @return NULL, or a message for a person
+ */
+const char *tb_client_value(apr_pool_t *pool, const tb_field_t *field,
+                            json_t *value, const char **sql);
+
+/**
+ * 1 when the value the database holds (its text form, NULL for NULL) is
+ * the value the module wrote (tb_client_value's text): 100 and 100.00,
+ * or the same JSON with other spacing, are equal.
+ */
+int tb_db_value_equal(tb_type_e type, const char *written,
+                      const char *stored);
+
 #endif /* TB_CONVERT_H */

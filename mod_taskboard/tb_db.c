@@ -14,6 +14,8 @@
 #define CR_NO_PREPARE_STMT 2030
 #define CR_SERVER_LOST_EXTENDED 2055
 #define ER_UNKNOWN_STMT_HANDLER 1243
+#define ER_LOCK_WAIT_TIMEOUT 1205
+#define ER_LOCK_DEADLOCK 1213
 
 int tb_db_fail(tb_db_t *db, int code, const char *doing, tb_db_error_t *err)
 {
@@ -95,4 +97,175 @@ int tb_db_select_value(tb_db_t *db, const char *sql, const char **value,
         return tb_db_fail(db, 0, "reading a value", err);
     }
     return 0;
+}
+
+int tb_db_statement(tb_db_t *db, const char *sql, apr_dbd_prepared_t **stmt,
+                    tb_db_error_t *err)
+{
+    int rv;
+
+    if (!db->request_stmts) {
+        db->request_stmts = apr_hash_make(db->pool);
+    }
+    *stmt = apr_hash_get(db->request_stmts, sql, APR_HASH_KEY_STRING);
+    if (*stmt) {
+        return 0;
+    }
+    rv = apr_dbd_prepare(db->driver, db->pool, db->handle, sql, NULL, stmt);
+    if (rv != 0) {
+        *stmt = NULL;
+        return tb_db_fail(db, rv, "preparing a statement", err);
+    }
+    apr_hash_set(db->request_stmts, sql, APR_HASH_KEY_STRING, *stmt);
+    return 0;
+}
+
+int tb_db_exec(tb_db_t *db, apr_dbd_prepared_t *stmt, int nargs,
+               const char **args, int *nrows, const char *doing,
+               tb_db_error_t *err)
+{
+    int rv, rows = 0;
+
+    rv = apr_dbd_pquery(db->driver, db->pool, db->handle, &rows, stmt,
+                        nargs, args);
+    if (nrows) {
+        *nrows = rows;
+    }
+    return rv ? tb_db_fail(db, rv, doing, err) : 0;
+}
+
+/* Reads a result to its end, calling fn for each row. */
+static int read_rows(tb_db_t *db, apr_dbd_results_t *res,
+                     void (*fn)(tb_db_t *, apr_dbd_row_t *, void *),
+                     void *baton, const char *doing, tb_db_error_t *err)
+{
+    apr_dbd_row_t *row = NULL;
+    int rv;
+
+    while ((rv = apr_dbd_get_row(db->driver, db->pool, res, &row, -1)) == 0) {
+        fn(db, row, baton);
+    }
+    return rv == -1 ? 0 : tb_db_fail(db, rv, doing, err);
+}
+
+typedef struct {
+    int ncols;
+    const char **values;
+} first_row_t;
+
+static void take_first_row(tb_db_t *db, apr_dbd_row_t *row, void *baton)
+{
+    first_row_t *first = baton;
+    const char *v;
+    int i;
+
+    if (first->values) {
+        return;
+    }
+    first->values = apr_pcalloc(db->pool, sizeof(char *) * first->ncols);
+    for (i = 0; i < first->ncols; i++) {
+        v = apr_dbd_get_entry(db->driver, row, i);
+        first->values[i] = v ? apr_pstrdup(db->pool, v) : NULL;
+    }
+}
+
+int tb_db_select_row(tb_db_t *db, apr_dbd_prepared_t *stmt, int nargs,
+                     const char **args, int ncols, const char ***values,
+                     const char *doing, tb_db_error_t *err)
+{
+    apr_dbd_results_t *res = NULL;
+    first_row_t first;
+    int rv;
+
+    first.ncols = ncols;
+    first.values = NULL;
+    *values = NULL;
+    rv = apr_dbd_pselect(db->driver, db->pool, db->handle, &res, stmt, 0,
+                         nargs, args);
+    if (rv != 0) {
+        return tb_db_fail(db, rv, doing, err);
+    }
+    if ((rv = read_rows(db, res, take_first_row, &first, doing, err)) != 0) {
+        return rv;
+    }
+    *values = first.values;
+    return 0;
+}
+
+static void take_column(tb_db_t *db, apr_dbd_row_t *row, void *baton)
+{
+    const char *v = apr_dbd_get_entry(db->driver, row, 0);
+
+    APR_ARRAY_PUSH((apr_array_header_t *)baton, const char *) =
+        v ? apr_pstrdup(db->pool, v) : NULL;
+}
+
+int tb_db_select_column(tb_db_t *db, apr_dbd_prepared_t *stmt, int nargs,
+                        const char **args, apr_array_header_t *out,
+                        const char *doing, tb_db_error_t *err)
+{
+    apr_dbd_results_t *res = NULL;
+    int rv;
+
+    rv = apr_dbd_pselect(db->driver, db->pool, db->handle, &res, stmt, 0,
+                         nargs, args);
+    if (rv != 0) {
+        return tb_db_fail(db, rv, doing, err);
+    }
+    return read_rows(db, res, take_column, out, doing, err);
+}
+
+static apr_status_t rollback_cleanup(void *data)
+{
+    tb_db_rollback((tb_db_t *)data);
+    return APR_SUCCESS;
+}
+
+int tb_db_begin(tb_db_t *db, tb_db_error_t *err)
+{
+    int rv;
+
+    db->txn = NULL;
+    rv = apr_dbd_transaction_start(db->driver, db->pool, db->handle,
+                                   &db->txn);
+    if (rv != 0) {
+        db->txn = NULL;
+        return tb_db_fail(db, rv, "starting a transaction", err);
+    }
+    /* Registered after mod_dbd's release cleanup, so it runs first. */
+    apr_pool_cleanup_register(db->pool, db, rollback_cleanup,
+                              apr_pool_cleanup_null);
+    return 0;
+}
+
+int tb_db_commit(tb_db_t *db, tb_db_error_t *err)
+{
+    apr_dbd_transaction_t *txn = db->txn;
+    int rv;
+
+    db->txn = NULL;
+    if (!txn) {
+        return 0;
+    }
+    /* The driver commits only when no statement of the transaction failed;
+     * the callers never get here after a failure. */
+    rv = apr_dbd_transaction_end(db->driver, db->pool, txn);
+    return rv ? tb_db_fail(db, rv, "committing", err) : 0;
+}
+
+void tb_db_rollback(tb_db_t *db)
+{
+    apr_dbd_transaction_t *txn = db->txn;
+
+    db->txn = NULL;
+    if (txn) {
+        apr_dbd_transaction_mode_set(db->driver, txn,
+                                     APR_DBD_TRANSACTION_ROLLBACK);
+        apr_dbd_transaction_end(db->driver, db->pool, txn);
+    }
+}
+
+int tb_db_is_retryable(int code)
+{
+    return code == ER_LOCK_DEADLOCK || code == ER_LOCK_WAIT_TIMEOUT;
 }

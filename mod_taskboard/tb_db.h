@@ -14,6 +14,7 @@
 
 #include <apr_pools.h>
 #include <apr_hash.h>
+#include <apr_tables.h>
 #include <apr_dbd.h>
 
 /** A database connection lent to one request. */
@@ -24,6 +25,9 @@ typedef struct tb_db_t {
                                    connection (mod_dbd's own hash) */
     apr_pool_t *conn_pool;      /* lives as long as the connection */
     apr_pool_t *pool;           /* the request's pool */
+    apr_dbd_transaction_t *txn; /* open transaction, or NULL */
+    apr_hash_t *request_stmts;  /* SQL -> statement prepared for this
+                                   request only (tb_db_statement) */
 } tb_db_t;
 
 /** What went wrong, for the error log; never for the client. */
@@ -58,5 +62,50 @@ int tb_db_is_stale_statement(int code);
  */
 int tb_db_select_value(tb_db_t *db, const char *sql, const char **value,
                        tb_db_error_t *err);
+
+/**
+ * Prepares sql for this request only (in the request pool, closed when it
+ * ends), once per distinct text.  Sync prepares everything it needs this
+ * way before its transaction starts, so that a silent reconnect can never
+ * let part of a transaction run in autocommit: every statement prepared
+ * before the reconnect fails after it.
+ */
+int tb_db_statement(tb_db_t *db, const char *sql, apr_dbd_prepared_t **stmt,
+                    tb_db_error_t *err);
+
+/** Runs a statement that returns no rows; *nrows gets the affected rows. */
+int tb_db_exec(tb_db_t *db, apr_dbd_prepared_t *stmt, int nargs,
+               const char **args, int *nrows, const char *doing,
+               tb_db_error_t *err);
+
+/**
+ * Runs a SELECT and copies the first row's ncols values into *values
+ * (NULL entries for SQL NULL); *values is NULL when there is no row.
+ */
+int tb_db_select_row(tb_db_t *db, apr_dbd_prepared_t *stmt, int nargs,
+                     const char **args, int ncols, const char ***values,
+                     const char *doing, tb_db_error_t *err);
+
+/** Runs a SELECT and appends the first column of every row to out. */
+int tb_db_select_column(tb_db_t *db, apr_dbd_prepared_t *stmt, int nargs,
+                        const char **args, apr_array_header_t *out,
+                        const char *doing, tb_db_error_t *err);
+
+/**
+ * Starts a transaction.  A cleanup on the request pool rolls it back if it
+ * is still open when the request ends, so no connection ever goes back to
+ * mod_dbd's pool in the middle of one.  db must live in the request pool.
+ */
+int tb_db_begin(tb_db_t *db, tb_db_error_t *err);
+
+/** Commits; on failure the transaction is rolled back. */
+int tb_db_commit(tb_db_t *db, tb_db_error_t *err);
+
+/** Rolls back the open transaction, if any. */
+void tb_db_rollback(tb_db_t *db);
+
+/** 1 when code is a deadlock or lock wait timeout: the whole transaction
+ *  was (or must be) rolled back and may simply run again. */
+int tb_db_is_retryable(int code);
 
 #endif /* TB_DB_H */

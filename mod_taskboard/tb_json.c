@@ -241,15 +241,18 @@ void tb_jw_string(tb_jw_t *jw, const char *s, apr_size_t len)
     tb_jw_raw(jw, "\"", 1);
 }
 
-typedef struct {
-    apr_pool_t *pool;
-    char *buf;
-    apr_size_t len, cap;
-} membuf_t;
-
-static int membuf_sink(void *ctx, const char *buf, apr_size_t len)
+void tb_membuf_init(tb_membuf_t *mb, apr_pool_t *pool)
 {
-    membuf_t *mb = ctx;
+    mb->pool = pool;
+    mb->cap = 64;
+    mb->buf = apr_palloc(pool, mb->cap);
+    mb->len = 0;
+    mb->buf[0] = '\0';
+}
+
+int tb_membuf_sink(void *ctx, const char *buf, apr_size_t len)
+{
+    tb_membuf_t *mb = ctx;
 
     if (mb->len + len + 1 > mb->cap) {
         apr_size_t cap = (mb->len + len + 1) * 2;
@@ -266,15 +269,11 @@ static int membuf_sink(void *ctx, const char *buf, apr_size_t len)
 
 const char *tb_json_quote(apr_pool_t *pool, const char *s)
 {
-    membuf_t mb;
+    tb_membuf_t mb;
     tb_jw_t jw;
 
-    mb.pool = pool;
-    mb.cap = strlen(s) + 8;
-    mb.buf = apr_palloc(pool, mb.cap);
-    mb.len = 0;
-    mb.buf[0] = '\0';
-    tb_jw_init(&jw, membuf_sink, &mb);
+    tb_membuf_init(&mb, pool);
+    tb_jw_init(&jw, tb_membuf_sink, &mb);
     tb_jw_string(&jw, s, strlen(s));
     tb_jw_flush(&jw);
     return mb.buf;

@@ -79,6 +79,16 @@ void tb_jw_string(tb_jw_t *jw, const char *s, apr_size_t len);
 /** Number of UTF-8 characters in s, or -1 when s is not valid UTF-8. */
 apr_int64_t tb_utf8_length(const char *s, apr_size_t len);
 
+/** A sink that collects the output in pool memory, NUL-terminated. */
+typedef struct tb_membuf_t {
+    apr_pool_t *pool;
+    char *buf;
+    apr_size_t len, cap;
+} tb_membuf_t;
+
+void tb_membuf_init(tb_membuf_t *mb, apr_pool_t *pool);
+int tb_membuf_sink(void *ctx, const char *buf, apr_size_t len);
+
 /** Returns the quoted, escaped form of s, from pool ("\"name\":" style keys). */
 const char *tb_json_quote(apr_pool_t *pool, const char *s);
 

@@ -2,6 +2,7 @@
  * Licensed under the Apache License, Version 2.0.
  */
 
+#include <stdlib.h>
 #include <string.h>
 
 #include <apr_lib.h>
@@ -138,6 +139,17 @@ const char *tb_field_check_text(apr_pool_t *pool, const tb_field_t *field,
 
     if (msg) {
         return msg;
+    }
+    if ((field->type == TB_TYPE_INT || field->type == TB_TYPE_NUMBER)
+        && ((field->has_min && strtod(value, NULL) < field->min)
+            || (field->has_max && strtod(value, NULL) > field->max))) {
+        return apr_psprintf(pool, "%s is outside the allowed range%s%s%s%s",
+                            value, field->has_min ? " from " : "",
+                            field->has_min ? apr_psprintf(pool, "%.15g",
+                                                          field->min) : "",
+                            field->has_max ? " to " : "",
+                            field->has_max ? apr_psprintf(pool, "%.15g",
+                                                          field->max) : "");
     }
     if (field->max_length > 0
         && tb_utf8_length(value, strlen(value)) > field->max_length) {

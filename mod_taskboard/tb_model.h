@@ -41,6 +41,8 @@ typedef struct tb_field_t {
     int readonly;
     int required;
     apr_int64_t max_length;     /* in characters, 0 = unlimited */
+    int has_min, has_max;       /* range of int and number fields */
+    double min, max;
     apr_array_header_t *allowed;/* const char *, NULL = any value */
     const char *references;     /* storeId this field points to, or NULL */
     const char *json_key;       /* "\"name\":" pre-encoded for the writer */
@@ -67,6 +69,11 @@ typedef struct tb_store_t {
     const char *sql_select_page;/* LIMIT %d OFFSET %d: prepared */
     const char *sql_count;      /* no placeholders */
     const char *label_select_page;
+    const char *sql_select_id;  /* all mapped columns of one row by id */
+    const char *sql_lock_id;    /* the same, FOR UPDATE */
+    const char *sql_delete_id;
+    const char **sql_referrers; /* per field: ids of rows whose field
+                                   equals %s (NULL for non-references) */
 
     const char *defn_file;
     int defn_line;
@@ -80,6 +87,8 @@ typedef struct tb_revision_t {
     const char *key_value;
     const char *sql_select;     /* prepared, key bound as %s */
     const char *label_select;
+    const char *sql_lock;       /* the same, FOR UPDATE (sync) */
+    const char *sql_raise;      /* value = value + 1 */
 } tb_revision_t;
 
 /** 1 when s is a plain SQL identifier: [A-Za-z_][A-Za-z0-9_]*, at most 64. */

@@ -30,6 +30,7 @@ void tb_sql_build_store(apr_pool_t *pool, tb_store_t *store)
 {
     apr_array_header_t *parts = apr_array_make(pool, 16, sizeof(char *));
     const char *columns, *order, *table = quote_id(pool, store->table);
+    const char *id_column;
     int i;
 
     APR_ARRAY_PUSH(parts, const char *) = quote_id(pool,
@@ -57,6 +58,67 @@ void tb_sql_build_store(apr_pool_t *pool, tb_store_t *store)
                                    NULL);
     store->label_select_page = tb_sql_label(pool, "page",
                                             store->sql_select_page);
+
+    /* Sync: one row by id, locked or not, its removal, and for each
+     * reference the rows that point at a given id (for cascades). */
+    id_column = quote_id(pool, store->id_field.column);
+    store->sql_select_id = apr_pstrcat(pool, "SELECT ", columns, " FROM ",
+                                       table, " WHERE ", id_column, " = %s",
+                                       NULL);
+    store->sql_lock_id = apr_pstrcat(pool, store->sql_select_id,
+                                     " FOR UPDATE", NULL);
+    store->sql_delete_id = apr_pstrcat(pool, "DELETE FROM ", table,
+                                       " WHERE ", id_column, " = %s", NULL);
+    store->sql_referrers = apr_pcalloc(pool, sizeof(char *)
+                                             * (store->fields->nelts + 1));
+    for (i = 0; i < store->fields->nelts; i++) {
+        tb_field_t *field = APR_ARRAY_IDX(store->fields, i, tb_field_t *);
+        if (field->references) {
+            store->sql_referrers[i] =
+                apr_pstrcat(pool, "SELECT ", id_column, " FROM ", table,
+                            " WHERE ", quote_id(pool, field->column),
+                            " = %s FOR UPDATE", NULL);
+        }
+    }
+}
+
+const char *tb_sql_insert(apr_pool_t *pool, const tb_store_t *store,
+                          const char *const *columns, int ncolumns)
+{
+    apr_array_header_t *names = apr_array_make(pool, ncolumns,
+                                               sizeof(char *));
+    apr_array_header_t *marks = apr_array_make(pool, ncolumns,
+                                               sizeof(char *));
+    int i;
+
+    for (i = 0; i < ncolumns; i++) {
+        APR_ARRAY_PUSH(names, const char *) = quote_id(pool, columns[i]);
+        APR_ARRAY_PUSH(marks, const char *) = "%s";
+    }
+    if (ncolumns == 0) {
+        return apr_pstrcat(pool, "INSERT INTO ", quote_id(pool, store->table),
+                           " () VALUES ()", NULL);
+    }
+    return apr_pstrcat(pool, "INSERT INTO ", quote_id(pool, store->table),
+                       " (", apr_array_pstrcat(pool, names, ','),
+                       ") VALUES (", apr_array_pstrcat(pool, marks, ','), ")",
+                       NULL);
+}
+
+const char *tb_sql_update(apr_pool_t *pool, const tb_store_t *store,
+                          const char *const *columns, int ncolumns)
+{
+    apr_array_header_t *sets = apr_array_make(pool, ncolumns, sizeof(char *));
+    int i;
+
+    for (i = 0; i < ncolumns; i++) {
+        APR_ARRAY_PUSH(sets, const char *) =
+            apr_pstrcat(pool, quote_id(pool, columns[i]), " = %s", NULL);
+    }
+    return apr_pstrcat(pool, "UPDATE ", quote_id(pool, store->table),
+                       " SET ", apr_array_pstrcat(pool, sets, ','),
+                       " WHERE ", quote_id(pool, store->id_field.column),
+                       " = %s", NULL);
 }
 
 void tb_sql_build_revision(apr_pool_t *pool, tb_revision_t *revision)
@@ -66,15 +128,20 @@ void tb_sql_build_revision(apr_pool_t *pool, tb_revision_t *revision)
                                      " FROM ",
                                      quote_id(pool, revision->table), NULL);
 
-    if (revision->key_column) {
-        revision->sql_select = apr_pstrcat(pool, select, " WHERE ",
-                                           quote_id(pool,
-                                                    revision->key_column),
-                                           " = %s", NULL);
-    }
-    else {
-        revision->sql_select = apr_pstrcat(pool, select, " LIMIT 1", NULL);
-    }
+    const char *column = quote_id(pool, revision->column);
+    const char *where = revision->key_column
+        ? apr_pstrcat(pool, " WHERE ", quote_id(pool, revision->key_column),
+                      " = %s", NULL)
+        : " LIMIT 1";
+
+    revision->sql_select = apr_pstrcat(pool, select, where, NULL);
+    revision->sql_lock = apr_pstrcat(pool, select, where, " FOR UPDATE",
+                                     NULL);
+    /* UPDATE ... LIMIT 1 keeps a keyless revision table to its one row. */
+    revision->sql_raise = apr_pstrcat(pool, "UPDATE ",
+                                      quote_id(pool, revision->table),
+                                      " SET ", column, " = ", column, " + 1",
+                                      where, NULL);
     revision->label_select = tb_sql_label(pool, "revision",
                                           revision->sql_select);
 }

@@ -28,6 +28,15 @@ void tb_sql_build_store(apr_pool_t *pool, tb_store_t *store);
 /** Generates the statement that reads the revision. */
 void tb_sql_build_revision(apr_pool_t *pool, tb_revision_t *revision);
 
+/** INSERT INTO table (columns...) VALUES (%s,...): the columns of the
+ *  fields an added record sets (the rest take their defaults). */
+const char *tb_sql_insert(apr_pool_t *pool, const tb_store_t *store,
+                          const char *const *columns, int ncolumns);
+
+/** UPDATE table SET column = %s, ... WHERE id = %s. */
+const char *tb_sql_update(apr_pool_t *pool, const tb_store_t *store,
+                          const char *const *columns, int ncolumns);
+
 /** A label for a prepared statement: readable prefix plus a hash of the
  *  SQL, so that equal SQL shares one statement per connection. */
 const char *tb_sql_label(apr_pool_t *pool, const char *prefix,

@@ -1,0 +1,130 @@
+/* mod_taskboard: a Bryntum CrudManager backend for Apache httpd.
+ * Licensed under the Apache License, Version 2.0.
+ */
+
+/*
+ * The taskboard-sync handler: decodes and checks the whole package
+ * (tb_sync_parse), then applies it in one transaction (tb_sync_apply).
+ */
+
+#include <apr_strings.h>
+
+#include <httpd.h>
+#include <http_config.h>
+#include <http_log.h>
+#include <http_protocol.h>
+
+#include "mod_taskboard_private.h"
+#include "tb_load.h"
+#include "tb_sync.h"
+
+static void sync_conf(const tb_dir_conf_t *conf, tb_sync_conf_t *sc)
+{
+    sc->stores = conf->stores;
+    sc->revision = conf->revision;
+    sc->check_revision = tb_conf_check_revision(conf);
+    sc->max_records = tb_conf_max_records(conf);
+    sc->phantom_field = tb_conf_phantom_field(conf);
+    sc->phantom_parent_field = tb_conf_phantom_parent_field(conf);
+    sc->ignored = conf->ignored;
+}
+
+static int send_sync(request_rec *r, const tb_sync_t *sync)
+{
+    tb_out_t out;
+    tb_jw_t jw;
+
+    ap_set_content_type(r, "application/json");
+    tb_out_init(&out, r);
+    tb_jw_init(&jw, tb_out_sink, &out);
+    tb_sync_write_response(&jw, sync);
+    tb_jw_flush(&jw);
+    if (tb_out_finish(&out) != APR_SUCCESS) {
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, out.status, r, TBLOGNO(00110)
+                      "sync requestId=%s: the client went away after the "
+                      "sync was committed",
+                      sync->request_id ? sync->request_id : "-");
+    }
+    return OK;
+}
+
+int tb_handle_sync(request_rec *r)
+{
+    tb_dir_conf_t *conf = ap_get_module_config(r->per_dir_config,
+                                               &taskboard_module);
+    tb_sync_conf_t sc;
+    tb_sync_error_t err;
+    tb_db_error_t dberr;
+    tb_sync_t *sync;
+    tb_db_t *db;
+    const char *text, *msg, *rid;
+    apr_size_t len;
+    int status;
+
+    if ((status = tb_check_request(r, conf, "sync", 0)) != DECLINED) {
+        return status;
+    }
+    status = tb_read_package(r, conf, &text, &len, &msg);
+    if (status != OK) {
+        return status == AP_FILTER_ERROR
+               ? status : tb_send_error(r, status, "sync", NULL, msg, NULL);
+    }
+    sync_conf(conf, &sc);
+    status = tb_sync_parse(r->pool, &sc, text, len, &sync, &err);
+    rid = sync->request_id ? sync->request_id : "-";
+    if (status != 0) {
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, TBLOGNO(00111)
+                      "sync requestId=%s rejected (%d): %s", rid, status,
+                      err.message);
+        return tb_send_error(r, status, "sync", sync->request_id,
+                             err.message, sync);
+    }
+    if (!(db = tb_acquire_db(r))) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, TBLOGNO(00112)
+                      "sync requestId=%s: no database connection "
+                      "(is the database reachable? see mod_dbd's messages)",
+                      rid);
+        return tb_send_error(r, HTTP_SERVICE_UNAVAILABLE, "sync",
+                             sync->request_id, TB_MSG_UNAVAILABLE
+                             "; your changes were not saved", NULL);
+    }
+
+    /* An empty sync is the client's poll (forceSync): it only wants the
+     * current revision, and changes nothing. */
+    if (sync->nrecords == 0) {
+        if (conf->revision && tb_load_revision(db, conf->revision,
+                                               &sync->revision, &dberr)) {
+            tb_log_db_error(r, "sync", sync->request_id, NULL, &dberr);
+            return tb_send_error(r, dberr.unavailable
+                                    ? HTTP_SERVICE_UNAVAILABLE
+                                    : HTTP_INTERNAL_SERVER_ERROR, "sync",
+                                 sync->request_id, dberr.unavailable
+                                 ? TB_MSG_UNAVAILABLE
+                                 : "the revision could not be read (logged)",
+                                 NULL);
+        }
+        return send_sync(r, sync);
+    }
+
+    status = tb_sync_apply(db, sync, &err);
+    if (status != 0) {
+        if (status >= 500) {
+            tb_log_db_error(r, "sync", sync->request_id, NULL, &err.db);
+        }
+        else if (err.db.code) {
+            /* a constraint the client can act on: the details still help */
+            ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, TBLOGNO(00113)
+                          "sync requestId=%s refused (%d): %s [%d] %s", rid,
+                          status, err.message, err.db.code,
+                          err.db.text ? err.db.text : "");
+        }
+        else {
+            ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, TBLOGNO(00114)
+                          "sync requestId=%s refused (%d): %s", rid, status,
+                          err.message);
+        }
+        return tb_send_error(r, status, "sync", sync->request_id,
+                             err.message, sync);
+    }
+    return send_sync(r, sync);
+}

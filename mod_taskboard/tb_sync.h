@@ -1,0 +1,115 @@
+/* mod_taskboard: a Bryntum CrudManager backend for Apache httpd.
+ * Licensed under the Apache License, Version 2.0.
+ */
+
+/**
+ * @file tb_sync.h
+ * @brief The sync request, independent of httpd.
+ *
+ * A sync is decoded and checked as a whole first (tb_sync_parse), so that
+ * nothing reaches the database unless every record is valid.  It is then
+ * applied in one transaction (tb_sync_apply): removals children first,
+ * additions and updates parents first, phantom ids of added records
+ * translated into the real ids wherever a later record refers to them.
+ */
+
+#ifndef TB_SYNC_H
+#define TB_SYNC_H
+
+#include <apr_pools.h>
+#include <apr_tables.h>
+
+#include "tb_db.h"
+#include "tb_json.h"
+#include "tb_model.h"
+
+/** What the location lets a sync do. */
+typedef struct tb_sync_conf_t {
+    const apr_array_header_t *stores;   /* tb_store_t *, the served ones */
+    const tb_revision_t *revision;      /* NULL: no revision kept */
+    int check_revision;                 /* 1: stale revision gets 409 */
+    int max_records;
+    const char *phantom_field;          /* "$PhantomId" */
+    const char *phantom_parent_field;   /* "$PhantomParentId" */
+    const apr_array_header_t *ignored;  /* storeIds to drop, or NULL */
+} tb_sync_conf_t;
+
+/** One record of added, updated or removed. */
+typedef struct tb_record_t {
+    const char *id;             /* real id as SQL text; set on insert */
+    const char *key_json;       /* "\"id\":5" or "\"$PhantomId\":\"_g..\"",
+                                   for messages and the response */
+    const char *phantom;        /* its $PhantomId (added records) */
+    const char **values;        /* per store field: SQL text or NULL */
+    const char **phantom_refs;  /* per store field: a phantom id that the
+                                   field refers to, to be translated */
+    char *sent;                 /* per store field: the client set it */
+    int index;                  /* position in the client's array */
+    const char *sql;            /* its INSERT or UPDATE */
+} tb_record_t;
+
+/** The changes to one store, and what the response says about it. */
+typedef struct tb_changes_t {
+    const tb_store_t *store;
+    apr_array_header_t *added;      /* tb_record_t *, parents first */
+    apr_array_header_t *updated;    /* tb_record_t * */
+    apr_array_header_t *removed;    /* tb_record_t * */
+    apr_array_header_t *rows_out;   /* JSON objects for "rows" */
+    apr_array_header_t *removed_out;/* ids (SQL text) for "removed" */
+} tb_changes_t;
+
+/** One 422 entry. */
+typedef struct tb_invalid_t {
+    const char *store;
+    const char *key_json;       /* "\"id\":5" or "\"$PhantomId\":\"..\"" */
+    const char *field;
+    const char *message;
+} tb_invalid_t;
+
+typedef struct tb_sync_t {
+    const tb_sync_conf_t *conf;
+    const char *request_id;     /* JSON, or NULL */
+    int has_revision;
+    apr_int64_t client_revision;
+    apr_array_header_t *changes;/* tb_changes_t *, parents before children */
+    int nrecords;
+    apr_array_header_t *invalid;/* tb_invalid_t: the 422 list */
+    /* results */
+    const char *revision;       /* the revision after the sync (JSON) */
+} tb_sync_t;
+
+/** Why a sync failed: an HTTP status and a message for a person. */
+typedef struct tb_sync_error_t {
+    int status;                 /* 400, 409, 422, 500, 503 */
+    const char *message;
+    tb_db_error_t db;           /* for the log when the database failed */
+} tb_sync_error_t;
+
+/**
+ * Decodes and checks a sync package.
+ * @return 0, or the status (400 or 422) with err->message, and for 422
+ *         the entries in sync->invalid
+ */
+int tb_sync_parse(apr_pool_t *pool, const tb_sync_conf_t *conf,
+                  const char *text, apr_size_t len, tb_sync_t **sync,
+                  tb_sync_error_t *err);
+
+/** The added record of a store with that phantom id, or NULL. */
+tb_record_t *tb_sync_phantom(const tb_sync_t *sync, const char *store_id,
+                             const char *phantom);
+
+/**
+ * Applies a parsed sync in one transaction, retrying it from the start
+ * when the database reports a deadlock.  Fills the response parts of
+ * sync.  On failure nothing is applied.
+ * @return 0, or the HTTP status with err filled in
+ */
+int tb_sync_apply(tb_db_t *db, tb_sync_t *sync, tb_sync_error_t *err);
+
+/** Writes the success response of an applied sync. */
+void tb_sync_write_response(tb_jw_t *jw, const tb_sync_t *sync);
+
+/** Writes the 422 "errors" array. */
+void tb_sync_write_invalid(tb_jw_t *jw, const tb_sync_t *sync);
+
+#endif /* TB_SYNC_H */

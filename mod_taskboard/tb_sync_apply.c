@@ -1,0 +1,657 @@
+/* mod_taskboard: a Bryntum CrudManager backend for Apache httpd.
+ * Licensed under the Apache License, Version 2.0.
+ */
+
+/*
+ * Applying a checked sync in one transaction:
+ *   1. lock the revision row, refuse a stale revision (reject policy);
+ *   2. find the rows that removals will cascade to, then remove, children
+ *      first;
+ *   3. add and update, parents first, translating phantom ids;
+ *   4. raise the revision once if anything changed, and commit.
+ * Every statement is prepared before the transaction starts (tb_db.h).
+ */
+
+#include <string.h>
+
+#include <apr_hash.h>
+#include <apr_strings.h>
+
+#include "tb_sync.h"
+#include "tb_convert.h"
+#include "tb_sql.h"
+
+/* Times a sync is run again from the start after a deadlock. */
+#define TB_SYNC_ATTEMPTS 3
+
+static const char *const SQL_LAST_ID = "SELECT LAST_INSERT_ID()";
+
+typedef struct apply_t {
+    tb_db_t *db;
+    tb_sync_t *sync;
+    tb_sync_error_t *err;
+    apr_pool_t *pool;
+    int changed;                /* something was written */
+    apr_int64_t revision;       /* the locked revision */
+    int has_revision;
+} apply_t;
+
+/* A candidate for cascade reporting: a row that pointed at a removed one. */
+typedef struct cascade_t {
+    tb_changes_t *ch;
+    const char *id;
+} cascade_t;
+
+static int fail(apply_t *a, int status, const char *message)
+{
+    a->err->status = status;
+    a->err->message = message;
+    return status;
+}
+
+static const char *describe(apply_t *a, const tb_store_t *store,
+                            const tb_record_t *rec)
+{
+    return apr_psprintf(a->pool, "store '%s', record {%s}", store->id,
+                        rec->key_json);
+}
+
+/* Turns a database failure into the client's status and message; the
+ * database's own text stays in err->db for the log. */
+static int db_failed(apply_t *a, const tb_store_t *store,
+                     const tb_record_t *rec)
+{
+    const char *what = (store && rec) ? describe(a, store, rec)
+                                      : "the board";
+    tb_invalid_t *inv;
+
+    if (a->err->db.unavailable) {
+        return fail(a, 503, "the database is not reachable at the moment; "
+                    "your changes were not saved, please try again shortly");
+    }
+    switch (a->err->db.code) {
+    case 1062:
+        return fail(a, 409, apr_psprintf(a->pool, "%s: a record with the "
+                                         "same key already exists", what));
+    case 1451:
+        return fail(a, 409, apr_psprintf(a->pool, "%s is still used by "
+                                         "records of another store", what));
+    case 1452:
+        return fail(a, 409, apr_psprintf(a->pool, "%s refers to a record "
+                                         "that does not exist (it may have "
+                                         "been deleted by someone else)",
+                                         what));
+    case 1048: case 1364: case 1264: case 1265: case 1292: case 1366:
+    case 1406: case 3140: case 4025:
+        if (store && rec) {
+            inv = apr_array_push(a->sync->invalid);
+            inv->store = store->id;
+            inv->key_json = rec->key_json;
+            inv->field = NULL;
+            inv->message = "a value does not fit the database (a required "
+                           "value is missing, or one is too long or out of "
+                           "range)";
+        }
+        return fail(a, 422, apr_psprintf(a->pool, "%s could not be saved: "
+                                         "a value does not fit the "
+                                         "database", what));
+    }
+    return fail(a, 500, "the changes could not be saved because of a server "
+                "error (logged); nothing was changed");
+}
+
+/* The JSON of a row read with a store's sql_select_id (id first), with
+ * the fields picked by mask (NULL: all), and a key in front if given. */
+static const char *row_json(apply_t *a, const tb_store_t *store,
+                            const char **values, const char *mask,
+                            const char *key_json)
+{
+    tb_membuf_t mb;
+    tb_jw_t jw;
+    int i;
+
+    tb_membuf_init(&mb, a->pool);
+    tb_jw_init(&jw, tb_membuf_sink, &mb);
+    tb_jw_raw(&jw, "{", 1);
+    if (key_json) {
+        tb_jw_cstr(&jw, key_json);
+        tb_jw_raw(&jw, ",", 1);
+    }
+    tb_jw_cstr(&jw, "\"id\":");
+    tb_write_db_value(&jw, store->id_field.type, values[0]);
+    for (i = 0; i < store->fields->nelts; i++) {
+        const tb_field_t *f = APR_ARRAY_IDX(store->fields, i,
+                                            const tb_field_t *);
+        if (mask && !mask[i]) {
+            continue;
+        }
+        tb_jw_raw(&jw, ",", 1);
+        tb_jw_cstr(&jw, f->json_key);
+        tb_write_db_value(&jw, f->type, values[i + 1]);
+    }
+    tb_jw_raw(&jw, "}", 1);
+    tb_jw_flush(&jw);
+    return mb.buf;
+}
+
+static int statement(apply_t *a, const char *sql, apr_dbd_prepared_t **st)
+{
+    return tb_db_statement(a->db, sql, st, &a->err->db) ? db_failed(a, NULL,
+                                                                    NULL)
+                                                        : 0;
+}
+
+/* The columns an added or updated record writes, and its SQL. */
+static void build_record_sql(apply_t *a, const tb_store_t *store,
+                             tb_record_t *rec, int adding)
+{
+    const char **columns = apr_palloc(a->pool, sizeof(char *)
+                                               * (store->fields->nelts + 1));
+    int n = 0, i;
+
+    if (adding && store->id_kind == TB_ID_STRING) {
+        columns[n++] = store->id_field.column;
+    }
+    for (i = 0; i < store->fields->nelts; i++) {
+        if (rec->sent[i]) {
+            columns[n++] = APR_ARRAY_IDX(store->fields, i,
+                                         const tb_field_t *)->column;
+        }
+    }
+    if (adding) {
+        rec->sql = tb_sql_insert(a->pool, store, columns, n);
+    }
+    else {
+        rec->sql = n ? tb_sql_update(a->pool, store, columns, n) : NULL;
+    }
+}
+
+/* Prepares every statement the sync will run, before it starts. */
+static int prepare_all(apply_t *a)
+{
+    const tb_sync_conf_t *conf = a->sync->conf;
+    apr_dbd_prepared_t *st;
+    int i, j, rv, removing = 0;
+
+    if (conf->revision && ((rv = statement(a, conf->revision->sql_lock, &st))
+                           || (rv = statement(a, conf->revision->sql_raise,
+                                              &st)))) {
+        return rv;
+    }
+    for (i = 0; i < a->sync->changes->nelts; i++) {
+        tb_changes_t *ch = APR_ARRAY_IDX(a->sync->changes, i, tb_changes_t *);
+        removing |= ch->removed->nelts > 0;
+    }
+    for (i = 0; i < a->sync->changes->nelts; i++) {
+        tb_changes_t *ch = APR_ARRAY_IDX(a->sync->changes, i, tb_changes_t *);
+        const tb_store_t *store = ch->store;
+
+        if ((rv = statement(a, store->sql_select_id, &st))) {
+            return rv;
+        }
+        if (ch->removed->nelts
+            && (rv = statement(a, store->sql_delete_id, &st))) {
+            return rv;
+        }
+        for (j = 0; removing && j < store->fields->nelts; j++) {
+            if (store->sql_referrers[j]
+                && (rv = statement(a, store->sql_referrers[j], &st))) {
+                return rv;
+            }
+        }
+        for (j = 0; j < ch->added->nelts; j++) {
+            tb_record_t *rec = APR_ARRAY_IDX(ch->added, j, tb_record_t *);
+            build_record_sql(a, store, rec, 1);
+            if ((rv = statement(a, rec->sql, &st))
+                || (store->id_kind == TB_ID_AUTO
+                    && (rv = statement(a, SQL_LAST_ID, &st)))) {
+                return rv;
+            }
+        }
+        if (ch->updated->nelts
+            && (rv = statement(a, store->sql_lock_id, &st))) {
+            return rv;
+        }
+        for (j = 0; j < ch->updated->nelts; j++) {
+            tb_record_t *rec = APR_ARRAY_IDX(ch->updated, j, tb_record_t *);
+            build_record_sql(a, store, rec, 0);
+            if (rec->sql && (rv = statement(a, rec->sql, &st))) {
+                return rv;
+            }
+        }
+    }
+    return 0;
+}
+
+static apr_dbd_prepared_t *prepared(apply_t *a, const char *sql)
+{
+    return apr_hash_get(a->db->request_stmts, sql, APR_HASH_KEY_STRING);
+}
+
+/* Locks the revision row and applies the conflict policy. */
+static int lock_revision(apply_t *a)
+{
+    const tb_revision_t *rev = a->sync->conf->revision;
+    const char **row, *args[1];
+
+    a->has_revision = 0;
+    if (!rev) {
+        return 0;
+    }
+    args[0] = rev->key_value;
+    if (tb_db_select_row(a->db, prepared(a, rev->sql_lock),
+                         rev->key_column ? 1 : 0, args, 1, &row,
+                         "locking the revision", &a->err->db)) {
+        return db_failed(a, NULL, NULL);
+    }
+    if (!row || !row[0] || !tb_parse_int64(row[0], &a->revision)) {
+        a->err->db.code = 0;
+        a->err->db.text = "the revision row is missing or not an integer";
+        a->err->db.doing = "locking the revision";
+        a->err->db.unavailable = 0;
+        return fail(a, 500, "the board's revision could not be read "
+                    "(logged); nothing was changed");
+    }
+    a->has_revision = 1;
+    if (a->sync->conf->check_revision && a->sync->has_revision
+        && a->sync->client_revision < a->revision) {
+        return fail(a, 409, apr_psprintf(a->pool, "the board was changed by "
+                    "someone else since you loaded it (revision %"
+                    APR_INT64_T_FMT ", yours is %" APR_INT64_T_FMT "); "
+                    "reload to see the changes, then save again",
+                    a->revision, a->sync->client_revision));
+    }
+    return 0;
+}
+
+/* Removals: first find the rows that point at removed rows (and at those,
+ * and so on), so that the rows the database cascades to can be reported;
+ * then remove, children first. */
+static int apply_removals(apply_t *a)
+{
+    apr_array_header_t *changes = a->sync->changes;
+    apr_array_header_t *work = apr_array_make(a->pool, 8, sizeof(cascade_t));
+    apr_array_header_t *found = apr_array_make(a->pool, 8,
+                                               sizeof(cascade_t));
+    apr_hash_t *listed = apr_hash_make(a->pool);
+    int i, j, k, n, rows;
+
+    for (i = 0; i < changes->nelts; i++) {
+        tb_changes_t *ch = APR_ARRAY_IDX(changes, i, tb_changes_t *);
+        for (j = 0; j < ch->removed->nelts; j++) {
+            cascade_t *c = apr_array_push(work);
+            c->ch = ch;
+            c->id = APR_ARRAY_IDX(ch->removed, j, tb_record_t *)->id;
+            apr_hash_set(listed, apr_pstrcat(a->pool, ch->store->id, "\n",
+                                             c->id, NULL),
+                         APR_HASH_KEY_STRING, c);
+        }
+    }
+    for (n = 0; n < work->nelts; n++) {
+        cascade_t parent = APR_ARRAY_IDX(work, n, cascade_t);
+        for (i = 0; i < changes->nelts; i++) {
+            tb_changes_t *ch = APR_ARRAY_IDX(changes, i, tb_changes_t *);
+            const tb_store_t *store = ch->store;
+            for (j = 0; j < store->fields->nelts; j++) {
+                const tb_field_t *f = APR_ARRAY_IDX(store->fields, j,
+                                                    const tb_field_t *);
+                apr_array_header_t *ids;
+                if (!f->references
+                    || strcmp(f->references, parent.ch->store->id) != 0) {
+                    continue;
+                }
+                ids = apr_array_make(a->pool, 4, sizeof(char *));
+                if (tb_db_select_column(a->db,
+                                        prepared(a, store->sql_referrers[j]),
+                                        1, &parent.id, ids,
+                                        "finding referring rows",
+                                        &a->err->db)) {
+                    return db_failed(a, NULL, NULL);
+                }
+                for (k = 0; k < ids->nelts; k++) {
+                    const char *id = APR_ARRAY_IDX(ids, k, const char *);
+                    const char *key = apr_pstrcat(a->pool, store->id, "\n",
+                                                  id, NULL);
+                    cascade_t *c;
+                    if (!id || apr_hash_get(listed, key,
+                                            APR_HASH_KEY_STRING)) {
+                        continue;
+                    }
+                    c = apr_array_push(work);
+                    c->ch = ch;
+                    c->id = id;
+                    apr_hash_set(listed, key, APR_HASH_KEY_STRING, c);
+                    *(cascade_t *)apr_array_push(found) = *c;
+                }
+            }
+        }
+    }
+
+    for (i = changes->nelts - 1; i >= 0; i--) {
+        tb_changes_t *ch = APR_ARRAY_IDX(changes, i, tb_changes_t *);
+        for (j = 0; j < ch->removed->nelts; j++) {
+            tb_record_t *rec = APR_ARRAY_IDX(ch->removed, j, tb_record_t *);
+            if (tb_db_exec(a->db, prepared(a, ch->store->sql_delete_id), 1,
+                           &rec->id, &rows, "removing a record",
+                           &a->err->db)) {
+                return db_failed(a, ch->store, rec);
+            }
+            a->changed |= rows > 0;     /* gone already: still success */
+        }
+    }
+
+    /* Rows the database removed along with them are reported, so the
+     * client does not ask to remove them again. */
+    for (n = 0; n < found->nelts; n++) {
+        cascade_t *c = &APR_ARRAY_IDX(found, n, cascade_t);
+        const char **row;
+        if (tb_db_select_row(a->db, prepared(a, c->ch->store->sql_select_id),
+                             1, &c->id, 1, &row, "checking cascades",
+                             &a->err->db)) {
+            return db_failed(a, NULL, NULL);
+        }
+        if (!row) {
+            APR_ARRAY_PUSH(c->ch->removed_out, const char *) = c->id;
+        }
+    }
+    return 0;
+}
+
+/* The values a record binds, with phantom references translated. */
+static int record_args(apply_t *a, const tb_store_t *store, tb_record_t *rec,
+                       int adding, const char ***args, int *nargs)
+{
+    int n = 0, i;
+
+    *args = apr_palloc(a->pool, sizeof(char *) * (store->fields->nelts + 2));
+    if (adding && store->id_kind == TB_ID_STRING) {
+        (*args)[n++] = rec->id;
+    }
+    for (i = 0; i < store->fields->nelts; i++) {
+        const tb_field_t *f = APR_ARRAY_IDX(store->fields, i,
+                                            const tb_field_t *);
+        if (!rec->sent[i]) {
+            continue;
+        }
+        if (rec->phantom_refs[i]) {
+            tb_record_t *target = tb_sync_phantom(a->sync, f->references,
+                                                  rec->phantom_refs[i]);
+            if (!target || !target->id) {
+                return fail(a, 400, apr_psprintf(a->pool, "%s: %s refers to "
+                            "'%s', which is not saved before it (the stores "
+                            "refer to each other in a cycle)",
+                            describe(a, store, rec), f->name,
+                            rec->phantom_refs[i]));
+            }
+            rec->values[i] = target->id;
+        }
+        (*args)[n++] = rec->values[i];
+    }
+    if (!adding) {
+        (*args)[n++] = rec->id;
+    }
+    *nargs = n;
+    return 0;
+}
+
+static int apply_added(apply_t *a, tb_changes_t *ch, tb_record_t *rec)
+{
+    const tb_store_t *store = ch->store;
+    const char **args, **row;
+    int nargs, rv;
+
+    if ((rv = record_args(a, store, rec, 1, &args, &nargs))) {
+        return rv;
+    }
+    if (tb_db_exec(a->db, prepared(a, rec->sql), nargs, args, NULL,
+                   "adding a record", &a->err->db)) {
+        return db_failed(a, store, rec);
+    }
+    if (store->id_kind == TB_ID_AUTO) {
+        if (tb_db_select_row(a->db, prepared(a, SQL_LAST_ID), 0, NULL, 1,
+                             &row, "reading the new id", &a->err->db)) {
+            return db_failed(a, store, rec);
+        }
+        rec->id = row ? row[0] : NULL;
+    }
+    /* Read back: the response carries every value the server chose
+     * (defaults, translated references, normalised values). */
+    if (!rec->id || tb_db_select_row(a->db, prepared(a, store->sql_select_id),
+                                     1, &rec->id, store->fields->nelts + 1,
+                                     &row, "reading an added record",
+                                     &a->err->db) || !row) {
+        return db_failed(a, store, rec);
+    }
+    APR_ARRAY_PUSH(ch->rows_out, const char *) =
+        row_json(a, store, row, NULL, rec->key_json);
+    a->changed = 1;
+    return 0;
+}
+
+static int apply_updated(apply_t *a, tb_changes_t *ch, tb_record_t *rec)
+{
+    const tb_store_t *store = ch->store;
+    int n = store->fields->nelts, nargs, rows, i, differs = 0, rv;
+    const char **args, **before, **after;
+    char *mask;
+
+    if (!rec->sql) {
+        return 0;           /* nothing this server stores was changed */
+    }
+    if (tb_db_select_row(a->db, prepared(a, store->sql_lock_id), 1, &rec->id,
+                         n + 1, &before, "locking a record", &a->err->db)) {
+        return db_failed(a, store, rec);
+    }
+    if (!before) {
+        return fail(a, 409, apr_psprintf(a->pool, "%s was deleted by "
+                    "someone else; reload to see the current board",
+                    describe(a, store, rec)));
+    }
+    if ((rv = record_args(a, store, rec, 0, &args, &nargs))) {
+        return rv;
+    }
+    if (tb_db_exec(a->db, prepared(a, rec->sql), nargs, args, &rows,
+                   "updating a record", &a->err->db)) {
+        return db_failed(a, store, rec);
+    }
+    a->changed |= rows > 0;
+    if (tb_db_select_row(a->db, prepared(a, store->sql_select_id), 1,
+                         &rec->id, n + 1, &after, "reading an updated record",
+                         &a->err->db) || !after) {
+        return db_failed(a, store, rec);
+    }
+    /* Mentioned only where the server changed it further: values it
+     * normalised, translated phantom ids, columns set by triggers. */
+    mask = apr_pcalloc(a->pool, n + 1);
+    for (i = 0; i < n; i++) {
+        const tb_field_t *f = APR_ARRAY_IDX(store->fields, i,
+                                            const tb_field_t *);
+        const char *expected = rec->sent[i] ? rec->values[i] : before[i + 1];
+        if (rec->phantom_refs[i]
+            || !tb_db_value_equal(f->type, expected, after[i + 1])) {
+            mask[i] = 1;
+            differs = 1;
+        }
+    }
+    if (differs) {
+        APR_ARRAY_PUSH(ch->rows_out, const char *) =
+            row_json(a, store, after, mask, NULL);
+    }
+    return 0;
+}
+
+static int apply_once(apply_t *a)
+{
+    const tb_revision_t *rev = a->sync->conf->revision;
+    int i, j, rv;
+
+    if (tb_db_begin(a->db, &a->err->db)) {
+        return db_failed(a, NULL, NULL);
+    }
+    if ((rv = lock_revision(a)) || (rv = apply_removals(a))) {
+        return rv;
+    }
+    for (i = 0; i < a->sync->changes->nelts; i++) {
+        tb_changes_t *ch = APR_ARRAY_IDX(a->sync->changes, i, tb_changes_t *);
+        for (j = 0; j < ch->added->nelts; j++) {
+            if ((rv = apply_added(a, ch, APR_ARRAY_IDX(ch->added, j,
+                                                       tb_record_t *)))) {
+                return rv;
+            }
+        }
+        for (j = 0; j < ch->updated->nelts; j++) {
+            if ((rv = apply_updated(a, ch, APR_ARRAY_IDX(ch->updated, j,
+                                                         tb_record_t *)))) {
+                return rv;
+            }
+        }
+    }
+    /* Exactly one step per sync that changed something. */
+    if (a->has_revision && a->changed) {
+        const char *key = rev->key_value;
+        if (tb_db_exec(a->db, prepared(a, rev->sql_raise),
+                       rev->key_column ? 1 : 0, &key, NULL,
+                       "raising the revision", &a->err->db)) {
+            return db_failed(a, NULL, NULL);
+        }
+        a->revision++;
+    }
+    if (tb_db_commit(a->db, &a->err->db)) {
+        return db_failed(a, NULL, NULL);
+    }
+    if (a->has_revision) {
+        a->sync->revision = apr_psprintf(a->pool, "%" APR_INT64_T_FMT,
+                                         a->revision);
+    }
+    return 0;
+}
+
+/* Forgets what a failed attempt produced, before the next one. */
+static void reset_results(apply_t *a)
+{
+    int i, j;
+
+    a->changed = 0;
+    apr_array_clear(a->sync->invalid);
+    for (i = 0; i < a->sync->changes->nelts; i++) {
+        tb_changes_t *ch = APR_ARRAY_IDX(a->sync->changes, i, tb_changes_t *);
+        apr_array_clear(ch->rows_out);
+        apr_array_clear(ch->removed_out);
+        for (j = 0; ch->store->id_kind == TB_ID_AUTO
+                    && j < ch->added->nelts; j++) {
+            APR_ARRAY_IDX(ch->added, j, tb_record_t *)->id = NULL;
+        }
+    }
+}
+
+int tb_sync_apply(tb_db_t *db, tb_sync_t *sync, tb_sync_error_t *err)
+{
+    apply_t a;
+    int attempt, rv;
+
+    memset(&a, 0, sizeof(a));
+    a.db = db;
+    a.sync = sync;
+    a.err = err;
+    a.pool = db->pool;
+    memset(err, 0, sizeof(*err));
+
+    if ((rv = prepare_all(&a))) {
+        return rv;
+    }
+    for (attempt = 1; ; attempt++) {
+        reset_results(&a);
+        rv = apply_once(&a);
+        if (rv == 0) {
+            return 0;
+        }
+        tb_db_rollback(db);
+        if (attempt >= TB_SYNC_ATTEMPTS || !tb_db_is_retryable(err->db.code)
+            || err->db.unavailable) {
+            return rv;
+        }
+        memset(err, 0, sizeof(*err));
+    }
+}
+
+static void write_invalid_entry(tb_jw_t *jw, const tb_invalid_t *inv)
+{
+    tb_jw_cstr(jw, "{\"store\":");
+    tb_jw_string(jw, inv->store, strlen(inv->store));
+    tb_jw_raw(jw, ",", 1);
+    tb_jw_cstr(jw, inv->key_json);
+    tb_jw_cstr(jw, ",\"field\":");
+    if (inv->field) {
+        tb_jw_string(jw, inv->field, strlen(inv->field));
+    }
+    else {
+        tb_jw_cstr(jw, "null");
+    }
+    tb_jw_cstr(jw, ",\"message\":");
+    tb_jw_string(jw, inv->message, strlen(inv->message));
+    tb_jw_raw(jw, "}", 1);
+}
+
+void tb_sync_write_invalid(tb_jw_t *jw, const tb_sync_t *sync)
+{
+    int i;
+
+    tb_jw_cstr(jw, "\"errors\":[");
+    for (i = 0; i < sync->invalid->nelts; i++) {
+        if (i > 0) {
+            tb_jw_raw(jw, ",", 1);
+        }
+        write_invalid_entry(jw, &APR_ARRAY_IDX(sync->invalid, i,
+                                               tb_invalid_t));
+    }
+    tb_jw_raw(jw, "]", 1);
+}
+
+void tb_sync_write_response(tb_jw_t *jw, const tb_sync_t *sync)
+{
+    int i, j;
+
+    tb_jw_cstr(jw, "{\"success\":true,\"type\":\"sync\"");
+    if (sync->request_id) {
+        tb_jw_cstr(jw, ",\"requestId\":");
+        tb_jw_cstr(jw, sync->request_id);
+    }
+    if (sync->revision) {
+        tb_jw_cstr(jw, ",\"revision\":");
+        tb_jw_cstr(jw, sync->revision);
+    }
+    for (i = 0; i < sync->changes->nelts; i++) {
+        const tb_changes_t *ch = APR_ARRAY_IDX(sync->changes, i,
+                                               const tb_changes_t *);
+        if (!ch->rows_out->nelts && !ch->removed_out->nelts) {
+            continue;
+        }
+        tb_jw_raw(jw, ",", 1);
+        tb_jw_cstr(jw, ch->store->json_key);
+        tb_jw_raw(jw, "{", 1);
+        if (ch->rows_out->nelts) {
+            tb_jw_cstr(jw, "\"rows\":[");
+            for (j = 0; j < ch->rows_out->nelts; j++) {
+                if (j > 0) {
+                    tb_jw_raw(jw, ",", 1);
+                }
+                tb_jw_cstr(jw, APR_ARRAY_IDX(ch->rows_out, j, const char *));
+            }
+            tb_jw_raw(jw, "]", 1);
+        }
+        if (ch->removed_out->nelts) {
+            tb_jw_cstr(jw, ch->rows_out->nelts ? ",\"removed\":["
+                                               : "\"removed\":[");
+            for (j = 0; j < ch->removed_out->nelts; j++) {
+                tb_jw_cstr(jw, j > 0 ? ",{\"id\":" : "{\"id\":");
+                tb_write_db_value(jw, ch->store->id_field.type,
+                                  APR_ARRAY_IDX(ch->removed_out, j,
+                                                const char *));
+                tb_jw_raw(jw, "}", 1);
+            }
+            tb_jw_raw(jw, "]", 1);
+        }
+        tb_jw_raw(jw, "}", 1);
+    }
+    tb_jw_raw(jw, "}", 1);
+}

@@ -1,0 +1,665 @@
+/* mod_taskboard: a Bryntum CrudManager backend for Apache httpd.
+ * Licensed under the Apache License, Version 2.0.
+ */
+
+/*
+ * Decoding and checking a sync package, before the database sees any of
+ * it: the shape (400), phantom references (400), and every value against
+ * its field (422, all problems of the batch at once).
+ */
+
+#include <string.h>
+
+#include <apr_hash.h>
+#include <apr_strings.h>
+
+#include "tb_sync.h"
+#include "tb_convert.h"
+#include "tb_request.h"
+
+/* Most entries a 422 lists: enough to fix a form, small enough to read. */
+#define TB_MAX_INVALID 100
+
+typedef struct parse_t {
+    apr_pool_t *pool;
+    const tb_sync_conf_t *conf;
+    tb_sync_t *sync;
+    tb_sync_error_t *err;
+    apr_hash_t *phantoms;   /* storeId -> hash of phantom -> tb_record_t * */
+} parse_t;
+
+static int fail(parse_t *p, int status, const char *message)
+{
+    p->err->status = status;
+    p->err->message = message;
+    return status;
+}
+
+static void invalid(parse_t *p, const tb_store_t *store,
+                    const tb_record_t *rec, const char *field,
+                    const char *message)
+{
+    tb_invalid_t *inv;
+
+    if (p->sync->invalid->nelts >= TB_MAX_INVALID) {
+        return;
+    }
+    inv = apr_array_push(p->sync->invalid);
+    inv->store = store->id;
+    inv->key_json = rec->key_json;
+    inv->field = field;
+    inv->message = message;
+}
+
+/* Sorts the served stores so that a store comes after every other store
+ * its fields refer to (Kahn's algorithm, configured order on ties).
+ * Stores that refer to each other in a cycle keep their configured order. */
+static apr_array_header_t *parents_first(apr_pool_t *pool,
+                                         const apr_array_header_t *stores)
+{
+    int n = stores->nelts, placed = 0, i, j, k, progress;
+    char *done = apr_pcalloc(pool, n + 1);
+    apr_array_header_t *order = apr_array_make(pool, n, sizeof(void *));
+
+    while (placed < n) {
+        progress = 0;
+        for (i = 0; i < n; i++) {
+            const tb_store_t *s = APR_ARRAY_IDX(stores, i, const tb_store_t *);
+            int ready = 1;
+            if (done[i]) {
+                continue;
+            }
+            for (j = 0; ready && j < s->fields->nelts; j++) {
+                const tb_field_t *f = APR_ARRAY_IDX(s->fields, j,
+                                                    const tb_field_t *);
+                if (!f->references || strcmp(f->references, s->id) == 0) {
+                    continue;
+                }
+                for (k = 0; k < n; k++) {
+                    const tb_store_t *t = APR_ARRAY_IDX(stores, k,
+                                                        const tb_store_t *);
+                    if (!done[k] && strcmp(t->id, f->references) == 0) {
+                        ready = 0;
+                    }
+                }
+            }
+            if (ready) {
+                done[i] = 1;
+                placed++;
+                progress = 1;
+                APR_ARRAY_PUSH(order, const tb_store_t *) = s;
+                break;      /* restart: keeps the configured order */
+            }
+        }
+        if (!progress) {
+            for (i = 0; i < n; i++) {
+                if (!done[i]) {
+                    done[i] = 1;
+                    placed++;
+                    APR_ARRAY_PUSH(order, const tb_store_t *) =
+                        APR_ARRAY_IDX(stores, i, const tb_store_t *);
+                }
+            }
+        }
+    }
+    return order;
+}
+
+static const tb_store_t *find_store(const apr_array_header_t *stores,
+                                    const char *id)
+{
+    int i;
+
+    for (i = 0; i < stores->nelts; i++) {
+        const tb_store_t *s = APR_ARRAY_IDX(stores, i, const tb_store_t *);
+        if (strcmp(s->id, id) == 0) {
+            return s;
+        }
+    }
+    return NULL;
+}
+
+static int is_ignored(const tb_sync_conf_t *conf, const char *id)
+{
+    int i;
+
+    for (i = 0; conf->ignored && i < conf->ignored->nelts; i++) {
+        if (strcmp(APR_ARRAY_IDX(conf->ignored, i, const char *), id) == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* The SQL text of a record id, or NULL when it has the wrong type. */
+static const char *id_text(apr_pool_t *pool, const tb_store_t *store,
+                           json_t *id)
+{
+    if (store->id_kind == TB_ID_AUTO) {
+        apr_int64_t v;
+        if (json_is_integer(id)) {
+            return apr_psprintf(pool, "%" APR_INT64_T_FMT,
+                                (apr_int64_t)json_integer_value(id));
+        }
+        if (json_is_string(id) && tb_parse_int64(json_string_value(id), &v)) {
+            return apr_psprintf(pool, "%" APR_INT64_T_FMT, v);
+        }
+        return NULL;
+    }
+    if (json_is_string(id) && *json_string_value(id)) {
+        return json_string_value(id);
+    }
+    if (json_is_integer(id)) {
+        return apr_psprintf(pool, "%" APR_INT64_T_FMT,
+                            (apr_int64_t)json_integer_value(id));
+    }
+    return NULL;
+}
+
+/* A phantom id as the client wrote it: a non-empty string (or a number). */
+static const char *phantom_text(apr_pool_t *pool, json_t *v)
+{
+    if (json_is_string(v) && *json_string_value(v)) {
+        return json_string_value(v);
+    }
+    if (json_is_integer(v)) {
+        return apr_psprintf(pool, "%" APR_INT64_T_FMT,
+                            (apr_int64_t)json_integer_value(v));
+    }
+    return NULL;
+}
+
+static tb_record_t *phantom_record(parse_t *p, const char *store_id,
+                                   const char *phantom)
+{
+    apr_hash_t *h = apr_hash_get(p->phantoms, store_id, APR_HASH_KEY_STRING);
+
+    return h ? apr_hash_get(h, phantom, APR_HASH_KEY_STRING) : NULL;
+}
+
+/* The text form of a configured default, as it is bound to SQL. */
+static const char *default_sql(apr_pool_t *pool, const tb_field_t *field)
+{
+    const char *v = field->default_value;
+
+    switch (field->type) {
+    case TB_TYPE_BOOLEAN:
+        return (strcmp(v, "true") == 0 || strcmp(v, "1") == 0) ? "1" : "0";
+    case TB_TYPE_DATETIME:
+        return tb_datetime_to_utc_sql(pool, v);
+    default:
+        return v;
+    }
+}
+
+/* Reads the mapped fields of an added or updated record. */
+static int read_fields(parse_t *p, const tb_store_t *store, json_t *obj,
+                       tb_record_t *rec, int adding)
+{
+    const tb_sync_conf_t *conf = p->conf;
+    json_t *parent_phantom = json_object_get(obj, conf->phantom_parent_field);
+    int n = store->fields->nelts, i;
+
+    rec->values = apr_pcalloc(p->pool, sizeof(char *) * (n + 1));
+    rec->phantom_refs = apr_pcalloc(p->pool, sizeof(char *) * (n + 1));
+    rec->sent = apr_pcalloc(p->pool, n + 1);
+
+    for (i = 0; i < n; i++) {
+        const tb_field_t *f = APR_ARRAY_IDX(store->fields, i,
+                                            const tb_field_t *);
+        json_t *value = json_object_get(obj, f->name);
+        const char *phantom = NULL, *msg;
+
+        if (f->readonly) {
+            continue;       /* loaded, never written */
+        }
+        /* A tree child of a new parent: $PhantomParentId names it. */
+        if (f->references && strcmp(f->references, store->id) == 0
+            && parent_phantom && (!value || !json_is_integer(value))) {
+            phantom = phantom_text(p->pool, parent_phantom);
+            value = parent_phantom;
+        }
+        if (!value) {
+            if (adding && f->default_value) {
+                rec->values[i] = default_sql(p->pool, f);
+                rec->sent[i] = 1;
+            }
+            else if (adding && f->required) {
+                invalid(p, store, rec, f->name, "is required");
+            }
+            continue;
+        }
+        rec->sent[i] = 1;
+        if (f->references && (json_is_string(value) || phantom)) {
+            const tb_store_t *target = find_store(conf->stores,
+                                                  f->references);
+            const char *text = phantom ? phantom
+                                       : json_string_value(value);
+            /* An id of a record added in this same sync: translated
+             * once that record has its real id. */
+            if (target && phantom_record(p, target->id, text)) {
+                rec->phantom_refs[i] = text;
+                continue;
+            }
+            if (!target || target->id_kind == TB_ID_AUTO) {
+                apr_int64_t v;
+                if (!phantom && tb_parse_int64(text, &v)) {
+                    rec->values[i] = apr_psprintf(p->pool, "%"
+                                                  APR_INT64_T_FMT, v);
+                    continue;
+                }
+                return fail(p, 400, apr_psprintf(p->pool, "store '%s': "
+                            "%s refers to '%s', which is neither an id nor "
+                            "a record added to store '%s' in this sync",
+                            store->id, f->name, text, f->references));
+            }
+        }
+        msg = tb_client_value(p->pool, f, value, &rec->values[i]);
+        if (msg) {
+            invalid(p, store, rec, f->name, msg);
+        }
+        else if (f->required && (!rec->values[i] || !*rec->values[i])) {
+            invalid(p, store, rec, f->name, "is required");
+        }
+    }
+    return 0;
+}
+
+/* Returns the array member key of a section: NULL when absent or null. */
+static int section_array(parse_t *p, const char *store_id, json_t *section,
+                         const char *key, json_t **array)
+{
+    *array = json_object_get(section, key);
+    if (*array && json_is_null(*array)) {
+        *array = NULL;
+    }
+    if (*array && !json_is_array(*array)) {
+        return fail(p, 400, apr_psprintf(p->pool, "store '%s': %s must be "
+                                         "an array of records", store_id,
+                                         key));
+    }
+    return 0;
+}
+
+static int parse_added(parse_t *p, tb_changes_t *ch, json_t *added)
+{
+    const tb_store_t *store = ch->store;
+    apr_size_t i;
+    int rv;
+
+    for (i = 0; i < json_array_size(added); i++) {
+        json_t *obj = json_array_get(added, i);
+        tb_record_t *rec = apr_pcalloc(p->pool, sizeof(*rec));
+        json_t *phantom;
+
+        if (!json_is_object(obj)) {
+            return fail(p, 400, apr_psprintf(p->pool, "store '%s': added[%"
+                        APR_SIZE_T_FMT "] must be an object", store->id, i));
+        }
+        phantom = json_object_get(obj, p->conf->phantom_field);
+        rec->index = (int)i;
+        rec->phantom = phantom ? phantom_text(p->pool, phantom) : NULL;
+        if (!rec->phantom) {
+            return fail(p, 400, apr_psprintf(p->pool, "store '%s': added[%"
+                        APR_SIZE_T_FMT "] has no %s, so its new id could not"
+                        " be sent back", store->id, i,
+                        p->conf->phantom_field));
+        }
+        rec->key_json = apr_pstrcat(p->pool,
+                                    tb_json_quote(p->pool,
+                                                  p->conf->phantom_field),
+                                    ":", tb_json_encode(p->pool, phantom),
+                                    NULL);
+        if (store->id_kind == TB_ID_STRING) {
+            json_t *id = json_object_get(obj, "id");
+            rec->id = id ? id_text(p->pool, store, id) : NULL;
+            if (!rec->id) {
+                invalid(p, store, rec, "id", "is required: this store's "
+                        "records have ids chosen by the client");
+            }
+        }
+        APR_ARRAY_PUSH(ch->added, tb_record_t *) = rec;
+    }
+    /* Fields are read once every phantom of every store is known. */
+    for (i = 0; i < json_array_size(added); i++) {
+        tb_record_t *rec = APR_ARRAY_IDX(ch->added, i, tb_record_t *);
+        if ((rv = read_fields(p, store, json_array_get(added, i), rec, 1))) {
+            return rv;
+        }
+    }
+    return 0;
+}
+
+/* Registers the phantom ids of a store's added records (first pass). */
+static int register_phantoms(parse_t *p, const tb_store_t *store,
+                             json_t *added)
+{
+    apr_hash_t *own = apr_hash_make(p->pool);
+    apr_size_t i;
+
+    apr_hash_set(p->phantoms, store->id, APR_HASH_KEY_STRING, own);
+    for (i = 0; i < json_array_size(added); i++) {
+        json_t *obj = json_array_get(added, i);
+        json_t *v = json_is_object(obj)
+                    ? json_object_get(obj, p->conf->phantom_field) : NULL;
+        const char *phantom = v ? phantom_text(p->pool, v) : NULL;
+        if (!phantom) {
+            continue;       /* reported by parse_added */
+        }
+        if (apr_hash_get(own, phantom, APR_HASH_KEY_STRING)) {
+            return fail(p, 400, apr_psprintf(p->pool, "store '%s': %s '%s' "
+                        "appears twice in added", store->id,
+                        p->conf->phantom_field, phantom));
+        }
+        /* a placeholder until parse_added makes the record */
+        apr_hash_set(own, phantom, APR_HASH_KEY_STRING, p);
+    }
+    return 0;
+}
+
+static int parse_updated(parse_t *p, tb_changes_t *ch, json_t *updated,
+                         apr_hash_t *seen)
+{
+    const tb_store_t *store = ch->store;
+    apr_size_t i;
+    int rv;
+
+    for (i = 0; i < json_array_size(updated); i++) {
+        json_t *obj = json_array_get(updated, i);
+        json_t *id = json_is_object(obj) ? json_object_get(obj, "id") : NULL;
+        tb_record_t *rec = apr_pcalloc(p->pool, sizeof(*rec));
+
+        rec->index = (int)i;
+        rec->id = id ? id_text(p->pool, store, id) : NULL;
+        if (!rec->id) {
+            return fail(p, 400, apr_psprintf(p->pool, "store '%s': updated[%"
+                        APR_SIZE_T_FMT "] needs an %s id", store->id, i,
+                        store->id_kind == TB_ID_AUTO ? "integer" : "string"));
+        }
+        if (apr_hash_get(seen, rec->id, APR_HASH_KEY_STRING)) {
+            return fail(p, 400, apr_psprintf(p->pool, "store '%s': record %s"
+                        " is updated twice in one sync", store->id, rec->id));
+        }
+        apr_hash_set(seen, rec->id, APR_HASH_KEY_STRING, rec);
+        rec->key_json = apr_pstrcat(p->pool, "\"id\":",
+                                    tb_json_encode(p->pool, id), NULL);
+        if ((rv = read_fields(p, store, obj, rec, 0))) {
+            return rv;
+        }
+        APR_ARRAY_PUSH(ch->updated, tb_record_t *) = rec;
+    }
+    return 0;
+}
+
+static int parse_removed(parse_t *p, tb_changes_t *ch, json_t *removed,
+                         apr_hash_t *updated_ids)
+{
+    const tb_store_t *store = ch->store;
+    apr_hash_t *seen = apr_hash_make(p->pool);
+    apr_size_t i;
+
+    for (i = 0; i < json_array_size(removed); i++) {
+        json_t *obj = json_array_get(removed, i);
+        json_t *id = json_is_object(obj) ? json_object_get(obj, "id") : NULL;
+        tb_record_t *rec = apr_pcalloc(p->pool, sizeof(*rec));
+
+        rec->index = (int)i;
+        rec->id = id ? id_text(p->pool, store, id) : NULL;
+        if (!rec->id) {
+            return fail(p, 400, apr_psprintf(p->pool, "store '%s': removed[%"
+                        APR_SIZE_T_FMT "] needs an %s id", store->id, i,
+                        store->id_kind == TB_ID_AUTO ? "integer" : "string"));
+        }
+        if (apr_hash_get(updated_ids, rec->id, APR_HASH_KEY_STRING)) {
+            return fail(p, 400, apr_psprintf(p->pool, "store '%s': record %s"
+                        " is both updated and removed", store->id, rec->id));
+        }
+        if (apr_hash_get(seen, rec->id, APR_HASH_KEY_STRING)) {
+            continue;       /* listed twice: removed once */
+        }
+        apr_hash_set(seen, rec->id, APR_HASH_KEY_STRING, rec);
+        rec->key_json = apr_pstrcat(p->pool, "\"id\":",
+                                    tb_json_encode(p->pool, id), NULL);
+        APR_ARRAY_PUSH(ch->removed, tb_record_t *) = rec;
+    }
+    return 0;
+}
+
+/* Orders a store's added records so that a tree parent added in this sync
+ * is inserted before its children. */
+static int order_added(parse_t *p, tb_changes_t *ch)
+{
+    const tb_store_t *store = ch->store;
+    int n = ch->added->nelts, placed = 0, i, j, progress;
+    apr_array_header_t *sorted;
+    apr_hash_t *done;
+
+    if (n < 2) {
+        return 0;
+    }
+    sorted = apr_array_make(p->pool, n, sizeof(tb_record_t *));
+    done = apr_hash_make(p->pool);
+    while (placed < n) {
+        progress = 0;
+        for (i = 0; i < n; i++) {
+            tb_record_t *rec = APR_ARRAY_IDX(ch->added, i, tb_record_t *);
+            int ready = 1;
+            if (apr_hash_get(done, rec->phantom, APR_HASH_KEY_STRING)) {
+                continue;
+            }
+            for (j = 0; j < store->fields->nelts; j++) {
+                const tb_field_t *f = APR_ARRAY_IDX(store->fields, j,
+                                                    const tb_field_t *);
+                const char *ref = rec->phantom_refs[j];
+                if (ref && strcmp(f->references, store->id) == 0
+                    && !apr_hash_get(done, ref, APR_HASH_KEY_STRING)) {
+                    ready = 0;
+                }
+            }
+            if (ready) {
+                apr_hash_set(done, rec->phantom, APR_HASH_KEY_STRING, rec);
+                APR_ARRAY_PUSH(sorted, tb_record_t *) = rec;
+                placed++;
+                progress = 1;
+            }
+        }
+        if (!progress) {
+            return fail(p, 400, apr_psprintf(p->pool, "store '%s': added "
+                        "records refer to each other in a cycle", store->id));
+        }
+    }
+    ch->added = sorted;
+    return 0;
+}
+
+/* Checks that an unserved section carries no changes. */
+static int check_unserved(parse_t *p, const char *key, json_t *value)
+{
+    static const char *const parts[] = {"added", "updated", "removed"};
+    int i;
+
+    if (!json_is_object(value)) {
+        return 0;           /* not a store section: app-specific data */
+    }
+    for (i = 0; i < 3; i++) {
+        json_t *a = json_object_get(value, parts[i]);
+        if (a && !json_is_null(a)
+            && !(json_is_array(a) && json_array_size(a) == 0)) {
+            if (is_ignored(p->conf, key)) {
+                return 0;
+            }
+            return fail(p, 400, apr_psprintf(p->pool, "this server does not "
+                        "save store '%s'; its changes were not saved",
+                        key));
+        }
+    }
+    return 0;
+}
+
+int tb_sync_parse(apr_pool_t *pool, const tb_sync_conf_t *conf,
+                  const char *text, apr_size_t len, tb_sync_t **out,
+                  tb_sync_error_t *err)
+{
+    parse_t p;
+    tb_sync_t *sync = apr_pcalloc(pool, sizeof(*sync));
+    apr_array_header_t *order;
+    json_t *package, *value, **sections;
+    const char *key, *msg;
+    int i, rv;
+
+    memset(err, 0, sizeof(*err));
+    p.pool = pool;
+    p.conf = conf;
+    p.sync = sync;
+    p.err = err;
+    p.phantoms = apr_hash_make(pool);
+    sync->conf = conf;
+    sync->invalid = apr_array_make(pool, 4, sizeof(tb_invalid_t));
+    *out = sync;
+
+    if (len == 0) {
+        return fail(&p, 400, "the sync request is empty");
+    }
+    package = tb_json_parse(pool, text, len, &msg);
+    if (!package) {
+        return fail(&p, 400, msg);
+    }
+    if (!json_is_object(package)) {
+        return fail(&p, 400, "the sync package must be a JSON object");
+    }
+    if ((msg = tb_request_id(pool, package, &sync->request_id))) {
+        return fail(&p, 400, msg);
+    }
+    value = json_object_get(package, "type");
+    if (value && !(json_is_string(value)
+                   && strcmp(json_string_value(value), "sync") == 0)) {
+        return fail(&p, 400, "this is the sync URL: the package type must "
+                    "be \"sync\"");
+    }
+    value = json_object_get(package, "revision");
+    if (value && !json_is_null(value)) {
+        if (!json_is_integer(value)) {
+            return fail(&p, 400, "revision must be an integer");
+        }
+        sync->has_revision = 1;
+        sync->client_revision = json_integer_value(value);
+    }
+
+    /* Sections of stores this location does not serve. */
+    json_object_foreach(package, key, value) {
+        if (strcmp(key, "type") && strcmp(key, "requestId")
+            && strcmp(key, "revision") && !find_store(conf->stores, key)
+            && (rv = check_unserved(&p, key, value))) {
+            return rv;
+        }
+    }
+
+    /* Every served store gets an entry, parents first, so that cascades
+     * into stores the client did not mention can be reported too. */
+    order = parents_first(pool, conf->stores);
+    sync->changes = apr_array_make(pool, order->nelts, sizeof(void *));
+    sections = apr_pcalloc(pool, sizeof(json_t *) * (order->nelts + 1));
+    for (i = 0; i < order->nelts; i++) {
+        tb_changes_t *ch = apr_pcalloc(pool, sizeof(*ch));
+        json_t *section, *added;
+        ch->store = APR_ARRAY_IDX(order, i, const tb_store_t *);
+        ch->added = apr_array_make(pool, 0, sizeof(tb_record_t *));
+        ch->updated = apr_array_make(pool, 0, sizeof(tb_record_t *));
+        ch->removed = apr_array_make(pool, 0, sizeof(tb_record_t *));
+        ch->rows_out = apr_array_make(pool, 0, sizeof(char *));
+        ch->removed_out = apr_array_make(pool, 0, sizeof(char *));
+        APR_ARRAY_PUSH(sync->changes, tb_changes_t *) = ch;
+
+        section = json_object_get(package, ch->store->id);
+        if (section && json_is_null(section)) {
+            section = NULL;
+        }
+        if (section && !json_is_object(section)) {
+            return fail(&p, 400, apr_psprintf(pool, "store '%s': the section "
+                        "must be an object with added, updated or removed",
+                        ch->store->id));
+        }
+        sections[i] = section;
+        if (section) {
+            if ((rv = section_array(&p, ch->store->id, section, "added",
+                                    &added))) {
+                return rv;
+            }
+            if (added && (rv = register_phantoms(&p, ch->store, added))) {
+                return rv;
+            }
+        }
+    }
+
+    for (i = 0; i < sync->changes->nelts; i++) {
+        tb_changes_t *ch = APR_ARRAY_IDX(sync->changes, i, tb_changes_t *);
+        json_t *section = sections[i], *added, *updated, *removed;
+        apr_hash_t *updated_ids = apr_hash_make(pool);
+
+        if (!section) {
+            continue;
+        }
+        if ((rv = section_array(&p, ch->store->id, section, "added", &added))
+            || (rv = section_array(&p, ch->store->id, section, "updated",
+                                   &updated))
+            || (rv = section_array(&p, ch->store->id, section, "removed",
+                                   &removed))) {
+            return rv;
+        }
+        sync->nrecords += (int)(json_array_size(added)
+                                + json_array_size(updated)
+                                + json_array_size(removed));
+        if (sync->nrecords > conf->max_records) {
+            return fail(&p, 400, apr_psprintf(pool, "the sync holds more "
+                        "than %d records; save in smaller steps",
+                        conf->max_records));
+        }
+        if ((added && (rv = parse_added(&p, ch, added)))
+            || (updated && (rv = parse_updated(&p, ch, updated,
+                                               updated_ids)))
+            || (removed && (rv = parse_removed(&p, ch, removed,
+                                               updated_ids)))) {
+            return rv;
+        }
+    }
+    /* The placeholders become the records, for phantom translation. */
+    for (i = 0; i < sync->changes->nelts; i++) {
+        tb_changes_t *ch = APR_ARRAY_IDX(sync->changes, i, tb_changes_t *);
+        apr_hash_t *own = apr_hash_get(p.phantoms, ch->store->id,
+                                       APR_HASH_KEY_STRING);
+        int j;
+        for (j = 0; own && j < ch->added->nelts; j++) {
+            tb_record_t *rec = APR_ARRAY_IDX(ch->added, j, tb_record_t *);
+            apr_hash_set(own, rec->phantom, APR_HASH_KEY_STRING, rec);
+        }
+        if ((rv = order_added(&p, ch))) {
+            return rv;
+        }
+    }
+    if (sync->invalid->nelts > 0) {
+        return fail(&p, 422, apr_psprintf(pool, "%d value%s could not be "
+                    "saved; see errors", sync->invalid->nelts,
+                    sync->invalid->nelts == 1 ? "" : "s"));
+    }
+    return 0;
+}
+
+tb_record_t *tb_sync_phantom(const tb_sync_t *sync, const char *store_id,
+                             const char *phantom)
+{
+    int i, j;
+
+    for (i = 0; i < sync->changes->nelts; i++) {
+        tb_changes_t *ch = APR_ARRAY_IDX(sync->changes, i, tb_changes_t *);
+        if (strcmp(ch->store->id, store_id) != 0) {
+            continue;
+        }
+        for (j = 0; j < ch->added->nelts; j++) {
+            tb_record_t *rec = APR_ARRAY_IDX(ch->added, j, tb_record_t *);
+            if (strcmp(rec->phantom, phantom) == 0) {
+                return rec;
+            }
+        }
+    }
+    return NULL;
+}
