@@ -3,6 +3,7 @@
  */
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -353,15 +354,18 @@ int tb_write_db_value(tb_jw_t *jw, tb_type_e type, const char *text)
     return 1;
 }
 
-/* The shortest decimal text that reads back as the same double. */
+/* The shortest decimal text that reads back as the same double.  The C
+ * library's %g, not APR's: apr_psprintf writes 0.1 as ".1", which is
+ * not JSON. */
 static const char *number_text(apr_pool_t *pool, double v)
 {
-    const char *text = apr_psprintf(pool, "%.15g", v);
+    char buf[40];
 
-    if (strtod(text, NULL) != v) {
-        text = apr_psprintf(pool, "%.17g", v);
+    snprintf(buf, sizeof(buf), "%.15g", v);
+    if (strtod(buf, NULL) != v) {
+        snprintf(buf, sizeof(buf), "%.17g", v);
     }
-    return text;
+    return apr_pstrdup(pool, buf);
 }
 
 const char *tb_client_value(apr_pool_t *pool, const tb_field_t *field,

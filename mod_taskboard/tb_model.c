@@ -2,6 +2,7 @@
  * Licensed under the Apache License, Version 2.0.
  */
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -143,13 +144,16 @@ const char *tb_field_check_text(apr_pool_t *pool, const tb_field_t *field,
     if ((field->type == TB_TYPE_INT || field->type == TB_TYPE_NUMBER)
         && ((field->has_min && strtod(value, NULL) < field->min)
             || (field->has_max && strtod(value, NULL) > field->max))) {
-        return apr_psprintf(pool, "%s is outside the allowed range%s%s%s%s",
-                            value, field->has_min ? " from " : "",
-                            field->has_min ? apr_psprintf(pool, "%.15g",
-                                                          field->min) : "",
-                            field->has_max ? " to " : "",
-                            field->has_max ? apr_psprintf(pool, "%.15g",
-                                                          field->max) : "");
+        char min[40] = "", max[40] = "";
+        /* snprintf, not APR's %g, which writes 0.5 as ".5" */
+        if (field->has_min) {
+            snprintf(min, sizeof(min), " from %.15g", field->min);
+        }
+        if (field->has_max) {
+            snprintf(max, sizeof(max), " to %.15g", field->max);
+        }
+        return apr_psprintf(pool, "%s is outside the allowed range%s%s",
+                            value, min, max);
     }
     if (field->max_length > 0
         && tb_utf8_length(value, strlen(value)) > field->max_length) {

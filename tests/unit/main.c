@@ -35,6 +35,7 @@ int main(int argc, const char *const *argv)
         {"json", test_json},
         {"sql", test_sql},
         {"request", test_request},
+        {"sync", test_sync},
     };
     apr_size_t i;
 

@@ -39,5 +39,6 @@ void test_convert(void);
 void test_json(void);
 void test_sql(void);
 void test_request(void);
+void test_sync(void);
 
 #endif
