@@ -39,6 +39,11 @@ class Client(threading.Thread):
         self.base = base
         self.check_revision = check_revision
         self.session = requests.Session()
+        # A new connection per request: a keep-alive connection that the server closes while
+        # the client sends on it fails without an answer, and a POST cannot be retried blindly
+        # (that is the idempotency work of its own).  Fresh connections also spread the
+        # requests over the httpd processes.
+        self.session.headers["Connection"] = "close"
         self.live = {}          # task id -> [status, set of assignment ids]
         self.order = []         # live task ids, oldest first
         self.revision = None
