@@ -21,7 +21,6 @@
 #include <http_log.h>
 #include <http_protocol.h>
 #include <http_request.h>
-#include <mod_core.h>
 
 #include "mod_taskboard_private.h"
 #include "tb_json.h"
@@ -115,9 +114,13 @@ int tb_check_request(request_rec *r, const tb_dir_conf_t *conf,
     const char *allow = allow_get ? "GET, POST" : "POST";
 
     if (r->method_number == M_OPTIONS) {
-        r->allowed = (AP_METHOD_BIT << M_POST) | (AP_METHOD_BIT << M_OPTIONS)
-                     | (allow_get ? (AP_METHOD_BIT << M_GET) : 0);
-        return ap_send_http_options(r);
+        /* Not ap_send_http_options(): it lists the methods through httpd's
+         * method registry, which is empty after the configuration is read
+         * a second time, so it would answer "Allow: TRACE" only. */
+        apr_table_setn(r->headers_out, "Allow", apr_pstrcat(r->pool, allow,
+                                                            ", OPTIONS",
+                                                            NULL));
+        return OK;
     }
     if (r->method_number != M_POST
         && !(allow_get && r->method_number == M_GET)) {

@@ -34,6 +34,8 @@ typedef struct apply_t {
     int changed;                /* something was written */
     apr_int64_t revision;       /* the locked revision */
     int has_revision;
+    apr_hash_t *cascaded;       /* "store\nid" of rows the removals of
+                                   this sync took along */
 } apply_t;
 
 /* A candidate for cascade reporting: a row that pointed at a removed one. */
@@ -352,6 +354,9 @@ static int apply_removals(apply_t *a)
         }
         if (!row) {
             APR_ARRAY_PUSH(c->ch->removed_out, const char *) = c->id;
+            apr_hash_set(a->cascaded, apr_pstrcat(a->pool, c->ch->store->id,
+                                                  "\n", c->id, NULL),
+                         APR_HASH_KEY_STRING, c);
         }
     }
     return 0;
@@ -443,6 +448,14 @@ static int apply_updated(apply_t *a, tb_changes_t *ch, tb_record_t *rec)
         return db_failed(a, store, rec);
     }
     if (!before) {
+        /* Removed by this very sync, along with a record it removes (a
+         * child of a removed parent): the removal wins, and the response
+         * reports it as removed already. */
+        if (apr_hash_get(a->cascaded, apr_pstrcat(a->pool, store->id, "\n",
+                                                  rec->id, NULL),
+                         APR_HASH_KEY_STRING)) {
+            return 0;
+        }
         return fail(a, 409, apr_psprintf(a->pool, "%s was deleted by "
                     "someone else; reload to see the current board",
                     describe(a, store, rec)));
@@ -532,6 +545,7 @@ static void reset_results(apply_t *a)
     int i, j;
 
     a->changed = 0;
+    a->cascaded = apr_hash_make(a->pool);
     apr_array_clear(a->sync->invalid);
     for (i = 0; i < a->sync->changes->nelts; i++) {
         tb_changes_t *ch = APR_ARRAY_IDX(a->sync->changes, i, tb_changes_t *);

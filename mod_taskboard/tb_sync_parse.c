@@ -373,8 +373,9 @@ static int parse_updated(parse_t *p, tb_changes_t *ch, json_t *updated,
         rec->id = id ? id_text(p->pool, store, id) : NULL;
         if (!rec->id) {
             return fail(p, 400, apr_psprintf(p->pool, "store '%s': updated[%"
-                        APR_SIZE_T_FMT "] needs an %s id", store->id, i,
-                        store->id_kind == TB_ID_AUTO ? "integer" : "string"));
+                        APR_SIZE_T_FMT "] needs an id (%s)", store->id, i,
+                        store->id_kind == TB_ID_AUTO ? "an integer"
+                                                     : "a string"));
         }
         if (apr_hash_get(seen, rec->id, APR_HASH_KEY_STRING)) {
             return fail(p, 400, apr_psprintf(p->pool, "store '%s': record %s"
@@ -407,8 +408,9 @@ static int parse_removed(parse_t *p, tb_changes_t *ch, json_t *removed,
         rec->id = id ? id_text(p->pool, store, id) : NULL;
         if (!rec->id) {
             return fail(p, 400, apr_psprintf(p->pool, "store '%s': removed[%"
-                        APR_SIZE_T_FMT "] needs an %s id", store->id, i,
-                        store->id_kind == TB_ID_AUTO ? "integer" : "string"));
+                        APR_SIZE_T_FMT "] needs an id (%s)", store->id, i,
+                        store->id_kind == TB_ID_AUTO ? "an integer"
+                                                     : "a string"));
         }
         if (apr_hash_get(updated_ids, rec->id, APR_HASH_KEY_STRING)) {
             return fail(p, 400, apr_psprintf(p->pool, "store '%s': record %s"

@@ -792,3 +792,222 @@ def check_error(resp: requests.Response, status: int, request_id=MISSING) -> dic
         assert strict_equal(body.get("requestId"), request_id), (
             f"requestId not echoed in the error: {describe(resp)}")
     return body
+
+
+# ------------------------------------------------------------------------------------------------
+# Sync: requests, responses and the database before and after (test_600, test_610)
+
+# The tables of the sample schema, for CHECKSUM TABLE comparisons.
+SAMPLE_TABLES = ("tasks", "resources", "assignments", "columns", "swimlanes", "options")
+SYNC_KEYS = {"success", "type", "requestId", "revision"}
+
+
+def sync_post(httpd: Httpd, package, path: str = "/api/sync",
+              ctype: str = "application/json") -> requests.Response:
+    """POSTs a sync package: a dict/list (sent as JSON), or str/bytes sent unchanged."""
+    if isinstance(package, (dict, list)):
+        data = json.dumps(package).encode("utf-8")
+    elif isinstance(package, str):
+        data = package.encode("utf-8")
+    else:
+        data = package
+    return httpd.post(path, data=data, headers={"Content-Type": ctype})
+
+
+def checksums(db: Db, tables=SAMPLE_TABLES) -> Dict[str, int]:
+    """CHECKSUM TABLE of each table: equal before and after means nothing was changed."""
+    rows = db.query("CHECKSUM TABLE " + ", ".join(q(t) for t in tables))
+    return {r[0].split(".")[-1]: r[1] for r in rows}
+
+
+class Unchanged:
+    """`with Unchanged(db):` asserts that the tables' checksums are the same afterwards."""
+
+    def __init__(self, db: Db, tables=SAMPLE_TABLES):
+        self.db = db
+        self.tables = tables
+
+    def __enter__(self):
+        self.before = checksums(self.db, self.tables)
+        return self
+
+    def __exit__(self, exc_type, *exc):
+        if exc_type is None:
+            after = checksums(self.db, self.tables)
+            changed = [t for t in self.tables if after[t] != self.before[t]]
+            assert not changed, f"tables changed although nothing may be written: {changed}"
+        return False
+
+
+def board_state(db: Db, board: Board) -> Dict[str, Dict[object, dict]]:
+    """Every store's rows as the load would send them, by id."""
+    return {sid: {r["id"]: r for r in db.expected_rows(st)} for sid, st in board.stores.items()}
+
+
+def state_diff(before: dict, after: dict) -> dict:
+    """{storeId: {"added": {id: row}, "removed": {id: row}, "changed": {id: {field: (old, new)}}}}
+    for the stores whose rows differ."""
+    out = {}
+    for sid in before:
+        b, a = before[sid], after[sid]
+        d = {"added": {i: a[i] for i in a if i not in b},
+             "removed": {i: b[i] for i in b if i not in a},
+             "changed": {}}
+        for i in set(a) & set(b):
+            ch = {k: (b[i][k], a[i][k]) for k in a[i] if not strict_equal(a[i][k], b[i][k])}
+            if ch:
+                d["changed"][i] = ch
+        if d["added"] or d["removed"] or d["changed"]:
+            out[sid] = d
+    return out
+
+
+def check_sync(resp: requests.Response, board: Board, db: Db, request_id=MISSING) -> dict:
+    """Asserts a successful sync response's frame: 200, JSON, success, type, requestId, the
+    revision the database holds now, and store sections that are non-empty {rows, removed}."""
+    assert resp.status_code == 200, describe(resp)
+    body = json_body(resp)
+    assert isinstance(body, dict), describe(resp)
+    assert body.get("success") is True, describe(resp)
+    assert body.get("type") == "sync", describe(resp)
+    if request_id is not MISSING:
+        assert "requestId" in body, describe(resp)
+        assert strict_equal(body["requestId"], request_id), (
+            f"requestId {body['requestId']!r}, sent {request_id!r}")
+    rev = db.revision(board)
+    if rev is not None:
+        assert strict_equal(body.get("revision"), int(rev)), (
+            f"revision {body.get('revision')!r}, database says {rev}")
+    for sid in body:
+        if sid in SYNC_KEYS:
+            continue
+        assert sid in board.stores, f"section {sid!r} for a store the board does not have"
+        sec = body[sid]
+        assert isinstance(sec, dict) and sec and set(sec) <= {"rows", "removed"}, (
+            f"{sid} section: {str(sec)[:300]}")
+        for part in sec:
+            assert isinstance(sec[part], list) and sec[part], (
+                f"{sid}.{part} must be a non-empty list when present: {sec[part]!r}")
+    return body
+
+
+def check_sync_result(body: dict, package: dict, board: Board, before: dict, after: dict,
+                      phantom_field: str = "$PhantomId"):
+    """The response of a successful sync against the database before and after it:
+    - every added record comes back once in its store's rows, as {phantom, id, every field} equal
+      to the row the database holds now, and the new rows in the database are exactly those;
+    - other rows are updated records the client sent, and every field they carry is the stored one;
+    - `removed` names exactly the rows that disappeared and that the client did not list itself."""
+    for sid, store in board.stores.items():
+        changes = package.get(sid) if isinstance(package.get(sid), dict) else {}
+        added = changes.get("added") or []
+        updated_ids = {r["id"] for r in changes.get("updated") or []}
+        client_removed = {r["id"] for r in changes.get("removed") or []}
+        sec = body.get(sid, {})
+        rows, rem = sec.get("rows", []), sec.get("removed", [])
+        b, a = before[sid], after[sid]
+        types = {f.name: f.type for f in store.fields}
+        types["id"] = "int" if store.id_kind == "auto" else "string"
+
+        by_ph = {}
+        for r in rows:
+            assert isinstance(r, dict) and "id" in r, f"{sid}.rows entry without id: {r!r}"
+            if phantom_field in r:
+                assert r[phantom_field] not in by_ph, f"{sid}: {r[phantom_field]!r} sent twice"
+                by_ph[r[phantom_field]] = r
+        assert set(by_ph) == {x[phantom_field] for x in added}, (
+            f"{sid}: added records came back as {sorted(by_ph)}, "
+            f"sent {[x[phantom_field] for x in added]}")
+        for ph, r in by_ph.items():
+            rid = r["id"]
+            assert rid in a and rid not in b, (
+                f"{sid} {ph}: id {rid!r} is not a new row of the table")
+            exp = a[rid]
+            assert set(r) == {phantom_field} | set(exp), (
+                f"{sid} {ph}: fields {sorted(r)}, expected {sorted({phantom_field} | set(exp))}")
+            for k, ev in exp.items():
+                assert value_matches(types[k], r[k], ev), (
+                    f"{sid} {ph} field {k}: response {r[k]!r}, database holds {ev!r}")
+        new_ids = set(a) - set(b)
+        assert new_ids == {r["id"] for r in by_ph.values()}, (
+            f"{sid}: new rows in the table {sorted(new_ids)}, reported "
+            f"{sorted(r['id'] for r in by_ph.values())}")
+
+        seen = set()
+        for r in rows:
+            if phantom_field in r:
+                continue
+            rid = r["id"]
+            assert rid not in seen, f"{sid}: id {rid!r} mentioned twice in rows"
+            seen.add(rid)
+            assert rid in updated_ids, f"{sid}: row {r!r} is no record the client updated"
+            assert rid in a, f"{sid}: row {r!r} is not in the table"
+            for k, v in r.items():
+                assert k in types, f"{sid} id {rid!r}: unknown field {k!r} in rows"
+                assert value_matches(types[k], v, a[rid][k]), (
+                    f"{sid} id {rid!r} field {k}: response {v!r}, database holds {a[rid][k]!r}")
+
+        for x in rem:
+            assert isinstance(x, dict) and set(x) == {"id"}, f"{sid}.removed entry {x!r}"
+        reported = [x["id"] for x in rem]
+        assert len(reported) == len(set(reported)), f"{sid}.removed has duplicates: {reported}"
+        for i in client_removed:
+            assert i not in a, f"{sid}: id {i!r} was to be removed and is still there"
+        gone = set(b) - set(a)
+        assert set(reported) == gone - client_removed, (
+            f"{sid}: removed reported {sorted(reported)}; rows that disappeared {sorted(gone)}, "
+            f"of which the client listed {sorted(client_removed & gone)}")
+
+
+def check_sync_error(resp: requests.Response, status: int, request_id=MISSING) -> dict:
+    """check_error for the sync handler: type "sync"."""
+    assert resp.status_code == status, describe(resp)
+    body = json_body(resp)
+    assert isinstance(body, dict), describe(resp)
+    assert body.get("success") is False, describe(resp)
+    assert strict_equal(body.get("code"), status), describe(resp)
+    msg = body.get("message")
+    assert isinstance(msg, str) and msg.strip(), f"no message: {describe(resp)}"
+    leak = RE_LEAK.search(resp.text)
+    assert leak is None, f"error response reveals internals ({leak.group(0)!r}): {resp.text!r}"
+    assert body.get("type") == "sync", f"type missing or wrong: {describe(resp)}"
+    if request_id is not MISSING:
+        assert strict_equal(body.get("requestId"), request_id), (
+            f"requestId not echoed in the error: {describe(resp)}")
+    return body
+
+
+def check_invalid(resp: requests.Response, expected, request_id=MISSING,
+                  phantom_field: str = "$PhantomId") -> dict:
+    """A 422 whose "errors" are exactly `expected`: (store, "id" or phantom_field, key, field)
+    tuples, in any order, each with a message."""
+    body = check_sync_error(resp, 422, request_id=request_id)
+    errors = body.get("errors")
+    assert isinstance(errors, list) and errors, f"422 without errors: {describe(resp)}"
+    got = []
+    for e in errors:
+        assert isinstance(e, dict), f"errors entry {e!r}"
+        keys = [k for k in ("id", phantom_field) if k in e]
+        assert len(keys) == 1, f"errors entry needs one of id/{phantom_field}: {e!r}"
+        assert isinstance(e.get("message"), str) and e["message"].strip(), f"no message: {e!r}"
+        assert set(e) == {"store", keys[0], "field", "message"}, f"errors entry {e!r}"
+        got.append((e["store"], keys[0], e[keys[0]], e["field"]))
+    for g, x in zip(sorted(got, key=repr), sorted(expected, key=repr)):
+        if g[1] == "id" and x[1] == "id":
+            assert strict_equal(g[2], x[2]), f"id {g[2]!r} (expected {x[2]!r}) in {errors}"
+    assert sorted(got, key=repr) == sorted(expected, key=repr), (
+        f"422 errors:\n  got      {sorted(got, key=repr)}\n"
+        f"  expected {sorted(expected, key=repr)}\n  {resp.text[:1500]}")
+    return body
+
+
+def column_default(db: Db, table: str, column: str):
+    """The column's DEFAULT as information_schema reports it (a string, or None)."""
+    v = db.scalar("SELECT COLUMN_DEFAULT FROM information_schema.COLUMNS "
+                  "WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = %s AND COLUMN_NAME = %s",
+                  (table, column))
+    if isinstance(v, (bytes, bytearray)):
+        v = v.decode()
+    if v is None or v == "NULL":
+        return None
+    return v[1:-1] if len(v) >= 2 and v[0] == v[-1] == "'" else v
