@@ -84,6 +84,7 @@ void *tb_create_dir_conf(apr_pool_t *pool, char *dir)
     conf->phantom_parent_field = NULL; /* unset */
     conf->check_revision = -1;      /* unset */
     conf->ignored = NULL;           /* unset */
+    conf->idempotency = NULL;       /* unset */
     conf->current_store = NULL;
     return conf;
 }
@@ -132,6 +133,8 @@ void *tb_merge_dir_conf(apr_pool_t *pool, void *basev, void *addv)
     conf->check_revision = (add->check_revision != -1) ? add->check_revision
                                                        : base->check_revision;
     conf->ignored = add->ignored ? add->ignored : base->ignored;
+    conf->idempotency = add->idempotency ? add->idempotency
+                                         : base->idempotency;
     conf->current_store = NULL;
     return conf;
 }
@@ -659,7 +662,7 @@ static const char *cmd_max_body(cmd_parms *cmd, void *mconfig,
     apr_int64_t bytes;
 
     if (err || (err = parse_number(cmd, "size", arg, 1,
-                                   APR_INT64_C(1) << 40, &bytes))) {
+                                   APR_INT64_C(1) << 30, &bytes))) {
         return err;
     }
     conf->max_body = (apr_off_t)bytes;
@@ -745,6 +748,42 @@ static const char *cmd_ignore(cmd_parms *cmd, void *mconfig, const char *arg)
     return NULL;
 }
 
+static const char *cmd_retry_tables(cmd_parms *cmd, void *mconfig,
+                                    const char *arg)
+{
+    tb_dir_conf_t *conf = mconfig;
+    tb_idempotency_t *idem = apr_pcalloc(cmd->pool, sizeof(*idem));
+    const char *err = not_in_store(cmd, conf), *seconds;
+
+    if (err) {
+        return err;
+    }
+    idem->phantom_table = ap_getword_conf(cmd->pool, &arg);
+    idem->request_table = ap_getword_conf(cmd->pool, &arg);
+    seconds = ap_getword_conf(cmd->pool, &arg);
+    if (!*idem->phantom_table || !*idem->request_table || *arg) {
+        return apr_psprintf(cmd->pool, "%s needs a phantom table, a request "
+                            "table and optionally the seconds they are kept, "
+                            "as in '%s taskboard_phantoms taskboard_requests "
+                            "604800'", cmd->cmd->name, cmd->cmd->name);
+    }
+    if (!tb_is_identifier(idem->phantom_table)) {
+        return bad_identifier(cmd, "table", idem->phantom_table);
+    }
+    if (!tb_is_identifier(idem->request_table)) {
+        return bad_identifier(cmd, "table", idem->request_table);
+    }
+    idem->retention = TB_DEFAULT_RETENTION;
+    if (*seconds && (err = parse_number(cmd, "retention", seconds, 60,
+                                        APR_INT64_C(10) * 365 * 24 * 3600,
+                                        &idem->retention))) {
+        return err;
+    }
+    tb_sql_build_idempotency(cmd->pool, idem);
+    conf->idempotency = idem;
+    return NULL;
+}
+
 const command_rec tb_cmds[] = {
     AP_INIT_RAW_ARGS(TB_CMD_STORE, cmd_store_section, NULL,
                      RSRC_CONF | ACCESS_CONF,
@@ -785,6 +824,10 @@ const command_rec tb_cmds[] = {
                   RSRC_CONF | ACCESS_CONF,
                   "reject|off: whether a sync based on an old revision is "
                   "refused with 409 (default: reject)"),
+    AP_INIT_RAW_ARGS(TB_CMD_RETRY, cmd_retry_tables, NULL,
+                     RSRC_CONF | ACCESS_CONF,
+                     "phantom-table request-table [seconds]: remember syncs "
+                     "so that a retried one is not applied twice"),
     AP_INIT_ITERATE(TB_CMD_IGNORE, cmd_ignore, NULL, RSRC_CONF | ACCESS_CONF,
                     "storeIds whose sync sections are accepted and dropped "
                     "(e.g. project calendars)"),

@@ -47,12 +47,14 @@ APLOG_USE_MODULE(taskboard);
 #define TB_CMD_PHANTOM_PARENT "TaskBoardPhantomParentIdField"
 #define TB_CMD_CONFLICTS "TaskBoardConflictPolicy"
 #define TB_CMD_IGNORE "TaskBoardIgnoreStore"
+#define TB_CMD_RETRY "TaskBoardRetryTables"
 
 #define TB_DEFAULT_PARAM "data"
 #define TB_DEFAULT_MAX_BODY (4 * 1024 * 1024)
 #define TB_DEFAULT_MAX_RECORDS 5000
 #define TB_DEFAULT_PHANTOM "$PhantomId"
 #define TB_DEFAULT_PHANTOM_PARENT "$PhantomParentId"
+#define TB_DEFAULT_RETENTION (7 * 24 * 3600)
 
 /** Per-directory (per-<Location>) configuration. */
 typedef struct tb_dir_conf_t {
@@ -66,6 +68,7 @@ typedef struct tb_dir_conf_t {
     int check_revision;         /* -1: not set here, else 1 (reject) or 0 */
     apr_array_header_t *ignored;/* storeIds whose sync sections are
                                    accepted and dropped; NULL: not set */
+    tb_idempotency_t *idempotency; /* NULL: not set here */
     tb_store_t *current_store;  /* only while a <TaskBoardStore> is read */
 } tb_dir_conf_t;
 

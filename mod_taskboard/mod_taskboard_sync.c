@@ -27,6 +27,7 @@ static void sync_conf(const tb_dir_conf_t *conf, tb_sync_conf_t *sc)
     sc->phantom_field = tb_conf_phantom_field(conf);
     sc->phantom_parent_field = tb_conf_phantom_parent_field(conf);
     sc->ignored = conf->ignored;
+    sc->idempotency = conf->idempotency;
 }
 
 static int send_sync(request_rec *r, const tb_sync_t *sync)
@@ -37,7 +38,12 @@ static int send_sync(request_rec *r, const tb_sync_t *sync)
     ap_set_content_type(r, "application/json");
     tb_out_init(&out, r);
     tb_jw_init(&jw, tb_out_sink, &out);
-    tb_sync_write_response(&jw, sync);
+    if (sync->response) {
+        tb_jw_cstr(&jw, sync->response);    /* as recorded, or replayed */
+    }
+    else {
+        tb_sync_write_response(&jw, sync);
+    }
     tb_jw_flush(&jw);
     if (tb_out_finish(&out) != APR_SUCCESS) {
         ap_log_rerror(APLOG_MARK, APLOG_INFO, out.status, r, TBLOGNO(00110)
@@ -89,6 +95,20 @@ int tb_handle_sync(request_rec *r)
                              "; your changes were not saved", NULL);
     }
 
+    /* The same body again under the same requestId: a transport-level
+     * resend of a sync that was applied; answer as the first time. */
+    if (tb_sync_replay(db, sync, &err)) {
+        tb_log_db_error(r, "sync", sync->request_id, NULL, &err.db);
+        return tb_send_error(r, err.status, "sync", sync->request_id,
+                             err.message, NULL);
+    }
+    if (sync->response) {
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, TBLOGNO(00115)
+                      "sync requestId=%s: identical resend, the recorded "
+                      "answer is replayed", rid);
+        return send_sync(r, sync);
+    }
+
     /* An empty sync is the client's poll (forceSync): it only wants the
      * current revision, and changes nothing. */
     if (sync->nrecords == 0) {
@@ -126,5 +146,11 @@ int tb_handle_sync(request_rec *r)
         return tb_send_error(r, status, "sync", sync->request_id,
                              err.message, sync);
     }
-    return send_sync(r, sync);
+    send_sync(r, sync);
+    if (tb_sync_prune(db, &sc, &dberr)) {
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, TBLOGNO(00116)
+                      "pruning the retry tables failed: [%d] %s", dberr.code,
+                      dberr.text ? dberr.text : "");
+    }
+    return OK;
 }

@@ -120,12 +120,27 @@ int tb_db_statement(tb_db_t *db, const char *sql, apr_dbd_prepared_t **stmt,
     return 0;
 }
 
+/* A statement that was never prepared is a bug in the module: fail the
+ * request (500) instead of handing NULL to the driver. */
+static int not_prepared(tb_db_t *db, const char *doing, tb_db_error_t *err)
+{
+    err->code = 0;
+    err->text = "internal error: statement not prepared";
+    err->doing = doing;
+    err->unavailable = 0;
+    (void)db;
+    return -1;
+}
+
 int tb_db_exec(tb_db_t *db, apr_dbd_prepared_t *stmt, int nargs,
                const char **args, int *nrows, const char *doing,
                tb_db_error_t *err)
 {
     int rv, rows = 0;
 
+    if (!stmt) {
+        return not_prepared(db, doing, err);
+    }
     rv = apr_dbd_pquery(db->driver, db->pool, db->handle, &rows, stmt,
                         nargs, args);
     if (nrows) {
@@ -180,6 +195,9 @@ int tb_db_select_row(tb_db_t *db, apr_dbd_prepared_t *stmt, int nargs,
     first.ncols = ncols;
     first.values = NULL;
     *values = NULL;
+    if (!stmt) {
+        return not_prepared(db, doing, err);
+    }
     rv = apr_dbd_pselect(db->driver, db->pool, db->handle, &res, stmt, 0,
                          nargs, args);
     if (rv != 0) {
@@ -207,6 +225,9 @@ int tb_db_select_column(tb_db_t *db, apr_dbd_prepared_t *stmt, int nargs,
     apr_dbd_results_t *res = NULL;
     int rv;
 
+    if (!stmt) {
+        return not_prepared(db, doing, err);
+    }
     rv = apr_dbd_pselect(db->driver, db->pool, db->handle, &res, stmt, 0,
                          nargs, args);
     if (rv != 0) {

@@ -91,6 +91,20 @@ typedef struct tb_revision_t {
     const char *sql_raise;      /* value = value + 1 */
 } tb_revision_t;
 
+/** Where syncs are remembered, so that a retried sync does not apply
+ *  twice (TaskBoardPhantomTable, TaskBoardRequestTable). */
+typedef struct tb_idempotency_t {
+    const char *phantom_table;  /* (tbl, phantom) -> real_id, or NULL */
+    const char *request_table;  /* (request_id, body_hash) -> response */
+    apr_int64_t retention;      /* seconds both are kept */
+    const char *sql_phantom_find;
+    const char *sql_phantom_add;
+    const char *sql_phantom_prune;
+    const char *sql_request_find;
+    const char *sql_request_add;
+    const char *sql_request_prune;
+} tb_idempotency_t;
+
 /** 1 when s is a plain SQL identifier: [A-Za-z_][A-Za-z0-9_]*, at most 64. */
 int tb_is_identifier(const char *s);
 

@@ -145,3 +145,35 @@ void tb_sql_build_revision(apr_pool_t *pool, tb_revision_t *revision)
     revision->label_select = tb_sql_label(pool, "revision",
                                           revision->sql_select);
 }
+
+void tb_sql_build_idempotency(apr_pool_t *pool, tb_idempotency_t *idem)
+{
+    /* Pruning goes in bounded steps, so that it never holds locks long. */
+    if (idem->phantom_table) {
+        const char *t = quote_id(pool, idem->phantom_table);
+        idem->sql_phantom_find = apr_pstrcat(pool, "SELECT `real_id` FROM ", t,
+                                             " WHERE `tbl` = %s AND "
+                                             "`phantom` = %s", NULL);
+        idem->sql_phantom_add = apr_pstrcat(pool, "INSERT INTO ", t,
+                                            " (`tbl`, `phantom`, `real_id`) "
+                                            "VALUES (%s, %s, %s)", NULL);
+        idem->sql_phantom_prune = apr_pstrcat(pool, "DELETE FROM ", t,
+                                              " WHERE `created_at` < NOW() - "
+                                              "INTERVAL %s SECOND LIMIT 10000",
+                                              NULL);
+    }
+    if (idem->request_table) {
+        const char *t = quote_id(pool, idem->request_table);
+        idem->sql_request_find = apr_pstrcat(pool, "SELECT `response` FROM ",
+                                             t, " WHERE `request_id` = %s AND "
+                                             "`body_hash` = %s", NULL);
+        idem->sql_request_add = apr_pstrcat(pool, "INSERT IGNORE INTO ", t,
+                                            " (`request_id`, `body_hash`, "
+                                            "`response`) VALUES (%s, %s, %s)",
+                                            NULL);
+        idem->sql_request_prune = apr_pstrcat(pool, "DELETE FROM ", t,
+                                              " WHERE `created_at` < NOW() - "
+                                              "INTERVAL %s SECOND LIMIT 10000",
+                                              NULL);
+    }
+}

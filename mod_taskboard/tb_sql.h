@@ -28,6 +28,9 @@ void tb_sql_build_store(apr_pool_t *pool, tb_store_t *store);
 /** Generates the statement that reads the revision. */
 void tb_sql_build_revision(apr_pool_t *pool, tb_revision_t *revision);
 
+/** Generates the statements of the phantom and request tables. */
+void tb_sql_build_idempotency(apr_pool_t *pool, tb_idempotency_t *idem);
+
 /** INSERT INTO table (columns...) VALUES (%s,...): the columns of the
  *  fields an added record sets (the rest take their defaults). */
 const char *tb_sql_insert(apr_pool_t *pool, const tb_store_t *store,

@@ -32,6 +32,7 @@ typedef struct tb_sync_conf_t {
     const char *phantom_field;          /* "$PhantomId" */
     const char *phantom_parent_field;   /* "$PhantomParentId" */
     const apr_array_header_t *ignored;  /* storeIds to drop, or NULL */
+    const tb_idempotency_t *idempotency;/* NULL: retries not recognised */
 } tb_sync_conf_t;
 
 /** One record of added, updated or removed. */
@@ -46,6 +47,8 @@ typedef struct tb_record_t {
     char *sent;                 /* per store field: the client set it */
     int index;                  /* position in the client's array */
     const char *sql;            /* its INSERT or UPDATE */
+    const char *sql_again;      /* an added record's UPDATE, for when a
+                                   retried sync adds it a second time */
 } tb_record_t;
 
 /** The changes to one store, and what the response says about it. */
@@ -74,8 +77,11 @@ typedef struct tb_sync_t {
     apr_array_header_t *changes;/* tb_changes_t *, parents before children */
     int nrecords;
     apr_array_header_t *invalid;/* tb_invalid_t: the 422 list */
+    const char *body_hash;      /* SHA-1 of the package, hex */
     /* results */
     const char *revision;       /* the revision after the sync (JSON) */
+    const char *response;       /* the answer, when it was recorded or
+                                   replayed (tb_sync_apply, tb_sync_replay) */
 } tb_sync_t;
 
 /** Why a sync failed: an HTTP status and a message for a person. */
@@ -105,6 +111,19 @@ tb_record_t *tb_sync_phantom(const tb_sync_t *sync, const char *store_id,
  * @return 0, or the HTTP status with err filled in
  */
 int tb_sync_apply(tb_db_t *db, tb_sync_t *sync, tb_sync_error_t *err);
+
+/**
+ * Looks for the answer to an identical earlier request (same requestId,
+ * same body) in the request table; sets sync->response when found.
+ */
+int tb_sync_replay(tb_db_t *db, tb_sync_t *sync, tb_sync_error_t *err);
+
+/**
+ * Removes phantom and request records older than the retention, at most
+ * once a minute per process; errors are ignored (returned for the log).
+ */
+int tb_sync_prune(tb_db_t *db, const tb_sync_conf_t *conf,
+                  tb_db_error_t *err);
 
 /** Writes the success response of an applied sync. */
 void tb_sync_write_response(tb_jw_t *jw, const tb_sync_t *sync);

@@ -14,8 +14,10 @@
 
 #include <string.h>
 
+#include <apr_atomic.h>
 #include <apr_hash.h>
 #include <apr_strings.h>
+#include <apr_time.h>
 
 #include "tb_sync.h"
 #include "tb_convert.h"
@@ -36,6 +38,7 @@ typedef struct apply_t {
     int has_revision;
     apr_hash_t *cascaded;       /* "store\nid" of rows the removals of
                                    this sync took along */
+    int retry;                  /* a concurrent twin won: run again */
 } apply_t;
 
 /* A candidate for cascade reporting: a row that pointed at a removed one. */
@@ -175,9 +178,20 @@ static int prepare_all(apply_t *a)
     apr_dbd_prepared_t *st;
     int i, j, rv, removing = 0;
 
+    const tb_idempotency_t *idem = conf->idempotency;
+
     if (conf->revision && ((rv = statement(a, conf->revision->sql_lock, &st))
                            || (rv = statement(a, conf->revision->sql_raise,
                                               &st)))) {
+        return rv;
+    }
+    if (idem && idem->sql_phantom_find
+        && ((rv = statement(a, idem->sql_phantom_find, &st))
+            || (rv = statement(a, idem->sql_phantom_add, &st)))) {
+        return rv;
+    }
+    if (idem && idem->sql_request_add && a->sync->request_id
+        && (rv = statement(a, idem->sql_request_add, &st))) {
         return rv;
     }
     for (i = 0; i < a->sync->changes->nelts; i++) {
@@ -209,8 +223,19 @@ static int prepare_all(apply_t *a)
                     && (rv = statement(a, SQL_LAST_ID, &st)))) {
                 return rv;
             }
+            if (idem && idem->sql_phantom_find) {
+                build_record_sql(a, store, rec, 0);
+                rec->sql_again = rec->sql;
+                build_record_sql(a, store, rec, 1);
+                if (rec->sql_again
+                    && (rv = statement(a, rec->sql_again, &st))) {
+                    return rv;
+                }
+            }
         }
-        if (ch->updated->nelts
+        /* updates lock their row; so do adds that a retry may repeat */
+        if ((ch->updated->nelts || (ch->added->nelts && idem
+                                    && idem->sql_phantom_find))
             && (rv = statement(a, store->sql_lock_id, &st))) {
             return rv;
         }
@@ -399,12 +424,77 @@ static int record_args(apply_t *a, const tb_store_t *store, tb_record_t *rec,
     return 0;
 }
 
+/* A retried sync adds a record it added before (the answer was lost, the
+ * client kept its change and sent it again under a new requestId): the
+ * phantom table knows the row, so its fields are applied to it as an
+ * update, and the answer maps the phantom id to the same real id.
+ * Returns 1 when rec was handled so, 0 when it is new, or an error. */
+static int apply_added_again(apply_t *a, tb_changes_t *ch, tb_record_t *rec)
+{
+    const tb_store_t *store = ch->store;
+    const tb_idempotency_t *idem = a->sync->conf->idempotency;
+    const char *key[2], **found, **row, **args;
+    int nargs, rows, rv;
+
+    key[0] = store->table;
+    key[1] = rec->phantom;
+    if (tb_db_select_row(a->db, prepared(a, idem->sql_phantom_find), 2, key,
+                         1, &found, "looking up a phantom id",
+                         &a->err->db)) {
+        return db_failed(a, store, rec);
+    }
+    if (!found || !found[0]) {
+        return 0;
+    }
+    rec->id = found[0];
+    if (tb_db_select_row(a->db, prepared(a, store->sql_lock_id), 1, &rec->id,
+                         store->fields->nelts + 1, &row,
+                         "locking a record added before", &a->err->db)) {
+        return db_failed(a, store, rec);
+    }
+    if (!row) {
+        /* added by the first attempt, removed since: not brought back */
+        APR_ARRAY_PUSH(ch->rows_out, const char *) =
+            apr_pstrcat(a->pool, "{", rec->key_json, ",\"id\":",
+                        store->id_kind == TB_ID_AUTO ? rec->id
+                            : tb_json_quote(a->pool, rec->id), "}", NULL);
+        APR_ARRAY_PUSH(ch->removed_out, const char *) = rec->id;
+        return 1;
+    }
+    if (rec->sql_again) {
+        if ((rv = record_args(a, store, rec, 0, &args, &nargs))) {
+            return rv;
+        }
+        if (tb_db_exec(a->db, prepared(a, rec->sql_again), nargs, args,
+                       &rows, "updating a record added before",
+                       &a->err->db)) {
+            return db_failed(a, store, rec);
+        }
+        a->changed |= rows > 0;
+        if (tb_db_select_row(a->db, prepared(a, store->sql_select_id), 1,
+                             &rec->id, store->fields->nelts + 1, &row,
+                             "reading a record added before", &a->err->db)
+            || !row) {
+            return db_failed(a, store, rec);
+        }
+    }
+    APR_ARRAY_PUSH(ch->rows_out, const char *) =
+        row_json(a, store, row, NULL, rec->key_json);
+    return 1;
+}
+
 static int apply_added(apply_t *a, tb_changes_t *ch, tb_record_t *rec)
 {
     const tb_store_t *store = ch->store;
-    const char **args, **row;
+    const tb_idempotency_t *idem = a->sync->conf->idempotency;
+    const char **args, **row, *mapping[3];
     int nargs, rv;
 
+    if (idem && idem->sql_phantom_find) {
+        if ((rv = apply_added_again(a, ch, rec)) != 0) {
+            return rv == 1 ? 0 : rv;
+        }
+    }
     if ((rv = record_args(a, store, rec, 1, &args, &nargs))) {
         return rv;
     }
@@ -418,6 +508,20 @@ static int apply_added(apply_t *a, tb_changes_t *ch, tb_record_t *rec)
             return db_failed(a, store, rec);
         }
         rec->id = row ? row[0] : NULL;
+    }
+    if (idem && idem->sql_phantom_find && rec->id) {
+        mapping[0] = store->table;
+        mapping[1] = rec->phantom;
+        mapping[2] = rec->id;
+        if (tb_db_exec(a->db, prepared(a, idem->sql_phantom_add), 3, mapping,
+                       NULL, "recording a phantom id", &a->err->db)) {
+            if (a->err->db.code == 1062) {
+                /* a twin of this sync committed it first: run again,
+                 * and this time find it */
+                a->retry = 1;
+            }
+            return db_failed(a, store, rec);
+        }
     }
     /* Read back: the response carries every value the server chose
      * (defaults, translated references, normalised values). */
@@ -493,6 +597,34 @@ static int apply_updated(apply_t *a, tb_changes_t *ch, tb_record_t *rec)
     return 0;
 }
 
+/* Remembers the answer with the changes it reports, in the same
+ * transaction: an identical resend is answered from it. */
+static int record_request(apply_t *a)
+{
+    const tb_idempotency_t *idem = a->sync->conf->idempotency;
+    const char *args[3];
+    tb_membuf_t mb;
+    tb_jw_t jw;
+
+    tb_membuf_init(&mb, a->pool);
+    tb_jw_init(&jw, tb_membuf_sink, &mb);
+    tb_sync_write_response(&jw, a->sync);
+    tb_jw_flush(&jw);
+    a->sync->response = mb.buf;
+    if (!idem || !idem->sql_request_add || !a->sync->request_id
+        || strlen(a->sync->request_id) > 64) {
+        return 0;
+    }
+    args[0] = a->sync->request_id;
+    args[1] = a->sync->body_hash;
+    args[2] = mb.buf;
+    if (tb_db_exec(a->db, prepared(a, idem->sql_request_add), 3, args, NULL,
+                   "recording the request", &a->err->db)) {
+        return db_failed(a, NULL, NULL);
+    }
+    return 0;
+}
+
 static int apply_once(apply_t *a)
 {
     const tb_revision_t *rev = a->sync->conf->revision;
@@ -529,12 +661,15 @@ static int apply_once(apply_t *a)
         }
         a->revision++;
     }
-    if (tb_db_commit(a->db, &a->err->db)) {
-        return db_failed(a, NULL, NULL);
-    }
     if (a->has_revision) {
         a->sync->revision = apr_psprintf(a->pool, "%" APR_INT64_T_FMT,
                                          a->revision);
+    }
+    if ((rv = record_request(a))) {
+        return rv;
+    }
+    if (tb_db_commit(a->db, &a->err->db)) {
+        return db_failed(a, NULL, NULL);
     }
     return 0;
 }
@@ -545,6 +680,8 @@ static void reset_results(apply_t *a)
     int i, j;
 
     a->changed = 0;
+    a->retry = 0;
+    a->sync->response = NULL;
     a->cascaded = apr_hash_make(a->pool);
     apr_array_clear(a->sync->invalid);
     for (i = 0; i < a->sync->changes->nelts; i++) {
@@ -580,12 +717,75 @@ int tb_sync_apply(tb_db_t *db, tb_sync_t *sync, tb_sync_error_t *err)
             return 0;
         }
         tb_db_rollback(db);
-        if (attempt >= TB_SYNC_ATTEMPTS || !tb_db_is_retryable(err->db.code)
-            || err->db.unavailable) {
+        if (attempt >= TB_SYNC_ATTEMPTS || err->db.unavailable
+            || !(a.retry || tb_db_is_retryable(err->db.code))) {
             return rv;
         }
         memset(err, 0, sizeof(*err));
     }
+}
+
+int tb_sync_replay(tb_db_t *db, tb_sync_t *sync, tb_sync_error_t *err)
+{
+    const tb_idempotency_t *idem = sync->conf->idempotency;
+    apr_dbd_prepared_t *stmt;
+    const char *args[2], **row;
+
+    sync->response = NULL;
+    if (!idem || !idem->sql_request_find || !sync->request_id
+        || strlen(sync->request_id) > 64) {
+        return 0;
+    }
+    memset(err, 0, sizeof(*err));
+    args[0] = sync->request_id;
+    args[1] = sync->body_hash;
+    if (tb_db_statement(db, idem->sql_request_find, &stmt, &err->db)
+        || tb_db_select_row(db, stmt, 2, args, 1, &row,
+                            "looking up an earlier answer", &err->db)) {
+        err->status = err->db.unavailable ? 503 : 500;
+        err->message = err->db.unavailable
+            ? "the database is not reachable at the moment; your changes "
+              "were not saved, please try again shortly"
+            : "the changes could not be saved because of a server error "
+              "(logged); nothing was changed";
+        return err->status;
+    }
+    if (row && row[0]) {
+        sync->response = row[0];
+    }
+    return 0;
+}
+
+/* The time of the last pruning in this process, in seconds. */
+static apr_uint32_t last_prune = 0;
+
+int tb_sync_prune(tb_db_t *db, const tb_sync_conf_t *conf,
+                  tb_db_error_t *err)
+{
+    const tb_idempotency_t *idem = conf->idempotency;
+    apr_uint32_t now = (apr_uint32_t)apr_time_sec(apr_time_now());
+    apr_uint32_t last = apr_atomic_read32(&last_prune);
+    const char *sql[2], *retention;
+    apr_dbd_prepared_t *stmt;
+    int i;
+
+    /* once a minute per process; the thread that wins the swap does it */
+    if (!idem || now - last < 60
+        || apr_atomic_cas32(&last_prune, now, last) != last) {
+        return 0;
+    }
+    retention = apr_psprintf(db->pool, "%" APR_INT64_T_FMT,
+                             idem->retention);
+    sql[0] = idem->sql_phantom_prune;
+    sql[1] = idem->sql_request_prune;
+    for (i = 0; i < 2; i++) {
+        if (sql[i] && (tb_db_statement(db, sql[i], &stmt, err)
+                       || tb_db_exec(db, stmt, 1, &retention, NULL,
+                                     "pruning old retry records", err))) {
+            return -1;
+        }
+    }
+    return 0;
 }
 
 static void write_invalid_entry(tb_jw_t *jw, const tb_invalid_t *inv)

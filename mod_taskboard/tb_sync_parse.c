@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include <apr_hash.h>
+#include <apr_sha1.h>
 #include <apr_strings.h>
 
 #include "tb_sync.h"
@@ -19,6 +20,9 @@
 
 /* Most entries a 422 lists: enough to fix a form, small enough to read. */
 #define TB_MAX_INVALID 100
+
+/* Longest phantom id kept in the phantom table (its column's size). */
+#define TB_MAX_PHANTOM 191
 
 typedef struct parse_t {
     apr_pool_t *pool;
@@ -305,6 +309,12 @@ static int parse_added(parse_t *p, tb_changes_t *ch, json_t *added)
                         " be sent back", store->id, i,
                         p->conf->phantom_field));
         }
+        if (strlen(rec->phantom) > TB_MAX_PHANTOM) {
+            return fail(p, 400, apr_psprintf(p->pool, "store '%s': added[%"
+                        APR_SIZE_T_FMT "]: %s is longer than %d bytes",
+                        store->id, i, p->conf->phantom_field,
+                        TB_MAX_PHANTOM));
+        }
         rec->key_json = apr_pstrcat(p->pool,
                                     tb_json_quote(p->pool,
                                                   p->conf->phantom_field),
@@ -521,6 +531,22 @@ int tb_sync_parse(apr_pool_t *pool, const tb_sync_conf_t *conf,
 
     if (len == 0) {
         return fail(&p, 400, "the sync request is empty");
+    }
+    {
+        /* Identifies the body for replaying an identical resend. */
+        unsigned char digest[APR_SHA1_DIGESTSIZE];
+        char *hex = apr_palloc(pool, 2 * APR_SHA1_DIGESTSIZE + 1);
+        apr_sha1_ctx_t sha;
+        int k;
+
+        apr_sha1_init(&sha);
+        apr_sha1_update_binary(&sha, (const unsigned char *)text,
+                               (unsigned int)len);
+        apr_sha1_final(digest, &sha);
+        for (k = 0; k < APR_SHA1_DIGESTSIZE; k++) {
+            apr_snprintf(hex + 2 * k, 3, "%02x", digest[k]);
+        }
+        sync->body_hash = hex;
     }
     package = tb_json_parse(pool, text, len, &msg);
     if (!package) {

@@ -92,3 +92,26 @@ CREATE TABLE IF NOT EXISTS `options` (
 
 -- IGNORE: a re-run must not reset the revision of a board that is in use.
 INSERT IGNORE INTO `options` (`name`, `value`) VALUES ('revision', 1);
+
+-- Retry records (TaskBoardRetryTables taskboard_phantoms taskboard_requests).  The module keeps
+-- them so that a sync the client sends again is not applied twice: the phantom table maps each
+-- added record's $PhantomId to the id it got (per table), the request table keeps the answer to
+-- each requestId and body.  Rows older than the retention are pruned by the module.  Binary
+-- collation: phantom ids and request ids are compared byte for byte.
+CREATE TABLE IF NOT EXISTS `taskboard_phantoms` (
+    `tbl`        VARCHAR(64)  NOT NULL,
+    `phantom`    VARCHAR(191) NOT NULL,
+    `real_id`    VARCHAR(191) NOT NULL,
+    `created_at` TIMESTAMP    NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    PRIMARY KEY (`tbl`, `phantom`),
+    KEY `idx_created` (`created_at`)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+
+CREATE TABLE IF NOT EXISTS `taskboard_requests` (
+    `request_id` VARCHAR(64)  NOT NULL,
+    `body_hash`  CHAR(40)     NOT NULL,
+    `response`   MEDIUMTEXT   NOT NULL,
+    `created_at` TIMESTAMP    NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    PRIMARY KEY (`request_id`, `body_hash`),
+    KEY `idx_created` (`created_at`)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;

@@ -13,6 +13,8 @@ SET FOREIGN_KEY_CHECKS = 0;
 TRUNCATE TABLE assignments;
 TRUNCATE TABLE tasks;
 TRUNCATE TABLE resources;
+TRUNCATE TABLE taskboard_phantoms;
+TRUNCATE TABLE taskboard_requests;
 SET FOREIGN_KEY_CHECKS = 1;
 
 INSERT INTO resources (id, name, email, image, role, active)
