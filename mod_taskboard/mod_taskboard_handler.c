@@ -332,6 +332,20 @@ void tb_out_abort(request_rec *r, tb_out_t *out)
     tb_out_finish(out);
 }
 
+int tb_send_db_error(request_rec *r, const char *type,
+                     const char *request_id, const char *store_id,
+                     const tb_db_error_t *err)
+{
+    tb_log_db_error(r, type, request_id, store_id, err);
+    if (err->unavailable) {
+        return tb_send_error(r, HTTP_SERVICE_UNAVAILABLE, type, request_id,
+                             TB_MSG_UNAVAILABLE, NULL);
+    }
+    return tb_send_error(r, HTTP_INTERNAL_SERVER_ERROR, type, request_id,
+                         "the request failed because of a server error "
+                         "(logged)", NULL);
+}
+
 /************ dispatch ****************************************************/
 
 int tb_handler(request_rec *r)

@@ -46,7 +46,8 @@ int tb_handle_load(request_rec *r)
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, TBLOGNO(00103)
                       "load requestId=%s rejected: %s",
                       req.request_id ? req.request_id : "-", msg);
-        return tb_send_error(r, HTTP_BAD_REQUEST, "load", req.request_id, msg, NULL);
+        return tb_send_error(r, HTTP_BAD_REQUEST, "load", req.request_id, msg,
+                             NULL);
     }
 
     if (!(db = tb_acquire_db(r))) {
@@ -55,19 +56,11 @@ int tb_handle_load(request_rec *r)
                       "(is the database reachable? see mod_dbd's messages)",
                       req.request_id ? req.request_id : "-");
         return tb_send_error(r, HTTP_SERVICE_UNAVAILABLE, "load",
-                          req.request_id, "the database is not reachable "
-                          "at the moment, please try again shortly", NULL);
+                             req.request_id, TB_MSG_UNAVAILABLE, NULL);
     }
     if (conf->revision
         && tb_load_revision(db, conf->revision, &revision, &err) != 0) {
-        tb_log_db_error(r, "load", req.request_id, NULL, &err);
-        return tb_send_error(r, err.unavailable ? HTTP_SERVICE_UNAVAILABLE
-                                             : HTTP_INTERNAL_SERVER_ERROR,
-                          "load", req.request_id, err.unavailable
-                          ? "the database is not reachable at the moment, "
-                            "please try again shortly"
-                          : "the board could not be loaded because of a "
-                            "server error (logged)", NULL);
+        return tb_send_db_error(r, "load", req.request_id, NULL, &err);
     }
 
     ap_set_content_type(r, "application/json");
@@ -87,19 +80,15 @@ int tb_handle_load(request_rec *r)
                                                 tb_store_request_t);
         tb_jw_raw(&jw, ",", 1);
         if (tb_load_store(db, &jw, sr, &bad_values, &err) != 0) {
-            tb_log_db_error(r, "load", req.request_id, sr->store->id, &err);
             if (out.committed) {
+                tb_log_db_error(r, "load", req.request_id, sr->store->id,
+                                &err);
                 tb_out_abort(r, &out);
                 return OK;
             }
             apr_brigade_cleanup(out.bb);
-            return tb_send_error(r, err.unavailable ? HTTP_SERVICE_UNAVAILABLE
-                                                 : HTTP_INTERNAL_SERVER_ERROR,
-                              "load", req.request_id, err.unavailable
-                              ? "the database is not reachable at the "
-                                "moment, please try again shortly"
-                              : "the board could not be loaded because of a"
-                                " server error (logged)", NULL);
+            return tb_send_db_error(r, "load", req.request_id, sr->store->id,
+                                    &err);
         }
     }
     tb_jw_raw(&jw, "}", 1);

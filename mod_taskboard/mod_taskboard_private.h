@@ -137,6 +137,11 @@ void tb_log_db_error(request_rec *r, const char *type,
                      const char *request_id, const char *store_id,
                      const tb_db_error_t *err);
 
+/** Logs a database failure and answers 503 (unreachable) or 500. */
+int tb_send_db_error(request_rec *r, const char *type,
+                     const char *request_id, const char *store_id,
+                     const tb_db_error_t *err);
+
 #define TB_MSG_UNAVAILABLE "the database is not reachable at the moment, " \
                            "please try again shortly"
 

@@ -114,14 +114,8 @@ int tb_handle_sync(request_rec *r)
     if (sync->nrecords == 0) {
         if (conf->revision && tb_load_revision(db, conf->revision,
                                                &sync->revision, &dberr)) {
-            tb_log_db_error(r, "sync", sync->request_id, NULL, &dberr);
-            return tb_send_error(r, dberr.unavailable
-                                    ? HTTP_SERVICE_UNAVAILABLE
-                                    : HTTP_INTERNAL_SERVER_ERROR, "sync",
-                                 sync->request_id, dberr.unavailable
-                                 ? TB_MSG_UNAVAILABLE
-                                 : "the revision could not be read (logged)",
-                                 NULL);
+            return tb_send_db_error(r, "sync", sync->request_id, NULL,
+                                    &dberr);
         }
         return send_sync(r, sync);
     }

@@ -409,8 +409,9 @@ const char *tb_client_value(apr_pool_t *pool, const tb_field_t *field,
         if (json_is_boolean(value)) {
             text = json_is_true(value) ? "1" : "0";
         }
-        else if (json_is_integer(value) && (json_integer_value(value) == 0
-                                            || json_integer_value(value) == 1)) {
+        else if (json_is_integer(value)
+                 && (json_integer_value(value) == 0
+                     || json_integer_value(value) == 1)) {
             text = json_integer_value(value) ? "1" : "0";
         }
         else {

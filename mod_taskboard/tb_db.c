@@ -149,14 +149,25 @@ int tb_db_exec(tb_db_t *db, apr_dbd_prepared_t *stmt, int nargs,
     return rv ? tb_db_fail(db, rv, doing, err) : 0;
 }
 
-/* Reads a result to its end, calling fn for each row. */
-static int read_rows(tb_db_t *db, apr_dbd_results_t *res,
-                     void (*fn)(tb_db_t *, apr_dbd_row_t *, void *),
-                     void *baton, const char *doing, tb_db_error_t *err)
+/* Runs a prepared SELECT and reads its result to the end (an undrained
+ * result blocks the connection), calling fn for each row. */
+static int run_select(tb_db_t *db, apr_dbd_prepared_t *stmt, int nargs,
+                      const char **args,
+                      void (*fn)(tb_db_t *, apr_dbd_row_t *, void *),
+                      void *baton, const char *doing, tb_db_error_t *err)
 {
+    apr_dbd_results_t *res = NULL;
     apr_dbd_row_t *row = NULL;
     int rv;
 
+    if (!stmt) {
+        return not_prepared(db, doing, err);
+    }
+    rv = apr_dbd_pselect(db->driver, db->pool, db->handle, &res, stmt, 0,
+                         nargs, args);
+    if (rv != 0) {
+        return tb_db_fail(db, rv, doing, err);
+    }
     while ((rv = apr_dbd_get_row(db->driver, db->pool, res, &row, -1)) == 0) {
         fn(db, row, baton);
     }
@@ -188,22 +199,14 @@ int tb_db_select_row(tb_db_t *db, apr_dbd_prepared_t *stmt, int nargs,
                      const char **args, int ncols, const char ***values,
                      const char *doing, tb_db_error_t *err)
 {
-    apr_dbd_results_t *res = NULL;
     first_row_t first;
     int rv;
 
     first.ncols = ncols;
     first.values = NULL;
     *values = NULL;
-    if (!stmt) {
-        return not_prepared(db, doing, err);
-    }
-    rv = apr_dbd_pselect(db->driver, db->pool, db->handle, &res, stmt, 0,
-                         nargs, args);
-    if (rv != 0) {
-        return tb_db_fail(db, rv, doing, err);
-    }
-    if ((rv = read_rows(db, res, take_first_row, &first, doing, err)) != 0) {
+    if ((rv = run_select(db, stmt, nargs, args, take_first_row, &first,
+                         doing, err)) != 0) {
         return rv;
     }
     *values = first.values;
@@ -222,18 +225,7 @@ int tb_db_select_column(tb_db_t *db, apr_dbd_prepared_t *stmt, int nargs,
                         const char **args, apr_array_header_t *out,
                         const char *doing, tb_db_error_t *err)
 {
-    apr_dbd_results_t *res = NULL;
-    int rv;
-
-    if (!stmt) {
-        return not_prepared(db, doing, err);
-    }
-    rv = apr_dbd_pselect(db->driver, db->pool, db->handle, &res, stmt, 0,
-                         nargs, args);
-    if (rv != 0) {
-        return tb_db_fail(db, rv, doing, err);
-    }
-    return read_rows(db, res, take_column, out, doing, err);
+    return run_select(db, stmt, nargs, args, take_column, out, doing, err);
 }
 
 static apr_status_t rollback_cleanup(void *data)

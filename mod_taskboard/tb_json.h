@@ -89,7 +89,7 @@ typedef struct tb_membuf_t {
 void tb_membuf_init(tb_membuf_t *mb, apr_pool_t *pool);
 int tb_membuf_sink(void *ctx, const char *buf, apr_size_t len);
 
-/** Returns the quoted, escaped form of s, from pool ("\"name\":" style keys). */
+/** Returns the quoted, escaped form of s, from pool (for "\"name\":" keys). */
 const char *tb_json_quote(apr_pool_t *pool, const char *s);
 
 #endif /* TB_JSON_H */

@@ -193,6 +193,20 @@ tb_store_t *tb_store_create(apr_pool_t *pool, const char *store_id)
     return store;
 }
 
+const tb_store_t *tb_store_find(const apr_array_header_t *stores,
+                                const char *store_id)
+{
+    int i;
+
+    for (i = 0; i < stores->nelts; i++) {
+        const tb_store_t *s = APR_ARRAY_IDX(stores, i, const tb_store_t *);
+        if (strcmp(s->id, store_id) == 0) {
+            return s;
+        }
+    }
+    return NULL;
+}
+
 tb_field_t *tb_store_field(const tb_store_t *store, const char *name)
 {
     int i;

@@ -126,6 +126,10 @@ const char *tb_field_check_text(apr_pool_t *pool, const tb_field_t *field,
 /** Creates a store with the defaults: table = storeId, id column "id" auto. */
 tb_store_t *tb_store_create(apr_pool_t *pool, const char *store_id);
 
+/** Finds a store by storeId in an array of tb_store_t *, or NULL. */
+const tb_store_t *tb_store_find(const apr_array_header_t *stores,
+                                const char *store_id);
+
 /** Finds a field of a store by client name, or NULL. */
 tb_field_t *tb_store_field(const tb_store_t *store, const char *name);
 

@@ -26,20 +26,6 @@ const char *tb_request_id(apr_pool_t *pool, json_t *package,
     return NULL;
 }
 
-static const tb_store_t *served_store(const apr_array_header_t *served,
-                                      const char *store_id)
-{
-    int i;
-
-    for (i = 0; i < served->nelts; i++) {
-        const tb_store_t *store = APR_ARRAY_IDX(served, i, const tb_store_t *);
-        if (strcmp(store->id, store_id) == 0) {
-            return store;
-        }
-    }
-    return NULL;
-}
-
 /* Reads an optional positive integer member; returns a message or NULL. */
 static const char *positive_member(apr_pool_t *pool, json_t *entry,
                                    const char *store_id, const char *key,
@@ -164,7 +150,7 @@ const char *tb_load_request_parse(apr_pool_t *pool, const char *text,
             }
             /* Real clients ask for stores nobody configured (calendars,
              * timeRanges, ...): those are skipped, not an error. */
-            store = served_store(served, store_id);
+            store = tb_store_find(served, store_id);
             for (j = 0; store && j < served->nelts; j++) {
                 if (APR_ARRAY_IDX(served, j, const tb_store_t *) == store
                     && !wanted[j].store) {

@@ -109,20 +109,6 @@ static apr_array_header_t *parents_first(apr_pool_t *pool,
     return order;
 }
 
-static const tb_store_t *find_store(const apr_array_header_t *stores,
-                                    const char *id)
-{
-    int i;
-
-    for (i = 0; i < stores->nelts; i++) {
-        const tb_store_t *s = APR_ARRAY_IDX(stores, i, const tb_store_t *);
-        if (strcmp(s->id, id) == 0) {
-            return s;
-        }
-    }
-    return NULL;
-}
-
 static int is_ignored(const tb_sync_conf_t *conf, const char *id)
 {
     int i;
@@ -235,7 +221,7 @@ static int read_fields(parse_t *p, const tb_store_t *store, json_t *obj,
         }
         rec->sent[i] = 1;
         if (f->references && (json_is_string(value) || phantom)) {
-            const tb_store_t *target = find_store(conf->stores,
+            const tb_store_t *target = tb_store_find(conf->stores,
                                                   f->references);
             const char *text = phantom ? phantom
                                        : json_string_value(value);
@@ -367,6 +353,29 @@ static int register_phantoms(parse_t *p, const tb_store_t *store,
     return 0;
 }
 
+/* A record of updated or removed: an object with the id of an existing
+ * record. */
+static int existing_record(parse_t *p, const tb_store_t *store,
+                           const char *part, json_t *obj, apr_size_t i,
+                           tb_record_t **out)
+{
+    json_t *id = json_is_object(obj) ? json_object_get(obj, "id") : NULL;
+    tb_record_t *rec = apr_pcalloc(p->pool, sizeof(*rec));
+
+    rec->index = (int)i;
+    rec->id = id ? id_text(p->pool, store, id) : NULL;
+    if (!rec->id) {
+        return fail(p, 400, apr_psprintf(p->pool, "store '%s': %s[%"
+                    APR_SIZE_T_FMT "] needs an id (%s)", store->id, part, i,
+                    store->id_kind == TB_ID_AUTO ? "an integer"
+                                                 : "a string"));
+    }
+    rec->key_json = apr_pstrcat(p->pool, "\"id\":",
+                                tb_json_encode(p->pool, id), NULL);
+    *out = rec;
+    return 0;
+}
+
 static int parse_updated(parse_t *p, tb_changes_t *ch, json_t *updated,
                          apr_hash_t *seen)
 {
@@ -376,24 +385,16 @@ static int parse_updated(parse_t *p, tb_changes_t *ch, json_t *updated,
 
     for (i = 0; i < json_array_size(updated); i++) {
         json_t *obj = json_array_get(updated, i);
-        json_t *id = json_is_object(obj) ? json_object_get(obj, "id") : NULL;
-        tb_record_t *rec = apr_pcalloc(p->pool, sizeof(*rec));
+        tb_record_t *rec;
 
-        rec->index = (int)i;
-        rec->id = id ? id_text(p->pool, store, id) : NULL;
-        if (!rec->id) {
-            return fail(p, 400, apr_psprintf(p->pool, "store '%s': updated[%"
-                        APR_SIZE_T_FMT "] needs an id (%s)", store->id, i,
-                        store->id_kind == TB_ID_AUTO ? "an integer"
-                                                     : "a string"));
+        if ((rv = existing_record(p, store, "updated", obj, i, &rec))) {
+            return rv;
         }
         if (apr_hash_get(seen, rec->id, APR_HASH_KEY_STRING)) {
             return fail(p, 400, apr_psprintf(p->pool, "store '%s': record %s"
                         " is updated twice in one sync", store->id, rec->id));
         }
         apr_hash_set(seen, rec->id, APR_HASH_KEY_STRING, rec);
-        rec->key_json = apr_pstrcat(p->pool, "\"id\":",
-                                    tb_json_encode(p->pool, id), NULL);
         if ((rv = read_fields(p, store, obj, rec, 0))) {
             return rv;
         }
@@ -411,16 +412,11 @@ static int parse_removed(parse_t *p, tb_changes_t *ch, json_t *removed,
 
     for (i = 0; i < json_array_size(removed); i++) {
         json_t *obj = json_array_get(removed, i);
-        json_t *id = json_is_object(obj) ? json_object_get(obj, "id") : NULL;
-        tb_record_t *rec = apr_pcalloc(p->pool, sizeof(*rec));
+        tb_record_t *rec;
+        int rv;
 
-        rec->index = (int)i;
-        rec->id = id ? id_text(p->pool, store, id) : NULL;
-        if (!rec->id) {
-            return fail(p, 400, apr_psprintf(p->pool, "store '%s': removed[%"
-                        APR_SIZE_T_FMT "] needs an id (%s)", store->id, i,
-                        store->id_kind == TB_ID_AUTO ? "an integer"
-                                                     : "a string"));
+        if ((rv = existing_record(p, store, "removed", obj, i, &rec))) {
+            return rv;
         }
         if (apr_hash_get(updated_ids, rec->id, APR_HASH_KEY_STRING)) {
             return fail(p, 400, apr_psprintf(p->pool, "store '%s': record %s"
@@ -430,8 +426,6 @@ static int parse_removed(parse_t *p, tb_changes_t *ch, json_t *removed,
             continue;       /* listed twice: removed once */
         }
         apr_hash_set(seen, rec->id, APR_HASH_KEY_STRING, rec);
-        rec->key_json = apr_pstrcat(p->pool, "\"id\":",
-                                    tb_json_encode(p->pool, id), NULL);
         APR_ARRAY_PUSH(ch->removed, tb_record_t *) = rec;
     }
     return 0;
@@ -576,7 +570,7 @@ int tb_sync_parse(apr_pool_t *pool, const tb_sync_conf_t *conf,
     /* Sections of stores this location does not serve. */
     json_object_foreach(package, key, value) {
         if (strcmp(key, "type") && strcmp(key, "requestId")
-            && strcmp(key, "revision") && !find_store(conf->stores, key)
+            && strcmp(key, "revision") && !tb_store_find(conf->stores, key)
             && (rv = check_unserved(&p, key, value))) {
             return rv;
         }

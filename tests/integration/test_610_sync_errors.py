@@ -304,9 +304,10 @@ class TestSyncErrors:
         # maxlength counts characters, not bytes: 255 three- and four-byte characters fit a
         # maxlength=255 field (and the VARCHAR(255) column), 256 do not
         for ch in ("日", "😀"):
+            # a phantom id of its own each time: the same one again would be a retry (test_650)
             ok_sync(httpd, db, self.board, {"type": "sync", "requestId": 12, "tasks": {
                 "updated": [{"id": 3, "name": ch * 255}],
-                "added": [{"$PhantomId": "_t", "name": ch * 255}]}}, request_id=12)
+                "added": [{"$PhantomId": "_t" + ch, "name": ch * 255}]}}, request_id=12)
             assert db.query("SELECT CHAR_LENGTH(name), LENGTH(name), name = %s FROM tasks "
                             "WHERE id = 3", (ch * 255,)) == [(255, 255 * len(ch.encode()), 1)]
             with Unchanged(db):
