@@ -245,12 +245,31 @@ const char *tb_datetime_to_utc_sql(apr_pool_t *pool, const char *s)
 /* Writes DATETIME/TIMESTAMP text "YYYY-MM-DD HH:MM:SS[.ffffff]" (or a bare
  * date) as "YYYY-MM-DDTHH:MM:SS[.fff]Z".  The values are UTC because the
  * connection runs with time_zone '+00:00' (see README). */
+/* 1 when s[from..to) are all digits. */
+static int digits(const char *s, apr_size_t from, apr_size_t to)
+{
+    for (; from < to; from++) {
+        if (!apr_isdigit(s[from])) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
 static int write_datetime(tb_jw_t *jw, const char *text)
 {
     char out[32];
     apr_size_t len = strlen(text), n;
 
-    if (len < 10 || text[4] != '-' || text[7] != '-') {
+    /* Only the shapes MySQL returns are copied unescaped; anything else
+     * (a datetime field mapped onto a text column) goes the string way. */
+    if (len < 10 || text[4] != '-' || text[7] != '-' || !digits(text, 0, 4)
+        || !digits(text, 5, 7) || !digits(text, 8, 10)
+        || (len > 10 && (len < 19 || text[13] != ':' || text[16] != ':'
+                         || !digits(text, 11, 13) || !digits(text, 14, 16)
+                         || !digits(text, 17, 19)
+                         || (len > 19 && (text[19] != '.'
+                                          || !digits(text, 20, len)))))) {
         return -1;
     }
     if (strncmp(text, "0000-00-00", 10) == 0) {

@@ -149,6 +149,24 @@ int tb_db_exec(tb_db_t *db, apr_dbd_prepared_t *stmt, int nargs,
     return rv ? tb_db_fail(db, rv, doing, err) : 0;
 }
 
+int tb_db_exec_may_fail(tb_db_t *db, apr_dbd_prepared_t *stmt, int nargs,
+                        const char **args, int *nrows, const char *doing,
+                        tb_db_error_t *err)
+{
+    int rv;
+
+    if (db->txn) {
+        apr_dbd_transaction_mode_set(db->driver, db->txn,
+                                     APR_DBD_TRANSACTION_IGNORE_ERRORS);
+    }
+    rv = tb_db_exec(db, stmt, nargs, args, nrows, doing, err);
+    if (db->txn) {
+        apr_dbd_transaction_mode_set(db->driver, db->txn,
+                                     APR_DBD_TRANSACTION_COMMIT);
+    }
+    return rv;
+}
+
 /* Runs a prepared SELECT and reads its result to the end (an undrained
  * result blocks the connection), calling fn for each row. */
 static int run_select(tb_db_t *db, apr_dbd_prepared_t *stmt, int nargs,

@@ -73,6 +73,12 @@ int tb_db_select_value(tb_db_t *db, const char *sql, const char **value,
 int tb_db_statement(tb_db_t *db, const char *sql, apr_dbd_prepared_t **stmt,
                     tb_db_error_t *err);
 
+/** Like tb_db_exec, but a failure does not doom the open transaction (the
+ *  database undoes just that statement), so the caller may recover. */
+int tb_db_exec_may_fail(tb_db_t *db, apr_dbd_prepared_t *stmt, int nargs,
+                        const char **args, int *nrows, const char *doing,
+                        tb_db_error_t *err);
+
 /** Runs a statement that returns no rows; *nrows gets the affected rows. */
 int tb_db_exec(tb_db_t *db, apr_dbd_prepared_t *stmt, int nargs,
                const char **args, int *nrows, const char *doing,

@@ -71,8 +71,13 @@ json_t *tb_json_parse(apr_pool_t *pool, const char *buf, apr_size_t len,
     json = json_loadb(buf, len, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES,
                       &err);
     if (!json) {
+        /* jansson names its own flag here; say it for a person */
+        const char *why = strstr(err.text, "JSON_ALLOW_NUL")
+                          ? "a string holds a NUL character (\\u0000), "
+                            "which is not accepted"
+                          : err.text;
         *msg = apr_psprintf(pool, "the request is not valid JSON: %s "
-                            "(line %d, column %d)", err.text, err.line,
+                            "(line %d, column %d)", why, err.line,
                             err.column);
         return NULL;
     }

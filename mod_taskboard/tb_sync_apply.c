@@ -26,6 +26,9 @@
 /* Times a sync is run again from the start after a deadlock. */
 #define TB_SYNC_ATTEMPTS 3
 
+/* InnoDB's "Got error 193": an ON DELETE CASCADE deeper than 15 levels. */
+#define ER_CASCADE_TOO_DEEP 1296
+
 static const char *const SQL_LAST_ID = "SELECT LAST_INSERT_ID()";
 
 typedef struct apply_t {
@@ -45,6 +48,7 @@ typedef struct apply_t {
 typedef struct cascade_t {
     tb_changes_t *ch;
     const char *id;
+    int tree;                   /* found through the store's own parent */
 } cascade_t;
 
 static int fail(apply_t *a, int status, const char *message)
@@ -291,6 +295,28 @@ static int lock_revision(apply_t *a)
     return 0;
 }
 
+/* InnoDB follows ON DELETE CASCADE 15 levels deep at most, and refuses
+ * the removal of a deeper tree's root.  The tree's rows below the removed
+ * ones are known (found through the store's own parent field, breadth
+ * first), so they are removed from the deepest up, as the cascade would
+ * have, and then the root goes. */
+static int remove_tree_bottom_up(apply_t *a, tb_changes_t *ch,
+                                 apr_array_header_t *found)
+{
+    apr_dbd_prepared_t *del = prepared(a, ch->store->sql_delete_id);
+    int n;
+
+    for (n = found->nelts - 1; n >= 0; n--) {
+        cascade_t *c = &APR_ARRAY_IDX(found, n, cascade_t);
+        if (c->ch == ch && c->tree
+            && tb_db_exec(a->db, del, 1, &c->id, NULL,
+                          "removing a deep tree", &a->err->db)) {
+            return -1;
+        }
+    }
+    return 0;
+}
+
 /* Removals: first find the rows that point at removed rows (and at those,
  * and so on), so that the rows the database cascades to can be reported;
  * then remove, children first. */
@@ -308,6 +334,7 @@ static int apply_removals(apply_t *a)
         for (j = 0; j < ch->removed->nelts; j++) {
             cascade_t *c = apr_array_push(work);
             c->ch = ch;
+            c->tree = 0;
             c->id = APR_ARRAY_IDX(ch->removed, j, tb_record_t *)->id;
             apr_hash_set(listed, apr_pstrcat(a->pool, ch->store->id, "\n",
                                              c->id, NULL),
@@ -347,6 +374,7 @@ static int apply_removals(apply_t *a)
                     c = apr_array_push(work);
                     c->ch = ch;
                     c->id = id;
+                    c->tree = (ch == parent.ch);
                     apr_hash_set(listed, key, APR_HASH_KEY_STRING, c);
                     *(cascade_t *)apr_array_push(found) = *c;
                 }
@@ -358,9 +386,15 @@ static int apply_removals(apply_t *a)
         tb_changes_t *ch = APR_ARRAY_IDX(changes, i, tb_changes_t *);
         for (j = 0; j < ch->removed->nelts; j++) {
             tb_record_t *rec = APR_ARRAY_IDX(ch->removed, j, tb_record_t *);
-            if (tb_db_exec(a->db, prepared(a, ch->store->sql_delete_id), 1,
-                           &rec->id, &rows, "removing a record",
-                           &a->err->db)) {
+            apr_dbd_prepared_t *del = prepared(a, ch->store->sql_delete_id);
+            int rv = tb_db_exec_may_fail(a->db, del, 1, &rec->id, &rows,
+                                         "removing a record", &a->err->db);
+            if (rv == ER_CASCADE_TOO_DEEP
+                && (rv = remove_tree_bottom_up(a, ch, found)) == 0) {
+                rv = tb_db_exec(a->db, del, 1, &rec->id, &rows,
+                                "removing a record", &a->err->db);
+            }
+            if (rv) {
                 return db_failed(a, ch->store, rec);
             }
             a->changed |= rows > 0;     /* gone already: still success */

@@ -440,9 +440,6 @@ static int order_added(parse_t *p, tb_changes_t *ch)
     apr_array_header_t *sorted;
     apr_hash_t *done;
 
-    if (n < 2) {
-        return 0;
-    }
     sorted = apr_array_make(p->pool, n, sizeof(tb_record_t *));
     done = apr_hash_make(p->pool);
     while (placed < n) {

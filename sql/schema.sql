@@ -64,7 +64,7 @@ CREATE TABLE IF NOT EXISTS `assignments` (
 
 -- The board's columns; the id is the `status` value of the tasks shown in it, chosen by the client.
 CREATE TABLE IF NOT EXISTS `columns` (
-    `id`        VARCHAR(50)  NOT NULL,
+    `id`        VARCHAR(50)  COLLATE utf8mb4_nopad_bin NOT NULL,
     `text`      VARCHAR(100) NOT NULL,
     `color`     VARCHAR(50)  NULL,
     `collapsed` TINYINT(1)   NOT NULL DEFAULT 0,
@@ -74,13 +74,18 @@ CREATE TABLE IF NOT EXISTS `columns` (
 
 -- The board's swimlanes; the id is the `prio` value of the tasks shown in it.
 CREATE TABLE IF NOT EXISTS `swimlanes` (
-    `id`        VARCHAR(50)  NOT NULL,
+    `id`        VARCHAR(50)  COLLATE utf8mb4_nopad_bin NOT NULL,
     `text`      VARCHAR(100) NOT NULL,
     `color`     VARCHAR(50)  NULL,
     `collapsed` TINYINT(1)   NOT NULL DEFAULT 0,
     `weight`    INT          NOT NULL DEFAULT 0,
     PRIMARY KEY (`id`)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
+
+-- String ids are compared byte for byte, trailing spaces included (nopad): 'todo', 'TODO' and
+-- 'todo ' are three ids, as they are for the client.  (Also applied to tables made by an earlier version of this file.)
+ALTER TABLE `columns` MODIFY `id` VARCHAR(50) COLLATE utf8mb4_nopad_bin NOT NULL;
+ALTER TABLE `swimlanes` MODIFY `id` VARCHAR(50) COLLATE utf8mb4_nopad_bin NOT NULL;
 
 -- Name/value settings.  The row 'revision' is the board's revision number
 -- (TaskBoardRevision options value name=revision); BIGINT so that it never wraps.
@@ -97,7 +102,7 @@ INSERT IGNORE INTO `options` (`name`, `value`) VALUES ('revision', 1);
 -- them so that a sync the client sends again is not applied twice: the phantom table maps each
 -- added record's $PhantomId to the id it got (per table), the request table keeps the answer to
 -- each requestId and body.  Rows older than the retention are pruned by the module.  Binary
--- collation: phantom ids and request ids are compared byte for byte.
+-- no-pad collation: phantom ids and request ids are compared byte for byte.
 CREATE TABLE IF NOT EXISTS `taskboard_phantoms` (
     `tbl`        VARCHAR(64)  NOT NULL,
     `phantom`    VARCHAR(191) NOT NULL,
@@ -105,7 +110,7 @@ CREATE TABLE IF NOT EXISTS `taskboard_phantoms` (
     `created_at` TIMESTAMP    NOT NULL DEFAULT CURRENT_TIMESTAMP,
     PRIMARY KEY (`tbl`, `phantom`),
     KEY `idx_created` (`created_at`)
-) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_nopad_bin;
 
 CREATE TABLE IF NOT EXISTS `taskboard_requests` (
     `request_id` VARCHAR(64)  NOT NULL,
@@ -114,4 +119,4 @@ CREATE TABLE IF NOT EXISTS `taskboard_requests` (
     `created_at` TIMESTAMP    NOT NULL DEFAULT CURRENT_TIMESTAMP,
     PRIMARY KEY (`request_id`, `body_hash`),
     KEY `idx_created` (`created_at`)
-) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_nopad_bin;
