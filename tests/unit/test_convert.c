@@ -114,4 +114,11 @@ void test_convert(void)
     CHECK(fallback == 1);
     CHECK_STR(db_value(TB_TYPE_JSON, "{bad", &fallback), "\"{bad\"");
     CHECK(fallback == 1);
+    /* found by the fuzzer: datetime text that is not MySQL's was copied
+     * unescaped; it now goes the escaped string way */
+    CHECK_STR(db_value(TB_TYPE_DATETIME, "2024-03-05 10:\"0:00", &fallback),
+              "\"2024-03-05 10:\\\"0:00\"");
+    CHECK(fallback == 1);
+    CHECK_STR(db_value(TB_TYPE_DATETIME, "0000-0\x10-00", &fallback),
+              "\"0000-0\\u0010-00\"");
 }

@@ -200,6 +200,10 @@ void test_sync(void)
                 "\"name\":\"a\",\"parentId\":\"b\"},{\"$PhantomId\":\"b\","
                 "\"name\":\"b\",\"parentId\":\"a\"}]}}", &s, &err) == 400);
 
+    /* found by the fuzzer: a lone record that is its own parent */
+    CHECK(parse(&conf, "{\"tasks\":{\"added\":[{\"$PhantomId\":\"a\","
+                "\"name\":\"a\",\"parentId\":\"a\"}]}}", &s, &err) == 400);
+
     /* 422: every problem of the batch */
     CHECK(parse(&conf, "{\"tasks\":{\"added\":[{\"$PhantomId\":\"x\"}],"
                 "\"updated\":[{\"id\":4,\"weight\":\"abc\",\"name\":null}]}}",
