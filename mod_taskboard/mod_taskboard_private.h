@@ -76,6 +76,11 @@ typedef struct tb_dir_conf_t {
 extern const command_rec tb_cmds[];
 void *tb_create_dir_conf(apr_pool_t *pool, char *dir);
 void *tb_merge_dir_conf(apr_pool_t *pool, void *basev, void *addv);
+
+/* mod_taskboard_check.c */
+/** Remembers a <TaskBoardStore> and its node, for tb_check_config. */
+void tb_remember_store(cmd_parms *cmd, tb_store_t *store,
+                       const ap_directive_t *node);
 int tb_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
                     server_rec *s);
 const char *tb_conf_param_name(const tb_dir_conf_t *conf);

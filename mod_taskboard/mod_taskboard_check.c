@@ -1,0 +1,274 @@
+/* mod_taskboard: a Bryntum CrudManager backend for Apache httpd.
+ * Licensed under the Apache License, Version 2.0.
+ */
+
+/*
+ * The checks that need the whole configuration (check_config, which also
+ * runs for "apachectl -t"): every references= names a store that applies
+ * where the field's store is declared, with the right id type, and every
+ * "SetHandler taskboard-*" location has stores.  They look at the
+ * configuration tree, because which <Location> applies to which is only
+ * decided per request otherwise.
+ */
+
+#include <string.h>
+
+#include <apr_strings.h>
+
+#include <httpd.h>
+#include <http_config.h>
+#include <http_log.h>
+
+#include "mod_taskboard_private.h"
+
+/************ the stores declared anywhere, for check_config **************/
+
+/* Every <TaskBoardStore> read, with its node in the configuration tree,
+ * so that check_config can tell which locations a store applies to.
+ * Lives in pconf and is forgotten when pconf is cleared (restarts). */
+typedef struct declared_store_t {
+    tb_store_t *store;
+    const ap_directive_t *node;
+} declared_store_t;
+
+static apr_array_header_t *declared_stores = NULL;
+
+static apr_status_t forget_declared_stores(void *unused)
+{
+    (void)unused;
+    declared_stores = NULL;
+    return APR_SUCCESS;
+}
+
+void tb_remember_store(cmd_parms *cmd, tb_store_t *store,
+                       const ap_directive_t *node)
+{
+    declared_store_t *d;
+
+    if (!declared_stores) {
+        declared_stores = apr_array_make(cmd->pool, 8, sizeof(*d));
+        apr_pool_cleanup_register(cmd->pool, NULL, forget_declared_stores,
+                                  apr_pool_cleanup_null);
+    }
+    d = apr_array_push(declared_stores);
+    d->store = store;
+    d->node = node;
+}
+
+/************ cross-checks once the whole configuration is read ***********/
+
+/* Where a directive applies: its virtual host and its location, if any. */
+typedef struct scope_t {
+    const ap_directive_t *vhost;    /* <VirtualHost>, NULL = main server */
+    const ap_directive_t *section;  /* nearest enclosing section, or NULL */
+    const char *path;               /* <Location> path, NULL if regex */
+    int is_location;                /* section is <Location*> */
+} scope_t;
+
+static const char *section_arg(apr_pool_t *pool, const ap_directive_t *node)
+{
+    const char *args = node->args, *endp = ap_strrchr_c(args, '>');
+
+    args = apr_pstrndup(pool, args, endp ? (apr_size_t)(endp - args)
+                                         : strlen(args));
+    return ap_getword_conf(pool, &args);
+}
+
+static void scope_of(apr_pool_t *pool, const ap_directive_t *node,
+                     scope_t *scope)
+{
+    const ap_directive_t *p;
+
+    memset(scope, 0, sizeof(*scope));
+    for (p = node->parent; p; p = p->parent) {
+        if (strcasecmp(p->directive, "<VirtualHost") == 0) {
+            scope->vhost = p;
+            break;
+        }
+        if (!scope->section && p->directive[0] == '<'
+            && strcasecmp(p->directive, "<IfModule") != 0
+            && strcasecmp(p->directive, "<IfDefine") != 0
+            && strcasecmp(p->directive, "<IfVersion") != 0) {
+            scope->section = p;
+        }
+    }
+    if (scope->section) {
+        const char *arg = section_arg(pool, scope->section);
+        if (strcasecmp(scope->section->directive, "<Location") == 0
+            && strcmp(arg, "~") != 0) {
+            scope->is_location = 1;
+            scope->path = arg;
+        }
+        else if (strcasecmp(scope->section->directive, "<LocationMatch") == 0
+                 || strcasecmp(scope->section->directive, "<Location") == 0) {
+            scope->is_location = 1;
+        }
+    }
+}
+
+/* 1 when location path outer applies to path inner, the way httpd's
+ * location walk matches: /api covers /api, /api/ and /api/load. */
+static int path_covers(const char *outer, const char *inner)
+{
+    apr_size_t len = strlen(outer);
+
+    return strncmp(outer, inner, len) == 0
+           && (inner[len] == '\0' || inner[len] == '/'
+               || (len > 0 && outer[len - 1] == '/'));
+}
+
+/* 1 when a store declared in scope `outer` applies to scope `inner`;
+ * -1 when that cannot be known before a request (regular expressions,
+ * <Directory>, <If>): those are given the benefit of the doubt. */
+static int scope_covers(const scope_t *outer, const scope_t *inner)
+{
+    if (outer->vhost && outer->vhost != inner->vhost) {
+        return 0;
+    }
+    if (!outer->section) {
+        return 1;
+    }
+    if (outer->section == inner->section) {
+        return 1;
+    }
+    if (!inner->section) {
+        return 0;
+    }
+    if (outer->is_location && inner->is_location) {
+        if (outer->path && inner->path) {
+            return path_covers(outer->path, inner->path);
+        }
+        return -1;
+    }
+    return -1;
+}
+
+/* The declared store `id` that applies to scope, or NULL. */
+static const declared_store_t *visible_store(apr_pool_t *pool,
+                                             const scope_t *scope,
+                                             const char *id, int *unsure)
+{
+    int i, covers;
+    scope_t other;
+
+    *unsure = 0;
+    for (i = 0; declared_stores && i < declared_stores->nelts; i++) {
+        declared_store_t *d = &APR_ARRAY_IDX(declared_stores, i,
+                                             declared_store_t);
+        if (id && strcmp(d->store->id, id) != 0) {
+            continue;
+        }
+        scope_of(pool, d->node, &other);
+        covers = scope_covers(&other, scope);
+        if (covers == 1) {
+            return d;
+        }
+        if (covers == -1) {
+            *unsure = 1;
+        }
+    }
+    return NULL;
+}
+
+static int check_references(apr_pool_t *ptemp, server_rec *s)
+{
+    int i, j, unsure, errors = 0;
+    scope_t scope;
+
+    for (i = 0; declared_stores && i < declared_stores->nelts; i++) {
+        declared_store_t *d = &APR_ARRAY_IDX(declared_stores, i,
+                                             declared_store_t);
+        scope_of(ptemp, d->node, &scope);
+        for (j = 0; j < d->store->fields->nelts; j++) {
+            tb_field_t *f = APR_ARRAY_IDX(d->store->fields, j, tb_field_t *);
+            const declared_store_t *target;
+            tb_type_e id_type;
+
+            if (!f->references) {
+                continue;
+            }
+            target = visible_store(ptemp, &scope, f->references, &unsure);
+            if (!target && !unsure) {
+                ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, TBLOGNO(00001)
+                             "TaskBoardField %s at %s:%d: references= names "
+                             "store '%s', which is not declared where store "
+                             "'%s' is", f->name, f->defn_file, f->defn_line,
+                             f->references, d->store->id);
+                errors++;
+                continue;
+            }
+            if (!target) {
+                continue;
+            }
+            id_type = target->store->id_kind == TB_ID_AUTO ? TB_TYPE_INT
+                                                           : TB_TYPE_STRING;
+            if (f->type != id_type) {
+                ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, TBLOGNO(00002)
+                             "TaskBoardField %s at %s:%d: references= store "
+                             "'%s', whose ids are %s, so the field must be "
+                             "%s, not %s", f->name, f->defn_file,
+                             f->defn_line, f->references,
+                             target->store->id_kind == TB_ID_AUTO
+                                 ? "auto (int)" : "strings",
+                             tb_type_name(id_type), tb_type_name(f->type));
+                errors++;
+            }
+        }
+    }
+    return errors;
+}
+
+/* Finds every "SetHandler taskboard-*" and checks that stores apply. */
+static int check_handlers(apr_pool_t *ptemp, server_rec *s,
+                          const ap_directive_t *node)
+{
+    int errors = 0, unsure;
+    scope_t scope;
+
+    for (; node; node = node->next) {
+        if (node->first_child) {
+            errors += check_handlers(ptemp, s, node->first_child);
+        }
+        if (strcasecmp(node->directive, "SetHandler") != 0
+            || !node->args || strncasecmp(node->args, "taskboard-", 10) != 0) {
+            continue;
+        }
+        if (strcasecmp(node->args, TB_HANDLER_LOAD) != 0
+            && strcasecmp(node->args, TB_HANDLER_SYNC) != 0) {
+            ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, TBLOGNO(00003)
+                         "SetHandler %s at %s:%d: unknown handler (use "
+                         TB_HANDLER_LOAD " or " TB_HANDLER_SYNC ")",
+                         node->args, node->filename, node->line_num);
+            errors++;
+            continue;
+        }
+        scope_of(ptemp, node, &scope);
+        if (!visible_store(ptemp, &scope, NULL, &unsure) && !unsure) {
+            ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, TBLOGNO(00004)
+                         "SetHandler %s at %s:%d: no <TaskBoardStore> "
+                         "applies to this location; declare the stores in "
+                         "it or in an enclosing <Location>", node->args,
+                         node->filename, node->line_num);
+            errors++;
+        }
+    }
+    return errors;
+}
+
+int tb_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
+                    server_rec *s)
+{
+    int errors;
+
+    (void)pconf;
+    (void)plog;
+    errors = check_references(ptemp, s) + check_handlers(ptemp, s,
+                                                         ap_conftree);
+    if (errors) {
+        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, TBLOGNO(00005)
+                     "mod_taskboard: %d configuration error%s, see above",
+                     errors, errors == 1 ? "" : "s");
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    return OK;
+}
