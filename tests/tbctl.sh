@@ -48,8 +48,9 @@ DB_LOG=$DB_DIR/error.log
 DEMO_ROOT=$TB_STATE_DIR/httpd
 
 # the build (apxs, jansson, the sanitizer runtimes), the servers, and the test and benchmark tools
-DEPS=(gcc make pkg-config libasan8 libubsan1 apache2 apache2-dev libaprutil1-dbd-mysql libjansson-dev
-      mariadb-server mariadb-client python3-pytest python3-requests python3-pymysql curl wrk)
+DEPS=(gcc make pkg-config libasan8 libubsan1 clang libclang-rt-14-dev
+      apache2 apache2-dev libaprutil1-dbd-mysql libjansson-dev mariadb-server mariadb-client
+      python3-pytest python3-requests python3-pymysql curl wrk)
 
 die() {
     echo "tbctl: $*" >&2
