@@ -1,0 +1,411 @@
+"""Faults under load: MariaDB killed during a sync storm, httpd restarted gracefully and stopped
+gracefully during a storm, and clients that go away in the middle of an upload or a download.
+
+The storms (storm.py) are clients that add cards with an assignee, move and remove their own
+cards and load the board, each request on a new connection; they keep every change the server
+acknowledged and every sync whose answer they did not get.  Afterwards the database must hold
+every acknowledged change, nothing twice, no card without its assignment and no assignment
+without its card, each unanswered sync completely or not at all, and a revision that rose by
+exactly one per sync that changed something.  Sizes scale with TB_STORM_SCALE (default 1).
+"""
+
+import concurrent.futures
+import json
+import time
+import urllib.parse
+
+import pytest
+
+import boards
+import storm
+import tbtest
+from storm import OUTAGE_LOG, RETRY_TABLES, scaled
+
+CLIENTS = 6
+
+# Two or three busy processes (each with its own connection pool), and room in the scoreboard
+# for the processes that a graceful restart leaves finishing their requests.
+MPM = """\
+StartServers 2
+ServerLimit 8
+ThreadsPerChild 8
+MinSpareThreads 4
+MaxSpareThreads 24
+MaxRequestWorkers 24
+"""
+
+
+def report(name: str, data: dict):
+    """The numbers of a run, for the log of the test session (pytest -s shows them)."""
+    print(f"\n[{name}] " + json.dumps(data, sort_keys=True))
+
+
+class KillStorm:
+    """MariaDB dies (kill -9) under a sync storm and comes back; httpd keeps running."""
+
+    TAG = "k"
+
+    def conf(self, env) -> str:
+        return boards.board_conf(extra="    TaskBoardConflictPolicy off\n" + RETRY_TABLES) + MPM
+
+    @pytest.fixture(autouse=True, scope="class")
+    def _class_scope(self, env, httpd):
+        conf = self.conf(env)
+        type(self).board = tbtest.parse_board(conf)
+        httpd.reload(conf)
+        env.db_load()
+        yield
+        if not env.db_running():
+            env.db_start()
+        env.db_load()
+
+    def kill_storm(self, env, httpd, db, name: str):
+        """Kill -9 in the middle of the storm, then start MariaDB again (5 x TB_STORM_SCALE
+        rounds).  While it is down every sync and load gets a 503 JSON with Retry-After (a
+        connection error or any other status fails the clients); it then serves again
+        without an httpd restart.  Half of the clients abandon unanswered syncs (they must
+        be applied completely or not at all), the others resend them with the same
+        $PhantomIds until acknowledged (nothing may exist twice)."""
+        httpd.expect_log(*OUTAGE_LOG)
+        parent = httpd.pid()
+        before = storm.revision(db)
+        s = storm.Storm(self.TAG, [httpd], env.current_test, clients=CLIENTS, resend=True)
+        rounds, recovery = [], []
+        s.start()
+        try:
+            for rnd in range(scaled(5)):
+                s.set_phase("up")
+                s.wait_acked(scaled(60), 60, "before the kill")
+                s.set_phase("killing")
+                env.db_kill()
+                s.set_phase(f"down{rnd}")
+                acked = s.acked()
+                s.wait(lambda: (s.tally.n("sync", "503", f"down{rnd}") >= 30
+                                and s.tally.n("load", "503", f"down{rnd}") >= 3),
+                       30, "503s for syncs and loads while the database is down")
+                down = {"sync_503": s.tally.n("sync", "503", f"down{rnd}"),
+                        "load_503": s.tally.n("load", "503", f"down{rnd}"),
+                        "acked_while_down": s.acked() - acked}
+                s.set_phase("restarting")
+                t0 = time.monotonic()
+                env.db_start()
+                started = time.monotonic() - t0
+                s.set_phase("recovering")
+                t1 = time.monotonic()
+                s.wait_acked(1, 30, "the first sync after the restart")
+                recovery.append(round(time.monotonic() - t1, 2))
+                down["db_start_s"] = round(started, 2)
+                rounds.append(down)
+            s.set_phase("after")
+            s.wait_acked(scaled(60), 60, "after the last restart")
+        finally:
+            s.finish(env=env)
+        assert httpd.pid() == parent, "httpd was restarted"
+        result = s.verify(db, before)
+        # the board as a whole loads, and equals the database
+        tbtest.check_load(httpd.get("/api/load"), self.board, db)
+        report(name, {"kills": len(rounds), "rounds": rounds,
+                      "first_sync_after_start_s": recovery, **result})
+
+
+class TestDbKilledDuringStorm(KillStorm):
+    """With reconnect=0 (the base configuration, as conf/taskboard.conf recommends)."""
+
+    def test_tb_900_01(self, env, httpd, db):
+        self.kill_storm(env, httpd, db, "900_01 db kill")
+
+
+class TestGracefulRestarts:
+    """apache2 -k graceful and -k graceful-stop (then a start) during a load and sync storm,
+    under the revision check (clients reload and save again on 409)."""
+
+    CONF = boards.board_conf(extra=RETRY_TABLES) + MPM
+
+    @pytest.fixture(autouse=True, scope="class")
+    def _class_scope(self, env, httpd):
+        TestGracefulRestarts.board = tbtest.parse_board(self.CONF)
+        httpd.reload(self.CONF)
+        env.db_load()
+        yield
+        if httpd.pid() is None:
+            httpd.start()
+        env.db_load()
+
+    def test_tb_900_02(self, env, httpd, db):
+        # No acknowledged change is lost; the only errors are refused connections (while the
+        # server is stopped) and connections reset or closed without an answer (counted); a
+        # 500, a cut-off answer or a timeout fails the clients.  A graceful restart keeps the
+        # listening socket, so it must refuse nothing.
+        before = storm.revision(db)
+        s = storm.Storm("g", [httpd], env.current_test, clients=CLIENTS, check_revision=True,
+                        resend=True, allowed_conn=("refused", "reset", "closed"))
+        parent = httpd.pid()
+        generations = []
+        s.start()
+        try:
+            for cycle in range(scaled(2)):
+                s.set_phase("steady")
+                s.wait_acked(scaled(30), 60, "before the graceful restart")
+                s.set_phase("graceful")
+                old = storm.children(parent)
+                t0 = time.monotonic()
+                storm.apache_signal(httpd, "graceful")
+                tbtest.poll(lambda: (storm.children(parent)
+                                     and not storm.children(parent) & old), 30,
+                            what="the old generation of children gone")
+                generations.append({"old": len(old), "new": len(storm.children(parent)),
+                                    "replaced_s": round(time.monotonic() - t0, 2)})
+                s.wait_acked(scaled(30), 60, "after the graceful restart")
+                assert httpd.pid() == parent
+            for cycle in range(scaled(1)):
+                s.set_phase("steady")
+                s.wait_acked(scaled(30), 60, "before the graceful stop")
+                s.set_phase("graceful-stop")
+                t0 = time.monotonic()
+                storm.apache_signal(httpd, "graceful-stop")
+                tbtest.poll(lambda: not tbtest.pid_alive(parent), 30,
+                            what=f"httpd {parent} gone after graceful-stop")
+                stopped = time.monotonic() - t0
+                s.set_phase("starting")
+                httpd.start()
+                parent = httpd.pid()
+                generations.append({"graceful_stop_s": round(stopped, 2)})
+                s.set_phase("started")
+                s.wait_acked(scaled(30), 60, "after the start")
+        finally:
+            s.finish(env=env)
+        result = s.verify(db, before)
+        t = s.tally
+        assert t.n(phase="graceful", kind="refused") == 0, t.table()
+        tbtest.check_load(httpd.get("/api/load"), self.board, db)
+        report("900_02 graceful", {
+            "graceful_restarts": scaled(2), "graceful_stops": scaled(1),
+            "generations": generations,
+            "refused": t.n(kind="refused"), "reset": t.n(kind="reset"),
+            "closed": t.n(kind="closed"), "503": t.n(kind="503"), **result})
+
+
+# A well-defined number of database connections: exactly two processes (ServerLimit), and per
+# process one idle connection kept (DBDMin = DBDKeep = 1); more are made under load (up to
+# DBDMax) and closed again one second after they fall idle (DBDExptime), which mod_dbd's pool does
+# when a request of that process gives its connection back.
+POOL = """\
+StartServers 2
+ServerLimit 2
+ThreadsPerChild 8
+MinSpareThreads 1
+MaxSpareThreads 16
+MaxRequestWorkers 16
+DBDMin 1
+DBDKeep 1
+DBDMax 4
+DBDExptime 1
+"""
+N_BIG = 20000
+
+
+def load_path(prefix: str, rid: int, stores=("tasks", "assignments")) -> str:
+    package = {"type": "load", "requestId": rid, "stores": list(stores)}
+    return f"{prefix}/load?data=" + urllib.parse.quote(json.dumps(package), safe="")
+
+
+def card_sync(rid: int, name: str, resource: int) -> dict:
+    return {"type": "sync", "requestId": rid,
+            "tasks": {"added": [{"$PhantomId": f"_generatedEventModel_{name}", "name": name,
+                                 "status": "todo"}]},
+            "assignments": {"added": [{"$PhantomId": f"_generatedAssignmentModel_{name}",
+                                       "eventId": f"_generatedEventModel_{name}",
+                                       "resourceId": resource}]}}
+
+
+class TestClientsGoAway:
+    """Clients that disconnect in the middle of an upload or a download, or right after
+    sending a sync: no connection, transaction or query is left behind, and the server
+    answers normally afterwards."""
+
+    CONF = (boards.board_conf("/api", extra=RETRY_TABLES)
+            + boards.board_conf("/dl", table_prefix="dl_") + POOL)
+
+    @pytest.fixture(autouse=True, scope="class")
+    def _class_scope(self, env, httpd, db):
+        env.db_load()
+        storm.make_big_board(db, "dl_", N_BIG)
+        assert db.count("dl_tasks") == N_BIG and db.count("dl_assignments") == 2 * N_BIG
+        TestClientsGoAway.board = tbtest.parse_board(boards.board_conf("/api"))
+        TestClientsGoAway.big = tbtest.parse_board(boards.board_conf("/dl", table_prefix="dl_"))
+        httpd.reload(self.CONF)
+        yield
+        storm.drop_big_board(db, "dl_")
+        env.db_load()
+
+    def settle(self, env, httpd, timeout: float = 30) -> dict:
+        """Polls until no transaction is open, no board connection is busy, and the board
+        user holds exactly one connection per httpd process (DBDKeep).  Each round first sends
+        a few small loads: they give connections back, which is when the pool closes the
+        expired ones."""
+        procs = storm.children(httpd.pid())
+        assert len(procs) == 2, procs
+        state = {}
+
+        def settled():
+            for i in range(4):
+                r = httpd.get(load_path("/api", 9000 + i, ["columns"]),
+                              headers={"Connection": "close"})
+                assert r.status_code == 200, tbtest.describe(r)
+            conns = storm.board_connections(env)
+            state.update(connections=len(conns), trx=storm.open_transactions(env),
+                         busy=[c for c in conns if c[1] != "Sleep"])
+            return (not state["trx"] and not state["busy"]
+                    and state["connections"] == len(procs))
+
+        t0 = time.monotonic()
+        try:
+            tbtest.poll(settled, timeout, interval=0.3, what="the pool back at its baseline")
+        except TimeoutError:
+            raise AssertionError(f"connections, transactions or queries left behind: {state}")
+        state["settled_s"] = round(time.monotonic() - t0, 2)
+        assert storm.children(httpd.pid()) == procs, "httpd processes were replaced"
+        return state
+
+    def answers_normally(self, env, httpd, db):
+        """Loads on every pooled connection (more at once than DBDMax per process), a page of
+        the big board, and a sync."""
+        with concurrent.futures.ThreadPoolExecutor(16) as ex:
+            rs = list(ex.map(lambda i: httpd.get(load_path("/api", 9100 + i, ["tasks",
+                                                                             "assignments"]),
+                                                 headers={"Connection": "close"}),
+                             range(16)))
+        for i, r in enumerate(rs):
+            tbtest.check_load(r, self.board, db, stores=["tasks", "assignments"],
+                              request_id=9100 + i)
+        p = {"type": "load", "stores": [{"storeId": "tasks", "page": 97, "pageSize": 50}]}
+        r = httpd.get("/dl/load?data=" + urllib.parse.quote(json.dumps(p)))
+        tbtest.check_load(r, self.big, db, stores=["tasks"], pages={"tasks": (97, 50)})
+        before = storm.revision(db)
+        r = tbtest.sync_post(httpd, card_sync(9200, f"after {env.current_test}", 2))
+        body = tbtest.check_sync(r, self.board, db, request_id=9200)
+        assert body["revision"] == before + 1
+
+    def access_lines(self, env, httpd, needle: str):
+        with open(f"{httpd.root}/logs/access_log", errors="replace") as f:
+            return [ln for ln in f if needle in ln and f'"{env.current_test}"' in ln]
+
+    def test_tb_900_03(self, env, httpd, db):
+        # mid-upload: the headers announce a 3,000-card sync, half of it arrives, the client
+        # closes (a FIN or a RST, alternately); nothing is written
+        base = self.settle(env, httpd)
+        cards = [{"$PhantomId": f"_generatedEventModel_up{i}", "name": f"upload {i}",
+                  "status": "doing", "description": "x" * 40} for i in range(3000)]
+        body = json.dumps({"type": "sync", "requestId": 9300, "tasks": {"added": cards}})
+        body = body.encode()
+        n = scaled(20)
+        with tbtest.Unchanged(db):
+            for i in range(n):
+                sent = storm.abort_upload(httpd.port, "/api/sync", body, env.current_test,
+                                          rst=i % 2 == 1)
+                assert 0 < sent < len(body)
+            after = self.settle(env, httpd)
+        # httpd saw every one of them, and answered none with success
+        lines = tbtest.poll(lambda: (lambda x: x if len(x) >= n else None)(
+            self.access_lines(env, httpd, "POST /api/sync")), 10, what="access log lines")
+        statuses = sorted({ln.split('"')[2].split()[0] for ln in lines})
+        assert len(lines) == n and "200" not in statuses, lines
+        self.answers_normally(env, httpd, db)
+        report("900_03 mid-upload", {"uploads_cut": n, "body_bytes": len(body),
+                                     "statuses_logged": statuses, "baseline": base,
+                                     "after": after})
+
+    def test_tb_900_04(self, env, httpd, db):
+        # mid-download: the load of a 20,000-card board (40,000 assignments), four at a time;
+        # each client reads 8 KB of it and closes (FIN or RST)
+        base = self.settle(env, httpd)
+        n = scaled(20)
+        path = load_path("/dl", 9400)
+
+        def cut(i):
+            return storm.abort_download(httpd.port, path, env.current_test, rst=i % 2 == 1)
+
+        t0 = time.monotonic()
+        with concurrent.futures.ThreadPoolExecutor(4) as ex:
+            got = list(ex.map(cut, range(n)))
+        for g in got:
+            assert g.startswith(b"HTTP/1.1 200 "), g[:200]
+        after = self.settle(env, httpd)
+        cut_s = time.monotonic() - t0
+        # one whole load, for its size
+        r = httpd.get(path)
+        body = tbtest.json_body(r)
+        assert r.status_code == 200 and len(body["tasks"]["rows"]) == N_BIG
+        assert body["assignments"]["total"] == 2 * N_BIG
+        full = len(r.content)
+        # httpd logged each cut-off load with a fraction of the board sent
+        lines = self.access_lines(env, httpd, "GET /dl/load")
+        sent = sorted(int(ln.split('"')[2].split()[1]) for ln in lines)
+        assert len(lines) == n + 1 and sent[-1] >= full and all(b < full for b in sent[:-1]), (
+            sent, full)
+        self.answers_normally(env, httpd, db)
+        report("900_04 mid-download", {"downloads_cut": n, "board_bytes": full,
+                                       "bytes_sent_to_cut_clients": [sent[0], sent[-2]],
+                                       "cut_and_settled_s": round(cut_s, 2),
+                                       "baseline": base, "after": after})
+
+    def test_tb_900_05(self, env, httpd, db):
+        # a client sends a whole sync (a card and its assignee) and goes away before the
+        # answer: the sync is applied completely or not at all; sent again under a new
+        # requestId (the client's retry) it exists exactly once
+        base = self.settle(env, httpd)
+        n = scaled(10)
+        rev0 = storm.revision(db)
+        names = [f"vanish-{i}" for i in range(n)]
+        # the whole request is in the server's socket before the close (TCP delivers data
+        # queued ahead of a RST), so httpd reads, handles and logs every one of them; six at a
+        # time, so that they do not queue for the pool's eight connections
+        for i, name in enumerate(names):
+            raw = json.dumps(card_sync(9500 + i, name, 1 + i % 7)).encode()
+            storm.send_and_vanish(httpd.port, "/api/sync", raw, env.current_test,
+                                  rst=i % 2 == 1)
+            if i % 6 == 5 or i == n - 1:
+                lines = tbtest.poll(lambda: (lambda x: x if len(x) >= i + 1 else None)(
+                    self.access_lines(env, httpd, "POST /api/sync")), 15,
+                    what="access log lines")
+        statuses = sorted({ln.split('"')[2].split()[0] for ln in lines})
+        after = self.settle(env, httpd)
+        first = {}
+        for name in names:
+            rows = db.query("SELECT t.id, a.id, a.resource FROM tasks t LEFT JOIN assignments a "
+                            "ON a.event = t.id WHERE t.name = %s", (name,))
+            assert len(rows) <= 1 and all(r[1] is not None for r in rows), (name, rows)
+            if rows:
+                first[name] = rows[0][:2]
+        rev1 = storm.revision(db)
+        assert rev1 - rev0 == len(first), (rev0, rev1, first)
+        for i, name in enumerate(names):
+            r = tbtest.sync_post(httpd, card_sync(9600 + i, name, 1 + i % 7))
+            body = tbtest.check_sync(r, self.board, db, request_id=9600 + i)
+            got = (body["tasks"]["rows"][0]["id"], body["assignments"]["rows"][0]["id"])
+            if name in first:
+                assert got == first[name], (name, got, first[name])
+            assert db.scalar("SELECT COUNT(*) FROM tasks WHERE name = %s", (name,)) == 1
+        assert storm.revision(db) - rev0 == n
+        self.answers_normally(env, httpd, db)
+        report("900_05 send and vanish", {"syncs": n, "applied_before_resend": len(first),
+                                          "statuses_logged": statuses,
+                                          "baseline": base, "after": after})
+
+
+class TestDbKilledDuringStormReconnecting(KillStorm):
+    """An administrator who leaves reconnect=0 out: the MySQL client then reconnects silently
+    (mod_dbd's ping on a pooled connection, or a command after a lost connection), into a new
+    session in autocommit mode without the statements prepared on the old one.  No sync may
+    be applied in part or lost all the same."""
+
+    TAG = "kr"
+
+    def conf(self, env) -> str:
+        # test.conf comes after the base DBDParams, so this line replaces it
+        return super().conf(env) + (
+            f'DBDParams "host=127.0.0.1 port={env.db_port} user={tbtest.DB_USER} '
+            f'pass={tbtest.DB_PASS} dbname={tbtest.DB_NAME}"\n')
+
+    def test_tb_900_06(self, env, httpd, db):
+        self.kill_storm(env, httpd, db, "900_06 db kill, reconnecting driver")
