@@ -95,20 +95,6 @@ int tb_handle_sync(request_rec *r)
                              "; your changes were not saved", NULL);
     }
 
-    /* The same body again under the same requestId: a transport-level
-     * resend of a sync that was applied; answer as the first time. */
-    if (tb_sync_replay(db, sync, &err)) {
-        tb_log_db_error(r, "sync", sync->request_id, NULL, &err.db);
-        return tb_send_error(r, err.status, "sync", sync->request_id,
-                             err.message, NULL);
-    }
-    if (sync->response) {
-        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, TBLOGNO(00115)
-                      "sync requestId=%s: identical resend, the recorded "
-                      "answer is replayed", rid);
-        return send_sync(r, sync);
-    }
-
     /* An empty sync is the client's poll (forceSync): it only wants the
      * current revision, and changes nothing. */
     if (sync->nrecords == 0) {
@@ -117,6 +103,18 @@ int tb_handle_sync(request_rec *r)
             return tb_send_db_error(r, "sync", sync->request_id, NULL,
                                     &dberr);
         }
+        return send_sync(r, sync);
+    }
+
+    /* The same body again under the same requestId: a transport-level
+     * resend of a sync that was applied; answer as the first time. */
+    if (tb_sync_replay(db, sync, &err)) {
+        return tb_send_db_error(r, "sync", sync->request_id, NULL, &err.db);
+    }
+    if (sync->response) {
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, TBLOGNO(00115)
+                      "sync requestId=%s: identical resend, the recorded "
+                      "answer is replayed", rid);
         return send_sync(r, sync);
     }
 

@@ -115,6 +115,7 @@ int tb_sync_apply(tb_db_t *db, tb_sync_t *sync, tb_sync_error_t *err);
 /**
  * Looks for the answer to an identical earlier request (same requestId,
  * same body) in the request table; sets sync->response when found.
+ * @return 0, or -1 with err->db describing the database failure
  */
 int tb_sync_replay(tb_db_t *db, tb_sync_t *sync, tb_sync_error_t *err);
 

@@ -776,13 +776,7 @@ int tb_sync_replay(tb_db_t *db, tb_sync_t *sync, tb_sync_error_t *err)
     if (tb_db_statement(db, idem->sql_request_find, &stmt, &err->db)
         || tb_db_select_row(db, stmt, 2, args, 1, &row,
                             "looking up an earlier answer", &err->db)) {
-        err->status = err->db.unavailable ? 503 : 500;
-        err->message = err->db.unavailable
-            ? "the database is not reachable at the moment; your changes "
-              "were not saved, please try again shortly"
-            : "the changes could not be saved because of a server error "
-              "(logged); nothing was changed";
-        return err->status;
+        return -1;
     }
     if (row && row[0]) {
         sync->response = row[0];
