@@ -396,6 +396,14 @@ cmd_start() {
         cmd_db_load "$TB_REPO/sql/sample.sql"
     fi
     cmd_render_demo
+    # DBDParams cannot give the MySQL client a connect or read timeout; group=taskboard in the
+    # demo's DBDParams makes it read them from the [taskboard] group of $MARIADB_HOME/my.cnf
+    # (without, a database that dies mid-handshake can hang an httpd process for good).
+    mkdir -p "$TB_STATE_DIR/mariadb-client"
+    chmod a+rx "$TB_STATE_DIR/mariadb-client"
+    printf '[taskboard]\nconnect-timeout=5\nread-timeout=60\nwrite-timeout=60\n' \
+        > "$TB_STATE_DIR/mariadb-client/my.cnf"
+    export MARIADB_HOME=$TB_STATE_DIR/mariadb-client
     cmd_httpd_start "$DEMO_ROOT" "http://127.0.0.1:$TB_HTTP_PORT/"
     # the load package {"type":"load","requestId":1,"stores":["tasks","resources","assignments"]}
     load='%7B%22type%22%3A%22load%22%2C%22requestId%22%3A1%2C%22stores%22%3A%5B%22tasks%22%2C%22resources%22%2C%22assignments%22%5D%7D'

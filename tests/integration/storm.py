@@ -528,6 +528,7 @@ class Storm:
                  max_ops: Optional[int] = None, timeout: float = 30):
         assert re.fullmatch(r"[a-z0-9]+", tag), tag
         self.tag = tag
+        self.nodes = list(nodes)
         self.urls = [h.url("") for h in nodes]
         self.test_name = test_name
         self.check_revision = check_revision
@@ -590,6 +591,8 @@ class Storm:
                 failures.append(f"open transactions: {open_transactions(env)}")
             except Exception as e:      # the database may be down: the failure matters more
                 failures.append(f"(database state not available: {e!r})")
+            for h in self.nodes:
+                failures.append(httpd_threads(h, env.db_port))
         assert not alive, f"clients still running after {timeout} s: {alive}\n" + "\n".join(
             failures[:12])
         assert not failures, "\n".join(failures[:12]) + f"\noutcomes: {self.tally.table()}"
@@ -783,6 +786,37 @@ def children(ppid: int) -> Set[int]:
         if int(rest[1]) == ppid and rest[0] != "Z":
             out.add(int(d))
     return out
+
+
+# x86_64 system call numbers, for telling where httpd's threads wait
+SYSCALLS = {0: "read", 7: "poll", 23: "select", 45: "recvfrom", 202: "futex", 232: "epoll_wait",
+            271: "ppoll", 281: "epoll_pwait"}
+
+
+def httpd_threads(httpd: tbtest.Httpd, db_port: int) -> str:
+    """Where the threads of each httpd child wait (system call counts) and its TCP connections
+    to the database, for a failure message: a request that hangs shows up here."""
+    parent = httpd.pid()
+    if parent is None:
+        return f"{httpd.name}: not running"
+    try:
+        ss = subprocess.run(["ss", "-tanp"], capture_output=True, text=True, timeout=10).stdout
+    except (OSError, subprocess.SubprocessError) as e:
+        ss = f"(ss: {e!r})"
+    out = [f"{httpd.name} (pid {parent}):"]
+    for pid in sorted(children(parent)):
+        waits = collections.Counter()
+        try:
+            for tid in os.listdir(f"/proc/{pid}/task"):
+                with open(f"/proc/{pid}/task/{tid}/syscall") as f:
+                    first = f.read().split()[0]
+                waits[SYSCALLS.get(int(first), first) if first.isdigit() else first] += 1
+        except OSError:
+            pass
+        socks = [" ".join(ln.split()[:5]) for ln in ss.splitlines()
+                 if f"pid={pid}," in ln and f":{db_port} " in ln + " "]
+        out.append(f"  child {pid}: threads waiting in {dict(waits)}; database sockets {socks}")
+    return "\n".join(out)
 
 
 def apache_signal(httpd: tbtest.Httpd, action: str):

@@ -460,7 +460,7 @@ Include "{root}/conf/test.conf"
 
 DBD_CONF = """\
 DBDriver mysql
-DBDParams "host=127.0.0.1 port={dbport} user={user} pass={pw} dbname={db} reconnect=0"
+DBDParams "host=127.0.0.1 port={dbport} user={user} pass={pw} dbname={db} reconnect=0 group=taskboard"
 DBDInitSQL "SET NAMES utf8mb4, time_zone = '+00:00'"
 """
 
@@ -602,6 +602,17 @@ class TbEnv:
 
     def __init__(self, verbosity: int = 0):
         self.state_dir = os.environ.get("TB_TEST_STATE_DIR") or os.path.join(REPO, "state", "pytest")
+        # The MySQL client has no connect or read timeout of its own, and DBDParams cannot set
+        # one: group=taskboard makes it read the [taskboard] group of $MARIADB_HOME/my.cnf (see
+        # README).  httpd inherits the variable through tests/tbctl.sh.
+        client_home = os.path.join(self.state_dir, "mariadb-client")
+        os.makedirs(client_home, exist_ok=True)
+        os.chmod(self.state_dir, 0o755)
+        os.chmod(client_home, 0o755)
+        with open(os.path.join(client_home, "my.cnf"), "w") as f:
+            f.write("[taskboard]\nconnect-timeout=5\nread-timeout=60\nwrite-timeout=60\n")
+        os.chmod(os.path.join(client_home, "my.cnf"), 0o644)
+        os.environ["MARIADB_HOME"] = client_home
         self.module = os.environ.get("TB_MODULE") or DEFAULT_MODULE
         self.db_port = free_port()
         self.verbosity = verbosity

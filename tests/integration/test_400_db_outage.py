@@ -135,7 +135,7 @@ class TestStaleStatements:
         # test.conf comes after the base DBDParams, so this line replaces it
         TestStaleStatements.CONF = boards.board_conf() + (
             f'DBDParams "host=127.0.0.1 port={env.db_port} user={tbtest.DB_USER} '
-            f'pass={tbtest.DB_PASS} dbname={tbtest.DB_NAME}"\n')
+            f'pass={tbtest.DB_PASS} dbname={tbtest.DB_NAME} group=taskboard"\n')
         TestStaleStatements.board = tbtest.parse_board(self.CONF)
         httpd.reload(self.CONF)
         yield

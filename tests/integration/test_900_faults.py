@@ -41,7 +41,14 @@ def report(name: str, data: dict):
 
 
 class KillStorm:
-    """MariaDB dies (kill -9) under a sync storm and comes back; httpd keeps running."""
+    """MariaDB dies (kill -9) under a sync storm and comes back; httpd keeps running.
+
+    Known failure (2026-11, libmariadb 3.3 / apr-util 1.6.3): now and then a client times out
+    and one httpd child never serves again (at shutdown: AH00045 ... still did not exit).  Its
+    threads all wait on mod_dbd's pool mutex (futex) but one, which waits in poll() inside
+    mysql_real_connect on an ESTABLISHED connection that MariaDB no longer has: mod_dbd opens
+    connections while it holds the pool's lock, and the MySQL client has no connect or read
+    timeout (DBDParams cannot set one).  The failure message shows the threads and sockets."""
 
     TAG = "k"
 
@@ -405,7 +412,7 @@ class TestDbKilledDuringStormReconnecting(KillStorm):
         # test.conf comes after the base DBDParams, so this line replaces it
         return super().conf(env) + (
             f'DBDParams "host=127.0.0.1 port={env.db_port} user={tbtest.DB_USER} '
-            f'pass={tbtest.DB_PASS} dbname={tbtest.DB_NAME}"\n')
+            f'pass={tbtest.DB_PASS} dbname={tbtest.DB_NAME} group=taskboard"\n')
 
     def test_tb_900_06(self, env, httpd, db):
         self.kill_storm(env, httpd, db, "900_06 db kill, reconnecting driver")
