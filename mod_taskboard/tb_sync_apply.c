@@ -703,6 +703,13 @@ static int apply_once(apply_t *a)
         return rv;
     }
     if (tb_db_commit(a->db, &a->err->db)) {
+        if (a->err->db.unavailable) {
+            /* the COMMIT may have run before the connection broke */
+            return fail(a, 503, "the connection to the database broke while "
+                        "your changes were being committed, so they may or "
+                        "may not have been saved; please send them again "
+                        "shortly");
+        }
         return db_failed(a, NULL, NULL);
     }
     return 0;
