@@ -45,7 +45,6 @@ typedef struct tb_record_t {
     const char **phantom_refs;  /* per store field: a phantom id that the
                                    field refers to, to be translated */
     char *sent;                 /* per store field: the client set it */
-    int index;                  /* position in the client's array */
     const char *sql;            /* its INSERT or UPDATE */
     const char *sql_again;      /* an added record's UPDATE, for when a
                                    retried sync adds it a second time */

@@ -287,7 +287,6 @@ static int parse_added(parse_t *p, tb_changes_t *ch, json_t *added)
                         APR_SIZE_T_FMT "] must be an object", store->id, i));
         }
         phantom = json_object_get(obj, p->conf->phantom_field);
-        rec->index = (int)i;
         rec->phantom = phantom ? phantom_text(p->pool, phantom) : NULL;
         if (!rec->phantom) {
             return fail(p, 400, apr_psprintf(p->pool, "store '%s': added[%"
@@ -362,7 +361,6 @@ static int existing_record(parse_t *p, const tb_store_t *store,
     json_t *id = json_is_object(obj) ? json_object_get(obj, "id") : NULL;
     tb_record_t *rec = apr_pcalloc(p->pool, sizeof(*rec));
 
-    rec->index = (int)i;
     rec->id = id ? id_text(p->pool, store, id) : NULL;
     if (!rec->id) {
         return fail(p, 400, apr_psprintf(p->pool, "store '%s': %s[%"
