@@ -11,29 +11,17 @@ several rounds and prints the medians.  Everything it starts is stopped by pid a
 
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
 import urllib.parse
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-TBCTL = os.path.join(REPO, "tests", "tbctl.sh")
+from benchlib import REPO, servers, tbctl
+
 TASKS = int(os.environ.get("TB_BENCH_TASKS", "10000"))
 ROUNDS = int(os.environ.get("TB_BENCH_ROUNDS", "15"))
 PACKAGE = {"type": "load", "requestId": 17957455532200,
            "stores": ["tasks", "resources", "assignments"]}
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def tbctl(env, *args, stdin=None):
-    subprocess.run([TBCTL, *args], env=env, input=stdin, check=True,
-                   stdout=subprocess.DEVNULL)
 
 
 def fetch_time(url):
@@ -46,25 +34,15 @@ def fetch_time(url):
     return float(out[2]), int(out[1])
 
 
-def main():
-    env = dict(os.environ)
-    env.setdefault("TB_STATE_DIR", os.path.join(REPO, "state", "bench"))
-    env["TB_HTTP_PORT"] = str(free_port())
-    env["TB_DB_PORT"] = str(free_port())
-    root = os.path.join(env["TB_STATE_DIR"], "httpd")
-    started = []
-    try:
-        tbctl(env, "db-start")
-        started.append("db")
-        tbctl(env, "db-load", os.path.join(REPO, "sql", "schema.sql"))
-        board = subprocess.run([os.path.join(REPO, "tests", "bench", "make_board.sh"),
-                                str(TASKS)], check=True, capture_output=True).stdout
-        tbctl(env, "db-sql", stdin=board)
-        tbctl(env, "render-demo")
-        tbctl(env, "httpd-start", root)
-        started.append("httpd")
+def make_board(env):
+    tbctl(env, "db-load", os.path.join(REPO, "sql", "schema.sql"))
+    board = subprocess.run([os.path.join(REPO, "tests", "bench", "make_board.sh"),
+                            str(TASKS)], check=True, capture_output=True).stdout
+    tbctl(env, "db-sql", stdin=board)
 
-        base = f"http://127.0.0.1:{env['TB_HTTP_PORT']}"
+
+def main():
+    with servers(make_board) as (env, root, base):
         load_url = f"{base}/api/load?data=" + urllib.parse.quote(json.dumps(PACKAGE))
         body = subprocess.run(["curl", "-sf", load_url], check=True,
                               capture_output=True).stdout
@@ -99,11 +77,6 @@ def main():
         print(f"| same bytes as a static file | {s * 1000:.1f} | {min(static) * 1000:.1f} | "
               f"{max(static) * 1000:.1f} |")
         print(f"module / static time: {m / s:.2f}x")
-    finally:
-        if "httpd" in started:
-            tbctl(env, "httpd-stop", root)
-        if "db" in started:
-            tbctl(env, "db-stop")
 
 
 if __name__ == "__main__":

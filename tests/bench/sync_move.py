@@ -12,26 +12,15 @@ connections (default 8).  Prints medians.  Client, httpd and MariaDB share the m
 
 import os
 import re
-import socket
 import statistics
 import subprocess
 import sys
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-TBCTL = os.path.join(REPO, "tests", "tbctl.sh")
+from benchlib import REPO, db_value, servers, tbctl
+
 ROUNDS = int(os.environ.get("TB_BENCH_ROUNDS", "5"))
 SECONDS = int(os.environ.get("TB_BENCH_SECONDS", "5"))
 CONNECTIONS = int(os.environ.get("TB_BENCH_CONNECTIONS", "8"))
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def tbctl(env, *args):
-    subprocess.run([TBCTL, *args], env=env, check=True, stdout=subprocess.DEVNULL)
 
 
 def wrk(url, script=None):
@@ -51,33 +40,17 @@ def wrk(url, script=None):
 
 
 def main():
-    env = dict(os.environ)
-    env.setdefault("TB_STATE_DIR", os.path.join(REPO, "state", "bench"))
-    env["TB_HTTP_PORT"] = str(free_port())
-    env["TB_DB_PORT"] = str(free_port())
-    root = os.path.join(env["TB_STATE_DIR"], "httpd")
-    started = []
-    try:
-        tbctl(env, "db-start")
-        started.append("db")
-        tbctl(env, "db-load")
-        tbctl(env, "render-demo")
+    with servers(lambda env: tbctl(env, "db-load")) as (env, root, base):
         with open(os.path.join(root, "htdocs", "small.json"), "w") as f:
             f.write('{"success":true}' + " " * 2032)
-        tbctl(env, "httpd-start", root)
-        started.append("httpd")
-        base = f"http://127.0.0.1:{env['TB_HTTP_PORT']}"
         script = os.path.join(REPO, "tests", "bench", "sync_move.lua")
-        rev0 = subprocess.run([TBCTL, "db-sql", "-N", "-e",
-                               "SELECT value FROM options WHERE name='revision'"],
-                              env=env, check=True, capture_output=True, text=True).stdout
+        rev_sql = "SELECT value FROM options WHERE name='revision'"
+        rev0 = db_value(env, rev_sql)
         sync, static = [], []
         for _ in range(ROUNDS):
             sync.append(wrk(f"{base}/api/sync", script))
             static.append(wrk(f"{base}/small.json"))
-        rev1 = subprocess.run([TBCTL, "db-sql", "-N", "-e",
-                               "SELECT value FROM options WHERE name='revision'"],
-                              env=env, check=True, capture_output=True, text=True).stdout
+        rev1 = db_value(env, rev_sql)
 
         def med(rows, k):
             return statistics.median(r[k] for r in rows)
@@ -91,11 +64,6 @@ def main():
         print(f"| static 2 KiB file | {med(static, 0):.0f} | {med(static, 1):.2f} | "
               f"{med(static, 2):.2f} |")
         print(f"sync / static throughput: {med(sync, 0) / med(static, 0):.3f}")
-    finally:
-        if "httpd" in started:
-            tbctl(env, "httpd-stop", root)
-        if "db" in started:
-            tbctl(env, "db-stop")
 
 
 if __name__ == "__main__":

@@ -785,9 +785,10 @@ def check_load(resp: requests.Response, board: Board, db: Db, stores=None, reque
     return body
 
 
-def check_error(resp: requests.Response, status: int, request_id=MISSING) -> dict:
-    """Asserts an error response: status, JSON body {success:false, message, code=status},
-    no database or internal text."""
+def check_error(resp: requests.Response, status: int, request_id=MISSING,
+                kind: str = "load") -> dict:
+    """Asserts an error response of the `kind` handler: status, JSON body {success:false,
+    type, message, code=status}, no database or internal text."""
     assert resp.status_code == status, describe(resp)
     body = json_body(resp)
     assert isinstance(body, dict), describe(resp)
@@ -798,7 +799,7 @@ def check_error(resp: requests.Response, status: int, request_id=MISSING) -> dic
     leak = RE_LEAK.search(resp.text)
     assert leak is None, f"error response reveals internals ({leak.group(0)!r}): {resp.text!r}"
     # README: errors are {"success":false,"type":"load","requestId":...,"message":...,"code":...}
-    assert body.get("type") == "load", f"type missing or wrong: {describe(resp)}"
+    assert body.get("type") == kind, f"type missing or wrong: {describe(resp)}"
     if request_id is not MISSING:
         assert strict_equal(body.get("requestId"), request_id), (
             f"requestId not echoed in the error: {describe(resp)}")
@@ -972,20 +973,7 @@ def check_sync_result(body: dict, package: dict, board: Board, before: dict, aft
 
 def check_sync_error(resp: requests.Response, status: int, request_id=MISSING) -> dict:
     """check_error for the sync handler: type "sync"."""
-    assert resp.status_code == status, describe(resp)
-    body = json_body(resp)
-    assert isinstance(body, dict), describe(resp)
-    assert body.get("success") is False, describe(resp)
-    assert strict_equal(body.get("code"), status), describe(resp)
-    msg = body.get("message")
-    assert isinstance(msg, str) and msg.strip(), f"no message: {describe(resp)}"
-    leak = RE_LEAK.search(resp.text)
-    assert leak is None, f"error response reveals internals ({leak.group(0)!r}): {resp.text!r}"
-    assert body.get("type") == "sync", f"type missing or wrong: {describe(resp)}"
-    if request_id is not MISSING:
-        assert strict_equal(body.get("requestId"), request_id), (
-            f"requestId not echoed in the error: {describe(resp)}")
-    return body
+    return check_error(resp, status, request_id, kind="sync")
 
 
 def check_invalid(resp: requests.Response, expected, request_id=MISSING,
