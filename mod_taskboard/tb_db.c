@@ -99,22 +99,40 @@ int tb_db_select_value(tb_db_t *db, const char *sql, const char **value,
     return 0;
 }
 
-int tb_db_statement(tb_db_t *db, const char *sql, apr_dbd_prepared_t **stmt,
-                    tb_db_error_t *err)
+int tb_db_statement(tb_db_t *db, const char *sql, int force,
+                    apr_dbd_prepared_t **stmt, tb_db_error_t *err)
 {
+    apr_pool_t *pool = db->conn_pool;
     int rv;
 
     if (!db->request_stmts) {
         db->request_stmts = apr_hash_make(db->pool);
     }
-    *stmt = apr_hash_get(db->request_stmts, sql, APR_HASH_KEY_STRING);
-    if (*stmt) {
-        return 0;
+    if (!db->prepared) {
+        db->prepared = apr_hash_make(db->conn_pool);
     }
-    rv = apr_dbd_prepare(db->driver, db->pool, db->handle, sql, NULL, stmt);
-    if (rv != 0) {
-        *stmt = NULL;
-        return tb_db_fail(db, rv, "preparing a statement", err);
+    *stmt = force ? NULL : apr_hash_get(db->prepared, sql,
+                                        APR_HASH_KEY_STRING);
+    if (!*stmt) {
+        /* Kept in the connection's pool, as long as the connection lives
+         * (it is this request's alone until the request ends, so the
+         * shared hash is safe to change), unless the connection already
+         * keeps its share: then it is closed with the request. */
+        if (!force && apr_hash_count(db->prepared)
+                      >= TB_DB_MAX_KEPT_STATEMENTS) {
+            pool = db->pool;
+        }
+        rv = apr_dbd_prepare(db->driver, pool, db->handle, sql, NULL, stmt);
+        if (rv != 0) {
+            *stmt = NULL;
+            return tb_db_fail(db, rv, "preparing a statement", err);
+        }
+        if (pool == db->conn_pool) {
+            if (!apr_hash_get(db->prepared, sql, APR_HASH_KEY_STRING)) {
+                sql = apr_pstrdup(db->conn_pool, sql);
+            }
+            apr_hash_set(db->prepared, sql, APR_HASH_KEY_STRING, *stmt);
+        }
     }
     apr_hash_set(db->request_stmts, sql, APR_HASH_KEY_STRING, *stmt);
     return 0;
@@ -153,18 +171,10 @@ int tb_db_exec_may_fail(tb_db_t *db, apr_dbd_prepared_t *stmt, int nargs,
                         const char **args, int *nrows, const char *doing,
                         tb_db_error_t *err)
 {
-    int rv;
-
-    if (db->txn) {
-        apr_dbd_transaction_mode_set(db->driver, db->txn,
-                                     APR_DBD_TRANSACTION_IGNORE_ERRORS);
-    }
-    rv = tb_db_exec(db, stmt, nargs, args, nrows, doing, err);
-    if (db->txn) {
-        apr_dbd_transaction_mode_set(db->driver, db->txn,
-                                     APR_DBD_TRANSACTION_COMMIT);
-    }
-    return rv;
+    /* Without the driver's transaction object nothing remembers the
+     * failure: MySQL undoes the one statement and the transaction goes
+     * on, which is what the caller wants here. */
+    return tb_db_exec(db, stmt, nargs, args, nrows, doing, err);
 }
 
 /* Runs a prepared SELECT and reads its result to the end (an undrained
@@ -252,47 +262,60 @@ static apr_status_t rollback_cleanup(void *data)
     return APR_SUCCESS;
 }
 
-int tb_db_begin(tb_db_t *db, tb_db_error_t *err)
+static int begin(tb_db_t *db, const char *sql, tb_db_error_t *err)
 {
-    int rv;
+    int rv, nrows = 0;
 
-    db->txn = NULL;
-    rv = apr_dbd_transaction_start(db->driver, db->pool, db->handle,
-                                   &db->txn);
+    if (db->in_transaction) {
+        tb_db_rollback(db);
+    }
+    rv = apr_dbd_query(db->driver, db->handle, &nrows, sql);
     if (rv != 0) {
-        db->txn = NULL;
         return tb_db_fail(db, rv, "starting a transaction", err);
     }
+    db->in_transaction = 1;
     /* Registered after mod_dbd's release cleanup, so it runs first. */
-    apr_pool_cleanup_register(db->pool, db, rollback_cleanup,
-                              apr_pool_cleanup_null);
+    if (!db->rollback_registered) {
+        apr_pool_cleanup_register(db->pool, db, rollback_cleanup,
+                                  apr_pool_cleanup_null);
+        db->rollback_registered = 1;
+    }
     return 0;
+}
+
+int tb_db_begin(tb_db_t *db, tb_db_error_t *err)
+{
+    return begin(db, "START TRANSACTION", err);
+}
+
+int tb_db_begin_snapshot(tb_db_t *db, tb_db_error_t *err)
+{
+    return begin(db, "START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY",
+                 err);
 }
 
 int tb_db_commit(tb_db_t *db, tb_db_error_t *err)
 {
-    apr_dbd_transaction_t *txn = db->txn;
-    int rv;
+    int rv, nrows = 0;
 
-    db->txn = NULL;
-    if (!txn) {
+    if (!db->in_transaction) {
         return 0;
     }
-    /* The driver commits only when no statement of the transaction failed;
-     * the callers never get here after a failure. */
-    rv = apr_dbd_transaction_end(db->driver, db->pool, txn);
+    db->in_transaction = 0;
+    /* The callers never get here after a failed statement: they roll
+     * back instead. */
+    rv = apr_dbd_query(db->driver, db->handle, &nrows, "COMMIT");
     return rv ? tb_db_fail(db, rv, "committing", err) : 0;
 }
 
 void tb_db_rollback(tb_db_t *db)
 {
-    apr_dbd_transaction_t *txn = db->txn;
+    int nrows = 0;
 
-    db->txn = NULL;
-    if (txn) {
-        apr_dbd_transaction_mode_set(db->driver, txn,
-                                     APR_DBD_TRANSACTION_ROLLBACK);
-        apr_dbd_transaction_end(db->driver, db->pool, txn);
+    if (db->in_transaction) {
+        db->in_transaction = 0;
+        /* A lost connection took the transaction along; nothing to do. */
+        apr_dbd_query(db->driver, db->handle, &nrows, "ROLLBACK");
     }
 }
 

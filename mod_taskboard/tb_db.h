@@ -25,10 +25,17 @@ typedef struct tb_db_t {
                                    connection (mod_dbd's own hash) */
     apr_pool_t *conn_pool;      /* lives as long as the connection */
     apr_pool_t *pool;           /* the request's pool */
-    apr_dbd_transaction_t *txn; /* open transaction, or NULL */
-    apr_hash_t *request_stmts;  /* SQL -> statement prepared for this
-                                   request only (tb_db_statement) */
+    int in_transaction;         /* START TRANSACTION sent, not yet ended */
+    int rollback_registered;    /* the request pool's cleanup is set */
+    apr_hash_t *request_stmts;  /* SQL -> statement, those this request
+                                   asked tb_db_statement for */
 } tb_db_t;
+
+/** Statements of tb_db_statement kept per connection, at most: the fixed
+ *  ones of a configuration are far fewer, and the rest (an UPDATE for each
+ *  set of columns a client sends) must not exhaust the server's
+ *  max_prepared_stmt_count.  Beyond it, statements live for one request. */
+#define TB_DB_MAX_KEPT_STATEMENTS 64
 
 /** What went wrong, for the error log; never for the client. */
 typedef struct tb_db_error_t {
@@ -64,14 +71,16 @@ int tb_db_select_value(tb_db_t *db, const char *sql, const char **value,
                        tb_db_error_t *err);
 
 /**
- * Prepares sql for this request only (in the request pool, closed when it
- * ends), once per distinct text.  Sync prepares everything it needs this
- * way before its transaction starts, so that a silent reconnect can never
- * let part of a transaction run in autocommit: every statement prepared
- * before the reconnect fails after it.
+ * The connection's prepared statement for sql, keyed by its text and
+ * prepared on first use (or again, with force); it is also remembered in
+ * db->request_stmts.  Sync asks for everything it needs this way before
+ * its transaction starts and runs nothing else inside it, so a silent
+ * reconnect can never let part of a transaction run in autocommit: a
+ * statement prepared before the reconnect fails after it (1243/2030), and
+ * the caller rolls back and prepares again.
  */
-int tb_db_statement(tb_db_t *db, const char *sql, apr_dbd_prepared_t **stmt,
-                    tb_db_error_t *err);
+int tb_db_statement(tb_db_t *db, const char *sql, int force,
+                    apr_dbd_prepared_t **stmt, tb_db_error_t *err);
 
 /** Like tb_db_exec, but a failure does not doom the open transaction (the
  *  database undoes just that statement), so the caller may recover. */
@@ -98,11 +107,20 @@ int tb_db_select_column(tb_db_t *db, apr_dbd_prepared_t *stmt, int nargs,
                         const char *doing, tb_db_error_t *err);
 
 /**
- * Starts a transaction.  A cleanup on the request pool rolls it back if it
- * is still open when the request ends, so no connection ever goes back to
- * mod_dbd's pool in the middle of one.  db must live in the request pool.
+ * Starts a transaction with START TRANSACTION (not the driver's
+ * autocommit switch, which costs a statement more at each end).  A
+ * cleanup on the request pool rolls it back if it is still open when the
+ * request ends, so no connection ever goes back to mod_dbd's pool in the
+ * middle of one.  db must live in the request pool.
  */
 int tb_db_begin(tb_db_t *db, tb_db_error_t *err);
+
+/**
+ * Starts a read-only transaction on a consistent snapshot, so that every
+ * SELECT of a load sees the same committed state (under the default
+ * REPEATABLE READ isolation).  Ended by tb_db_commit.
+ */
+int tb_db_begin_snapshot(tb_db_t *db, tb_db_error_t *err);
 
 /** Commits; on failure the transaction is rolled back. */
 int tb_db_commit(tb_db_t *db, tb_db_error_t *err);

@@ -9,7 +9,8 @@
  *      first;
  *   3. add and update, parents first, translating phantom ids;
  *   4. raise the revision once if anything changed, and commit.
- * Every statement is prepared before the transaction starts (tb_db.h).
+ * Every statement is prepared (or found prepared on the connection) before
+ * the transaction starts (tb_db.h).
  */
 
 #include <string.h>
@@ -42,6 +43,7 @@ typedef struct apply_t {
     apr_hash_t *cascaded;       /* "store\nid" of rows the removals of
                                    this sync took along */
     int retry;                  /* a concurrent twin won: run again */
+    int force_prepare;          /* the connection forgot its statements */
 } apply_t;
 
 /* A candidate for cascade reporting: a row that pointed at a removed one. */
@@ -145,9 +147,8 @@ static const char *row_json(apply_t *a, const tb_store_t *store,
 
 static int statement(apply_t *a, const char *sql, apr_dbd_prepared_t **st)
 {
-    return tb_db_statement(a->db, sql, st, &a->err->db) ? db_failed(a, NULL,
-                                                                    NULL)
-                                                        : 0;
+    return tb_db_statement(a->db, sql, a->force_prepare, st, &a->err->db)
+           ? db_failed(a, NULL, NULL) : 0;
 }
 
 /* The columns an added or updated record writes, and its SQL. */
@@ -748,18 +749,22 @@ int tb_sync_apply(tb_db_t *db, tb_sync_t *sync, tb_sync_error_t *err)
     a.pool = db->pool;
     memset(err, 0, sizeof(*err));
 
-    if ((rv = prepare_all(&a))) {
-        return rv;
-    }
     for (attempt = 1; ; attempt++) {
+        if ((rv = prepare_all(&a))) {
+            return rv;
+        }
         reset_results(&a);
         rv = apply_once(&a);
         if (rv == 0) {
             return 0;
         }
         tb_db_rollback(db);
+        /* A silent reconnect since the statements were prepared: nothing
+         * ran on the new connection, so prepare again and start over. */
+        a.force_prepare = tb_db_is_stale_statement(err->db.code);
         if (attempt >= TB_SYNC_ATTEMPTS || err->db.unavailable
-            || !(a.retry || tb_db_is_retryable(err->db.code))) {
+            || !(a.retry || a.force_prepare
+                 || tb_db_is_retryable(err->db.code))) {
             return rv;
         }
         memset(err, 0, sizeof(*err));
@@ -771,6 +776,7 @@ int tb_sync_replay(tb_db_t *db, tb_sync_t *sync, tb_sync_error_t *err)
     const tb_idempotency_t *idem = sync->conf->idempotency;
     apr_dbd_prepared_t *stmt;
     const char *args[2], **row;
+    int attempt;
 
     sync->response = NULL;
     if (!idem || !idem->sql_request_find || !sync->request_id
@@ -780,10 +786,18 @@ int tb_sync_replay(tb_db_t *db, tb_sync_t *sync, tb_sync_error_t *err)
     memset(err, 0, sizeof(*err));
     args[0] = sync->request_id;
     args[1] = sync->body_hash;
-    if (tb_db_statement(db, idem->sql_request_find, &stmt, &err->db)
-        || tb_db_select_row(db, stmt, 2, args, 1, &row,
-                            "looking up an earlier answer", &err->db)) {
-        return -1;
+    for (attempt = 0; ; attempt++) {
+        if (tb_db_statement(db, idem->sql_request_find, attempt > 0, &stmt,
+                            &err->db)) {
+            return -1;
+        }
+        if (!tb_db_select_row(db, stmt, 2, args, 1, &row,
+                              "looking up an earlier answer", &err->db)) {
+            break;
+        }
+        if (attempt > 0 || !tb_db_is_stale_statement(err->db.code)) {
+            return -1;
+        }
     }
     if (row && row[0]) {
         sync->response = row[0];
@@ -814,7 +828,9 @@ int tb_sync_prune(tb_db_t *db, const tb_sync_conf_t *conf,
     sql[0] = idem->sql_phantom_prune;
     sql[1] = idem->sql_request_prune;
     for (i = 0; i < 2; i++) {
-        if (sql[i] && (tb_db_statement(db, sql[i], &stmt, err)
+        /* rare enough not to keep a statement for; a stale one is
+         * prepared afresh a minute later */
+        if (sql[i] && (tb_db_statement(db, sql[i], 0, &stmt, err)
                        || tb_db_exec(db, stmt, 1, &retention, NULL,
                                      "pruning old retry records", err))) {
             return -1;
