@@ -22,6 +22,11 @@ static void tb_optional_fn_retrieve(void)
     tb_retrieve_dbd_functions();
 }
 
+static void tb_child_init(apr_pool_t *pchild, server_rec *s)
+{
+    tb_load_cache_init(pchild, s);
+}
+
 static void tb_register_hooks(apr_pool_t *pool)
 {
     (void)pool;
@@ -29,6 +34,7 @@ static void tb_register_hooks(apr_pool_t *pool)
                                  APR_HOOK_MIDDLE);
     /* check_config also runs for "apachectl -t", post_config does not. */
     ap_hook_check_config(tb_check_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_child_init(tb_child_init, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_handler(tb_handler, NULL, NULL, APR_HOOK_MIDDLE);
 }
 
@@ -38,7 +44,7 @@ module AP_MODULE_DECLARE_DATA taskboard_module = {
     STANDARD20_MODULE_STUFF,
     tb_create_dir_conf,         /* per-directory config creator */
     tb_merge_dir_conf,          /* per-directory config merger */
-    NULL,                       /* server config creator */
+    tb_create_server_conf,      /* server config creator */
     NULL,                       /* server config merger */
     tb_cmds,                    /* command table */
     tb_register_hooks,          /* hook registration */

@@ -50,6 +50,7 @@ void *tb_create_dir_conf(apr_pool_t *pool, char *dir)
     conf->check_revision = -1;      /* unset */
     conf->ignored = NULL;           /* unset */
     conf->idempotency = NULL;       /* unset */
+    conf->load_cache = -1;          /* unset */
     conf->current_store = NULL;
     return conf;
 }
@@ -98,6 +99,8 @@ void *tb_merge_dir_conf(apr_pool_t *pool, void *basev, void *addv)
     conf->check_revision = (add->check_revision != -1) ? add->check_revision
                                                        : base->check_revision;
     conf->ignored = add->ignored ? add->ignored : base->ignored;
+    conf->load_cache = (add->load_cache != -1) ? add->load_cache
+                                               : base->load_cache;
     conf->idempotency = add->idempotency ? add->idempotency
                                          : base->idempotency;
     conf->current_store = NULL;
@@ -134,6 +137,21 @@ const char *tb_conf_phantom_parent_field(const tb_dir_conf_t *conf)
 int tb_conf_check_revision(const tb_dir_conf_t *conf)
 {
     return conf->check_revision != -1 ? conf->check_revision : 1;
+}
+
+int tb_conf_load_cache(const tb_dir_conf_t *conf)
+{
+    return conf->load_cache != -1 ? conf->load_cache : 1;
+}
+
+void *tb_create_server_conf(apr_pool_t *pool, server_rec *s)
+{
+    tb_server_conf_t *conf = apr_pcalloc(pool, sizeof(*conf));
+
+    (void)s;
+    conf->cache_size = TB_DEFAULT_CACHE_SIZE;
+    conf->cache_largest = TB_DEFAULT_CACHE_LARGEST;
+    return conf;
 }
 
 /************ helpers for the directive handlers **************************/
@@ -694,6 +712,49 @@ static const char *cmd_conflicts(cmd_parms *cmd, void *mconfig,
     return NULL;
 }
 
+static const char *cmd_load_cache(cmd_parms *cmd, void *mconfig, int on)
+{
+    tb_dir_conf_t *conf = mconfig;
+    const char *err = not_in_store(cmd, conf);
+
+    if (err) {
+        return err;
+    }
+    conf->load_cache = on;
+    return NULL;
+}
+
+static const char *cmd_load_cache_size(cmd_parms *cmd, void *mconfig,
+                                       const char *size_arg,
+                                       const char *largest_arg)
+{
+    tb_server_conf_t *conf = ap_get_module_config(cmd->server->module_config,
+                                                  &taskboard_module);
+    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
+    apr_int64_t size, largest;
+
+    (void)mconfig;
+    if (err) {
+        return apr_psprintf(cmd->pool, "%s: the load cache belongs to the "
+                            "httpd process, so its size is set once, in the "
+                            "main server configuration", cmd->cmd->name);
+    }
+    if ((err = parse_number(cmd, "size", size_arg, 0,
+                            APR_INT64_C(1) << 30, &size))) {
+        return err;
+    }
+    largest = size < TB_DEFAULT_CACHE_LARGEST ? size
+                                              : TB_DEFAULT_CACHE_LARGEST;
+    if (largest_arg && (err = parse_number(cmd, "largest answer", largest_arg,
+                                           1, size > 0 ? size : 1,
+                                           &largest))) {
+        return err;
+    }
+    conf->cache_size = (apr_size_t)size;
+    conf->cache_largest = (apr_size_t)largest;
+    return NULL;
+}
+
 static const char *cmd_ignore(cmd_parms *cmd, void *mconfig, const char *arg)
 {
     tb_dir_conf_t *conf = mconfig;
@@ -793,6 +854,14 @@ const command_rec tb_cmds[] = {
                      RSRC_CONF | ACCESS_CONF,
                      "phantom-table request-table [seconds]: remember syncs "
                      "so that a retried one is not applied twice"),
+    AP_INIT_FLAG(TB_CMD_LOAD_CACHE, cmd_load_cache, NULL,
+                 RSRC_CONF | ACCESS_CONF,
+                 "On|Off: serve loads from the process's cache of answers "
+                 "while the revision is unchanged (default: On)"),
+    AP_INIT_TAKE12(TB_CMD_LOAD_CACHE_SIZE, cmd_load_cache_size, NULL,
+                   RSRC_CONF,
+                   "bytes [largest-answer]: memory of the load cache per "
+                   "httpd process, 0 for none (default: 33554432 8388608)"),
     AP_INIT_ITERATE(TB_CMD_IGNORE, cmd_ignore, NULL, RSRC_CONF | ACCESS_CONF,
                     "storeIds whose sync sections are accepted and dropped "
                     "(e.g. project calendars)"),

@@ -3,9 +3,15 @@
  */
 
 /*
- * The taskboard-load handler: decodes the package, reads the revision and
- * streams the stores from the database into the response (tb_load.c).
+ * The taskboard-load handler: decodes the package, reads the revision,
+ * and answers from this process's cache of answers (tb_cache.h) while the
+ * revision is unchanged.  Otherwise it reads the revision and every store
+ * in one consistent snapshot, streams them from the database cursor into
+ * the response (tb_load.c), and keeps a copy of the bytes for the cache.
  */
+
+#include <stdlib.h>
+#include <string.h>
 
 #include <apr_strings.h>
 
@@ -15,8 +21,193 @@
 #include <http_protocol.h>
 
 #include "mod_taskboard_private.h"
+#include "tb_cache.h"
 #include "tb_load.h"
 #include "tb_request.h"
+
+/* This process's cache of load answers, or NULL (TaskBoardLoadCacheSize 0,
+ * or it could not be created). */
+static tb_cache_t *load_cache;
+
+void tb_load_cache_init(apr_pool_t *pchild, server_rec *s)
+{
+    tb_server_conf_t *sconf = ap_get_module_config(s->module_config,
+                                                   &taskboard_module);
+
+    load_cache = NULL;
+    if (sconf->cache_size == 0) {
+        return;
+    }
+    load_cache = tb_cache_create(pchild, sconf->cache_size,
+                                 sconf->cache_largest);
+    if (!load_cache) {
+        ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, TBLOGNO(00120)
+                     "the load cache could not be created; every load "
+                     "reads the database");
+    }
+}
+
+/* What decides the bytes of an answer besides the data: the virtual host
+ * (its own DBDParams may name another database), the revision row, and
+ * each store with its paging.  Store and revision pointers come from the
+ * configuration, which outlives this process's cache. */
+static const char *cache_key(request_rec *r, const tb_dir_conf_t *conf,
+                             const tb_load_request_t *req)
+{
+    const char *key = apr_psprintf(r->pool, "%pp %pp", r->server,
+                                   conf->revision);
+    int i;
+
+    for (i = 0; i < req->stores->nelts; i++) {
+        const tb_store_request_t *sr = &APR_ARRAY_IDX(req->stores, i,
+                                                      tb_store_request_t);
+        key = apr_psprintf(r->pool, "%s %pp:%" APR_INT64_T_FMT ":%"
+                           APR_INT64_T_FMT, key, sr->store, sr->page,
+                           sr->page_size);
+    }
+    return key;
+}
+
+/* 1 when Accept-Encoding lists gzip (or x-gzip) without q=0. */
+static int accepts_gzip(request_rec *r)
+{
+    const char *accept = apr_table_get(r->headers_in, "Accept-Encoding");
+    char *list, *item, *state, *param;
+
+    if (!accept) {
+        return 0;
+    }
+    list = apr_pstrdup(r->pool, accept);
+    for (item = apr_strtok(list, ",", &state); item;
+         item = apr_strtok(NULL, ",", &state)) {
+        char *name = item, *end;
+        while (*name == ' ' || *name == '\t') {
+            name++;
+        }
+        param = strchr(name, ';');
+        end = param ? param : name + strlen(name);
+        while (end > name && (end[-1] == ' ' || end[-1] == '\t')) {
+            end--;
+        }
+        if (!((end - name == 4 && strncasecmp(name, "gzip", 4) == 0)
+              || (end - name == 6 && strncasecmp(name, "x-gzip", 6) == 0))) {
+            continue;
+        }
+        /* "gzip;q=0" and its spellings (q=0.0, q=0.000) refuse it */
+        if (param && (param = strstr(param, "q=")) != NULL
+            && strtod(param + 2, NULL) <= 0) {
+            return 0;
+        }
+        return 1;
+    }
+    return 0;
+}
+
+static apr_status_t release_cached(void *data)
+{
+    tb_cache_release(data);
+    return APR_SUCCESS;
+}
+
+/* Adds len bytes that live at least as long as r->pool. */
+static void add_bytes(request_rec *r, apr_bucket_brigade *bb,
+                      const void *data, apr_size_t len)
+{
+    /* A pool bucket copies its bytes away if the pool dies first, so the
+     * cached answer is never read after its reference is given back
+     * (that cleanup was registered earlier, so it runs later). */
+    APR_BRIGADE_INSERT_TAIL(bb, apr_bucket_pool_create(data, len, r->pool,
+                                                       bb->bucket_alloc));
+}
+
+/* Sends head + the cached answer, gzip-compressed when the client takes
+ * it; holds a reference on the entry until the request pool goes. */
+static int send_cached(request_rec *r, const char *head,
+                       apr_size_t head_len, tb_cached_t *hit)
+{
+    apr_bucket_brigade *bb = apr_brigade_create(r->pool,
+                                                r->connection->bucket_alloc);
+    apr_size_t total;
+    apr_status_t rv;
+
+    apr_pool_cleanup_register(r->pool, hit, release_cached,
+                              apr_pool_cleanup_null);
+    if (accepts_gzip(r) && tb_cached_gzip(hit)) {
+        unsigned char *gz_head = apr_palloc(r->pool,
+                                            TB_GZIP_HEAD_MAX(head_len));
+        unsigned char *trailer = apr_palloc(r->pool, 8);
+        apr_size_t gz_head_len = tb_gzip_head(gz_head, head, head_len);
+
+        tb_gzip_trailer(trailer, head, head_len, hit);
+        add_bytes(r, bb, gz_head, gz_head_len);
+        add_bytes(r, bb, hit->deflated, hit->deflated_len);
+        add_bytes(r, bb, trailer, 8);
+        apr_table_setn(r->headers_out, "Content-Encoding", "gzip");
+        total = gz_head_len + hit->deflated_len + 8;
+    }
+    else {
+        add_bytes(r, bb, head, head_len);
+        add_bytes(r, bb, hit->body, hit->body_len);
+        total = head_len + hit->body_len;
+    }
+    ap_set_content_length(r, (apr_off_t)total);
+    APR_BRIGADE_INSERT_TAIL(bb, apr_bucket_eos_create(bb->bucket_alloc));
+    rv = ap_pass_brigade(r->output_filters, bb);
+    if (rv != APR_SUCCESS) {
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, rv, r, TBLOGNO(00107)
+                      "load: the client went away during a cached answer");
+    }
+    return OK;
+}
+
+/* A tb_jw sink that passes everything on to the response and keeps a
+ * copy for the cache, until the copy would outgrow what the cache keeps. */
+typedef struct tee_t {
+    tb_out_t *out;
+    char *copy;                 /* malloc()ed, handed to the cache */
+    apr_size_t len, cap, max;
+    int keeping;
+} tee_t;
+
+static apr_status_t free_tee(void *data)
+{
+    tee_t *tee = data;
+
+    free(tee->copy);
+    tee->copy = NULL;
+    return APR_SUCCESS;
+}
+
+static int tee_sink(void *ctx, const char *buf, apr_size_t len)
+{
+    tee_t *tee = ctx;
+
+    if (tee->keeping && tee->len + len > tee->cap) {
+        apr_size_t cap = tee->cap ? tee->cap : 64 * 1024;
+        char *grown;
+        while (cap < tee->len + len) {
+            cap *= 2;
+        }
+        if (cap > tee->max) {
+            cap = tee->max;
+        }
+        grown = tee->len + len <= cap ? realloc(tee->copy, cap) : NULL;
+        if (!grown) {
+            /* too large to keep (or no memory): just stream it */
+            tee->keeping = 0;
+            free_tee(tee);
+        }
+        else {
+            tee->copy = grown;
+            tee->cap = cap;
+        }
+    }
+    if (tee->keeping) {
+        memcpy(tee->copy + tee->len, buf, len);
+        tee->len += len;
+    }
+    return tb_out_sink(tee->out, buf, len);
+}
 
 int tb_handle_load(request_rec *r)
 {
@@ -26,10 +217,12 @@ int tb_handle_load(request_rec *r)
     tb_db_error_t err;
     tb_db_t *db;
     tb_out_t out;
+    tee_t tee;
     tb_jw_t jw;
-    const char *text, *msg, *revision = NULL;
+    tb_cached_t *hit;
+    const char *text, *msg, *head, *key = NULL, *revision = NULL;
     apr_size_t len;
-    int status, i, bad_values = 0;
+    int status, i, bad_values = 0, use_cache;
 
     if ((status = tb_check_request(r, conf, "load", 1)) != DECLINED) {
         return status;
@@ -58,19 +251,49 @@ int tb_handle_load(request_rec *r)
         return tb_send_error(r, HTTP_SERVICE_UNAVAILABLE, "load",
                              req.request_id, TB_MSG_UNAVAILABLE, NULL);
     }
+    head = req.request_id ? apr_pstrcat(r->pool, "{\"success\":true,"
+                                        "\"type\":\"load\",\"requestId\":",
+                                        req.request_id, NULL)
+                          : "{\"success\":true,\"type\":\"load\"";
+    ap_set_content_type(r, "application/json");
+
+    /* Without a revision nothing tells a cached answer is still right. */
+    use_cache = load_cache && conf->revision && tb_conf_load_cache(conf);
+    if (use_cache) {
+        apr_table_mergen(r->headers_out, "Vary", "Accept-Encoding");
+        if (tb_load_revision(db, conf->revision, &revision, &err) != 0) {
+            return tb_send_db_error(r, "load", req.request_id, NULL, &err);
+        }
+        key = cache_key(r, conf, &req);
+        if (revision) {
+            if ((hit = tb_cache_get(load_cache, key, revision)) != NULL) {
+                return send_cached(r, head, strlen(head), hit);
+            }
+        }
+    }
+
+    /* One snapshot for the revision and every store, so that an answer
+     * never shows half of a sync that committed while it was read. */
+    if ((conf->revision || req.stores->nelts > 1)
+        && tb_db_begin_snapshot(db, &err) != 0) {
+        return tb_send_db_error(r, "load", req.request_id, NULL, &err);
+    }
     if (conf->revision
         && tb_load_revision(db, conf->revision, &revision, &err) != 0) {
         return tb_send_db_error(r, "load", req.request_id, NULL, &err);
     }
 
-    ap_set_content_type(r, "application/json");
     tb_out_init(&out, r);
-    tb_jw_init(&jw, tb_out_sink, &out);
-    tb_jw_cstr(&jw, "{\"success\":true,\"type\":\"load\"");
-    if (req.request_id) {
-        tb_jw_cstr(&jw, ",\"requestId\":");
-        tb_jw_cstr(&jw, req.request_id);
+    tb_out_sink(&out, head, strlen(head));
+    memset(&tee, 0, sizeof(tee));
+    tee.out = &out;
+    tee.keeping = use_cache && revision != NULL;
+    if (tee.keeping) {
+        tee.max = tb_cache_largest(load_cache);
+        apr_pool_cleanup_register(r->pool, &tee, free_tee,
+                                  apr_pool_cleanup_null);
     }
+    tb_jw_init(&jw, tee_sink, &tee);
     if (revision) {
         tb_jw_cstr(&jw, ",\"revision\":");
         tb_jw_cstr(&jw, revision);
@@ -102,6 +325,15 @@ int tb_handle_load(request_rec *r)
                       bad_values == 1 ? "was" : "were");
     }
     tb_jw_flush(&jw);
+    /* Ending a read-only snapshot cannot lose anything; a failure here
+     * only means the connection broke after the last row. */
+    if (tb_db_commit(db, &err) != 0) {
+        tee.keeping = 0;
+    }
+    if (tee.keeping && tee.copy && out.status == APR_SUCCESS) {
+        tb_cache_put(load_cache, key, revision, tee.copy, tee.len);
+        tee.copy = NULL;
+    }
     if (tb_out_finish(&out) != APR_SUCCESS) {
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, out.status, r, TBLOGNO(00106)
                       "load requestId=%s: the client went away",

@@ -48,6 +48,8 @@ APLOG_USE_MODULE(taskboard);
 #define TB_CMD_CONFLICTS "TaskBoardConflictPolicy"
 #define TB_CMD_IGNORE "TaskBoardIgnoreStore"
 #define TB_CMD_RETRY "TaskBoardRetryTables"
+#define TB_CMD_LOAD_CACHE "TaskBoardLoadCache"
+#define TB_CMD_LOAD_CACHE_SIZE "TaskBoardLoadCacheSize"
 
 #define TB_DEFAULT_PARAM "data"
 #define TB_DEFAULT_MAX_BODY (4 * 1024 * 1024)
@@ -55,6 +57,8 @@ APLOG_USE_MODULE(taskboard);
 #define TB_DEFAULT_PHANTOM "$PhantomId"
 #define TB_DEFAULT_PHANTOM_PARENT "$PhantomParentId"
 #define TB_DEFAULT_RETENTION (7 * 24 * 3600)
+#define TB_DEFAULT_CACHE_SIZE (32 * 1024 * 1024)
+#define TB_DEFAULT_CACHE_LARGEST (8 * 1024 * 1024)
 
 /** Per-directory (per-<Location>) configuration. */
 typedef struct tb_dir_conf_t {
@@ -69,13 +73,23 @@ typedef struct tb_dir_conf_t {
     apr_array_header_t *ignored;/* storeIds whose sync sections are
                                    accepted and dropped; NULL: not set */
     tb_idempotency_t *idempotency; /* NULL: not set here */
+    int load_cache;             /* -1: not set here, else 1 (on) or 0 */
     tb_store_t *current_store;  /* only while a <TaskBoardStore> is read */
 } tb_dir_conf_t;
+
+/** Server configuration: only the main server's is used, since the load
+ *  cache belongs to the process. */
+typedef struct tb_server_conf_t {
+    apr_size_t cache_size;      /* bytes per process; 0: no cache */
+    apr_size_t cache_largest;   /* largest answer kept */
+} tb_server_conf_t;
 
 /* mod_taskboard_config.c */
 extern const command_rec tb_cmds[];
 void *tb_create_dir_conf(apr_pool_t *pool, char *dir);
 void *tb_merge_dir_conf(apr_pool_t *pool, void *basev, void *addv);
+void *tb_create_server_conf(apr_pool_t *pool, server_rec *s);
+int tb_conf_load_cache(const tb_dir_conf_t *conf);
 
 /* mod_taskboard_check.c */
 /** Remembers a <TaskBoardStore> and its node, for tb_check_config. */
@@ -151,6 +165,8 @@ int tb_send_db_error(request_rec *r, const char *type,
                            "please try again shortly"
 
 /* mod_taskboard_load.c, mod_taskboard_sync.c */
+/** Creates this process's load cache (child_init). */
+void tb_load_cache_init(apr_pool_t *pchild, server_rec *s);
 int tb_handle_load(request_rec *r);
 int tb_handle_sync(request_rec *r);
 

@@ -259,6 +259,17 @@ CASES = [
      r"TaskBoardMaxRecords", ["0"], True),
     ("ignore-store", GOOD + "!TaskBoardIgnoreStore project cal-endars\n",
      r"TaskBoardIgnoreStore", ["cal-endars"], True),
+    ("load-cache-flag", GOOD + "!TaskBoardLoadCache sometimes\n",
+     r"TaskBoardLoadCache", [], True),
+    ("load-cache-size-word", GOOD + "!TaskBoardLoadCacheSize 32M\n",
+     r"TaskBoardLoadCacheSize", ["32M"], True),
+    ("load-cache-size-largest", GOOD + "!TaskBoardLoadCacheSize 1000 2000\n",
+     r"TaskBoardLoadCacheSize", ["2000"], True),
+    ("load-cache-size-in-location", GOOD + "<Location /api>\n!   TaskBoardLoadCacheSize 1000\n"
+     "</Location>\n", r"TaskBoardLoadCacheSize", [], True),
+    ("load-cache-size-in-vhost", GOOD + "<VirtualHost 127.0.0.1:9>\n"
+     "!   TaskBoardLoadCacheSize 1000\n</VirtualHost>\n",
+     r"TaskBoardLoadCacheSize", ["main server"], True),
     ("field-min-on-string", store_conf("!TaskBoardField name string min=1"),
      r"TaskBoardField", ["min=", "string"], True),
     ("field-min-above-max", store_conf("!TaskBoardField weight int min=5 max=1"),

@@ -132,10 +132,12 @@ class TestStaleStatements:
 
     @pytest.fixture(autouse=True, scope="class")
     def _class_scope(self, env, httpd):
-        # test.conf comes after the base DBDParams, so this line replaces it
+        # test.conf comes after the base DBDParams, so this line replaces it.  The load cache is
+        # off so that every load runs its page statements, not only the revision's.
         TestStaleStatements.CONF = boards.board_conf() + (
             f'DBDParams "host=127.0.0.1 port={env.db_port} user={tbtest.DB_USER} '
-            f'pass={tbtest.DB_PASS} dbname={tbtest.DB_NAME} group=taskboard"\n')
+            f'pass={tbtest.DB_PASS} dbname={tbtest.DB_NAME} group=taskboard"\n'
+            ) + tbtest.CACHE_OFF_CONF
         TestStaleStatements.board = tbtest.parse_board(self.CONF)
         httpd.reload(self.CONF)
         yield
@@ -160,3 +162,21 @@ class TestStaleStatements:
             check_load(httpd.get(self.paged(6100 + i)), self.board, db,
                        stores=["tasks", "columns"], request_id=6100 + i,
                        pages={"tasks": (2, 2)})
+
+    def test_tb_400_11(self, env, httpd, db):
+        # a sync finds its statements prepared on the connection; after a silent reconnect they
+        # are gone, and the sync must roll back, prepare again and apply exactly once
+        def card_move(rid: int):
+            r = tbtest.sync_post(httpd, {"type": "sync", "requestId": rid, "tasks": {
+                "updated": [{"id": 1, "name": f"moved {rid}", "weight": rid}]}})
+            tbtest.check_sync(r, self.board, db, request_id=rid)
+            assert db.scalar("SELECT weight FROM tasks WHERE id = 1") == rid
+        for i in range(8):
+            card_move(6200 + i)
+        rev = db.revision(self.board)
+        httpd.expect_log(*OUTAGE_LOG)
+        env.db_stop()
+        env.db_start()
+        for i in range(12):
+            card_move(6300 + i)
+        assert db.revision(self.board) == rev + 12, "each sync raises the revision exactly once"

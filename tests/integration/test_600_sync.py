@@ -111,7 +111,7 @@ class TestSyncSample:
             pytest.fail(f"{tbtest.sample_conf_path()} does not exist")
         TestSyncSample.conf = text
         TestSyncSample.board = tbtest.parse_board(text)
-        httpd.reload(text)
+        httpd.reload(text + tbtest.CACHE_OFF_CONF)
         yield
         env.db_load()
 
@@ -632,7 +632,7 @@ class TestSyncFull:
     @pytest.fixture(autouse=True, scope="class")
     def _class_scope(self, env, httpd):
         TestSyncFull.board = tbtest.parse_board(self.CONF)
-        httpd.reload(self.CONF)
+        httpd.reload(self.CONF + tbtest.CACHE_OFF_CONF)
         yield
         env.db_load()
 
@@ -681,7 +681,7 @@ class TestSyncPhantomNames:
     @pytest.fixture(autouse=True, scope="class")
     def _class_scope(self, env, httpd):
         TestSyncPhantomNames.board = tbtest.parse_board(self.CONF)
-        httpd.reload(self.CONF)
+        httpd.reload(self.CONF + tbtest.CACHE_OFF_CONF)
         yield
         env.db_load()
 
@@ -720,7 +720,7 @@ class TestSyncPolicies:
     @pytest.fixture(autouse=True, scope="class")
     def _class_scope(self, env, httpd):
         TestSyncPolicies.board = tbtest.parse_board(self.CONF)
-        httpd.reload(self.CONF)
+        httpd.reload(self.CONF + tbtest.CACHE_OFF_CONF)
         yield
         env.db_load()
 

@@ -156,7 +156,7 @@ class TestSyncErrors:
         if text is None:
             pytest.fail(f"{tbtest.sample_conf_path()} does not exist")
         TestSyncErrors.board = tbtest.parse_board(text)
-        httpd.reload(text)
+        httpd.reload(text + tbtest.CACHE_OFF_CONF)
         yield
         env.db_load()
 
@@ -351,7 +351,7 @@ class TestSyncFullErrors:
     @pytest.fixture(autouse=True, scope="class")
     def _class_scope(self, env, httpd):
         TestSyncFullErrors.board = tbtest.parse_board(self.CONF)
-        httpd.reload(self.CONF)
+        httpd.reload(self.CONF + tbtest.CACHE_OFF_CONF)
         yield
         env.db_load()
 
@@ -395,7 +395,7 @@ class TestSyncLimits:
     @pytest.fixture(autouse=True, scope="class")
     def _class_scope(self, env, httpd):
         TestSyncLimits.board = tbtest.parse_board(self.CONF)
-        httpd.reload(self.CONF)
+        httpd.reload(self.CONF + tbtest.CACHE_OFF_CONF)
         yield
         env.db_load()
 
@@ -458,7 +458,7 @@ class TestSyncRange:
     @pytest.fixture(autouse=True, scope="class")
     def _class_scope(self, env, httpd):
         TestSyncRange.board = tbtest.parse_board(self.CONF)
-        httpd.reload(self.CONF)
+        httpd.reload(self.CONF + tbtest.CACHE_OFF_CONF)
         yield
         env.db_load()
 

@@ -38,7 +38,7 @@ class TestRetries:
         text = tbtest.sample_test_conf()
         assert "TaskBoardRetryTables" in text
         TestRetries.board = tbtest.parse_board(text)
-        httpd.reload(text)
+        httpd.reload(text + tbtest.CACHE_OFF_CONF)
         yield
         env.db_load()
 

@@ -872,7 +872,7 @@ class TestHostile:
         TestHostile.board = tbtest.parse_board(CONF)
         # refused requests must not write the retry records either
         TestHostile.tables = tbtest.SAMPLE_TABLES + RETRY_TABLES
-        httpd.reload(CONF)
+        httpd.reload(CONF + tbtest.CACHE_OFF_CONF)
         yield
         env.db_load()
 

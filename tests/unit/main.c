@@ -36,6 +36,7 @@ int main(int argc, const char *const *argv)
         {"sql", test_sql},
         {"request", test_request},
         {"sync", test_sync},
+        {"cache", test_cache},
     };
     apr_size_t i;
 

@@ -40,5 +40,6 @@ void test_json(void);
 void test_sql(void);
 void test_request(void);
 void test_sync(void);
+void test_cache(void);
 
 #endif

@@ -56,6 +56,6 @@ void test_json(void)
     CHECK(json == NULL && msg && strstr(msg, "nested deeper"));
     CHECK(tb_json_parse(p, deep + 100 - TB_JSON_MAX_DEPTH,
                         2 * TB_JSON_MAX_DEPTH, &msg) != NULL);
-    CHECK_STR(tb_json_encode(p, json_integer(1795745553220012LL)),
+    CHECK_STR(tb_json_encode(p, tb_json_pool_own(p, json_integer(1795745553220012LL))),
               "1795745553220012");
 }

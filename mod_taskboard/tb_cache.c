@@ -1,0 +1,320 @@
+/* mod_taskboard: a Bryntum CrudManager backend for Apache httpd.
+ * Licensed under the Apache License, Version 2.0.
+ */
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <apr_atomic.h>
+#include <apr_hash.h>
+#include <apr_strings.h>
+#include <apr_thread_mutex.h>
+#include <apr_time.h>
+
+#include <zlib.h>
+
+#include "tb_cache.h"
+
+/* Entries at most, whatever their size: keys of tiny answers (one page
+ * each) must not pile up either. */
+#define TB_CACHE_MAX_ENTRIES 256
+
+/* gzip_state */
+#define GZIP_NONE 0
+#define GZIP_MAKING 1
+#define GZIP_READY 2
+#define GZIP_FAILED 3
+
+struct tb_cache_t {
+    apr_thread_mutex_t *mutex;  /* guards everything below and refs */
+    apr_hash_t *table;          /* key -> tb_cached_t * */
+    apr_size_t capacity;
+    apr_size_t largest;
+    apr_size_t used;            /* bytes of the entries in the table */
+};
+
+static apr_size_t entry_bytes(const tb_cached_t *e)
+{
+    return sizeof(*e) + strlen(e->key) + strlen(e->revision) + e->body_len
+           + e->deflated_len;
+}
+
+static void entry_free(tb_cached_t *e)
+{
+    free(e->key);
+    free(e->revision);
+    free((char *)e->body);
+    free((unsigned char *)e->deflated);
+    free(e);
+}
+
+/* Drops one reference; the caller holds the mutex. */
+static void unref_locked(tb_cached_t *e)
+{
+    if (--e->refs == 0) {
+        entry_free(e);
+    }
+}
+
+/* Takes e out of the table (its memory goes when the last request
+ * holding it is done); the caller holds the mutex. */
+static void unlink_locked(tb_cache_t *cache, tb_cached_t *e)
+{
+    apr_hash_set(cache->table, e->key, APR_HASH_KEY_STRING, NULL);
+    cache->used -= entry_bytes(e);
+    e->in_table = 0;
+    unref_locked(e);
+}
+
+/* Evicts the least recently used entries other than keep until need more
+ * bytes fit; the caller holds the mutex. */
+static void make_room_locked(tb_cache_t *cache, apr_size_t need,
+                             const tb_cached_t *keep)
+{
+    while (cache->used + need > cache->capacity
+           || apr_hash_count(cache->table) >= TB_CACHE_MAX_ENTRIES) {
+        apr_hash_index_t *hi;
+        tb_cached_t *oldest = NULL;
+
+        for (hi = apr_hash_first(NULL, cache->table); hi;
+             hi = apr_hash_next(hi)) {
+            tb_cached_t *e = apr_hash_this_val(hi);
+            if (e != keep && (!oldest || e->last_used < oldest->last_used)) {
+                oldest = e;
+            }
+        }
+        if (!oldest) {
+            return;
+        }
+        unlink_locked(cache, oldest);
+    }
+}
+
+static apr_status_t cache_cleanup(void *data)
+{
+    tb_cache_t *cache = data;
+    apr_hash_index_t *hi;
+
+    /* Only the table's references are left when the process ends.
+     * (APR allows removing the current entry while iterating.) */
+    for (hi = apr_hash_first(NULL, cache->table); hi; hi = apr_hash_next(hi)) {
+        unlink_locked(cache, apr_hash_this_val(hi));
+    }
+    return APR_SUCCESS;
+}
+
+tb_cache_t *tb_cache_create(apr_pool_t *pool, apr_size_t capacity,
+                            apr_size_t largest)
+{
+    tb_cache_t *cache = apr_pcalloc(pool, sizeof(*cache));
+
+    if (apr_thread_mutex_create(&cache->mutex, APR_THREAD_MUTEX_DEFAULT,
+                                pool) != APR_SUCCESS) {
+        return NULL;
+    }
+    cache->table = apr_hash_make(pool);
+    cache->capacity = capacity;
+    cache->largest = largest < capacity ? largest : capacity;
+    /* registered after the mutex's own cleanup, so it runs before it */
+    apr_pool_cleanup_register(pool, cache, cache_cleanup,
+                              apr_pool_cleanup_null);
+    return cache;
+}
+
+apr_size_t tb_cache_largest(const tb_cache_t *cache)
+{
+    return cache->largest;
+}
+
+tb_cached_t *tb_cache_get(tb_cache_t *cache, const char *key,
+                          const char *revision)
+{
+    tb_cached_t *e;
+
+    apr_thread_mutex_lock(cache->mutex);
+    e = apr_hash_get(cache->table, key, APR_HASH_KEY_STRING);
+    if (e && strcmp(e->revision, revision) == 0) {
+        e->refs++;
+        e->last_used = apr_time_now();
+    }
+    else {
+        e = NULL;
+    }
+    apr_thread_mutex_unlock(cache->mutex);
+    return e;
+}
+
+void tb_cache_release(tb_cached_t *e)
+{
+    tb_cache_t *cache = e->cache;
+
+    apr_thread_mutex_lock(cache->mutex);
+    unref_locked(e);
+    apr_thread_mutex_unlock(cache->mutex);
+}
+
+void tb_cache_put(tb_cache_t *cache, const char *key, const char *revision,
+                  char *body, apr_size_t body_len)
+{
+    tb_cached_t *e, *old;
+    apr_size_t bytes;
+
+    if (body_len > cache->largest || !(e = calloc(1, sizeof(*e)))) {
+        free(body);
+        return;
+    }
+    e->key = strdup(key);
+    e->revision = strdup(revision);
+    if (!e->key || !e->revision) {
+        e->body = body;
+        entry_free(e);
+        return;
+    }
+    e->body = body;
+    e->body_len = body_len;
+    e->cache = cache;
+    e->refs = 1;                /* the table's */
+    e->in_table = 1;
+    e->last_used = apr_time_now();
+    bytes = entry_bytes(e);
+
+    apr_thread_mutex_lock(cache->mutex);
+    old = apr_hash_get(cache->table, key, APR_HASH_KEY_STRING);
+    if (old) {
+        unlink_locked(cache, old);
+    }
+    make_room_locked(cache, bytes, NULL);
+    if (cache->used + bytes > cache->capacity) {
+        e->in_table = 0;
+        unref_locked(e);
+    }
+    else {
+        apr_hash_set(cache->table, e->key, APR_HASH_KEY_STRING, e);
+        cache->used += bytes;
+    }
+    apr_thread_mutex_unlock(cache->mutex);
+}
+
+/* Compresses body into a raw deflate stream (no zlib or gzip wrapper),
+ * ending with a final block. */
+static int deflate_body(const char *body, apr_size_t len,
+                        unsigned char **out, apr_size_t *out_len)
+{
+    z_stream zs;
+    uLong bound;
+    int rv;
+
+    memset(&zs, 0, sizeof(zs));
+    if (len > 0xffffffffUL
+        || deflateInit2(&zs, Z_DEFAULT_COMPRESSION, Z_DEFLATED, -MAX_WBITS,
+                        8, Z_DEFAULT_STRATEGY) != Z_OK) {
+        return -1;
+    }
+    bound = deflateBound(&zs, (uLong)len);
+    if (!(*out = malloc(bound))) {
+        deflateEnd(&zs);
+        return -1;
+    }
+    zs.next_in = (Bytef *)body;
+    zs.avail_in = (uInt)len;
+    zs.next_out = *out;
+    zs.avail_out = (uInt)bound;
+    rv = deflate(&zs, Z_FINISH);
+    *out_len = zs.total_out;
+    deflateEnd(&zs);
+    if (rv != Z_STREAM_END) {
+        free(*out);
+        *out = NULL;
+        return -1;
+    }
+    return 0;
+}
+
+int tb_cached_gzip(tb_cached_t *e)
+{
+    tb_cache_t *cache = e->cache;
+    unsigned char *deflated;
+    apr_size_t deflated_len;
+
+    if (apr_atomic_read32(&e->gzip_state) == GZIP_READY) {
+        return 1;
+    }
+    if (apr_atomic_cas32(&e->gzip_state, GZIP_MAKING, GZIP_NONE)
+        != GZIP_NONE) {
+        return 0;               /* being made, or it failed before */
+    }
+    if (deflate_body(e->body, e->body_len, &deflated, &deflated_len) != 0) {
+        apr_atomic_set32(&e->gzip_state, GZIP_FAILED);
+        return 0;
+    }
+    e->crc = crc32(crc32(0L, Z_NULL, 0), (const Bytef *)e->body,
+                   (uInt)e->body_len);
+
+    apr_thread_mutex_lock(cache->mutex);
+    e->deflated = deflated;
+    e->deflated_len = deflated_len;
+    if (e->in_table) {
+        cache->used += deflated_len;
+        make_room_locked(cache, 0, e);
+    }
+    apr_thread_mutex_unlock(cache->mutex);
+    /* published last: readers look at the state before the fields */
+    apr_atomic_set32(&e->gzip_state, GZIP_READY);
+    return 1;
+}
+
+void tb_cache_stats(tb_cache_t *cache, tb_cache_stats_t *stats)
+{
+    apr_thread_mutex_lock(cache->mutex);
+    stats->entries = apr_hash_count(cache->table);
+    stats->bytes = cache->used;
+    apr_thread_mutex_unlock(cache->mutex);
+}
+
+static void put_le32(unsigned char *p, unsigned long v)
+{
+    p[0] = (unsigned char)(v & 0xff);
+    p[1] = (unsigned char)((v >> 8) & 0xff);
+    p[2] = (unsigned char)((v >> 16) & 0xff);
+    p[3] = (unsigned char)((v >> 24) & 0xff);
+}
+
+apr_size_t tb_gzip_head(unsigned char *out, const char *head,
+                        apr_size_t head_len)
+{
+    /* RFC 1952 header: deflate, no flags, no time, OS unknown */
+    static const unsigned char header[10] = {
+        0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff
+    };
+    unsigned char *p = out;
+
+    memcpy(p, header, sizeof(header));
+    p += sizeof(header);
+    /* RFC 1951 stored blocks, not final: the cached stream follows.  The
+     * header bits (BFINAL 0, BTYPE 00) and the padding to the byte
+     * boundary make one zero byte, since every block starts aligned. */
+    do {
+        apr_size_t n = head_len > 65535 ? 65535 : head_len;
+        *p++ = 0;
+        *p++ = (unsigned char)(n & 0xff);
+        *p++ = (unsigned char)(n >> 8);
+        *p++ = (unsigned char)(~n & 0xff);
+        *p++ = (unsigned char)((~n >> 8) & 0xff);
+        memcpy(p, head, n);
+        p += n;
+        head += n;
+        head_len -= n;
+    } while (head_len > 0);
+    return (apr_size_t)(p - out);
+}
+
+void tb_gzip_trailer(unsigned char *out, const char *head,
+                     apr_size_t head_len, const tb_cached_t *e)
+{
+    uLong crc = crc32(crc32(0L, Z_NULL, 0), (const Bytef *)head,
+                      (uInt)head_len);
+
+    crc = crc32_combine(crc, e->crc, (z_off_t)e->body_len);
+    put_le32(out, crc);
+    put_le32(out + 4, (unsigned long)((head_len + e->body_len) & 0xffffffffUL));
+}
