@@ -6,8 +6,9 @@
  * The taskboard-load handler: decodes the package, reads the revision,
  * and answers from this process's cache of answers (tb_cache.h) while the
  * revision is unchanged.  Otherwise it reads the revision and every store
- * in one consistent snapshot, streams them from the database cursor into
- * the response (tb_load.c), and keeps a copy of the bytes for the cache.
+ * in one consistent snapshot from the database cursor (tb_load.c): an
+ * answer the cache can keep is collected, kept and sent from the cache; a
+ * larger one is streamed into the response as the rows come.
  */
 
 #include <stdlib.h>
@@ -160,53 +161,76 @@ static int send_cached(request_rec *r, const char *head,
     return OK;
 }
 
-/* A tb_jw sink that passes everything on to the response and keeps a
- * copy for the cache, until the copy would outgrow what the cache keeps. */
-typedef struct tee_t {
+/* A tb_jw sink for an answer the cache may keep: it collects the whole
+ * answer, to be sent from the cache (gzip-compressed for the clients that
+ * take it).  An answer that outgrows what the cache keeps is streamed
+ * instead: what was collected goes out, and the rest follows as it comes. */
+typedef struct collect_t {
     tb_out_t *out;
+    const char *head;           /* written first when streaming */
     char *copy;                 /* malloc()ed, handed to the cache */
     apr_size_t len, cap, max;
-    int keeping;
-} tee_t;
+    int collecting;             /* 0: streaming to out */
+} collect_t;
 
-static apr_status_t free_tee(void *data)
+static apr_status_t free_collected(void *data)
 {
-    tee_t *tee = data;
+    collect_t *c = data;
 
-    free(tee->copy);
-    tee->copy = NULL;
+    free(c->copy);
+    c->copy = NULL;
     return APR_SUCCESS;
 }
 
-static int tee_sink(void *ctx, const char *buf, apr_size_t len)
+/* Makes room for len more bytes, up to c->max; 0 when it cannot. */
+static int collect_room(collect_t *c, apr_size_t len)
 {
-    tee_t *tee = ctx;
+    apr_size_t cap = c->cap ? c->cap : 64 * 1024;
+    char *grown;
 
-    if (tee->keeping && tee->len + len > tee->cap) {
-        apr_size_t cap = tee->cap ? tee->cap : 64 * 1024;
-        char *grown;
-        while (cap < tee->len + len) {
-            cap *= 2;
-        }
-        if (cap > tee->max) {
-            cap = tee->max;
-        }
-        grown = tee->len + len <= cap ? realloc(tee->copy, cap) : NULL;
-        if (!grown) {
-            /* too large to keep (or no memory): just stream it */
-            tee->keeping = 0;
-            free_tee(tee);
-        }
-        else {
-            tee->copy = grown;
-            tee->cap = cap;
-        }
+    if (c->len + len <= c->cap) {
+        return 1;
     }
-    if (tee->keeping) {
-        memcpy(tee->copy + tee->len, buf, len);
-        tee->len += len;
+    if (c->len + len > c->max) {
+        return 0;
     }
-    return tb_out_sink(tee->out, buf, len);
+    while (cap < c->len + len) {
+        cap *= 2;
+    }
+    if (cap > c->max) {
+        cap = c->max;
+    }
+    if (!(grown = realloc(c->copy, cap))) {
+        return 0;
+    }
+    c->copy = grown;
+    c->cap = cap;
+    return 1;
+}
+
+static void start_streaming(collect_t *c)
+{
+    c->collecting = 0;
+    tb_out_sink(c->out, c->head, strlen(c->head));
+    if (c->len > 0) {
+        tb_out_sink(c->out, c->copy, c->len);
+    }
+    free_collected(c);
+}
+
+static int collect_sink(void *ctx, const char *buf, apr_size_t len)
+{
+    collect_t *c = ctx;
+
+    if (c->collecting) {
+        if (collect_room(c, len)) {
+            memcpy(c->copy + c->len, buf, len);
+            c->len += len;
+            return 0;
+        }
+        start_streaming(c);
+    }
+    return tb_out_sink(c->out, buf, len);
 }
 
 int tb_handle_load(request_rec *r)
@@ -217,12 +241,12 @@ int tb_handle_load(request_rec *r)
     tb_db_error_t err;
     tb_db_t *db;
     tb_out_t out;
-    tee_t tee;
+    collect_t collect;
     tb_jw_t jw;
     tb_cached_t *hit;
     const char *text, *msg, *head, *key = NULL, *revision = NULL;
     apr_size_t len;
-    int status, i, bad_values = 0, use_cache;
+    int status, i, bad_values = 0, use_cache, committed;
 
     if ((status = tb_check_request(r, conf, "load", 1)) != DECLINED) {
         return status;
@@ -284,16 +308,19 @@ int tb_handle_load(request_rec *r)
     }
 
     tb_out_init(&out, r);
-    tb_out_sink(&out, head, strlen(head));
-    memset(&tee, 0, sizeof(tee));
-    tee.out = &out;
-    tee.keeping = use_cache && revision != NULL;
-    if (tee.keeping) {
-        tee.max = tb_cache_largest(load_cache);
-        apr_pool_cleanup_register(r->pool, &tee, free_tee,
-                                  apr_pool_cleanup_null);
+    memset(&collect, 0, sizeof(collect));
+    collect.out = &out;
+    collect.head = head;
+    collect.collecting = 1;
+    apr_pool_cleanup_register(r->pool, &collect, free_collected,
+                              apr_pool_cleanup_null);
+    if (use_cache && revision) {
+        collect.max = tb_cache_largest(load_cache);
     }
-    tb_jw_init(&jw, tee_sink, &tee);
+    else {
+        start_streaming(&collect);
+    }
+    tb_jw_init(&jw, collect_sink, &collect);
     if (revision) {
         tb_jw_cstr(&jw, ",\"revision\":");
         tb_jw_cstr(&jw, revision);
@@ -325,14 +352,23 @@ int tb_handle_load(request_rec *r)
                       bad_values == 1 ? "was" : "were");
     }
     tb_jw_flush(&jw);
-    /* Ending a read-only snapshot cannot lose anything; a failure here
-     * only means the connection broke after the last row. */
-    if (tb_db_commit(db, &err) != 0) {
-        tee.keeping = 0;
-    }
-    if (tee.keeping && tee.copy && out.status == APR_SUCCESS) {
-        tb_cache_put(load_cache, key, revision, tee.copy, tee.len);
-        tee.copy = NULL;
+    /* Ending a read-only snapshot cannot lose anything: every row has
+     * been read.  A failure only means the connection broke just now; the
+     * answer is still right, but it is not kept. */
+    committed = tb_db_commit(db, &err) == 0;
+    if (collect.collecting) {
+        tb_cached_t *entry = tb_cache_entry_create(load_cache, key, revision,
+                                                   collect.copy, collect.len);
+        collect.copy = NULL;
+        if (!entry) {
+            return tb_send_error(r, HTTP_INTERNAL_SERVER_ERROR, "load",
+                                 req.request_id, "the server ran out of "
+                                 "memory", NULL);
+        }
+        if (committed) {
+            tb_cache_publish(entry);
+        }
+        return send_cached(r, head, strlen(head), entry);
     }
     if (tb_out_finish(&out) != APR_SUCCESS) {
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, out.status, r, TBLOGNO(00106)

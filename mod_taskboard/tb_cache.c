@@ -153,46 +153,64 @@ void tb_cache_release(tb_cached_t *e)
     apr_thread_mutex_unlock(cache->mutex);
 }
 
-void tb_cache_put(tb_cache_t *cache, const char *key, const char *revision,
-                  char *body, apr_size_t body_len)
+tb_cached_t *tb_cache_entry_create(tb_cache_t *cache, const char *key,
+                                   const char *revision, char *body,
+                                   apr_size_t body_len)
 {
-    tb_cached_t *e, *old;
-    apr_size_t bytes;
+    tb_cached_t *e = calloc(1, sizeof(*e));
 
-    if (body_len > cache->largest || !(e = calloc(1, sizeof(*e)))) {
+    if (!e) {
         free(body);
-        return;
-    }
-    e->key = strdup(key);
-    e->revision = strdup(revision);
-    if (!e->key || !e->revision) {
-        e->body = body;
-        entry_free(e);
-        return;
+        return NULL;
     }
     e->body = body;
     e->body_len = body_len;
+    e->key = strdup(key);
+    e->revision = strdup(revision);
+    if (!e->key || !e->revision) {
+        entry_free(e);
+        return NULL;
+    }
     e->cache = cache;
-    e->refs = 1;                /* the table's */
-    e->in_table = 1;
+    e->refs = 1;                /* the caller's */
     e->last_used = apr_time_now();
-    bytes = entry_bytes(e);
+    return e;
+}
 
+void tb_cache_publish(tb_cached_t *e)
+{
+    tb_cache_t *cache = e->cache;
+    tb_cached_t *old;
+    apr_size_t bytes = entry_bytes(e);
+
+    if (e->body_len > cache->largest) {
+        return;
+    }
     apr_thread_mutex_lock(cache->mutex);
-    old = apr_hash_get(cache->table, key, APR_HASH_KEY_STRING);
+    old = apr_hash_get(cache->table, e->key, APR_HASH_KEY_STRING);
     if (old) {
         unlink_locked(cache, old);
     }
     make_room_locked(cache, bytes, NULL);
-    if (cache->used + bytes > cache->capacity) {
-        e->in_table = 0;
-        unref_locked(e);
-    }
-    else {
+    if (cache->used + bytes <= cache->capacity) {
+        e->refs++;              /* the table's */
+        e->in_table = 1;
         apr_hash_set(cache->table, e->key, APR_HASH_KEY_STRING, e);
         cache->used += bytes;
     }
     apr_thread_mutex_unlock(cache->mutex);
+}
+
+void tb_cache_put(tb_cache_t *cache, const char *key, const char *revision,
+                  char *body, apr_size_t body_len)
+{
+    tb_cached_t *e = tb_cache_entry_create(cache, key, revision, body,
+                                           body_len);
+
+    if (e) {
+        tb_cache_publish(e);
+        tb_cache_release(e);
+    }
 }
 
 /* Compresses body into a raw deflate stream (no zlib or gzip wrapper),

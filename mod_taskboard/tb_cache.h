@@ -75,11 +75,24 @@ tb_cached_t *tb_cache_get(tb_cache_t *cache, const char *key,
 void tb_cache_release(tb_cached_t *entry);
 
 /**
- * Publishes an answer: body must come from malloc() and belongs to the
- * cache from now on (freed at once if it is too large to keep).  An entry
- * for key at another revision is replaced, and the least recently used
- * entries make room.
+ * Wraps an answer in an entry that only the caller holds (one reference,
+ * given back with tb_cache_release): body must come from malloc() and
+ * belongs to the entry from now on.  NULL when memory ran out (body is
+ * freed then).
  */
+tb_cached_t *tb_cache_entry_create(tb_cache_t *cache, const char *key,
+                                   const char *revision, char *body,
+                                   apr_size_t body_len);
+
+/**
+ * Puts an entry from tb_cache_entry_create into the cache, where it
+ * replaces the entry for its key at another revision; the least recently
+ * used entries make room.  An entry too large to keep stays the caller's
+ * alone.
+ */
+void tb_cache_publish(tb_cached_t *entry);
+
+/** tb_cache_entry_create, tb_cache_publish and tb_cache_release in one. */
 void tb_cache_put(tb_cache_t *cache, const char *key, const char *revision,
                   char *body, apr_size_t body_len);
 

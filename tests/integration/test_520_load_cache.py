@@ -139,6 +139,12 @@ class TestLoadCache:
             d = zlib.decompressobj(16 + zlib.MAX_WBITS)
             assert d.decompress(r.content) == plain and d.eof and not d.unused_data
             assert len(r.content) < len(plain) / 2
+        # the first load after a change (a miss) is compressed as well
+        db.raise_revisions()
+        r = raw_get(httpd, load_path(5), **{"Accept-Encoding": "gzip"})
+        assert r.headers.get("Content-Encoding") == "gzip", describe(r)
+        assert json.loads(gzip.decompress(r.content))["revision"] == db.revision(self.board)
+        plain = raw_get(httpd, load_path(5)).content
         r = raw_get(httpd, load_path("other-id"), **{"Accept-Encoding": "x-gzip"})
         assert r.headers.get("Content-Encoding") == "gzip"
         assert json.loads(gzip.decompress(r.content))["requestId"] == "other-id"
