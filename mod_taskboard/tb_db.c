@@ -178,7 +178,14 @@ int tb_db_exec_may_fail(tb_db_t *db, apr_dbd_prepared_t *stmt, int nargs,
 }
 
 /* Runs a prepared SELECT and reads its result to the end (an undrained
- * result blocks the connection), calling fn for each row. */
+ * result blocks the connection), calling fn for each row; fn copies what
+ * it keeps into db->pool.
+ *
+ * The driver gives every TEXT or BLOB column of a prepared result a buffer
+ * of its full size (up to DBDParams fldsz, 1 MiB), so one row of a table
+ * with a JSON column costs a megabyte.  Taken from a subpool that is
+ * destroyed at once, that memory goes back to the thread's allocator and
+ * serves the next SELECT, instead of being mapped and unmapped each time. */
 static int run_select(tb_db_t *db, apr_dbd_prepared_t *stmt, int nargs,
                       const char **args,
                       void (*fn)(tb_db_t *, apr_dbd_row_t *, void *),
@@ -186,20 +193,29 @@ static int run_select(tb_db_t *db, apr_dbd_prepared_t *stmt, int nargs,
 {
     apr_dbd_results_t *res = NULL;
     apr_dbd_row_t *row = NULL;
+    apr_pool_t *scratch;
     int rv;
 
     if (!stmt) {
         return not_prepared(db, doing, err);
     }
-    rv = apr_dbd_pselect(db->driver, db->pool, db->handle, &res, stmt, 0,
+    if (apr_pool_create(&scratch, db->pool) != APR_SUCCESS) {
+        return not_prepared(db, doing, err);
+    }
+    rv = apr_dbd_pselect(db->driver, scratch, db->handle, &res, stmt, 0,
                          nargs, args);
+    if (rv == 0) {
+        while ((rv = apr_dbd_get_row(db->driver, scratch, res, &row, -1))
+               == 0) {
+            fn(db, row, baton);
+        }
+        rv = rv == -1 ? 0 : rv;
+    }
     if (rv != 0) {
-        return tb_db_fail(db, rv, doing, err);
+        tb_db_fail(db, rv, doing, err);
     }
-    while ((rv = apr_dbd_get_row(db->driver, db->pool, res, &row, -1)) == 0) {
-        fn(db, row, baton);
-    }
-    return rv == -1 ? 0 : tb_db_fail(db, rv, doing, err);
+    apr_pool_destroy(scratch);
+    return rv;
 }
 
 typedef struct {
