@@ -168,8 +168,9 @@ static int send_cached(request_rec *r, const char *head,
 typedef struct collect_t {
     tb_out_t *out;
     const char *head;           /* written first when streaming */
-    char *copy;                 /* malloc()ed, handed to the cache */
-    apr_size_t len, cap, max;
+    const char *key, *revision; /* of the answer, for the cache */
+    char *copy;                 /* tb_cache_body_new(), handed to the cache */
+    apr_size_t len, max;
     int collecting;             /* 0: streaming to out */
 } collect_t;
 
@@ -177,43 +178,36 @@ static apr_status_t free_collected(void *data)
 {
     collect_t *c = data;
 
-    free(c->copy);
-    c->copy = NULL;
+    if (c->copy) {
+        tb_cache_body_free(load_cache, c->copy);
+        c->copy = NULL;
+    }
     return APR_SUCCESS;
 }
 
-/* Makes room for len more bytes, up to c->max; 0 when it cannot. */
+/* Whether len more bytes fit in what the cache keeps. */
 static int collect_room(collect_t *c, apr_size_t len)
 {
-    apr_size_t cap = c->cap ? c->cap : 64 * 1024;
-    char *grown;
-
-    if (c->len + len <= c->cap) {
-        return 1;
-    }
     if (c->len + len > c->max) {
         return 0;
     }
-    while (cap < c->len + len) {
-        cap *= 2;
-    }
-    if (cap > c->max) {
-        cap = c->max;
-    }
-    if (!(grown = realloc(c->copy, cap))) {
+    if (!c->copy && !(c->copy = tb_cache_body_new(load_cache))) {
         return 0;
     }
-    c->copy = grown;
-    c->cap = cap;
     return 1;
 }
 
 static void start_streaming(collect_t *c)
 {
+    apr_size_t at, n;
+
     c->collecting = 0;
     tb_out_sink(c->out, c->head, strlen(c->head));
-    if (c->len > 0) {
-        tb_out_sink(c->out, c->copy, c->len);
+    /* In pieces: one large write would become one heap bucket of that
+     * size, whose memory the connection's allocator keeps afterwards. */
+    for (at = 0; c->copy && at < c->len; at += n) {
+        n = c->len - at < TB_FLUSH_BYTES ? c->len - at : TB_FLUSH_BYTES;
+        tb_out_sink(c->out, c->copy + at, n);
     }
     free_collected(c);
 }
@@ -227,6 +221,9 @@ static int collect_sink(void *ctx, const char *buf, apr_size_t len)
             memcpy(c->copy + c->len, buf, len);
             c->len += len;
             return 0;
+        }
+        if (c->len + len > c->max) {
+            tb_cache_note_too_large(load_cache, c->key, c->revision);
         }
         start_streaming(c);
     }
@@ -311,10 +308,13 @@ int tb_handle_load(request_rec *r)
     memset(&collect, 0, sizeof(collect));
     collect.out = &out;
     collect.head = head;
+    collect.key = key;
+    collect.revision = revision;
     collect.collecting = 1;
     apr_pool_cleanup_register(r->pool, &collect, free_collected,
                               apr_pool_cleanup_null);
-    if (use_cache && revision) {
+    if (use_cache && revision
+        && !tb_cache_is_too_large(load_cache, key, revision)) {
         collect.max = tb_cache_largest(load_cache);
     }
     else {

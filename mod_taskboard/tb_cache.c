@@ -4,6 +4,8 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include <apr_atomic.h>
 #include <apr_hash.h>
@@ -28,10 +30,66 @@
 struct tb_cache_t {
     apr_thread_mutex_t *mutex;  /* guards everything below and refs */
     apr_hash_t *table;          /* key -> tb_cached_t * */
+    apr_hash_t *too_large;      /* key -> revision (malloc) at which the
+                                   answer did not fit */
     apr_size_t capacity;
     apr_size_t largest;
     apr_size_t used;            /* bytes of the entries in the table */
 };
+
+/*
+ * Answers live in pages of their own, mapped and unmapped directly.  With
+ * malloc(), the buffer that collects an answer of unknown size grows by
+ * realloc() to megabytes, and once glibc has freed one such block it keeps
+ * later ones of that size in the arena of the thread: every worker thread
+ * ended up holding megabytes after its first large board.  A mapping
+ * reserves address space only; pages count once they are written.
+ */
+static apr_size_t page_round(apr_size_t len)
+{
+    static apr_size_t page;
+
+    if (!page) {
+        long sz = sysconf(_SC_PAGESIZE);
+        page = sz > 0 ? (apr_size_t)sz : 4096;
+    }
+    return (len + page - 1) / page * page;
+}
+
+static void *pages_map(apr_size_t len)
+{
+    void *p = mmap(NULL, page_round(len ? len : 1), PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+
+    return p == MAP_FAILED ? NULL : p;
+}
+
+static void pages_unmap(const void *p, apr_size_t len)
+{
+    if (p) {
+        munmap((void *)p, page_round(len ? len : 1));
+    }
+}
+
+/* Gives back the pages of a mapping of reserved bytes beyond used. */
+static void pages_trim(void *p, apr_size_t reserved, apr_size_t used)
+{
+    apr_size_t keep = page_round(used ? used : 1);
+
+    if (page_round(reserved) > keep) {
+        munmap((char *)p + keep, page_round(reserved) - keep);
+    }
+}
+
+char *tb_cache_body_new(tb_cache_t *cache)
+{
+    return pages_map(cache->largest);
+}
+
+void tb_cache_body_free(tb_cache_t *cache, char *body)
+{
+    pages_unmap(body, cache->largest);
+}
 
 static apr_size_t entry_bytes(const tb_cached_t *e)
 {
@@ -43,8 +101,8 @@ static void entry_free(tb_cached_t *e)
 {
     free(e->key);
     free(e->revision);
-    free((char *)e->body);
-    free((unsigned char *)e->deflated);
+    pages_unmap(e->body, e->body_len);
+    pages_unmap(e->deflated, e->deflated_len);
     free(e);
 }
 
@@ -90,6 +148,21 @@ static void make_room_locked(tb_cache_t *cache, apr_size_t need,
     }
 }
 
+static void forget_too_large_locked(tb_cache_t *cache)
+{
+    apr_hash_index_t *hi;
+
+    for (hi = apr_hash_first(NULL, cache->too_large); hi;
+         hi = apr_hash_next(hi)) {
+        const void *key;
+        void *revision;
+        apr_hash_this(hi, &key, NULL, &revision);
+        apr_hash_set(cache->too_large, key, APR_HASH_KEY_STRING, NULL);
+        free((void *)key);
+        free(revision);
+    }
+}
+
 static apr_status_t cache_cleanup(void *data)
 {
     tb_cache_t *cache = data;
@@ -100,6 +173,7 @@ static apr_status_t cache_cleanup(void *data)
     for (hi = apr_hash_first(NULL, cache->table); hi; hi = apr_hash_next(hi)) {
         unlink_locked(cache, apr_hash_this_val(hi));
     }
+    forget_too_large_locked(cache);
     return APR_SUCCESS;
 }
 
@@ -113,6 +187,7 @@ tb_cache_t *tb_cache_create(apr_pool_t *pool, apr_size_t capacity,
         return NULL;
     }
     cache->table = apr_hash_make(pool);
+    cache->too_large = apr_hash_make(pool);
     cache->capacity = capacity;
     cache->largest = largest < capacity ? largest : capacity;
     /* registered after the mutex's own cleanup, so it runs before it */
@@ -144,6 +219,54 @@ tb_cached_t *tb_cache_get(tb_cache_t *cache, const char *key,
     return e;
 }
 
+void tb_cache_note_too_large(tb_cache_t *cache, const char *key,
+                             const char *revision)
+{
+    char *k = strdup(key), *rev = strdup(revision);
+    apr_hash_index_t *hi;
+
+    if (!k || !rev) {
+        free(k);
+        free(rev);
+        return;
+    }
+    apr_thread_mutex_lock(cache->mutex);
+    /* an older note for the key goes, with the strings it owns */
+    if (apr_hash_get(cache->too_large, key, APR_HASH_KEY_STRING)) {
+        for (hi = apr_hash_first(NULL, cache->too_large); hi;
+             hi = apr_hash_next(hi)) {
+            const void *stored;
+            void *old;
+            apr_hash_this(hi, &stored, NULL, &old);
+            if (strcmp(stored, key) == 0) {
+                apr_hash_set(cache->too_large, stored, APR_HASH_KEY_STRING,
+                             NULL);
+                free((void *)stored);
+                free(old);
+                break;
+            }
+        }
+    }
+    if (apr_hash_count(cache->too_large) >= TB_CACHE_MAX_ENTRIES) {
+        forget_too_large_locked(cache);
+    }
+    apr_hash_set(cache->too_large, k, APR_HASH_KEY_STRING, rev);
+    apr_thread_mutex_unlock(cache->mutex);
+}
+
+int tb_cache_is_too_large(tb_cache_t *cache, const char *key,
+                          const char *revision)
+{
+    const char *rev;
+    int too_large;
+
+    apr_thread_mutex_lock(cache->mutex);
+    rev = apr_hash_get(cache->too_large, key, APR_HASH_KEY_STRING);
+    too_large = rev && strcmp(rev, revision) == 0;
+    apr_thread_mutex_unlock(cache->mutex);
+    return too_large;
+}
+
 void tb_cache_release(tb_cached_t *e)
 {
     tb_cache_t *cache = e->cache;
@@ -157,12 +280,14 @@ tb_cached_t *tb_cache_entry_create(tb_cache_t *cache, const char *key,
                                    const char *revision, char *body,
                                    apr_size_t body_len)
 {
-    tb_cached_t *e = calloc(1, sizeof(*e));
+    tb_cached_t *e = body_len <= cache->largest ? calloc(1, sizeof(*e))
+                                                : NULL;
 
     if (!e) {
-        free(body);
+        tb_cache_body_free(cache, body);
         return NULL;
     }
+    pages_trim(body, cache->largest, body_len);
     e->body = body;
     e->body_len = body_len;
     e->key = strdup(key);
@@ -229,7 +354,7 @@ static int deflate_body(const char *body, apr_size_t len,
         return -1;
     }
     bound = deflateBound(&zs, (uLong)len);
-    if (!(*out = malloc(bound))) {
+    if (!(*out = pages_map(bound))) {
         deflateEnd(&zs);
         return -1;
     }
@@ -241,10 +366,11 @@ static int deflate_body(const char *body, apr_size_t len,
     *out_len = zs.total_out;
     deflateEnd(&zs);
     if (rv != Z_STREAM_END) {
-        free(*out);
+        pages_unmap(*out, bound);
         *out = NULL;
         return -1;
     }
+    pages_trim(*out, bound, *out_len);
     return 0;
 }
 

@@ -71,14 +71,33 @@ apr_size_t tb_cache_largest(const tb_cache_t *cache);
 tb_cached_t *tb_cache_get(tb_cache_t *cache, const char *key,
                           const char *revision);
 
+/**
+ * Remembers that the answer for key at revision is larger than the cache
+ * keeps, so that the next loads at that revision stream it at once instead
+ * of collecting megabytes first; a later revision tries again.
+ */
+void tb_cache_note_too_large(tb_cache_t *cache, const char *key,
+                             const char *revision);
+int tb_cache_is_too_large(tb_cache_t *cache, const char *key,
+                          const char *revision);
+
 /** Gives back a reference from tb_cache_get. */
 void tb_cache_release(tb_cached_t *entry);
 
 /**
+ * A buffer for an answer of up to tb_cache_largest() bytes, in pages of
+ * its own that count only once written; NULL when none can be mapped.
+ * Handed to tb_cache_entry_create (or tb_cache_put), or given back with
+ * tb_cache_body_free.
+ */
+char *tb_cache_body_new(tb_cache_t *cache);
+void tb_cache_body_free(tb_cache_t *cache, char *body);
+
+/**
  * Wraps an answer in an entry that only the caller holds (one reference,
- * given back with tb_cache_release): body must come from malloc() and
- * belongs to the entry from now on.  NULL when memory ran out (body is
- * freed then).
+ * given back with tb_cache_release): body comes from tb_cache_body_new
+ * and belongs to the entry from now on (its unused pages are given back).
+ * NULL when memory ran out (body is freed then).
  */
 tb_cached_t *tb_cache_entry_create(tb_cache_t *cache, const char *key,
                                    const char *revision, char *body,

@@ -10,10 +10,21 @@
 #include "tb_test.h"
 #include "tb_cache.h"
 
-/* A malloc()ed copy, as tb_cache_put wants it. */
-static char *heap(const char *s)
+/* A copy in a buffer of the cache, as tb_cache_put wants it. */
+static char *heap(tb_cache_t *cache, const char *s)
 {
-    return strdup(s);
+    char *body = tb_cache_body_new(cache);
+
+    memcpy(body, s, strlen(s));
+    return body;
+}
+
+static char *filled(tb_cache_t *cache, char c, apr_size_t len)
+{
+    char *body = tb_cache_body_new(cache);
+
+    memset(body, c, len);
+    return body;
 }
 
 /* Inflates a whole gzip response (one member) with zlib, as a browser
@@ -68,7 +79,7 @@ static void test_gzip(void)
     unsigned char *gz;
     tb_cached_t *e;
 
-    tb_cache_put(cache, "k", "7", heap(body), strlen(body));
+    tb_cache_put(cache, "k", "7", heap(cache, body), strlen(body));
     e = tb_cache_get(cache, "k", "7");
     CHECK(e != NULL && tb_cached_gzip(e) == 1);
     gz = gzip_answer(head, e, &gz_len);
@@ -83,11 +94,10 @@ static void test_gzip(void)
 
     /* a large, compressible body, and a head longer than one stored
      * block (65,535 bytes) */
-    big_body = malloc(300000 + 1);
+    big_body = tb_cache_body_new(cache);
     for (i = 0; i < 300000; i++) {
         big_body[i] = "{\"id\":1234,\"name\":\"x\"},"[i % 23];
     }
-    big_body[300000] = '\0';
     tb_cache_put(cache, "big", "8", big_body, 300000);
     e = tb_cache_get(cache, "big", "8");
     CHECK(e && tb_cached_gzip(e) && e->deflated_len < 300000 / 10);
@@ -113,7 +123,7 @@ static void test_entries(void)
     char *body;
 
     CHECK(tb_cache_get(cache, "a", "1") == NULL);
-    tb_cache_put(cache, "a", "1", heap("[answer a1]"), 11);
+    tb_cache_put(cache, "a", "1", heap(cache, "[answer a1]"), 11);
     CHECK(tb_cache_get(cache, "a", "2") == NULL);   /* another revision */
     CHECK(tb_cache_get(cache, "b", "1") == NULL);   /* another key */
     held = tb_cache_get(cache, "a", "1");
@@ -121,7 +131,7 @@ static void test_entries(void)
 
     /* a newer revision replaces the entry; the old bytes stay valid for
      * whoever still sends them */
-    tb_cache_put(cache, "a", "2", heap("[answer a2]"), 11);
+    tb_cache_put(cache, "a", "2", heap(cache, "[answer a2]"), 11);
     CHECK(tb_cache_get(cache, "a", "1") == NULL);
     CHECK(held && !memcmp(held->body, "[answer a1]", 11));
     tb_cache_release(held);
@@ -130,28 +140,23 @@ static void test_entries(void)
     tb_cache_release(e);
 
     /* an answer larger than the largest kept is not kept */
-    body = malloc(700);
-    memset(body, 'x', 700);
+    body = filled(cache, 'x', 700);
     tb_cache_put(cache, "huge", "1", body, 700);
     CHECK(tb_cache_get(cache, "huge", "1") == NULL);
 
     /* the least recently used entries make room */
-    body = malloc(500);
-    memset(body, 'y', 500);
+    body = filled(cache, 'y', 500);
     tb_cache_put(cache, "b", "1", body, 500);
-    body = malloc(500);
-    memset(body, 'z', 500);
+    body = filled(cache, 'z', 500);
     tb_cache_put(cache, "c", "1", body, 500);
     e = tb_cache_get(cache, "a", "2");     /* a is now the most recent */
     CHECK(e != NULL);
     if (e) {
         tb_cache_release(e);
     }
-    body = malloc(500);
-    memset(body, 'w', 500);
+    body = filled(cache, 'w', 500);
     tb_cache_put(cache, "d", "1", body, 500);
-    body = malloc(500);
-    memset(body, 'v', 500);
+    body = filled(cache, 'v', 500);
     tb_cache_put(cache, "e", "1", body, 500);
     tb_cache_stats(cache, &st);
     CHECK(st.bytes <= 2000);
@@ -161,6 +166,15 @@ static void test_entries(void)
     if (e) {
         tb_cache_release(e);
     }
+    /* a note that an answer is too large holds for its revision only */
+    CHECK(!tb_cache_is_too_large(cache, "xl", "5"));
+    tb_cache_note_too_large(cache, "xl", "5");
+    CHECK(tb_cache_is_too_large(cache, "xl", "5"));
+    CHECK(!tb_cache_is_too_large(cache, "xl", "6"));
+    tb_cache_note_too_large(cache, "xl", "6");
+    CHECK(tb_cache_is_too_large(cache, "xl", "6"));
+    CHECK(!tb_cache_is_too_large(cache, "xl", "5"));
+    CHECK(!tb_cache_is_too_large(cache, "other", "6"));
     /* the pool's end frees what is left; LeakSanitizer in the fuzz and
      * ASan builds would report anything else */
 }
