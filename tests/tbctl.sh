@@ -50,7 +50,7 @@ DEMO_ROOT=$TB_STATE_DIR/httpd
 # the build (apxs, jansson, the sanitizer runtimes), the servers, and the test and benchmark tools
 DEPS=(gcc make pkg-config libasan8 libubsan1 clang libclang-rt-14-dev
       apache2 apache2-dev libaprutil1-dbd-mysql libjansson-dev mariadb-server mariadb-client
-      python3-pytest python3-requests python3-pymysql curl wrk)
+      python3-pytest python3-requests python3-pymysql curl wrk libmariadb-dev zlib1g-dev)
 
 die() {
     echo "tbctl: $*" >&2

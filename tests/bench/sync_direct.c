@@ -1,0 +1,589 @@
+/* sync_direct: the direct-SQL baseline of the sync benchmark (tests/bench/bench.py).
+ *
+ * N threads, each with its own connection to MariaDB over TCP, run for T seconds the same
+ * statements and the same transaction that mod_taskboard issues for one sync of a scenario
+ * (read from MariaDB's general log), as prepared statements prepared once per connection:
+ *
+ *   move   one card move (status and weight of one task)
+ *   add    a new card with one assignment
+ *   batch  2 added tasks, 6 updated tasks, 2 removed tasks (added by this thread earlier)
+ *
+ * Every sync: the replay lookup in the request table (autocommit), START TRANSACTION, the
+ * revision row locked, the removals (children and assignments looked up FOR UPDATE, then the
+ * DELETEs), the additions (phantom lookup, INSERT, phantom record, the row read back), the updates
+ * (row locked, UPDATE, row read back), the revision raised, the answer recorded, COMMIT.  The one
+ * difference on purpose: the id of an inserted row comes from the OK packet
+ * (mysql_stmt_insert_id), where the module asks with SELECT LAST_INSERT_ID().
+ *
+ * Prints one line:  TB transactions=N seconds=S tps=X p50_ms=A p99_ms=B retries=R
+ *                   setup_questions=Q setup_prepares=P
+ * where setup_* are what connecting and disconnecting add to the server's Questions and
+ * Com_stmt_prepare counters (SET NAMES, the batch's seed INSERTs, COM_QUIT; the prepares,
+ * which MariaDB does not count as Questions), for a caller that reads the counters around the
+ * run and leaves them out.
+ *
+ * Build: cc -O2 -o sync_direct sync_direct.c $(pkg-config --cflags --libs libmariadb) -lpthread
+ */
+
+#include <errno.h>
+#include <getopt.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <mysql.h>
+
+#define TASK_COLS "`id`,`name`,`description`,`status`,`prio`,`weight`,`deadline`,`start_date`," \
+                  "`event_color`,`read_only`,`parent_id`,`meta`"
+
+enum {
+    S_REPLAY, S_REV_LOCK, S_REV_BUMP, S_RECORD,
+    S_TASK_LOCK, S_TASK_UPDATE, S_TASK_READ,
+    S_PHANTOM_FIND, S_PHANTOM_ADD, S_TASK_INSERT, S_ASSIGN_INSERT, S_ASSIGN_READ,
+    S_TASK_CHILDREN, S_TASK_ASSIGNS, S_TASK_DELETE,
+    S_COUNT
+};
+
+static const char *const SQL[S_COUNT] = {
+    [S_REPLAY] = "SELECT `response` FROM `taskboard_requests` WHERE `request_id` = ? AND `body_hash` = ?",
+    [S_REV_LOCK] = "SELECT `value` FROM `options` WHERE `name` = ? FOR UPDATE",
+    [S_REV_BUMP] = "UPDATE `options` SET `value` = `value` + 1 WHERE `name` = ?",
+    [S_RECORD] = "INSERT IGNORE INTO `taskboard_requests` (`request_id`, `body_hash`, `response`) "
+                 "VALUES (?, ?, ?)",
+    [S_TASK_LOCK] = "SELECT " TASK_COLS " FROM `tasks` WHERE `id` = ? FOR UPDATE",
+    [S_TASK_UPDATE] = "UPDATE `tasks` SET `status` = ?,`weight` = ? WHERE `id` = ?",
+    [S_TASK_READ] = "SELECT " TASK_COLS " FROM `tasks` WHERE `id` = ?",
+    [S_PHANTOM_FIND] = "SELECT `real_id` FROM `taskboard_phantoms` WHERE `tbl` = ? AND `phantom` = ?",
+    [S_PHANTOM_ADD] = "INSERT INTO `taskboard_phantoms` (`tbl`, `phantom`, `real_id`) VALUES (?, ?, ?)",
+    [S_TASK_INSERT] = "INSERT INTO `tasks` (`name`,`status`) VALUES (?,?)",
+    [S_ASSIGN_INSERT] = "INSERT INTO `assignments` (`event`,`resource`) VALUES (?,?)",
+    [S_ASSIGN_READ] = "SELECT `id`,`event`,`resource`,`units` FROM `assignments` WHERE `id` = ?",
+    [S_TASK_CHILDREN] = "SELECT `id` FROM `tasks` WHERE `parent_id` = ? FOR UPDATE",
+    [S_TASK_ASSIGNS] = "SELECT `id` FROM `assignments` WHERE `event` = ? FOR UPDATE",
+    [S_TASK_DELETE] = "DELETE FROM `tasks` WHERE `id` = ?",
+};
+
+#define MAX_PARAMS 3
+#define MAX_COLS 16
+#define COL_SIZE 1024
+#define RESPONSE_SIZE 16384
+#define DEADLOCK_TRIES 3
+
+static const char *const STATUSES[] = {"todo", "doing", "review", "done"};
+
+/* The settings, from the command line. */
+static struct {
+    const char *host, *user, *password, *database, *scenario;
+    unsigned port;
+    int threads, seconds, tasks, resources, nonce;
+} opt = {"127.0.0.1", "taskboard", "taskboard", "taskboard", "move", 3306, 1, 3, 1000, 100, 0};
+
+/* A statement parameter: an integer or a string. */
+typedef struct {
+    int is_string;
+    long long i;
+    const char *s;
+} param_t;
+
+#define INT(v) ((param_t){0, (v), NULL})
+#define STR(v) ((param_t){1, 0, (v)})
+
+typedef struct {
+    int index;
+    MYSQL *db;
+    MYSQL_STMT *stmt[S_COUNT];
+    char cols[MAX_COLS][COL_SIZE];      /* the current row, every column as text */
+    unsigned long col_len[MAX_COLS];
+    my_bool col_null[MAX_COLS];
+    char response[RESPONSE_SIZE];       /* the answer being built */
+    size_t response_len;
+    long long n;                        /* syncs started by this thread */
+    long long k;                        /* tasks updated by this thread */
+    long long first, span;              /* the tasks this thread updates */
+    long long removable[2];             /* the ids of the tasks added by the last batch */
+    double *latency;                    /* ms per committed sync */
+    size_t count, cap;
+    long long retries;
+} worker_t;
+
+/* ready: every thread is connected and prepared; go: the deadline is set */
+static pthread_barrier_t ready, go;
+static struct timespec deadline;
+
+static void die(const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    fputs("sync_direct: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    exit(1);
+}
+
+static double now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+/* Appends to the answer being built. */
+static void respond(worker_t *w, const char *fmt, ...)
+{
+    va_list ap;
+    int len;
+
+    va_start(ap, fmt);
+    len = vsnprintf(w->response + w->response_len, RESPONSE_SIZE - w->response_len, fmt, ap);
+    va_end(ap);
+    if (len < 0 || (size_t)len >= RESPONSE_SIZE - w->response_len) {
+        die("answer longer than %d bytes", RESPONSE_SIZE);
+    }
+    w->response_len += (size_t)len;
+}
+
+/* Thrown to the transaction's caller on a deadlock or lock wait timeout. */
+#define RETRY 1
+
+/* Runs statement s with its parameters; a SELECT's rows are all fetched, every column as text.
+ * With row_out, the last row is appended to the answer as a JSON object of the column names.
+ * Returns the number of rows read (or affected), -RETRY on a deadlock; dies on other errors. */
+static long long run(worker_t *w, int s, int nparams, const param_t *params, int row_out)
+{
+    MYSQL_STMT *st = w->stmt[s];
+    MYSQL_BIND bind[MAX_PARAMS], result[MAX_COLS];
+    unsigned long len[MAX_PARAMS];
+    MYSQL_RES *meta;
+    long long rows = 0;
+    int i, rc;
+
+    memset(bind, 0, sizeof(bind));
+    for (i = 0; i < nparams; i++) {
+        if (params[i].is_string) {
+            len[i] = strlen(params[i].s);
+            bind[i].buffer_type = MYSQL_TYPE_STRING;
+            bind[i].buffer = (void *)params[i].s;
+            bind[i].buffer_length = len[i];
+            bind[i].length = &len[i];
+        }
+        else {
+            bind[i].buffer_type = MYSQL_TYPE_LONGLONG;
+            bind[i].buffer = (void *)&params[i].i;
+        }
+    }
+    if (mysql_stmt_bind_param(st, bind) || mysql_stmt_execute(st)) {
+        unsigned err = mysql_stmt_errno(st);
+        if (err == 1213 || err == 1205) {
+            return -RETRY;
+        }
+        die("%s: [%u] %s", SQL[s], err, mysql_stmt_error(st));
+    }
+    meta = mysql_stmt_result_metadata(st);
+    if (!meta) {
+        return (long long)mysql_stmt_affected_rows(st);
+    }
+    unsigned ncols = mysql_num_fields(meta);
+    MYSQL_FIELD *fields = mysql_fetch_fields(meta);
+    if (ncols > MAX_COLS) {
+        die("%s: more than %d columns", SQL[s], MAX_COLS);
+    }
+    memset(result, 0, sizeof(result));
+    for (i = 0; i < (int)ncols; i++) {
+        result[i].buffer_type = MYSQL_TYPE_STRING;
+        result[i].buffer = w->cols[i];
+        result[i].buffer_length = COL_SIZE - 1;
+        result[i].length = &w->col_len[i];
+        result[i].is_null = &w->col_null[i];
+    }
+    if (mysql_stmt_bind_result(st, result)) {
+        die("%s: [%u] %s", SQL[s], mysql_stmt_errno(st), mysql_stmt_error(st));
+    }
+    while ((rc = mysql_stmt_fetch(st)) == 0 || rc == MYSQL_DATA_TRUNCATED) {
+        rows++;
+        for (i = 0; i < (int)ncols; i++) {
+            unsigned long l = w->col_len[i] < COL_SIZE - 1 ? w->col_len[i] : COL_SIZE - 1;
+            w->cols[i][l] = '\0';
+        }
+    }
+    if (rc != MYSQL_NO_DATA) {
+        unsigned err = mysql_stmt_errno(st);
+        mysql_free_result(meta);
+        mysql_stmt_free_result(st);
+        if (err == 1213 || err == 1205) {
+            return -RETRY;
+        }
+        die("%s: fetch: [%u] %s", SQL[s], err, mysql_stmt_error(st));
+    }
+    if (row_out && rows > 0) {
+        for (i = 0; i < (int)ncols; i++) {
+            respond(w, i ? ",\"%s\":" : "{\"%s\":", fields[i].name);
+            respond(w, w->col_null[i] ? "null" : "\"%s\"", w->cols[i]);
+        }
+        respond(w, "}");
+    }
+    mysql_free_result(meta);
+    mysql_stmt_free_result(st);
+    return rows;
+}
+
+#define RUN(w, s, row_out, ...) do { \
+        const param_t p_[] = {__VA_ARGS__}; \
+        if (run((w), (s), (int)(sizeof(p_) / sizeof(p_[0])), p_, (row_out)) == -RETRY) { \
+            return -RETRY; \
+        } \
+    } while (0)
+
+static int query(worker_t *w, const char *sql)
+{
+    if (mysql_query(w->db, sql)) {
+        unsigned err = mysql_errno(w->db);
+        if (err == 1213 || err == 1205) {
+            return -RETRY;
+        }
+        die("%s: [%u] %s", sql, err, mysql_error(w->db));
+    }
+    return 0;
+}
+
+/* Checks the removal of task id: its subtasks and assignments, locked. */
+static int remove_lookups(worker_t *w, long long id)
+{
+    RUN(w, S_TASK_CHILDREN, 0, INT(id));
+    RUN(w, S_TASK_ASSIGNS, 0, INT(id));
+    return 0;
+}
+
+/* Inserts a record whose $PhantomId is phantom into table (with insert and its parameters),
+ * records the phantom id, reads the row back into the answer.  Returns the new id. */
+static long long add_record(worker_t *w, const char *table, const char *phantom, int insert,
+                            int nparams, const param_t *params, int read_back)
+{
+    char id_text[24];
+    long long id;
+
+    respond(w, "{\"$PhantomId\":\"%s\",\"row\":", phantom);
+    RUN(w, S_PHANTOM_FIND, 0, STR(table), STR(phantom));
+    if (run(w, insert, nparams, params, 0) == -RETRY) {
+        return -RETRY;
+    }
+    id = (long long)mysql_stmt_insert_id(w->stmt[insert]);
+    snprintf(id_text, sizeof(id_text), "%lld", id);
+    RUN(w, S_PHANTOM_ADD, 0, STR(table), STR(phantom), STR(id_text));
+    RUN(w, read_back, 1, INT(id));
+    respond(w, "}");
+    return id;
+}
+
+static long long add_task(worker_t *w, const char *phantom)
+{
+    char name[64];
+
+    snprintf(name, sizeof(name), "Bench card %lld", w->n);
+    const param_t p[] = {STR(name), STR("todo")};
+    return add_record(w, "tasks", phantom, S_TASK_INSERT, 2, p, S_TASK_READ);
+}
+
+/* Locks, updates and reads back the next task of this thread. */
+static int update_task(worker_t *w)
+{
+    long long id;
+
+    w->k++;
+    id = w->first + w->k % w->span;
+    RUN(w, S_TASK_LOCK, 0, INT(id));
+    /* a weight no earlier run has written: every update really changes its row */
+    RUN(w, S_TASK_UPDATE, 0, STR(STATUSES[w->k % 4]), INT(opt.nonce * 100000LL + w->n), INT(id));
+    RUN(w, S_TASK_READ, 0, INT(id));
+    return 0;
+}
+
+static void phantom_id(worker_t *w, char *buf, size_t size, const char *prefix)
+{
+    snprintf(buf, size, "%s%d_%d_%lld", prefix, opt.nonce, w->index, w->n);
+}
+
+/* The changes of one sync of the scenario, inside the transaction. */
+static int changes(worker_t *w)
+{
+    char task[64], other[64];
+    long long id;
+    int i;
+
+    if (strcmp(opt.scenario, "move") == 0) {
+        return update_task(w);
+    }
+    if (strcmp(opt.scenario, "add") == 0) {
+        phantom_id(w, task, sizeof(task), "t");
+        respond(w, ",\"tasks\":[");
+        if ((id = add_task(w, task)) < 0) {
+            return -RETRY;
+        }
+        phantom_id(w, other, sizeof(other), "a");
+        respond(w, "],\"assignments\":[");
+        const param_t p[] = {INT(id), INT(1 + w->n % opt.resources)};
+        if (add_record(w, "assignments", other, S_ASSIGN_INSERT, 2, p, S_ASSIGN_READ) < 0) {
+            return -RETRY;
+        }
+        respond(w, "]");
+        return 0;
+    }
+    /* batch: removals first (lookups, then the deletes), then additions, then updates */
+    for (i = 0; i < 2; i++) {
+        if (remove_lookups(w, w->removable[i]) < 0) {
+            return -RETRY;
+        }
+    }
+    for (i = 0; i < 2; i++) {
+        RUN(w, S_TASK_DELETE, 0, INT(w->removable[i]));
+    }
+    respond(w, ",\"tasks\":[");
+    phantom_id(w, task, sizeof(task), "bx");
+    phantom_id(w, other, sizeof(other), "by");
+    long long added[2];
+    if ((added[0] = add_task(w, task)) < 0) {
+        return -RETRY;
+    }
+    respond(w, ",");
+    if ((added[1] = add_task(w, other)) < 0) {
+        return -RETRY;
+    }
+    respond(w, "]");
+    for (i = 0; i < 6; i++) {
+        if (update_task(w) < 0) {
+            return -RETRY;
+        }
+    }
+    /* the next batch removes these two, once this one has committed */
+    w->removable[0] = added[0];
+    w->removable[1] = added[1];
+    return 0;
+}
+
+/* One sync: the replay lookup, then the transaction.  Returns -RETRY after a deadlock. */
+static int sync_once(worker_t *w)
+{
+    char request_id[32], body_hash[48];
+    long long saved_k = w->k, saved_removable[2] = {w->removable[0], w->removable[1]};
+    int rc;
+
+    w->n++;
+    snprintf(request_id, sizeof(request_id), "%lld",
+             20000000000000LL + opt.nonce * 1000000000LL + w->index * 100000000LL + w->n);
+    snprintf(body_hash, sizeof(body_hash), "%040llx", (unsigned long long)w->n * 2654435761ULL);
+    w->response_len = 0;
+    RUN(w, S_REPLAY, 0, STR(request_id), STR(body_hash));
+    if (query(w, "START TRANSACTION") < 0) {
+        return -RETRY;
+    }
+    RUN(w, S_REV_LOCK, 0, STR("revision"));
+    respond(w, "{\"success\":true,\"type\":\"sync\",\"requestId\":%s,\"revision\":%lld",
+            request_id, atoll(w->cols[0]) + 1);
+    rc = changes(w);
+    if (rc == 0) {
+        respond(w, "}");
+        RUN(w, S_REV_BUMP, 0, STR("revision"));
+        RUN(w, S_RECORD, 0, STR(request_id), STR(body_hash), STR(w->response));
+        rc = query(w, "COMMIT");
+    }
+    if (rc < 0) {
+        mysql_rollback(w->db);
+        w->k = saved_k;
+        w->removable[0] = saved_removable[0];
+        w->removable[1] = saved_removable[1];
+    }
+    return rc;
+}
+
+static void connect_worker(worker_t *w)
+{
+    int s;
+
+    if (!(w->db = mysql_init(NULL))) {
+        die("mysql_init failed");
+    }
+    mysql_options(w->db, MYSQL_SET_CHARSET_NAME, "utf8mb4");
+    if (!mysql_real_connect(w->db, opt.host, opt.user, opt.password, opt.database, opt.port,
+                            NULL, 0)) {
+        die("connect: %s", mysql_error(w->db));
+    }
+    /* what the demo's DBDInitSQL runs on every pooled connection */
+    if (query(w, "SET NAMES utf8mb4, time_zone = '+00:00'") < 0) {
+        die("SET NAMES failed");
+    }
+    for (s = 0; s < S_COUNT; s++) {
+        if (!(w->stmt[s] = mysql_stmt_init(w->db))
+            || mysql_stmt_prepare(w->stmt[s], SQL[s], strlen(SQL[s]))) {
+            die("prepare %s: %s", SQL[s], mysql_error(w->db));
+        }
+    }
+    if (strcmp(opt.scenario, "batch") == 0) {
+        /* two tasks for the first batch to remove, made before the clock runs */
+        char name[64];
+        snprintf(name, sizeof(name), "Bench seed %d_%d", opt.nonce, w->index);
+        for (s = 0; s < 2; s++) {
+            const param_t p[] = {STR(name), STR("todo")};
+            if (run(w, S_TASK_INSERT, 2, p, 0) < 0) {
+                die("seed insert failed");
+            }
+            w->removable[s] = (long long)mysql_stmt_insert_id(w->stmt[S_TASK_INSERT]);
+        }
+    }
+}
+
+static void *worker_main(void *arg)
+{
+    worker_t *w = arg;
+
+    connect_worker(w);
+    pthread_barrier_wait(&ready);
+    pthread_barrier_wait(&go);
+    for (;;) {
+        double t0 = now_ms();
+        struct timespec ts;
+        int tries = 0;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        if (ts.tv_sec > deadline.tv_sec
+            || (ts.tv_sec == deadline.tv_sec && ts.tv_nsec >= deadline.tv_nsec)) {
+            break;
+        }
+        while (sync_once(w) < 0) {
+            w->retries++;
+            if (++tries >= DEADLOCK_TRIES) {
+                die("thread %d: deadlock %d times in a row", w->index, tries);
+            }
+        }
+        if (w->count == w->cap) {
+            w->cap = w->cap ? w->cap * 2 : 4096;
+            if (!(w->latency = realloc(w->latency, w->cap * sizeof(double)))) {
+                die("out of memory");
+            }
+        }
+        w->latency[w->count++] = now_ms() - t0;
+    }
+    return NULL;
+}
+
+static int compare(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+
+    return (x > y) - (x < y);
+}
+
+static double percentile(const double *sorted, size_t n, double p)
+{
+    size_t i;
+
+    if (n == 0) {
+        return 0;
+    }
+    i = (size_t)(p / 100.0 * (double)(n - 1) + 0.5);
+    return sorted[i < n ? i : n - 1];
+}
+
+static void usage(void)
+{
+    fputs("usage: sync_direct [--host H] [--port P] [--user U] [--password W] [--database D]\n"
+          "       [--threads N] [--seconds T] [--scenario move|add|batch] [--tasks N]\n"
+          "       [--resources R] [--nonce X]\n", stderr);
+    exit(2);
+}
+
+static void parse_args(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"host", 1, NULL, 'h'}, {"port", 1, NULL, 'P'}, {"user", 1, NULL, 'u'},
+        {"password", 1, NULL, 'p'}, {"database", 1, NULL, 'D'}, {"threads", 1, NULL, 't'},
+        {"seconds", 1, NULL, 's'}, {"scenario", 1, NULL, 'S'}, {"tasks", 1, NULL, 'T'},
+        {"resources", 1, NULL, 'R'}, {"nonce", 1, NULL, 'n'}, {NULL, 0, NULL, 0},
+    };
+    int c;
+
+    while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'h': opt.host = optarg; break;
+        case 'P': opt.port = (unsigned)atoi(optarg); break;
+        case 'u': opt.user = optarg; break;
+        case 'p': opt.password = optarg; break;
+        case 'D': opt.database = optarg; break;
+        case 't': opt.threads = atoi(optarg); break;
+        case 's': opt.seconds = atoi(optarg); break;
+        case 'S': opt.scenario = optarg; break;
+        case 'T': opt.tasks = atoi(optarg); break;
+        case 'R': opt.resources = atoi(optarg); break;
+        case 'n': opt.nonce = atoi(optarg) % 10000; break;
+        default: usage();
+        }
+    }
+    if (optind != argc || opt.threads < 1 || opt.seconds < 1 || opt.resources < 1
+        || opt.tasks < opt.threads
+        || (strcmp(opt.scenario, "move") && strcmp(opt.scenario, "add")
+            && strcmp(opt.scenario, "batch"))) {
+        usage();
+    }
+}
+
+int main(int argc, char **argv)
+{
+    worker_t *workers;
+    pthread_t *ids;
+    double *all, seconds, t0;
+    size_t total = 0, at = 0;
+    long long retries = 0;
+    int i, setup;
+
+    parse_args(argc, argv);
+    if (mysql_library_init(0, NULL, NULL)) {
+        die("mysql_library_init failed");
+    }
+    workers = calloc((size_t)opt.threads, sizeof(*workers));
+    ids = calloc((size_t)opt.threads, sizeof(*ids));
+    if (!workers || !ids) {
+        die("out of memory");
+    }
+    pthread_barrier_init(&ready, NULL, (unsigned)opt.threads + 1);
+    pthread_barrier_init(&go, NULL, (unsigned)opt.threads + 1);
+    for (i = 0; i < opt.threads; i++) {
+        workers[i].index = i + 1;
+        workers[i].span = opt.tasks / opt.threads;
+        workers[i].first = (long long)i * workers[i].span + 1;
+        if ((errno = pthread_create(&ids[i], NULL, worker_main, &workers[i])) != 0) {
+            die("pthread_create: %s", strerror(errno));
+        }
+    }
+    /* the clock starts once every thread is connected and has its statements prepared */
+    pthread_barrier_wait(&ready);
+    clock_gettime(CLOCK_MONOTONIC, &deadline);
+    deadline.tv_sec += opt.seconds;
+    t0 = now_ms();
+    pthread_barrier_wait(&go);
+    for (i = 0; i < opt.threads; i++) {
+        pthread_join(ids[i], NULL);
+        total += workers[i].count;
+        retries += workers[i].retries;
+    }
+    seconds = (now_ms() - t0) / 1e3;
+    if (!(all = malloc((total ? total : 1) * sizeof(double)))) {
+        die("out of memory");
+    }
+    for (i = 0; i < opt.threads; i++) {
+        memcpy(all + at, workers[i].latency, workers[i].count * sizeof(double));
+        at += workers[i].count;
+        mysql_close(workers[i].db);
+    }
+    qsort(all, total, sizeof(double), compare);
+    setup = 2 + (strcmp(opt.scenario, "batch") == 0 ? 2 : 0);
+    printf("TB transactions=%zu seconds=%.3f tps=%.1f p50_ms=%.3f p99_ms=%.3f retries=%lld "
+           "setup_questions=%d setup_prepares=%d\n",
+           total, seconds, (double)total / seconds, percentile(all, total, 50),
+           percentile(all, total, 99), retries, setup * opt.threads, S_COUNT * opt.threads);
+    mysql_library_end();
+    return 0;
+}
