@@ -361,6 +361,11 @@ int tb_handle_load(request_rec *r)
                                                    collect.copy, collect.len);
         collect.copy = NULL;
         if (!entry) {
+            ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, TBLOGNO(00108)
+                          "load requestId=%s: out of memory for an answer "
+                          "of %" APR_SIZE_T_FMT " bytes",
+                          req.request_id ? req.request_id : "-",
+                          collect.len);
             return tb_send_error(r, HTTP_INTERNAL_SERVER_ERROR, "load",
                                  req.request_id, "the server ran out of "
                                  "memory", NULL);
