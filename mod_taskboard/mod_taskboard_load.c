@@ -294,7 +294,10 @@ int tb_handle_load(request_rec *r)
     }
 
     /* One snapshot for the revision and every store, so that an answer
-     * never shows half of a sync that committed while it was read. */
+     * never shows half of a sync that committed while it was read.  The
+     * revision read above decided hit or miss in one statement (a hit
+     * needs no snapshot); it is read again inside the snapshot so that the
+     * answer, and its cache entry, carry the revision of its rows. */
     if ((conf->revision || req.stores->nelts > 1)
         && tb_db_begin_snapshot(db, &err) != 0) {
         return tb_send_db_error(r, "load", req.request_id, NULL, &err);

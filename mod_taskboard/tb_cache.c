@@ -30,7 +30,9 @@
 struct tb_cache_t {
     apr_thread_mutex_t *mutex;  /* guards everything below and refs */
     apr_hash_t *table;          /* key -> tb_cached_t * */
-    apr_hash_t *too_large;      /* key -> revision (malloc) at which the
+    apr_hash_t *too_large;      /* key -> note: one malloc()ed block
+                                   "key\0revision" (the hash's key points
+                                   at it too), the revision at which the
                                    answer did not fit */
     apr_size_t capacity;
     apr_size_t largest;
@@ -154,12 +156,9 @@ static void forget_too_large_locked(tb_cache_t *cache)
 
     for (hi = apr_hash_first(NULL, cache->too_large); hi;
          hi = apr_hash_next(hi)) {
-        const void *key;
-        void *revision;
-        apr_hash_this(hi, &key, NULL, &revision);
-        apr_hash_set(cache->too_large, key, APR_HASH_KEY_STRING, NULL);
-        free((void *)key);
-        free(revision);
+        char *note = apr_hash_this_val(hi);
+        apr_hash_set(cache->too_large, note, APR_HASH_KEY_STRING, NULL);
+        free(note);
     }
 }
 
@@ -222,47 +221,35 @@ tb_cached_t *tb_cache_get(tb_cache_t *cache, const char *key,
 void tb_cache_note_too_large(tb_cache_t *cache, const char *key,
                              const char *revision)
 {
-    char *k = strdup(key), *rev = strdup(revision);
-    apr_hash_index_t *hi;
+    apr_size_t key_len = strlen(key), rev_len = strlen(revision);
+    char *note = malloc(key_len + 1 + rev_len + 1), *old;
 
-    if (!k || !rev) {
-        free(k);
-        free(rev);
+    if (!note) {
         return;
     }
+    memcpy(note, key, key_len + 1);
+    memcpy(note + key_len + 1, revision, rev_len + 1);
     apr_thread_mutex_lock(cache->mutex);
-    /* an older note for the key goes, with the strings it owns */
-    if (apr_hash_get(cache->too_large, key, APR_HASH_KEY_STRING)) {
-        for (hi = apr_hash_first(NULL, cache->too_large); hi;
-             hi = apr_hash_next(hi)) {
-            const void *stored;
-            void *old;
-            apr_hash_this(hi, &stored, NULL, &old);
-            if (strcmp(stored, key) == 0) {
-                apr_hash_set(cache->too_large, stored, APR_HASH_KEY_STRING,
-                             NULL);
-                free((void *)stored);
-                free(old);
-                break;
-            }
-        }
+    if ((old = apr_hash_get(cache->too_large, key, APR_HASH_KEY_STRING))) {
+        apr_hash_set(cache->too_large, old, APR_HASH_KEY_STRING, NULL);
+        free(old);
     }
     if (apr_hash_count(cache->too_large) >= TB_CACHE_MAX_ENTRIES) {
         forget_too_large_locked(cache);
     }
-    apr_hash_set(cache->too_large, k, APR_HASH_KEY_STRING, rev);
+    apr_hash_set(cache->too_large, note, APR_HASH_KEY_STRING, note);
     apr_thread_mutex_unlock(cache->mutex);
 }
 
 int tb_cache_is_too_large(tb_cache_t *cache, const char *key,
                           const char *revision)
 {
-    const char *rev;
+    const char *note;
     int too_large;
 
     apr_thread_mutex_lock(cache->mutex);
-    rev = apr_hash_get(cache->too_large, key, APR_HASH_KEY_STRING);
-    too_large = rev && strcmp(rev, revision) == 0;
+    note = apr_hash_get(cache->too_large, key, APR_HASH_KEY_STRING);
+    too_large = note && strcmp(note + strlen(note) + 1, revision) == 0;
     apr_thread_mutex_unlock(cache->mutex);
     return too_large;
 }
