@@ -9,11 +9,9 @@ import pytest
 
 import boards
 import tbtest
+from protocol import REAL_LOAD
 from tbtest import MISSING, check_load, describe, json_body, jloads
 
-# The package the real 7.3 client sent (observed, PROTOCOL.md section 1).
-REAL_CLIENT = ('{"type":"load","requestId":17957455532200,"stores":["calendars","tasks","resources",'
-               '"assignments","dependencies","timeRanges","resourceTimeRanges"]}')
 ALL_FIVE = ["tasks", "resources", "assignments", "columns", "swimlanes"]
 
 
@@ -58,7 +56,7 @@ class TestLoadSample:
 
     def test_tb_200_03(self, httpd, db):
         # the observed real-client GET: only the served stores come back, requestId echoed
-        r = httpd.get("/api/load?" + q_data(REAL_CLIENT))
+        r = httpd.get("/api/load?" + q_data(REAL_LOAD))
         check_load(r, self.board, db, stores=["tasks", "resources", "assignments"],
                    request_id=17957455532200)
         assert re.search(r'"requestId"\s*:\s*17957455532200\b', r.text), r.text[:300]
@@ -81,7 +79,7 @@ class TestLoadSample:
         # POST with a JSON body, as application/json and as text/plain
         for ctype in ("application/json", "application/json; charset=utf-8", "text/plain",
                       "text/plain;charset=UTF-8"):
-            r = httpd.post("/api/load", data=REAL_CLIENT.encode(),
+            r = httpd.post("/api/load", data=REAL_LOAD.encode(),
                            headers={"Content-Type": ctype})
             check_load(r, self.board, db, stores=["tasks", "resources", "assignments"],
                        request_id=17957455532200)

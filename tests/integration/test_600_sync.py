@@ -17,18 +17,9 @@ import pytest
 
 import boards
 import tbtest
+from protocol import REAL_LOAD, REAL_SYNC
 from tbtest import (MISSING, Unchanged, board_state, check_load, check_sync, check_sync_error,
                     check_sync_result, column_default, jloads, state_diff, sync_post)
-
-# The sync the real 7.3 client sent (PROTOCOL.md section 2), verbatim.  It expects the sample
-# data: revision 1, tasks 1 and 2.
-REAL_SYNC = """{"type":"sync","requestId":17957455534381,"revision":1,
- "tasks":{"added":[{"name":"New task","status":"doing","deadline":"2024-03-05T10:30:00Z","durationUnit":"day","cls":"",
-                    "$PhantomId":"_generatedEventModel_734de4ce-b445-4cf3-9087-587e6baba2e5"}],
-          "updated":[{"name":"Renamed","id":1}],
-          "removed":[{"id":2}]},
- "assignments":{"added":[{"units":100,"resourceId":2,"eventId":"_generatedEventModel_734de4ce-b445-4cf3-9087-587e6baba2e5",
-                          "$PhantomId":"_generatedAssignmentModel_3c9e344b-ac64-4d66-8532-7efce113f0b6"}]}}"""
 
 # TaskBoard 5.6 (PROTOCOL.md section 2): a card added with an assignee, and card 5 deleted together
 # with its assignments 9 and 10, which the client lists itself.  Verbatim, the shortened phantom
@@ -42,11 +33,6 @@ TB56_SYNC = ('{"tasks":{"added":[{"startDate":null,"endDate":null,"duration":nul
 
 # TaskBoard 5.6: a card dragged to another column.
 TB56_DRAG = '{"tasks":{"updated":[{"status":"done","id":3}]}}'
-
-# The observed real-client load (PROTOCOL.md section 1).
-REAL_LOAD = ('{"type":"load","requestId":17957455532200,"stores":["calendars","tasks","resources",'
-             '"assignments","dependencies","timeRanges","resourceTimeRanges"]}')
-
 
 def conf_option(conf: str, store: str, field: str, option: str):
     """The value of `option=` of a TaskBoardField in a config text (MISSING if not set)."""

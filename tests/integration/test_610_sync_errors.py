@@ -14,25 +14,13 @@ import pytest
 
 import boards
 import tbtest
+from protocol import refused_sync
 from tbtest import (MISSING, Unchanged, board_state, check_invalid, check_sync, check_sync_error,
                     check_sync_result, describe, state_diff, sync_post)
 
-# A valid change that goes into every refused package built by pkg().
-VALID = {"swimlanes": {"updated": [{"id": "low", "text": "must not be saved"}],
-                       "removed": [{"id": "high"}]}}
-
-
 def pkg(rid=1, **sections) -> dict:
-    """A sync package with VALID and `sections` (lists of the same part are joined)."""
-    p = {"type": "sync", "requestId": rid}
-    p.update(json.loads(json.dumps(VALID)))
-    for k, v in sections.items():
-        if k in p and isinstance(v, dict):
-            for part, recs in v.items():
-                p[k][part] = p[k].get(part, []) + recs
-        else:
-            p[k] = v
-    return p
+    """A sync package with protocol.VALID and `sections`."""
+    return refused_sync(rid, **sections)
 
 
 def refused(httpd, db, package, status, request_id=MISSING, path="/api/sync", **kw) -> dict:

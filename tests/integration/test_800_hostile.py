@@ -38,6 +38,7 @@ import requests
 from requests.structures import CaseInsensitiveDict
 
 import tbtest
+from protocol import REAL_LOAD, REAL_SYNC, refused_sync
 from tbtest import (MISSING, RE_LEAK, board_state, check_error, check_load, check_sync,
                     check_sync_error, check_sync_result, checksums, describe, jloads, state_diff,
                     strict_equal)
@@ -66,16 +67,6 @@ BODY_TIMEOUT = 2            # body=2 above: the first byte must come within 2 s,
 MAX_BODY = 4194304          # TaskBoardMaxBodySize default (the sample configuration sets none)
 MAX_RECORDS = 5000          # TaskBoardMaxRecords default
 
-# The sync the real 7.3 client sent (PROTOCOL.md section 2), verbatim, and the observed load.
-REAL_SYNC = """{"type":"sync","requestId":17957455534381,"revision":1,
- "tasks":{"added":[{"name":"New task","status":"doing","deadline":"2024-03-05T10:30:00Z","durationUnit":"day","cls":"",
-                    "$PhantomId":"_generatedEventModel_734de4ce-b445-4cf3-9087-587e6baba2e5"}],
-          "updated":[{"name":"Renamed","id":1}],
-          "removed":[{"id":2}]},
- "assignments":{"added":[{"units":100,"resourceId":2,"eventId":"_generatedEventModel_734de4ce-b445-4cf3-9087-587e6baba2e5",
-                          "$PhantomId":"_generatedAssignmentModel_3c9e344b-ac64-4d66-8532-7efce113f0b6"}]}}"""
-REAL_LOAD = ('{"type":"load","requestId":17957455532200,"stores":["calendars","tasks","resources",'
-             '"assignments","dependencies","timeRanges","resourceTimeRanges"]}')
 
 # Every writable field of a task in the sample configuration, with a value: an added record that
 # carries all of them is fully determined, so its row can be compared exactly.
@@ -83,9 +74,6 @@ FULL_TASK = {"name": "Full", "description": "all fields", "status": "review", "p
              "weight": 7, "deadline": "2024-12-31", "startDate": "2024-03-05T10:30:00Z",
              "eventColor": "blue", "readOnly": True, "parentId": 1, "meta": {"k": [1, "two"]}}
 
-# A valid change that goes into the refused packages built by bad(): a partly applied sync shows.
-VALID = {"swimlanes": {"updated": [{"id": "low", "text": "must not be saved"}],
-                       "removed": [{"id": "high"}]}}
 
 SQL_PAYLOADS = ["'; DROP TABLE tasks; --", "\" OR 1=1 --", "`name`", "%s %d", "\\'", "?", "$1",
                 "1; SELECT SLEEP(5)", "%n%n%n%n%s%s", "') OR ('1'='1", "\\", "*/ UNION SELECT 1 /*",
@@ -163,16 +151,8 @@ def form(package) -> bytes:
 
 
 def bad(rid=800, **sections) -> dict:
-    """A sync package with VALID and `sections` (lists of the same part are joined)."""
-    p = {"type": "sync", "requestId": rid}
-    p.update(json.loads(json.dumps(VALID)))
-    for k, v in sections.items():
-        if k in p and isinstance(v, dict):
-            for part, recs in v.items():
-                p[k][part] = p[k].get(part, []) + recs
-        else:
-            p[k] = v
-    return p
+    """A sync package with protocol.VALID and `sections`."""
+    return refused_sync(rid, **sections)
 
 
 def sync_pkg(rid=800, **sections) -> dict:
