@@ -89,20 +89,7 @@ int tb_send_error(request_rec *r, int status, const char *type,
     }
     tb_out_init(&out, r);
     tb_jw_init(&jw, tb_out_sink, &out);
-    tb_jw_cstr(&jw, "{\"success\":false,\"type\":");
-    tb_jw_string(&jw, type, strlen(type));
-    if (request_id) {
-        tb_jw_cstr(&jw, ",\"requestId\":");
-        tb_jw_cstr(&jw, request_id);
-    }
-    tb_jw_cstr(&jw, ",\"message\":");
-    tb_jw_string(&jw, message, strlen(message));
-    tb_jw_cstr(&jw, apr_psprintf(r->pool, ",\"code\":%d", status));
-    if (invalid && invalid->invalid->nelts > 0) {
-        tb_jw_raw(&jw, ",", 1);
-        tb_sync_write_invalid(&jw, invalid);
-    }
-    tb_jw_raw(&jw, "}", 1);
+    tb_write_error(&jw, type, request_id, message, status, invalid);
     tb_jw_flush(&jw);
     tb_out_finish(&out);
     return OK;

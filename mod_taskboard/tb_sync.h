@@ -131,4 +131,14 @@ void tb_sync_write_response(tb_jw_t *jw, const tb_sync_t *sync);
 /** Writes the 422 "errors" array. */
 void tb_sync_write_invalid(tb_jw_t *jw, const tb_sync_t *sync);
 
+/**
+ * Writes the error response of a load or sync:
+ * {"success":false,"type":..,"requestId":..,"message":..,"code":status}
+ * and the "errors" of a 422 when invalid holds any.
+ * @param request_id the requestId as JSON text, or NULL
+ */
+void tb_write_error(tb_jw_t *jw, const char *type, const char *request_id,
+                    const char *message, int status,
+                    const tb_sync_t *invalid);
+
 #endif /* TB_SYNC_H */

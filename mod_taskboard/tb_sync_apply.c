@@ -13,6 +13,7 @@
  * the transaction starts (tb_db.h).
  */
 
+#include <stdio.h>
 #include <string.h>
 
 #include <apr_atomic.h>
@@ -870,6 +871,29 @@ void tb_sync_write_invalid(tb_jw_t *jw, const tb_sync_t *sync)
                                                tb_invalid_t));
     }
     tb_jw_raw(jw, "]", 1);
+}
+
+void tb_write_error(tb_jw_t *jw, const char *type, const char *request_id,
+                    const char *message, int status,
+                    const tb_sync_t *invalid)
+{
+    char code[32];
+
+    tb_jw_cstr(jw, "{\"success\":false,\"type\":");
+    tb_jw_string(jw, type, strlen(type));
+    if (request_id) {
+        tb_jw_cstr(jw, ",\"requestId\":");
+        tb_jw_cstr(jw, request_id);
+    }
+    tb_jw_cstr(jw, ",\"message\":");
+    tb_jw_string(jw, message, strlen(message));
+    snprintf(code, sizeof(code), ",\"code\":%d", status);
+    tb_jw_cstr(jw, code);
+    if (invalid && invalid->invalid->nelts > 0) {
+        tb_jw_raw(jw, ",", 1);
+        tb_sync_write_invalid(jw, invalid);
+    }
+    tb_jw_raw(jw, "}", 1);
 }
 
 void tb_sync_write_response(tb_jw_t *jw, const tb_sync_t *sync)

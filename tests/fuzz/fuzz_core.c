@@ -357,7 +357,7 @@ static void writer_close(tb_jw_t *jw)
     REQUIRE(tb_jw_flush(jw) == 0, "the memory sink never fails");
 }
 
-/* The error body as tb_send_error writes it. */
+/* The error body that tb_send_error sends. */
 static void check_error_body(apr_pool_t *p, const char *type,
                              const char *request_id, const char *message,
                              int status, const tb_sync_t *invalid)
@@ -366,20 +366,7 @@ static void check_error_body(apr_pool_t *p, const char *type,
     tb_jw_t jw;
 
     writer_open(p, &mb, &jw);
-    tb_jw_cstr(&jw, "{\"success\":false,\"type\":");
-    tb_jw_string(&jw, type, strlen(type));
-    if (request_id) {
-        tb_jw_cstr(&jw, ",\"requestId\":");
-        tb_jw_cstr(&jw, request_id);
-    }
-    tb_jw_cstr(&jw, ",\"message\":");
-    tb_jw_string(&jw, message, strlen(message));
-    tb_jw_cstr(&jw, apr_psprintf(p, ",\"code\":%d", status));
-    if (invalid && invalid->invalid->nelts > 0) {
-        tb_jw_raw(&jw, ",", 1);
-        tb_sync_write_invalid(&jw, invalid);
-    }
-    tb_jw_raw(&jw, "}", 1);
+    tb_write_error(&jw, type, request_id, message, status, invalid);
     writer_close(&jw);
     REQUIRE_JSON(&mb, "the error response");
 }
