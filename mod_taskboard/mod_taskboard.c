@@ -25,6 +25,7 @@ static void tb_optional_fn_retrieve(void)
 static void tb_child_init(apr_pool_t *pchild, server_rec *s)
 {
     tb_load_cache_init(pchild, s);
+    tb_events_init(pchild, s);
 }
 
 static void tb_register_hooks(apr_pool_t *pool)

@@ -5,10 +5,11 @@
 /*
  * The checks that need the whole configuration (check_config, which also
  * runs for "apachectl -t"): every references= names a store that applies
- * where the field's store is declared, with the right id type, and every
- * "SetHandler taskboard-*" location has stores.  They look at the
- * configuration tree, because which <Location> applies to which is only
- * decided per request otherwise.
+ * where the field's store is declared, with the right id type, every
+ * "SetHandler taskboard-*" location has stores, and the journal has the
+ * revision it needs and is there wherever something needs it.  They look
+ * at the configuration tree, because which <Location> applies to which is
+ * only decided per request otherwise.
  */
 
 #include <string.h>
@@ -218,6 +219,96 @@ static int check_references(apr_pool_t *ptemp, server_rec *s)
     return errors;
 }
 
+/* Calls fn for every node of the tree named directive. */
+static int each_directive(const ap_directive_t *node, const char *directive,
+                          int (*fn)(const ap_directive_t *, void *),
+                          void *baton)
+{
+    int errors = 0;
+
+    for (; node; node = node->next) {
+        if (node->first_child) {
+            errors += each_directive(node->first_child, directive, fn,
+                                     baton);
+        }
+        if (strcasecmp(node->directive, directive) == 0) {
+            errors += fn(node, baton);
+        }
+    }
+    return errors;
+}
+
+typedef struct {
+    apr_pool_t *pool;
+    const scope_t *scope;
+    int found, unsure;
+} visible_t;
+
+static int note_visible(const ap_directive_t *node, void *baton)
+{
+    visible_t *v = baton;
+    scope_t other;
+    int covers;
+
+    scope_of(v->pool, node, &other);
+    covers = scope_covers(&other, v->scope);
+    v->found |= covers == 1;
+    v->unsure |= covers == -1;
+    return 0;
+}
+
+/* 1 when a directive of that name applies to the scope of node, or may
+ * (regular expressions and the like are given the benefit of the doubt). */
+static int directive_applies(apr_pool_t *pool, const ap_directive_t *node,
+                             const char *directive)
+{
+    visible_t v;
+    scope_t scope;
+
+    scope_of(pool, node, &scope);
+    v.pool = pool;
+    v.scope = &scope;
+    v.found = v.unsure = 0;
+    each_directive(ap_conftree, directive, note_visible, &v);
+    return v.found || v.unsure;
+}
+
+typedef struct {
+    apr_pool_t *pool;
+    server_rec *s;
+} check_ctx_t;
+
+static int check_record_policy(const ap_directive_t *node, void *baton)
+{
+    check_ctx_t *ctx = baton;
+
+    if (!node->args || strcasecmp(node->args, "record") != 0
+        || directive_applies(ctx->pool, node, TB_CMD_JOURNAL)) {
+        return 0;
+    }
+    ap_log_error(APLOG_MARK, APLOG_EMERG, 0, ctx->s, TBLOGNO(00006)
+                 TB_CMD_CONFLICTS " record at %s:%d: the record policy "
+                 "checks a stale sync against the change journal, but no "
+                 TB_CMD_JOURNAL " applies to this location; add one (see "
+                 "sql/schema.sql for its table)", node->filename,
+                 node->line_num);
+    return 1;
+}
+
+static int check_journal(const ap_directive_t *node, void *baton)
+{
+    check_ctx_t *ctx = baton;
+
+    if (directive_applies(ctx->pool, node, TB_CMD_REVISION)) {
+        return 0;
+    }
+    ap_log_error(APLOG_MARK, APLOG_EMERG, 0, ctx->s, TBLOGNO(00007)
+                 TB_CMD_JOURNAL " at %s:%d: the journal records changes by "
+                 "revision, but no " TB_CMD_REVISION " applies to this "
+                 "location; add one", node->filename, node->line_num);
+    return 1;
+}
+
 /* Finds every "SetHandler taskboard-*" and checks that stores apply. */
 static int check_handlers(apr_pool_t *ptemp, server_rec *s,
                           const ap_directive_t *node)
@@ -234,13 +325,24 @@ static int check_handlers(apr_pool_t *ptemp, server_rec *s,
             continue;
         }
         if (strcasecmp(node->args, TB_HANDLER_LOAD) != 0
-            && strcasecmp(node->args, TB_HANDLER_SYNC) != 0) {
+            && strcasecmp(node->args, TB_HANDLER_SYNC) != 0
+            && strcasecmp(node->args, TB_HANDLER_EVENTS) != 0) {
             ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, TBLOGNO(00003)
                          "SetHandler %s at %s:%d: unknown handler (use "
-                         TB_HANDLER_LOAD " or " TB_HANDLER_SYNC ")",
+                         TB_HANDLER_LOAD ", " TB_HANDLER_SYNC " or "
+                         TB_HANDLER_EVENTS ")",
                          node->args, node->filename, node->line_num);
             errors++;
             continue;
+        }
+        if (strcasecmp(node->args, TB_HANDLER_EVENTS) == 0
+            && !directive_applies(ptemp, node, TB_CMD_JOURNAL)) {
+            ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, TBLOGNO(00008)
+                         "SetHandler %s at %s:%d: events come from the "
+                         "change journal, but no " TB_CMD_JOURNAL " applies "
+                         "to this location; add one", node->args,
+                         node->filename, node->line_num);
+            errors++;
         }
         scope_of(ptemp, node, &scope);
         if (!visible_store(ptemp, &scope, NULL, &unsure) && !unsure) {
@@ -258,12 +360,19 @@ static int check_handlers(apr_pool_t *ptemp, server_rec *s,
 int tb_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
                     server_rec *s)
 {
+    check_ctx_t ctx;
     int errors;
 
     (void)pconf;
     (void)plog;
-    errors = check_references(ptemp, s) + check_handlers(ptemp, s,
-                                                         ap_conftree);
+    ctx.pool = ptemp;
+    ctx.s = s;
+    errors = check_references(ptemp, s)
+             + check_handlers(ptemp, s, ap_conftree)
+             + each_directive(ap_conftree, TB_CMD_CONFLICTS,
+                              check_record_policy, &ctx)
+             + each_directive(ap_conftree, TB_CMD_JOURNAL, check_journal,
+                              &ctx);
     if (errors) {
         ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, TBLOGNO(00005)
                      "mod_taskboard: %d configuration error%s, see above",

@@ -25,11 +25,18 @@
 #include "tb_sql.h"
 
 ap_dbd_t *(*tb_dbd_acquire_fn)(request_rec *) = NULL;
+ap_dbd_t *(*tb_dbd_open_fn)(apr_pool_t *, server_rec *) = NULL;
+void (*tb_dbd_close_fn)(server_rec *, ap_dbd_t *) = NULL;
 
 void tb_retrieve_dbd_functions(void)
 {
     if (!tb_dbd_acquire_fn) {
         tb_dbd_acquire_fn = APR_RETRIEVE_OPTIONAL_FN(ap_dbd_acquire);
+    }
+    /* The events poller borrows a connection outside any request. */
+    if (!tb_dbd_open_fn || !tb_dbd_close_fn) {
+        tb_dbd_open_fn = APR_RETRIEVE_OPTIONAL_FN(ap_dbd_open);
+        tb_dbd_close_fn = APR_RETRIEVE_OPTIONAL_FN(ap_dbd_close);
     }
 }
 
@@ -47,7 +54,10 @@ void *tb_create_dir_conf(apr_pool_t *pool, char *dir)
     conf->max_records = -1;         /* unset */
     conf->phantom_field = NULL;     /* unset */
     conf->phantom_parent_field = NULL; /* unset */
-    conf->check_revision = -1;      /* unset */
+    conf->conflicts = -1;           /* unset */
+    conf->journal = NULL;           /* unset */
+    conf->events_heartbeat = -1;    /* unset */
+    conf->events_lifetime = -1;     /* unset */
     conf->ignored = NULL;           /* unset */
     conf->idempotency = NULL;       /* unset */
     conf->load_cache = -1;          /* unset */
@@ -96,8 +106,14 @@ void *tb_merge_dir_conf(apr_pool_t *pool, void *basev, void *addv)
     conf->phantom_parent_field = add->phantom_parent_field
                                  ? add->phantom_parent_field
                                  : base->phantom_parent_field;
-    conf->check_revision = (add->check_revision != -1) ? add->check_revision
-                                                       : base->check_revision;
+    conf->conflicts = (add->conflicts != -1) ? add->conflicts
+                                             : base->conflicts;
+    conf->journal = add->journal ? add->journal : base->journal;
+    conf->events_heartbeat = (add->events_heartbeat != -1)
+                             ? add->events_heartbeat
+                             : base->events_heartbeat;
+    conf->events_lifetime = (add->events_lifetime != -1)
+                            ? add->events_lifetime : base->events_lifetime;
     conf->ignored = add->ignored ? add->ignored : base->ignored;
     conf->load_cache = (add->load_cache != -1) ? add->load_cache
                                                : base->load_cache;
@@ -134,9 +150,22 @@ const char *tb_conf_phantom_parent_field(const tb_dir_conf_t *conf)
                                       : TB_DEFAULT_PHANTOM_PARENT;
 }
 
-int tb_conf_check_revision(const tb_dir_conf_t *conf)
+tb_conflict_e tb_conf_conflicts(const tb_dir_conf_t *conf)
 {
-    return conf->check_revision != -1 ? conf->check_revision : 1;
+    return conf->conflicts != -1 ? (tb_conflict_e)conf->conflicts
+                                 : TB_CONFLICT_REJECT;
+}
+
+apr_interval_time_t tb_conf_events_heartbeat(const tb_dir_conf_t *conf)
+{
+    return conf->events_heartbeat != -1 ? conf->events_heartbeat
+                                        : TB_DEFAULT_EVENTS_HEARTBEAT;
+}
+
+apr_interval_time_t tb_conf_events_lifetime(const tb_dir_conf_t *conf)
+{
+    return conf->events_lifetime != -1 ? conf->events_lifetime
+                                       : TB_DEFAULT_EVENTS_LIFETIME;
 }
 
 int tb_conf_load_cache(const tb_dir_conf_t *conf)
@@ -151,6 +180,7 @@ void *tb_create_server_conf(apr_pool_t *pool, server_rec *s)
     (void)s;
     conf->cache_size = TB_DEFAULT_CACHE_SIZE;
     conf->cache_largest = TB_DEFAULT_CACHE_LARGEST;
+    conf->events_poll = TB_DEFAULT_EVENTS_POLL;
     return conf;
 }
 
@@ -700,16 +730,95 @@ static const char *cmd_conflicts(cmd_parms *cmd, void *mconfig,
         return err;
     }
     if (strcasecmp(arg, "reject") == 0) {
-        conf->check_revision = 1;
+        conf->conflicts = TB_CONFLICT_REJECT;
+    }
+    else if (strcasecmp(arg, "record") == 0) {
+        conf->conflicts = TB_CONFLICT_RECORD;
     }
     else if (strcasecmp(arg, "off") == 0) {
-        conf->check_revision = 0;
+        conf->conflicts = TB_CONFLICT_OFF;
     }
     else {
         return apr_psprintf(cmd->pool, "%s: unknown policy '%s' (use "
-                            "reject|off)", cmd->cmd->name, arg);
+                            "reject|record|off)", cmd->cmd->name, arg);
     }
     return NULL;
+}
+
+static const char *cmd_journal(cmd_parms *cmd, void *mconfig,
+                               const char *table, const char *seconds)
+{
+    tb_dir_conf_t *conf = mconfig;
+    tb_journal_t *journal = apr_pcalloc(cmd->pool, sizeof(*journal));
+    const char *err = not_in_store(cmd, conf);
+
+    if (err) {
+        return err;
+    }
+    if (!tb_is_identifier(table)) {
+        return bad_identifier(cmd, "table", table);
+    }
+    journal->table = table;
+    journal->retention = TB_DEFAULT_JOURNAL_RETENTION;
+    if (seconds && (err = parse_number(cmd, "retention", seconds, 1,
+                                       APR_INT64_C(10) * 365 * 24 * 3600,
+                                       &journal->retention))) {
+        return err;
+    }
+    journal->defn_file = cmd->directive->filename;
+    journal->defn_line = cmd->directive->line_num;
+    tb_sql_build_journal(cmd->pool, journal);
+    conf->journal = journal;
+    return NULL;
+}
+
+/* A time as httpd writes them: seconds, or with a unit (500ms, 2s, 5mi). */
+static const char *parse_time(cmd_parms *cmd, const char *arg,
+                              apr_interval_time_t min,
+                              apr_interval_time_t *out)
+{
+    if (ap_timeout_parameter_parse(arg, out, "s") != APR_SUCCESS
+        || *out < min || *out > apr_time_from_sec(24 * 3600)) {
+        return apr_psprintf(cmd->pool, "%s: '%s' is not a time between "
+                            "%" APR_TIME_T_FMT " ms and 24 hours (write "
+                            "seconds, or a number with ms, s, mi or h)",
+                            cmd->cmd->name, arg, apr_time_as_msec(min));
+    }
+    return NULL;
+}
+
+static const char *cmd_events_time(cmd_parms *cmd, void *mconfig,
+                                   const char *arg)
+{
+    tb_dir_conf_t *conf = mconfig;
+    const char *err = not_in_store(cmd, conf);
+
+    if (err) {
+        return err;
+    }
+    if (cmd->info) {
+        return parse_time(cmd, arg, apr_time_from_sec(1),
+                          &conf->events_lifetime);
+    }
+    return parse_time(cmd, arg, apr_time_from_msec(100),
+                      &conf->events_heartbeat);
+}
+
+static const char *cmd_events_poll(cmd_parms *cmd, void *mconfig,
+                                   const char *arg)
+{
+    tb_server_conf_t *conf = ap_get_module_config(cmd->server->module_config,
+                                                  &taskboard_module);
+    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
+
+    (void)mconfig;
+    if (err) {
+        return apr_psprintf(cmd->pool, "%s: the journal is polled by one "
+                            "thread per httpd process, so its interval is "
+                            "set once, in the main server configuration",
+                            cmd->cmd->name);
+    }
+    return parse_time(cmd, arg, apr_time_from_msec(100), &conf->events_poll);
 }
 
 static const char *cmd_load_cache(cmd_parms *cmd, void *mconfig, int on)
@@ -848,8 +957,25 @@ const command_rec tb_cmds[] = {
                   "(default: $PhantomParentId)"),
     AP_INIT_TAKE1(TB_CMD_CONFLICTS, cmd_conflicts, NULL,
                   RSRC_CONF | ACCESS_CONF,
-                  "reject|off: whether a sync based on an old revision is "
-                  "refused with 409 (default: reject)"),
+                  "reject|record|off: what a sync based on an old revision "
+                  "gets: 409, 409 only when a record it changes was "
+                  "changed since (needs TaskBoardJournal), or applied "
+                  "(default: reject)"),
+    AP_INIT_TAKE12(TB_CMD_JOURNAL, cmd_journal, NULL, RSRC_CONF | ACCESS_CONF,
+                   "table [seconds]: journal every changed record, for "
+                   "deltas, record conflicts and events (default "
+                   "retention: 604800)"),
+    AP_INIT_TAKE1(TB_CMD_EVENTS_POLL, cmd_events_poll, NULL, RSRC_CONF,
+                  "how often each httpd process reads the journal for its "
+                  "event subscribers (default: 1s)"),
+    AP_INIT_TAKE1(TB_CMD_EVENTS_HEARTBEAT, cmd_events_time, NULL,
+                  RSRC_CONF | ACCESS_CONF,
+                  "silence after which an event stream gets a comment line "
+                  "(default: 20s)"),
+    AP_INIT_TAKE1(TB_CMD_EVENTS_LIFETIME, cmd_events_time, (void *)1,
+                  RSRC_CONF | ACCESS_CONF,
+                  "how long an event stream stays open before the client "
+                  "reconnects (default: 300s)"),
     AP_INIT_RAW_ARGS(TB_CMD_RETRY, cmd_retry_tables, NULL,
                      RSRC_CONF | ACCESS_CONF,
                      "phantom-table request-table [seconds]: remember syncs "

@@ -343,5 +343,8 @@ int tb_handler(request_rec *r)
     if (strcmp(r->handler, TB_HANDLER_SYNC) == 0) {
         return tb_handle_sync(r);
     }
+    if (strcmp(r->handler, TB_HANDLER_EVENTS) == 0) {
+        return tb_handle_events(r);
+    }
     return DECLINED;
 }

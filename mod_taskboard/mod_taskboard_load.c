@@ -8,7 +8,8 @@
  * revision is unchanged.  Otherwise it reads the revision and every store
  * in one consistent snapshot from the database cursor (tb_load.c): an
  * answer the cache can keep is collected, kept and sent from the cache; a
- * larger one is streamed into the response as the rows come.
+ * larger one is streamed into the response as the rows come.  A load with
+ * "sinceRevision" gets only what changed since, when the journal can tell.
  */
 
 #include <stdlib.h>
@@ -23,6 +24,7 @@
 
 #include "mod_taskboard_private.h"
 #include "tb_cache.h"
+#include "tb_journal.h"
 #include "tb_load.h"
 #include "tb_request.h"
 
@@ -230,20 +232,49 @@ static int collect_sink(void *ctx, const char *buf, apr_size_t len)
     return tb_out_sink(c->out, buf, len);
 }
 
+/* "sinceRevision": only what changed after it, as a sync answer, when the
+ * journal reaches back that far.  Returns DECLINED for a full load. */
+static int answer_since(request_rec *r, const tb_dir_conf_t *conf,
+                        tb_db_t *db, const tb_load_request_t *req)
+{
+    tb_sync_t delta;
+    tb_db_error_t err;
+    int i, covered;
+
+    memset(&delta, 0, sizeof(delta));
+    delta.request_id = req->request_id;
+    delta.changes = apr_array_make(r->pool, req->stores->nelts,
+                                   sizeof(tb_changes_t *));
+    for (i = 0; i < req->stores->nelts; i++) {
+        tb_changes_t *ch = apr_pcalloc(r->pool, sizeof(*ch));
+        ch->store = APR_ARRAY_IDX(req->stores, i, tb_store_request_t).store;
+        ch->rows_out = apr_array_make(r->pool, 4, sizeof(char *));
+        ch->removed_out = apr_array_make(r->pool, 4, sizeof(char *));
+        APR_ARRAY_PUSH(delta.changes, tb_changes_t *) = ch;
+    }
+    if (tb_journal_delta(db, conf->journal, conf->revision, req->since,
+                         delta.changes, &delta.revision, &covered, &err)) {
+        return tb_send_db_error(r, "load", req->request_id, NULL, &err);
+    }
+    if (!covered) {
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, TBLOGNO(00109)
+                      "load requestId=%s: the journal does not reach back "
+                      "to revision %" APR_INT64_T_FMT ", full load",
+                      req->request_id ? req->request_id : "-", req->since);
+        return DECLINED;
+    }
+    return tb_send_sync_answer(r, &delta);
+}
+
 int tb_handle_load(request_rec *r)
 {
     tb_dir_conf_t *conf = ap_get_module_config(r->per_dir_config,
                                                &taskboard_module);
     tb_load_request_t req;
-    tb_db_error_t err;
     tb_db_t *db;
-    tb_out_t out;
-    collect_t collect;
-    tb_jw_t jw;
-    tb_cached_t *hit;
-    const char *text, *msg, *head, *key = NULL, *revision = NULL;
+    const char *text, *msg;
     apr_size_t len;
-    int status, i, bad_values = 0, use_cache, committed;
+    int status;
 
     if ((status = tb_check_request(r, conf, "load", 1)) != DECLINED) {
         return status;
@@ -272,10 +303,28 @@ int tb_handle_load(request_rec *r)
         return tb_send_error(r, HTTP_SERVICE_UNAVAILABLE, "load",
                              req.request_id, TB_MSG_UNAVAILABLE, NULL);
     }
-    head = req.request_id ? apr_pstrcat(r->pool, "{\"success\":true,"
-                                        "\"type\":\"load\",\"requestId\":",
-                                        req.request_id, NULL)
-                          : "{\"success\":true,\"type\":\"load\"";
+    if (req.has_since && conf->journal && conf->revision
+        && (status = answer_since(r, conf, db, &req)) != DECLINED) {
+        return status;
+    }
+    return tb_answer_load(r, conf, db, &req);
+}
+
+int tb_answer_load(request_rec *r, const tb_dir_conf_t *conf, tb_db_t *db,
+                   const tb_load_request_t *req)
+{
+    tb_db_error_t err;
+    tb_out_t out;
+    collect_t collect;
+    tb_jw_t jw;
+    tb_cached_t *hit;
+    const char *head, *key = NULL, *revision = NULL;
+    int i, bad_values = 0, use_cache, committed;
+
+    head = req->request_id ? apr_pstrcat(r->pool, "{\"success\":true,"
+                                         "\"type\":\"load\",\"requestId\":",
+                                         req->request_id, NULL)
+                           : "{\"success\":true,\"type\":\"load\"";
     ap_set_content_type(r, "application/json");
 
     /* Without a revision nothing tells a cached answer is still right. */
@@ -283,9 +332,9 @@ int tb_handle_load(request_rec *r)
     if (use_cache) {
         apr_table_mergen(r->headers_out, "Vary", "Accept-Encoding");
         if (tb_load_revision(db, conf->revision, &revision, &err) != 0) {
-            return tb_send_db_error(r, "load", req.request_id, NULL, &err);
+            return tb_send_db_error(r, "load", req->request_id, NULL, &err);
         }
-        key = cache_key(r, conf, &req);
+        key = cache_key(r, conf, req);
         if (revision) {
             if ((hit = tb_cache_get(load_cache, key, revision)) != NULL) {
                 return send_cached(r, head, strlen(head), hit);
@@ -298,13 +347,13 @@ int tb_handle_load(request_rec *r)
      * revision read above decided hit or miss in one statement (a hit
      * needs no snapshot); it is read again inside the snapshot so that the
      * answer, and its cache entry, carry the revision of its rows. */
-    if ((conf->revision || req.stores->nelts > 1)
+    if ((conf->revision || req->stores->nelts > 1)
         && tb_db_begin_snapshot(db, &err) != 0) {
-        return tb_send_db_error(r, "load", req.request_id, NULL, &err);
+        return tb_send_db_error(r, "load", req->request_id, NULL, &err);
     }
     if (conf->revision
         && tb_load_revision(db, conf->revision, &revision, &err) != 0) {
-        return tb_send_db_error(r, "load", req.request_id, NULL, &err);
+        return tb_send_db_error(r, "load", req->request_id, NULL, &err);
     }
 
     tb_out_init(&out, r);
@@ -328,19 +377,19 @@ int tb_handle_load(request_rec *r)
         tb_jw_cstr(&jw, ",\"revision\":");
         tb_jw_cstr(&jw, revision);
     }
-    for (i = 0; i < req.stores->nelts; i++) {
-        tb_store_request_t *sr = &APR_ARRAY_IDX(req.stores, i,
+    for (i = 0; i < req->stores->nelts; i++) {
+        tb_store_request_t *sr = &APR_ARRAY_IDX(req->stores, i,
                                                 tb_store_request_t);
         tb_jw_raw(&jw, ",", 1);
         if (tb_load_store(db, &jw, sr, &bad_values, &err) != 0) {
             if (out.committed) {
-                tb_log_db_error(r, "load", req.request_id, sr->store->id,
+                tb_log_db_error(r, "load", req->request_id, sr->store->id,
                                 &err);
                 tb_out_abort(r, &out);
                 return OK;
             }
             apr_brigade_cleanup(out.bb);
-            return tb_send_db_error(r, "load", req.request_id, sr->store->id,
+            return tb_send_db_error(r, "load", req->request_id, sr->store->id,
                                     &err);
         }
     }
@@ -350,7 +399,7 @@ int tb_handle_load(request_rec *r)
                       "load requestId=%s: %d value%s did not fit the "
                       "declared field type and %s sent as strings; check "
                       "the TaskBoardField types against the columns",
-                      req.request_id ? req.request_id : "-", bad_values,
+                      req->request_id ? req->request_id : "-", bad_values,
                       bad_values == 1 ? "" : "s",
                       bad_values == 1 ? "was" : "were");
     }
@@ -367,10 +416,10 @@ int tb_handle_load(request_rec *r)
             ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, TBLOGNO(00108)
                           "load requestId=%s: out of memory for an answer "
                           "of %" APR_SIZE_T_FMT " bytes",
-                          req.request_id ? req.request_id : "-",
+                          req->request_id ? req->request_id : "-",
                           collect.len);
             return tb_send_error(r, HTTP_INTERNAL_SERVER_ERROR, "load",
-                                 req.request_id, "the server ran out of "
+                                 req->request_id, "the server ran out of "
                                  "memory", NULL);
         }
         if (committed) {
@@ -381,7 +430,7 @@ int tb_handle_load(request_rec *r)
     if (tb_out_finish(&out) != APR_SUCCESS) {
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, out.status, r, TBLOGNO(00106)
                       "load requestId=%s: the client went away",
-                      req.request_id ? req.request_id : "-");
+                      req->request_id ? req->request_id : "-");
     }
     return OK;
 }

@@ -20,6 +20,7 @@
 
 #include "tb_db.h"
 #include "tb_model.h"
+#include "tb_request.h"
 #include "tb_sync.h"
 
 extern module AP_MODULE_DECLARE_DATA taskboard_module;
@@ -31,6 +32,7 @@ APLOG_USE_MODULE(taskboard);
 /* Handler names, as given to SetHandler. */
 #define TB_HANDLER_LOAD "taskboard-load"
 #define TB_HANDLER_SYNC "taskboard-sync"
+#define TB_HANDLER_EVENTS "taskboard-events"
 
 /* Directive names: one spelling for the table, the messages and tests. */
 #define TB_CMD_STORE "<TaskBoardStore"
@@ -50,6 +52,10 @@ APLOG_USE_MODULE(taskboard);
 #define TB_CMD_RETRY "TaskBoardRetryTables"
 #define TB_CMD_LOAD_CACHE "TaskBoardLoadCache"
 #define TB_CMD_LOAD_CACHE_SIZE "TaskBoardLoadCacheSize"
+#define TB_CMD_JOURNAL "TaskBoardJournal"
+#define TB_CMD_EVENTS_POLL "TaskBoardEventsPoll"
+#define TB_CMD_EVENTS_HEARTBEAT "TaskBoardEventsHeartbeat"
+#define TB_CMD_EVENTS_LIFETIME "TaskBoardEventsLifetime"
 
 #define TB_DEFAULT_PARAM "data"
 #define TB_DEFAULT_MAX_BODY (4 * 1024 * 1024)
@@ -59,6 +65,10 @@ APLOG_USE_MODULE(taskboard);
 #define TB_DEFAULT_RETENTION (7 * 24 * 3600)
 #define TB_DEFAULT_CACHE_SIZE (32 * 1024 * 1024)
 #define TB_DEFAULT_CACHE_LARGEST (8 * 1024 * 1024)
+#define TB_DEFAULT_JOURNAL_RETENTION (7 * 24 * 3600)
+#define TB_DEFAULT_EVENTS_POLL apr_time_from_sec(1)
+#define TB_DEFAULT_EVENTS_HEARTBEAT apr_time_from_sec(20)
+#define TB_DEFAULT_EVENTS_LIFETIME apr_time_from_sec(300)
 
 /** Per-directory (per-<Location>) configuration. */
 typedef struct tb_dir_conf_t {
@@ -69,7 +79,10 @@ typedef struct tb_dir_conf_t {
     int max_records;            /* -1: not set here */
     const char *phantom_field;  /* NULL: not set here */
     const char *phantom_parent_field; /* NULL: not set here */
-    int check_revision;         /* -1: not set here, else 1 (reject) or 0 */
+    int conflicts;              /* -1: not set here, else tb_conflict_e */
+    tb_journal_t *journal;      /* NULL: not set here */
+    apr_interval_time_t events_heartbeat; /* -1: not set here */
+    apr_interval_time_t events_lifetime;  /* -1: not set here */
     apr_array_header_t *ignored;/* storeIds whose sync sections are
                                    accepted and dropped; NULL: not set */
     tb_idempotency_t *idempotency; /* NULL: not set here */
@@ -82,6 +95,7 @@ typedef struct tb_dir_conf_t {
 typedef struct tb_server_conf_t {
     apr_size_t cache_size;      /* bytes per process; 0: no cache */
     apr_size_t cache_largest;   /* largest answer kept */
+    apr_interval_time_t events_poll; /* between journal polls */
 } tb_server_conf_t;
 
 /* mod_taskboard_config.c */
@@ -102,11 +116,15 @@ apr_off_t tb_conf_max_body(const tb_dir_conf_t *conf);
 int tb_conf_max_records(const tb_dir_conf_t *conf);
 const char *tb_conf_phantom_field(const tb_dir_conf_t *conf);
 const char *tb_conf_phantom_parent_field(const tb_dir_conf_t *conf);
-int tb_conf_check_revision(const tb_dir_conf_t *conf);
+tb_conflict_e tb_conf_conflicts(const tb_dir_conf_t *conf);
+apr_interval_time_t tb_conf_events_heartbeat(const tb_dir_conf_t *conf);
+apr_interval_time_t tb_conf_events_lifetime(const tb_dir_conf_t *conf);
 
 /* mod_dbd's functions, looked up once (optional functions, so that the
  * LoadModule order does not matter). */
 extern ap_dbd_t *(*tb_dbd_acquire_fn)(request_rec *);
+extern ap_dbd_t *(*tb_dbd_open_fn)(apr_pool_t *, server_rec *);
+extern void (*tb_dbd_close_fn)(server_rec *, ap_dbd_t *);
 void tb_retrieve_dbd_functions(void);
 
 /* mod_taskboard_handler.c: what the handlers share */
@@ -169,5 +187,18 @@ int tb_send_db_error(request_rec *r, const char *type,
 void tb_load_cache_init(apr_pool_t *pchild, server_rec *s);
 int tb_handle_load(request_rec *r);
 int tb_handle_sync(request_rec *r);
+
+/** Answers with a full load of req's stores (also a sync poll's answer
+ *  when the journal no longer reaches back to the client's revision). */
+int tb_answer_load(request_rec *r, const tb_dir_conf_t *conf, tb_db_t *db,
+                   const tb_load_request_t *req);
+
+/** Sends a sync answer (as recorded, or written from sync). */
+int tb_send_sync_answer(request_rec *r, const tb_sync_t *sync);
+
+/* mod_taskboard_events.c */
+/** Starts this process's poller thread (child_init). */
+void tb_events_init(apr_pool_t *pchild, server_rec *s);
+int tb_handle_events(request_rec *r);
 
 #endif /* MOD_TASKBOARD_PRIVATE_H */

@@ -15,6 +15,8 @@
 #include <http_protocol.h>
 
 #include "mod_taskboard_private.h"
+#include "tb_convert.h"
+#include "tb_journal.h"
 #include "tb_load.h"
 #include "tb_sync.h"
 
@@ -22,7 +24,8 @@ static void sync_conf(const tb_dir_conf_t *conf, tb_sync_conf_t *sc)
 {
     sc->stores = conf->stores;
     sc->revision = conf->revision;
-    sc->check_revision = tb_conf_check_revision(conf);
+    sc->conflicts = tb_conf_conflicts(conf);
+    sc->journal = conf->revision ? conf->journal : NULL;
     sc->max_records = tb_conf_max_records(conf);
     sc->phantom_field = tb_conf_phantom_field(conf);
     sc->phantom_parent_field = tb_conf_phantom_parent_field(conf);
@@ -30,7 +33,7 @@ static void sync_conf(const tb_dir_conf_t *conf, tb_sync_conf_t *sc)
     sc->idempotency = conf->idempotency;
 }
 
-static int send_sync(request_rec *r, const tb_sync_t *sync)
+int tb_send_sync_answer(request_rec *r, const tb_sync_t *sync)
 {
     tb_out_t out;
     tb_jw_t jw;
@@ -52,6 +55,52 @@ static int send_sync(request_rec *r, const tb_sync_t *sync)
                       sync->request_id ? sync->request_id : "-");
     }
     return OK;
+}
+
+/* Answers an empty sync. */
+static int answer_poll(request_rec *r, const tb_dir_conf_t *conf,
+                       tb_db_t *db, tb_sync_t *sync)
+{
+    tb_load_request_t all;
+    tb_db_error_t err;
+    apr_int64_t current;
+    const char *msg;
+    int covered;
+
+    if (!conf->revision) {
+        return tb_send_sync_answer(r, sync);
+    }
+    /* Up to date (most polls): one statement. */
+    if (tb_load_revision(db, conf->revision, &sync->revision, &err)) {
+        return tb_send_db_error(r, "sync", sync->request_id, NULL, &err);
+    }
+    if (!conf->journal || !sync->has_revision || !sync->revision
+        || (tb_parse_int64(sync->revision, &current)
+            && current == sync->client_revision)) {
+        return tb_send_sync_answer(r, sync);
+    }
+    if (tb_journal_delta(db, conf->journal, conf->revision,
+                         sync->client_revision, sync->changes,
+                         &sync->revision, &covered, &err)) {
+        return tb_send_db_error(r, "sync", sync->request_id, NULL, &err);
+    }
+    if (covered) {
+        return tb_send_sync_answer(r, sync);
+    }
+    /* Pruned, or changed by another writer: the client needs it all, as
+     * a load answer (a client with trackResponseType takes it so). */
+    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, TBLOGNO(00117)
+                  "sync requestId=%s: the journal does not reach back to "
+                  "revision %" APR_INT64_T_FMT ", full load",
+                  sync->request_id ? sync->request_id : "-",
+                  sync->client_revision);
+    msg = tb_load_request_parse(r->pool, "", 0, conf->stores, &all);
+    if (msg) {
+        return tb_send_error(r, HTTP_INTERNAL_SERVER_ERROR, "sync",
+                             sync->request_id, msg, NULL);
+    }
+    all.request_id = sync->request_id;
+    return tb_answer_load(r, conf, db, &all);
 }
 
 int tb_handle_sync(request_rec *r)
@@ -95,15 +144,11 @@ int tb_handle_sync(request_rec *r)
                              "; your changes were not saved", NULL);
     }
 
-    /* An empty sync is the client's poll (forceSync): it only wants the
-     * current revision, and changes nothing. */
+    /* An empty sync is the client's poll (forceSync): it changes
+     * nothing, and gets the current revision, with what changed since
+     * its own when the journal can tell. */
     if (sync->nrecords == 0) {
-        if (conf->revision && tb_load_revision(db, conf->revision,
-                                               &sync->revision, &dberr)) {
-            return tb_send_db_error(r, "sync", sync->request_id, NULL,
-                                    &dberr);
-        }
-        return send_sync(r, sync);
+        return answer_poll(r, conf, db, sync);
     }
 
     /* The same body again under the same requestId: a transport-level
@@ -115,7 +160,7 @@ int tb_handle_sync(request_rec *r)
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, TBLOGNO(00115)
                       "sync requestId=%s: identical resend, the recorded "
                       "answer is replayed", rid);
-        return send_sync(r, sync);
+        return tb_send_sync_answer(r, sync);
     }
 
     status = tb_sync_apply(db, sync, &err);
@@ -138,10 +183,15 @@ int tb_handle_sync(request_rec *r)
         return tb_send_error(r, status, "sync", sync->request_id,
                              err.message, sync);
     }
-    send_sync(r, sync);
+    tb_send_sync_answer(r, sync);
     if (tb_sync_prune(db, &sc, &dberr)) {
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, TBLOGNO(00116)
                       "pruning the retry tables failed: [%d] %s", dberr.code,
+                      dberr.text ? dberr.text : "");
+    }
+    if (sc.journal && tb_journal_prune(db, sc.journal, &dberr)) {
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, TBLOGNO(00118)
+                      "pruning the journal failed: [%d] %s", dberr.code,
                       dberr.text ? dberr.text : "");
     }
     return OK;

@@ -272,6 +272,36 @@ int tb_db_select_column(tb_db_t *db, apr_dbd_prepared_t *stmt, int nargs,
     return run_select(db, stmt, nargs, args, take_column, out, doing, err);
 }
 
+typedef struct {
+    int ncols;
+    apr_array_header_t *out;
+} all_rows_t;
+
+static void take_row(tb_db_t *db, apr_dbd_row_t *row, void *baton)
+{
+    all_rows_t *all = baton;
+    const char **values = apr_pcalloc(db->pool, sizeof(char *) * all->ncols);
+    const char *v;
+    int i;
+
+    for (i = 0; i < all->ncols; i++) {
+        v = apr_dbd_get_entry(db->driver, row, i);
+        values[i] = v ? apr_pstrdup(db->pool, v) : NULL;
+    }
+    APR_ARRAY_PUSH(all->out, const char **) = values;
+}
+
+int tb_db_select_rows(tb_db_t *db, apr_dbd_prepared_t *stmt, int nargs,
+                      const char **args, int ncols, apr_array_header_t *out,
+                      const char *doing, tb_db_error_t *err)
+{
+    all_rows_t all;
+
+    all.ncols = ncols;
+    all.out = out;
+    return run_select(db, stmt, nargs, args, take_row, &all, doing, err);
+}
+
 static apr_status_t rollback_cleanup(void *data)
 {
     tb_db_rollback((tb_db_t *)data);

@@ -106,6 +106,12 @@ int tb_db_select_column(tb_db_t *db, apr_dbd_prepared_t *stmt, int nargs,
                         const char **args, apr_array_header_t *out,
                         const char *doing, tb_db_error_t *err);
 
+/** Runs a SELECT and appends every row to out, as an array of ncols
+ *  values (const char **, NULL entries for SQL NULL). */
+int tb_db_select_rows(tb_db_t *db, apr_dbd_prepared_t *stmt, int nargs,
+                      const char **args, int ncols, apr_array_header_t *out,
+                      const char *doing, tb_db_error_t *err);
+
 /**
  * Starts a transaction with START TRANSACTION (not the driver's
  * autocommit switch, which costs a statement more at each end).  A

@@ -105,6 +105,34 @@ typedef struct tb_idempotency_t {
     const char *sql_request_prune;
 } tb_idempotency_t;
 
+/** What a sync based on an older revision than the board's gets
+ *  (TaskBoardConflictPolicy). */
+typedef enum {
+    TB_CONFLICT_OFF = 0,        /* applied: the last writer wins */
+    TB_CONFLICT_REJECT = 1,     /* 409, whatever the others changed */
+    TB_CONFLICT_RECORD = 2      /* 409 only when a record it updates or
+                                   removes was changed since (journal) */
+} tb_conflict_e;
+
+/** The change journal (TaskBoardJournal): one row per record a sync
+ *  changed, under the revision the sync raised the board to. */
+typedef struct tb_journal_t {
+    const char *table;
+    apr_int64_t retention;      /* seconds rows are kept */
+    const char *sql_insert_one;
+    const char *sql_insert_batch;   /* TB_JOURNAL_BATCH rows at once */
+    const char *sql_since;      /* rows of since < revision <= upto */
+    const char *sql_horizon;    /* newest revision older than retention */
+    const char *sql_prune;      /* rows of revisions up to %s */
+    const char *defn_file;      /* where it was declared, for messages */
+    int defn_line;
+} tb_journal_t;
+
+/* Journal rows written by one INSERT, and most rows read to answer one
+ * "what changed since" (beyond it a full load is cheaper). */
+#define TB_JOURNAL_BATCH 16
+#define TB_JOURNAL_MAX_READ 10000
+
 /** 1 when s is a plain SQL identifier: [A-Za-z_][A-Za-z0-9_]*, at most 64. */
 int tb_is_identifier(const char *s);
 

@@ -93,7 +93,7 @@ const char *tb_load_request_parse(apr_pool_t *pool, const char *text,
                                   const apr_array_header_t *served,
                                   tb_load_request_t *req)
 {
-    json_t *package, *stores, *type;
+    json_t *package, *stores, *type, *since;
     tb_store_request_t *wanted;
     const char *msg;
     apr_size_t i;
@@ -129,6 +129,15 @@ const char *tb_load_request_parse(apr_pool_t *pool, const char *text,
         stores = json_object_get(package, "stores");
         if (stores && !json_is_null(stores) && !json_is_array(stores)) {
             return "stores must be an array of storeIds";
+        }
+        since = json_object_get(package, "sinceRevision");
+        if (since && !json_is_null(since)) {
+            if (!json_is_integer(since) || json_integer_value(since) < 0) {
+                return "sinceRevision must be a revision number (an integer "
+                       "of 0 or more)";
+            }
+            req->has_since = 1;
+            req->since = json_integer_value(since);
         }
     }
 

@@ -30,6 +30,9 @@ typedef struct tb_load_request_t {
     json_t *package;            /* the parsed package (pool-owned) or NULL */
     const char *request_id;     /* requestId encoded as JSON, or NULL */
     apr_array_header_t *stores; /* tb_store_request_t, in configured order */
+    int has_since;              /* "sinceRevision" was given: the client
+                                   wants only what changed after it */
+    apr_int64_t since;
 } tb_load_request_t;
 
 /**

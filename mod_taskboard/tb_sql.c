@@ -177,3 +177,58 @@ void tb_sql_build_idempotency(apr_pool_t *pool, tb_idempotency_t *idem)
                                               NULL);
     }
 }
+
+void tb_sql_build_journal(apr_pool_t *pool, tb_journal_t *journal)
+{
+    const char *t = quote_id(pool, journal->table);
+    const char *insert = apr_pstrcat(pool, "INSERT INTO ", t,
+                                     " (`revision`, `tbl`, `record_id`, "
+                                     "`operation`) VALUES ", NULL);
+    /* One record twice in one sync (an update of a row that the same
+     * sync's removal took along): the later operation stands. */
+    const char *dup = " ON DUPLICATE KEY UPDATE `operation` = "
+                      "VALUES(`operation`)";
+    apr_array_header_t *rows = apr_array_make(pool, TB_JOURNAL_BATCH,
+                                              sizeof(char *));
+    int i;
+
+    for (i = 0; i < TB_JOURNAL_BATCH; i++) {
+        APR_ARRAY_PUSH(rows, const char *) = "(%s,%s,%s,%s)";
+    }
+    journal->sql_insert_one = apr_pstrcat(pool, insert, "(%s,%s,%s,%s)", dup,
+                                          NULL);
+    journal->sql_insert_batch = apr_pstrcat(pool, insert,
+                                            apr_array_pstrcat(pool, rows, ','),
+                                            dup, NULL);
+    /* One row more than is used tells that the journal was cut short. */
+    journal->sql_since = apr_psprintf(pool, "SELECT `revision`, `tbl`, "
+                                      "`record_id`, `operation` FROM %s "
+                                      "WHERE `revision` > %%s AND "
+                                      "`revision` <= %%s ORDER BY "
+                                      "`revision` LIMIT %d", t,
+                                      TB_JOURNAL_MAX_READ + 1);
+    journal->sql_horizon = apr_pstrcat(pool, "SELECT MAX(`revision`) FROM ",
+                                       t, " WHERE `changed_at` < NOW() - "
+                                       "INTERVAL %s SECOND", NULL);
+    /* Whole revisions go: a revision with part of its rows would answer
+     * "what changed" wrongly, one without rows is known to be gone. */
+    journal->sql_prune = apr_pstrcat(pool, "DELETE FROM ", t,
+                                     " WHERE `revision` <= %s", NULL);
+}
+
+const char *tb_sql_events_poll(apr_pool_t *pool, const tb_revision_t *rev,
+                               const tb_journal_t *journal)
+{
+    const char *where = rev->key_column
+        ? apr_pstrcat(pool, " WHERE ", quote_id(pool, rev->key_column),
+                      " = %s", NULL)
+        : " LIMIT 1";
+
+    return apr_psprintf(pool, "(SELECT %s, NULL FROM %s%s) UNION ALL "
+                        "(SELECT DISTINCT `revision`, `tbl` FROM %s WHERE "
+                        "`revision` > %%s ORDER BY `revision` LIMIT %d)",
+                        quote_id(pool, rev->column),
+                        quote_id(pool, rev->table), where,
+                        quote_id(pool, journal->table),
+                        TB_JOURNAL_MAX_READ);
+}

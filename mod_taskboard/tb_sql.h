@@ -31,6 +31,17 @@ void tb_sql_build_revision(apr_pool_t *pool, tb_revision_t *revision);
 /** Generates the statements of the phantom and request tables. */
 void tb_sql_build_idempotency(apr_pool_t *pool, tb_idempotency_t *idem);
 
+/** Generates the statements of the change journal. */
+void tb_sql_build_journal(apr_pool_t *pool, tb_journal_t *journal);
+
+/**
+ * The one statement an events poll runs: the board's revision (first
+ * column, second NULL) and every (revision, table) of the journal after
+ * %s, so that both come from the same read.
+ */
+const char *tb_sql_events_poll(apr_pool_t *pool, const tb_revision_t *rev,
+                               const tb_journal_t *journal);
+
 /** INSERT INTO table (columns...) VALUES (%s,...): the columns of the
  *  fields an added record sets (the rest take their defaults). */
 const char *tb_sql_insert(apr_pool_t *pool, const tb_store_t *store,

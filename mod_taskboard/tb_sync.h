@@ -27,7 +27,8 @@
 typedef struct tb_sync_conf_t {
     const apr_array_header_t *stores;   /* tb_store_t *, the served ones */
     const tb_revision_t *revision;      /* NULL: no revision kept */
-    int check_revision;                 /* 1: stale revision gets 409 */
+    tb_conflict_e conflicts;            /* what a stale sync gets */
+    const tb_journal_t *journal;        /* NULL: no change journal */
     int max_records;
     const char *phantom_field;          /* "$PhantomId" */
     const char *phantom_parent_field;   /* "$PhantomParentId" */

@@ -4,11 +4,14 @@
 
 /*
  * Applying a checked sync in one transaction:
- *   1. lock the revision row, refuse a stale revision (reject policy);
+ *   1. lock the revision row; a stale revision is refused (reject policy),
+ *      or checked record by record against the journal (record policy);
  *   2. find the rows that removals will cascade to, then remove, children
  *      first;
  *   3. add and update, parents first, translating phantom ids;
- *   4. raise the revision once if anything changed, and commit.
+ *   4. if anything changed: journal every changed record and raise the
+ *      revision once;
+ *   5. add what others changed since the client's revision, and commit.
  * Every statement is prepared (or found prepared on the connection) before
  * the transaction starts (tb_db.h).
  */
@@ -23,6 +26,7 @@
 
 #include "tb_sync.h"
 #include "tb_convert.h"
+#include "tb_journal.h"
 #include "tb_sql.h"
 
 /* Times a sync is run again from the start after a deadlock. */
@@ -45,6 +49,10 @@ typedef struct apply_t {
                                    this sync took along */
     int retry;                  /* a concurrent twin won: run again */
     int force_prepare;          /* the connection forgot its statements */
+    tb_journal_read_t others;   /* changes since the client's revision */
+    int has_others;             /* others is complete: send them along */
+    apr_array_header_t *written;/* tb_journal_entry_t of this sync */
+    apr_hash_t *touched;        /* tb_journal_key() of its records */
 } apply_t;
 
 /* A candidate for cascade reporting: a row that pointed at a removed one. */
@@ -112,40 +120,6 @@ static int db_failed(apply_t *a, const tb_store_t *store,
                 "error (logged); nothing was changed");
 }
 
-/* The JSON of a row read with a store's sql_select_id (id first), with
- * the fields picked by mask (NULL: all), and a key in front if given. */
-static const char *row_json(apply_t *a, const tb_store_t *store,
-                            const char **values, const char *mask,
-                            const char *key_json)
-{
-    tb_membuf_t mb;
-    tb_jw_t jw;
-    int i;
-
-    tb_membuf_init(&mb, a->pool);
-    tb_jw_init(&jw, tb_membuf_sink, &mb);
-    tb_jw_raw(&jw, "{", 1);
-    if (key_json) {
-        tb_jw_cstr(&jw, key_json);
-        tb_jw_raw(&jw, ",", 1);
-    }
-    tb_jw_cstr(&jw, "\"id\":");
-    tb_write_db_value(&jw, store->id_field.type, values[0]);
-    for (i = 0; i < store->fields->nelts; i++) {
-        const tb_field_t *f = APR_ARRAY_IDX(store->fields, i,
-                                            const tb_field_t *);
-        if (mask && !mask[i]) {
-            continue;
-        }
-        tb_jw_raw(&jw, ",", 1);
-        tb_jw_cstr(&jw, f->json_key);
-        tb_write_db_value(&jw, f->type, values[i + 1]);
-    }
-    tb_jw_raw(&jw, "}", 1);
-    tb_jw_flush(&jw);
-    return mb.buf;
-}
-
 static int statement(apply_t *a, const char *sql, apr_dbd_prepared_t **st)
 {
     return tb_db_statement(a->db, sql, a->force_prepare, st, &a->err->db)
@@ -199,6 +173,11 @@ static int prepare_all(apply_t *a)
     if (idem && idem->sql_request_add && a->sync->request_id
         && (rv = statement(a, idem->sql_request_add, &st))) {
         return rv;
+    }
+    if (conf->journal && conf->revision
+        && tb_journal_prepare(a->db, conf->journal, 1, a->force_prepare,
+                              &a->err->db)) {
+        return db_failed(a, NULL, NULL);
     }
     for (i = 0; i < a->sync->changes->nelts; i++) {
         tb_changes_t *ch = APR_ARRAY_IDX(a->sync->changes, i, tb_changes_t *);
@@ -261,10 +240,89 @@ static apr_dbd_prepared_t *prepared(apply_t *a, const char *sql)
     return apr_hash_get(a->db->request_stmts, sql, APR_HASH_KEY_STRING);
 }
 
+/* Remembers a record this sync changed, for the journal. */
+static void note(apply_t *a, const tb_store_t *store, const char *id,
+                 const char *operation)
+{
+    tb_journal_entry_t *e;
+
+    if (!a->sync->conf->journal || !id) {
+        return;
+    }
+    e = apr_array_push(a->written);
+    e->revision = 0;            /* the raised one, known at the end */
+    e->table = store->table;
+    e->id = id;
+    e->operation = operation;
+    apr_hash_set(a->touched, tb_journal_key(a->pool, store->table, id),
+                 APR_HASH_KEY_STRING, e);
+}
+
+/* 1 when others changed the record since the client's revision. */
+static const tb_journal_entry_t *changed_by_others(apply_t *a,
+                                                   const tb_store_t *store,
+                                                   const char *id)
+{
+    if (!a->has_others || !id) {
+        return NULL;
+    }
+    return apr_hash_get(a->others.changed,
+                        tb_journal_key(a->pool, store->table, id),
+                        APR_HASH_KEY_STRING);
+}
+
+/* Record policy: the sync may go on when none of the records it updates
+ * or removes was changed by others since the client's revision; else
+ * every such record is listed, and nothing is applied. */
+static int check_records(apply_t *a)
+{
+    int i, j, k;
+
+    for (i = 0; i < a->sync->changes->nelts; i++) {
+        tb_changes_t *ch = APR_ARRAY_IDX(a->sync->changes, i, tb_changes_t *);
+        for (k = 0; k < 2; k++) {
+            apr_array_header_t *recs = k == 0 ? ch->updated : ch->removed;
+            for (j = 0; j < recs->nelts; j++) {
+                tb_record_t *rec = APR_ARRAY_IDX(recs, j, tb_record_t *);
+                const tb_journal_entry_t *e = changed_by_others(a, ch->store,
+                                                                rec->id);
+                tb_invalid_t *inv;
+                int gone;
+                if (!e) {
+                    continue;
+                }
+                gone = strcmp(e->operation, "removed") == 0;
+                if (gone && recs == ch->removed) {
+                    continue;   /* removed twice: the same outcome */
+                }
+                inv = apr_array_push(a->sync->invalid);
+                inv->store = ch->store->id;
+                inv->key_json = rec->key_json;
+                inv->field = NULL;
+                inv->message = apr_psprintf(a->pool, "%s by someone else "
+                                            "in revision %" APR_INT64_T_FMT,
+                                            gone ? "removed" : "changed",
+                                            e->revision);
+            }
+        }
+    }
+    if (a->sync->invalid->nelts == 0) {
+        return 0;
+    }
+    return fail(a, 409, apr_psprintf(a->pool, "%d of the records you "
+                "changed %s changed by someone else since you loaded the "
+                "board (revision %" APR_INT64_T_FMT ", yours is %"
+                APR_INT64_T_FMT "); nothing was saved: reload, then make "
+                "your changes again", a->sync->invalid->nelts,
+                a->sync->invalid->nelts == 1 ? "was" : "were", a->revision,
+                a->sync->client_revision));
+}
+
 /* Locks the revision row and applies the conflict policy. */
 static int lock_revision(apply_t *a)
 {
-    const tb_revision_t *rev = a->sync->conf->revision;
+    const tb_sync_conf_t *conf = a->sync->conf;
+    const tb_revision_t *rev = conf->revision;
     const char **row, *args[1];
 
     a->has_revision = 0;
@@ -286,15 +344,38 @@ static int lock_revision(apply_t *a)
                     "(logged); nothing was changed");
     }
     a->has_revision = 1;
-    if (a->sync->conf->check_revision && a->sync->has_revision
-        && a->sync->client_revision < a->revision) {
-        return fail(a, 409, apr_psprintf(a->pool, "the board was changed by "
-                    "someone else since you loaded it (revision %"
-                    APR_INT64_T_FMT ", yours is %" APR_INT64_T_FMT "); "
-                    "reload to see the changes, then save again",
-                    a->revision, a->sync->client_revision));
+    if (!a->sync->has_revision || a->sync->client_revision >= a->revision) {
+        return 0;
     }
-    return 0;
+    /* The client's revision is stale. */
+    if (conf->conflicts != TB_CONFLICT_REJECT && conf->journal) {
+        /* The lock on the revision row orders every sync: all that
+         * raised it so far have committed, with their journal rows. */
+        if (tb_journal_since(a->db, conf->journal, a->sync->client_revision,
+                             a->revision, &a->others, &a->err->db)) {
+            return db_failed(a, NULL, NULL);
+        }
+        a->has_others = a->others.covered;
+        if (a->has_others && conf->conflicts == TB_CONFLICT_RECORD) {
+            return check_records(a);
+        }
+    }
+    if (conf->conflicts == TB_CONFLICT_OFF) {
+        return 0;
+    }
+    if (conf->conflicts == TB_CONFLICT_RECORD) {
+        return fail(a, 409, apr_psprintf(a->pool, "the board was changed "
+                    "by someone else since you loaded it (revision %"
+                    APR_INT64_T_FMT ", yours is %" APR_INT64_T_FMT "), in a "
+                    "way that cannot be checked record by record; reload, "
+                    "then save again", a->revision,
+                    a->sync->client_revision));
+    }
+    return fail(a, 409, apr_psprintf(a->pool, "the board was changed by "
+                "someone else since you loaded it (revision %"
+                APR_INT64_T_FMT ", yours is %" APR_INT64_T_FMT "); "
+                "reload to see the changes, then save again",
+                a->revision, a->sync->client_revision));
 }
 
 /* InnoDB follows ON DELETE CASCADE 15 levels deep at most, and refuses
@@ -400,6 +481,9 @@ static int apply_removals(apply_t *a)
                 return db_failed(a, ch->store, rec);
             }
             a->changed |= rows > 0;     /* gone already: still success */
+            if (rows > 0) {
+                note(a, ch->store, rec->id, "removed");
+            }
         }
     }
 
@@ -415,6 +499,7 @@ static int apply_removals(apply_t *a)
         }
         if (!row) {
             APR_ARRAY_PUSH(c->ch->removed_out, const char *) = c->id;
+            note(a, c->ch->store, c->id, "removed");
             apr_hash_set(a->cascaded, apr_pstrcat(a->pool, c->ch->store->id,
                                                   "\n", c->id, NULL),
                          APR_HASH_KEY_STRING, c);
@@ -507,6 +592,9 @@ static int apply_added_again(apply_t *a, tb_changes_t *ch, tb_record_t *rec)
             return db_failed(a, store, rec);
         }
         a->changed |= rows > 0;
+        if (rows > 0) {
+            note(a, store, rec->id, "updated");
+        }
         if (tb_db_select_row(a->db, prepared(a, store->sql_select_id), 1,
                              &rec->id, store->fields->nelts + 1, &row,
                              "reading a record added before", &a->err->db)
@@ -515,7 +603,7 @@ static int apply_added_again(apply_t *a, tb_changes_t *ch, tb_record_t *rec)
         }
     }
     APR_ARRAY_PUSH(ch->rows_out, const char *) =
-        row_json(a, store, row, NULL, rec->key_json);
+        tb_row_json(a->pool, store, row, NULL, rec->key_json);
     return 1;
 }
 
@@ -568,8 +656,9 @@ static int apply_added(apply_t *a, tb_changes_t *ch, tb_record_t *rec)
         return db_failed(a, store, rec);
     }
     APR_ARRAY_PUSH(ch->rows_out, const char *) =
-        row_json(a, store, row, NULL, rec->key_json);
+        tb_row_json(a->pool, store, row, NULL, rec->key_json);
     a->changed = 1;
+    note(a, store, rec->id, "added");
     return 0;
 }
 
@@ -608,6 +697,9 @@ static int apply_updated(apply_t *a, tb_changes_t *ch, tb_record_t *rec)
         return db_failed(a, store, rec);
     }
     a->changed |= rows > 0;
+    if (rows > 0) {
+        note(a, store, rec->id, "updated");
+    }
     if (tb_db_select_row(a->db, prepared(a, store->sql_select_id), 1,
                          &rec->id, n + 1, &after, "reading an updated record",
                          &a->err->db) || !after) {
@@ -626,9 +718,15 @@ static int apply_updated(apply_t *a, tb_changes_t *ch, tb_record_t *rec)
             differs = 1;
         }
     }
-    if (differs) {
+    /* Others changed it too (no conflict policy): all of it, since the
+     * client has not seen their values. */
+    if (changed_by_others(a, store, rec->id)) {
         APR_ARRAY_PUSH(ch->rows_out, const char *) =
-            row_json(a, store, after, mask, NULL);
+            tb_row_json(a->pool, store, after, NULL, NULL);
+    }
+    else if (differs) {
+        APR_ARRAY_PUSH(ch->rows_out, const char *) =
+            tb_row_json(a->pool, store, after, mask, NULL);
     }
     return 0;
 }
@@ -690,6 +788,11 @@ static int apply_once(apply_t *a)
     /* Exactly one step per sync that changed something. */
     if (a->has_revision && a->changed) {
         const char *key = rev->key_value;
+        if (a->sync->conf->journal
+            && tb_journal_write(a->db, a->sync->conf->journal,
+                                a->revision + 1, a->written, &a->err->db)) {
+            return db_failed(a, NULL, NULL);
+        }
         if (tb_db_exec(a->db, prepared(a, rev->sql_raise),
                        rev->key_column ? 1 : 0, &key, NULL,
                        "raising the revision", &a->err->db)) {
@@ -700,6 +803,12 @@ static int apply_once(apply_t *a)
     if (a->has_revision) {
         a->sync->revision = apr_psprintf(a->pool, "%" APR_INT64_T_FMT,
                                          a->revision);
+    }
+    /* What others changed since the client's revision and this sync did
+     * not touch, as it is now: the client adds, updates and removes it. */
+    if (a->has_others && tb_journal_fill(a->db, &a->others, a->touched,
+                                         a->sync->changes, &a->err->db)) {
+        return db_failed(a, NULL, NULL);
     }
     if ((rv = record_request(a))) {
         return rv;
@@ -724,6 +833,9 @@ static void reset_results(apply_t *a)
 
     a->changed = 0;
     a->retry = 0;
+    a->has_others = 0;
+    a->written = apr_array_make(a->pool, 8, sizeof(tb_journal_entry_t));
+    a->touched = apr_hash_make(a->pool);
     a->sync->response = NULL;
     a->cascaded = apr_hash_make(a->pool);
     apr_array_clear(a->sync->invalid);

@@ -18,6 +18,8 @@ DELETE FROM `swimlanes`;
 -- The retry records point at ids that are given out again from here on.
 DELETE FROM `taskboard_phantoms`;
 DELETE FROM `taskboard_requests`;
+-- The journal describes revisions of the board that this reset throws away.
+DELETE FROM `taskboard_journal`;
 
 INSERT INTO `resources` (`id`, `name`, `email`, `image`, `role`, `active`) VALUES
     (1, 'Angelo', 'angelo@example.com', 'angelo.png', 'Developer', 1),

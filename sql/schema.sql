@@ -120,3 +120,20 @@ CREATE TABLE IF NOT EXISTS `taskboard_requests` (
     PRIMARY KEY (`request_id`, `body_hash`),
     KEY `idx_created` (`created_at`)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_nopad_bin;
+
+-- The change journal (TaskBoardJournal taskboard_journal).  Every sync that changes the board writes
+-- one row per record it added, updated or removed, under the revision it raised the board to, in
+-- the same transaction.  From it the module answers "what changed since revision N" (deltas for
+-- polling clients, record-level conflict checks, Server-Sent Events).  A revision without rows was
+-- raised by another writer: the module then answers with a full load.  Rows older than the
+-- retention are pruned by the module, whole revisions at a time.
+CREATE TABLE IF NOT EXISTS `taskboard_journal` (
+    `revision`   BIGINT       NOT NULL,
+    `tbl`        VARCHAR(64)  NOT NULL,
+    `record_id`  VARCHAR(191) NOT NULL,
+    -- added, updated or removed
+    `operation`  VARCHAR(8)   NOT NULL,
+    `changed_at` TIMESTAMP    NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    PRIMARY KEY (`revision`, `tbl`, `record_id`),
+    KEY `idx_changed` (`changed_at`)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_nopad_bin;

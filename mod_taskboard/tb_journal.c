@@ -1,0 +1,273 @@
+/* mod_taskboard: a Bryntum CrudManager backend for Apache httpd.
+ * Licensed under the Apache License, Version 2.0.
+ */
+
+#include <string.h>
+
+#include <apr_atomic.h>
+#include <apr_strings.h>
+#include <apr_time.h>
+
+#include "tb_journal.h"
+#include "tb_convert.h"
+#include "tb_load.h"
+
+const char *tb_journal_key(apr_pool_t *pool, const char *table,
+                           const char *id)
+{
+    return apr_pstrcat(pool, table, "\n", id, NULL);
+}
+
+const char *tb_row_json(apr_pool_t *pool, const tb_store_t *store,
+                        const char **values, const char *mask,
+                        const char *key_json)
+{
+    tb_membuf_t mb;
+    tb_jw_t jw;
+    int i;
+
+    tb_membuf_init(&mb, pool);
+    tb_jw_init(&jw, tb_membuf_sink, &mb);
+    tb_jw_raw(&jw, "{", 1);
+    if (key_json) {
+        tb_jw_cstr(&jw, key_json);
+        tb_jw_raw(&jw, ",", 1);
+    }
+    tb_jw_cstr(&jw, "\"id\":");
+    tb_write_db_value(&jw, store->id_field.type, values[0]);
+    for (i = 0; i < store->fields->nelts; i++) {
+        const tb_field_t *f = APR_ARRAY_IDX(store->fields, i,
+                                            const tb_field_t *);
+        if (mask && !mask[i]) {
+            continue;
+        }
+        tb_jw_raw(&jw, ",", 1);
+        tb_jw_cstr(&jw, f->json_key);
+        tb_write_db_value(&jw, f->type, values[i + 1]);
+    }
+    tb_jw_raw(&jw, "}", 1);
+    tb_jw_flush(&jw);
+    return mb.buf;
+}
+
+int tb_journal_prepare(tb_db_t *db, const tb_journal_t *journal, int n,
+                       int force, tb_db_error_t *err)
+{
+    apr_dbd_prepared_t *stmt;
+
+    /* The number of rows is known only at the end (removals take rows of
+     * other stores along), so a writing sync asks for both inserts. */
+    if ((n > 0 && (tb_db_statement(db, journal->sql_insert_one, force,
+                                   &stmt, err)
+                   || tb_db_statement(db, journal->sql_insert_batch, force,
+                                      &stmt, err)))
+        || tb_db_statement(db, journal->sql_since, force, &stmt, err)) {
+        return -1;
+    }
+    return 0;
+}
+
+int tb_journal_write(tb_db_t *db, const tb_journal_t *journal,
+                     apr_int64_t revision, const apr_array_header_t *entries,
+                     tb_db_error_t *err)
+{
+    const char *rev = apr_psprintf(db->pool, "%" APR_INT64_T_FMT, revision);
+    const char **args = apr_palloc(db->pool, sizeof(char *) * 4
+                                             * TB_JOURNAL_BATCH);
+    apr_dbd_prepared_t *one, *batch;
+    int at, n, i;
+
+    if (tb_db_statement(db, journal->sql_insert_one, 0, &one, err)
+        || tb_db_statement(db, journal->sql_insert_batch, 0, &batch, err)) {
+        return -1;
+    }
+    for (at = 0; at < entries->nelts; at += n) {
+        n = entries->nelts - at >= TB_JOURNAL_BATCH ? TB_JOURNAL_BATCH : 1;
+        for (i = 0; i < n; i++) {
+            const tb_journal_entry_t *e =
+                &APR_ARRAY_IDX(entries, at + i, tb_journal_entry_t);
+            args[4 * i] = rev;
+            args[4 * i + 1] = e->table;
+            args[4 * i + 2] = e->id;
+            args[4 * i + 3] = e->operation;
+        }
+        if (tb_db_exec(db, n > 1 ? batch : one, 4 * n, args, NULL,
+                       "writing the journal", err)) {
+            return -1;
+        }
+    }
+    return 0;
+}
+
+int tb_journal_since(tb_db_t *db, const tb_journal_t *journal,
+                     apr_int64_t since, apr_int64_t upto,
+                     tb_journal_read_t *out, tb_db_error_t *err)
+{
+    apr_array_header_t *rows = apr_array_make(db->pool, 16, sizeof(char **));
+    apr_dbd_prepared_t *stmt;
+    const char *args[2];
+    apr_int64_t last = since, revisions = 0;
+    int i;
+
+    out->entries = apr_array_make(db->pool, 16, sizeof(tb_journal_entry_t));
+    out->changed = apr_hash_make(db->pool);
+    out->covered = 0;
+    if (since > upto) {
+        return 0;
+    }
+    if (since == upto) {
+        out->covered = 1;
+        return 0;
+    }
+    args[0] = apr_psprintf(db->pool, "%" APR_INT64_T_FMT, since);
+    args[1] = apr_psprintf(db->pool, "%" APR_INT64_T_FMT, upto);
+    if (tb_db_statement(db, journal->sql_since, 0, &stmt, err)
+        || tb_db_select_rows(db, stmt, 2, args, 4, rows,
+                             "reading the journal", err)) {
+        return -1;
+    }
+    for (i = 0; i < rows->nelts; i++) {
+        const char **row = APR_ARRAY_IDX(rows, i, const char **);
+        tb_journal_entry_t *e = apr_array_push(out->entries);
+        if (!row[0] || !tb_parse_int64(row[0], &e->revision) || !row[1]
+            || !row[2] || !row[3]) {
+            return 0;           /* not written by us: trust none of it */
+        }
+        e->table = row[1];
+        e->id = row[2];
+        e->operation = row[3];
+        if (e->revision != last) {
+            last = e->revision;
+            revisions++;
+        }
+        apr_hash_set(out->changed, tb_journal_key(db->pool, e->table, e->id),
+                     APR_HASH_KEY_STRING, e);
+    }
+    out->covered = rows->nelts <= TB_JOURNAL_MAX_READ
+                   && revisions == upto - since;
+    return 0;
+}
+
+int tb_journal_fill(tb_db_t *db, const tb_journal_read_t *read,
+                    apr_hash_t *skip, apr_array_header_t *changes,
+                    tb_db_error_t *err)
+{
+    apr_hash_t *done = apr_hash_make(db->pool);
+    int i, j;
+
+    /* By revision, and stores parents first: a new card comes before the
+     * assignment that points at it. */
+    for (j = 0; j < changes->nelts; j++) {
+        tb_changes_t *ch = APR_ARRAY_IDX(changes, j, tb_changes_t *);
+        const tb_store_t *store = ch->store;
+        apr_dbd_prepared_t *stmt = NULL;
+
+        for (i = 0; i < read->entries->nelts; i++) {
+            const tb_journal_entry_t *e =
+                &APR_ARRAY_IDX(read->entries, i, tb_journal_entry_t);
+            const char *key, *id = e->id, **row;
+            if (strcmp(e->table, store->table) != 0) {
+                continue;
+            }
+            key = apr_pstrcat(db->pool, store->id, "\n",
+                              tb_journal_key(db->pool, e->table, e->id),
+                              NULL);
+            if (apr_hash_get(done, key, APR_HASH_KEY_STRING)
+                || (skip && apr_hash_get(skip, key + strlen(store->id) + 1,
+                                         APR_HASH_KEY_STRING))) {
+                continue;
+            }
+            apr_hash_set(done, key, APR_HASH_KEY_STRING, e);
+            if (!stmt && tb_db_statement(db, store->sql_select_id, 0, &stmt,
+                                         err)) {
+                return -1;
+            }
+            if (tb_db_select_row(db, stmt, 1, &id,
+                                 store->fields->nelts + 1, &row,
+                                 "reading a changed record", err)) {
+                return -1;
+            }
+            if (row) {
+                APR_ARRAY_PUSH(ch->rows_out, const char *) =
+                    tb_row_json(db->pool, store, row, NULL, NULL);
+            }
+            else {
+                APR_ARRAY_PUSH(ch->removed_out, const char *) = e->id;
+            }
+        }
+    }
+    return 0;
+}
+
+int tb_journal_delta(tb_db_t *db, const tb_journal_t *journal,
+                     const tb_revision_t *rev, apr_int64_t since,
+                     apr_array_header_t *changes, const char **revision,
+                     int *covered, tb_db_error_t *err)
+{
+    tb_journal_read_t read;
+    apr_dbd_prepared_t *stmt;
+    apr_int64_t current;
+    int i;
+
+    *covered = 0;
+    *revision = NULL;
+    /* Every statement first: none is prepared inside the snapshot. */
+    if (tb_journal_prepare(db, journal, 0, 0, err)) {
+        return -1;
+    }
+    for (i = 0; i < changes->nelts; i++) {
+        tb_changes_t *ch = APR_ARRAY_IDX(changes, i, tb_changes_t *);
+        if (tb_db_statement(db, ch->store->sql_select_id, 0, &stmt, err)) {
+            return -1;
+        }
+    }
+    if (tb_db_begin_snapshot(db, err)
+        || tb_load_revision(db, rev, revision, err)) {
+        return -1;
+    }
+    if (*revision && tb_parse_int64(*revision, &current)) {
+        if (tb_journal_since(db, journal, since, current, &read, err)
+            || (read.covered && tb_journal_fill(db, &read, NULL, changes,
+                                                err))) {
+            return -1;
+        }
+        *covered = read.covered;
+    }
+    return tb_db_commit(db, err);
+}
+
+/* The time of the last pruning of the journal in this process. */
+static apr_uint32_t last_prune = 0;
+
+int tb_journal_prune(tb_db_t *db, const tb_journal_t *journal,
+                     tb_db_error_t *err)
+{
+    apr_uint32_t now = (apr_uint32_t)apr_time_sec(apr_time_now());
+    apr_uint32_t last = apr_atomic_read32(&last_prune);
+    apr_uint32_t every = journal->retention < 60
+                         ? (apr_uint32_t)journal->retention : 60;
+    apr_dbd_prepared_t *stmt;
+    const char *retention, **row;
+
+    /* the thread that wins the swap does it */
+    if (now - last < every
+        || apr_atomic_cas32(&last_prune, now, last) != last) {
+        return 0;
+    }
+    retention = apr_psprintf(db->pool, "%" APR_INT64_T_FMT,
+                             journal->retention);
+    /* rare enough not to keep the statements */
+    if (tb_db_statement(db, journal->sql_horizon, 0, &stmt, err)
+        || tb_db_select_row(db, stmt, 1, &retention, 1, &row,
+                            "finding old journal rows", err)) {
+        return -1;
+    }
+    if (!row || !row[0]) {
+        return 0;
+    }
+    if (tb_db_statement(db, journal->sql_prune, 0, &stmt, err)
+        || tb_db_exec(db, stmt, 1, row, NULL, "pruning the journal", err)) {
+        return -1;
+    }
+    return 0;
+}
