@@ -240,6 +240,16 @@ static apr_dbd_prepared_t *prepared(apply_t *a, const char *sql)
     return apr_hash_get(a->db->request_stmts, sql, APR_HASH_KEY_STRING);
 }
 
+/* Remembers a record the client sent or this sync reported, so that
+ * what others changed does not mention it again. */
+static void touch(apply_t *a, const tb_store_t *store, const char *id)
+{
+    if (a->sync->conf->journal && id) {
+        apr_hash_set(a->touched, tb_journal_key(a->pool, store->table, id),
+                     APR_HASH_KEY_STRING, "");
+    }
+}
+
 /* Remembers a record this sync changed, for the journal. */
 static void note(apply_t *a, const tb_store_t *store, const char *id,
                  const char *operation)
@@ -254,8 +264,7 @@ static void note(apply_t *a, const tb_store_t *store, const char *id,
     e->table = store->table;
     e->id = id;
     e->operation = operation;
-    apr_hash_set(a->touched, tb_journal_key(a->pool, store->table, id),
-                 APR_HASH_KEY_STRING, e);
+    touch(a, store, id);
 }
 
 /* 1 when others changed the record since the client's revision. */
@@ -484,6 +493,7 @@ static int apply_removals(apply_t *a)
             if (rows > 0) {
                 note(a, ch->store, rec->id, "removed");
             }
+            touch(a, ch->store, rec->id);
         }
     }
 
@@ -568,6 +578,7 @@ static int apply_added_again(apply_t *a, tb_changes_t *ch, tb_record_t *rec)
         return 0;
     }
     rec->id = found[0];
+    touch(a, store, rec->id);
     if (tb_db_select_row(a->db, prepared(a, store->sql_lock_id), 1, &rec->id,
                          store->fields->nelts + 1, &row,
                          "locking a record added before", &a->err->db)) {
@@ -700,6 +711,7 @@ static int apply_updated(apply_t *a, tb_changes_t *ch, tb_record_t *rec)
     if (rows > 0) {
         note(a, store, rec->id, "updated");
     }
+    touch(a, store, rec->id);
     if (tb_db_select_row(a->db, prepared(a, store->sql_select_id), 1,
                          &rec->id, n + 1, &after, "reading an updated record",
                          &a->err->db) || !after) {

@@ -253,8 +253,32 @@ CASES = [
      r"TaskBoardRetryTables", ["requests-x"], True),
     ("retry-tables-retention", GOOD + "!TaskBoardRetryTables phantoms requests 10\n",
      r"TaskBoardRetryTables", ["10"], True),
-    ("conflict-policy", GOOD + "!TaskBoardConflictPolicy record\n",
-     r"TaskBoardConflictPolicy", ["record"], True),
+    ("conflict-policy", GOOD + "!TaskBoardConflictPolicy merge\n",
+     r"TaskBoardConflictPolicy", ["merge", "reject|record|off"], True),
+    # the record policy and the events handler need the journal, the journal the revision: a
+    # directive that applies elsewhere does not count
+    ("record-without-journal", GOOD + "<Location /api>\n!   TaskBoardConflictPolicy record\n"
+     "</Location>\n<Location /other>\n    TaskBoardJournal taskboard_journal\n</Location>\n",
+     r"TaskBoardConflictPolicy", ["TB00006", "TaskBoardJournal"], True),
+    ("journal-without-revision", store_conf("TaskBoardField name string",
+                                            loc_extra="!   TaskBoardJournal taskboard_journal\n"),
+     r"TaskBoardJournal", ["TB00007", "TaskBoardRevision"], True),
+    ("events-without-journal", GOOD + "<Location /api/events>\n!   SetHandler taskboard-events\n"
+     "</Location>\n", r"SetHandler", ["TB00008", "TaskBoardJournal"], True),
+    ("journal-bad-name", GOOD + "!TaskBoardJournal journal-x\n",
+     r"TaskBoardJournal", ["journal-x"], True),
+    ("journal-retention", GOOD + "!TaskBoardJournal taskboard_journal 0\n",
+     r"TaskBoardJournal", ["0"], True),
+    ("events-poll-in-location", GOOD + "<Location /api>\n!   TaskBoardEventsPoll 1\n"
+     "</Location>\n", r"TaskBoardEventsPoll", ["Location"], True),
+    ("events-poll-in-vhost", GOOD + "<VirtualHost 127.0.0.1:9>\n!   TaskBoardEventsPoll 1\n"
+     "</VirtualHost>\n", r"TaskBoardEventsPoll", ["main server"], True),
+    ("events-poll-too-short", GOOD + "!TaskBoardEventsPoll 10ms\n",
+     r"TaskBoardEventsPoll", ["10ms"], True),
+    ("events-heartbeat-word", GOOD + "!TaskBoardEventsHeartbeat often\n",
+     r"TaskBoardEventsHeartbeat", ["often"], True),
+    ("events-lifetime-too-long", GOOD + "!TaskBoardEventsLifetime 2d\n",
+     r"TaskBoardEventsLifetime", ["2d"], True),
     ("max-records", GOOD + "!TaskBoardMaxRecords 0\n",
      r"TaskBoardMaxRecords", ["0"], True),
     ("ignore-store", GOOD + "!TaskBoardIgnoreStore project cal-endars\n",
