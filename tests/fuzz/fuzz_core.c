@@ -1013,7 +1013,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 
     memset(&sync_conf, 0, sizeof(sync_conf));
     sync_conf.stores = served;
-    sync_conf.check_revision = 1;
+    sync_conf.conflicts = TB_CONFLICT_REJECT;
     sync_conf.max_records = FUZZ_MAX_RECORDS;
     sync_conf.phantom_field = "$PhantomId";
     sync_conf.phantom_parent_field = "$PhantomParentId";

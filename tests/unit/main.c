@@ -37,6 +37,7 @@ int main(int argc, const char *const *argv)
         {"request", test_request},
         {"sync", test_sync},
         {"cache", test_cache},
+        {"feed", test_feed},
     };
     apr_size_t i;
 

@@ -41,5 +41,6 @@ void test_sql(void);
 void test_request(void);
 void test_sync(void);
 void test_cache(void);
+void test_feed(void);
 
 #endif

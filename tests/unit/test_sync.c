@@ -143,7 +143,7 @@ void test_sync(void)
 
     memset(&conf, 0, sizeof(conf));
     conf.stores = stores;
-    conf.check_revision = 1;
+    conf.conflicts = TB_CONFLICT_REJECT;
     conf.max_records = 10;
     conf.phantom_field = "$PhantomId";
     conf.phantom_parent_field = "$PhantomParentId";

@@ -1,0 +1,203 @@
+/* mod_taskboard: a Bryntum CrudManager backend for Apache httpd.
+ * Licensed under the Apache License, Version 2.0.
+ */
+
+#include <stdarg.h>
+
+#include <apr_strings.h>
+
+#include "tb_test.h"
+#include "tb_feed.h"
+#include "tb_model.h"
+#include "tb_sql.h"
+
+/* An events poll's rows: the revision, then (revision, table) pairs. */
+static apr_array_header_t *poll_rows(const char *revision, ...)
+{
+    apr_array_header_t *rows = apr_array_make(tb_test_pool, 4,
+                                              sizeof(const char **));
+    const char **row = apr_pcalloc(tb_test_pool, 2 * sizeof(char *));
+    const char *rev;
+    va_list ap;
+
+    row[0] = revision;
+    APR_ARRAY_PUSH(rows, const char **) = row;
+    va_start(ap, revision);
+    while ((rev = va_arg(ap, const char *)) != NULL) {
+        row = apr_pcalloc(tb_test_pool, 2 * sizeof(char *));
+        row[0] = rev;
+        row[1] = va_arg(ap, const char *);
+        APR_ARRAY_PUSH(rows, const char **) = row;
+    }
+    va_end(ap);
+    return rows;
+}
+
+static tb_feed_wait_e wait_now(tb_feed_t *feed, apr_int64_t after,
+                               apr_uint32_t resets,
+                               apr_array_header_t **events,
+                               apr_int64_t *newest)
+{
+    *events = apr_array_make(tb_test_pool, 4, sizeof(tb_feed_event_t));
+    return tb_feed_wait(feed, after, resets, apr_time_now(), tb_test_pool,
+                        *events, newest);
+}
+
+static const char *event_text(apr_int64_t revision, const char *tables,
+                              const apr_array_header_t *stores)
+{
+    tb_membuf_t mb;
+    tb_jw_t jw;
+
+    tb_membuf_init(&mb, tb_test_pool);
+    tb_jw_init(&jw, tb_membuf_sink, &mb);
+    tb_feed_write_event(&jw, revision, tables, stores);
+    tb_jw_flush(&jw);
+    return mb.buf;
+}
+
+static void test_feed_ring(void)
+{
+    tb_feed_t *feed = tb_feed_create(tb_test_pool);
+    apr_array_header_t *events;
+    apr_int64_t newest, rev;
+    apr_uint32_t resets;
+    tb_feed_event_t *e;
+    int i;
+
+    CHECK(feed != NULL);
+    /* before the first poll nothing is known */
+    CHECK(tb_feed_current(feed, apr_time_now(), &rev, &resets) == -1);
+    CHECK(wait_now(feed, 0, 0, &events, &newest) == TB_FEED_TIMEOUT);
+
+    /* the first poll only learns the revision */
+    CHECK(tb_feed_apply(feed, poll_rows("7", NULL)) == 0);
+    CHECK(tb_feed_current(feed, apr_time_now(), &rev, &resets) == 0);
+    CHECK(rev == 7 && resets == 0);
+    CHECK(wait_now(feed, 7, 0, &events, &newest) == TB_FEED_TIMEOUT);
+    CHECK(wait_now(feed, 5, 0, &events, &newest) == TB_FEED_BEHIND);
+
+    /* 8 from the journal (two tables, one of them twice), 9 raised by
+     * someone else (no journal rows) */
+    CHECK(tb_feed_apply(feed, poll_rows("9", "8", "tasks", "8", "assignments",
+                                        "8", "tasks", NULL)) == 2);
+    CHECK(wait_now(feed, 7, 0, &events, &newest) == TB_FEED_EVENTS);
+    CHECK(newest == 9 && events->nelts == 2);
+    e = &APR_ARRAY_IDX(events, 0, tb_feed_event_t);
+    CHECK(e->revision == 8);
+    CHECK_STR(e->tables, "tasks\nassignments\n");
+    e = &APR_ARRAY_IDX(events, 1, tb_feed_event_t);
+    CHECK(e->revision == 9 && e->tables == NULL);
+    CHECK(wait_now(feed, 8, 0, &events, &newest) == TB_FEED_EVENTS);
+    CHECK(events->nelts == 1);
+    CHECK(wait_now(feed, 9, 0, &events, &newest) == TB_FEED_TIMEOUT);
+    /* the same poll again is no news */
+    CHECK(tb_feed_apply(feed, poll_rows("9", NULL)) == 0);
+
+    /* more revisions than the ring holds: the oldest are forgotten, and a
+     * subscriber from before them is told it is behind */
+    for (i = 10; i < 10 + TB_FEED_RING + 20; i++) {
+        const char *r = apr_psprintf(tb_test_pool, "%d", i);
+        tb_feed_apply(feed, poll_rows(r, r, "tasks", NULL));
+    }
+    CHECK(wait_now(feed, 9, 0, &events, &newest) == TB_FEED_BEHIND);
+    CHECK(newest == 9 + TB_FEED_RING + 20);
+    CHECK(wait_now(feed, newest - TB_FEED_RING, 0, &events, &newest)
+          == TB_FEED_EVENTS);
+    CHECK(events->nelts == TB_FEED_RING);
+    /* a jump of more than the ring at once keeps the ring contiguous */
+    tb_feed_apply(feed, poll_rows("100000", "100000", "tasks", NULL));
+    CHECK(wait_now(feed, 99999, 0, &events, &newest) == TB_FEED_EVENTS);
+    CHECK(events->nelts == 1);
+    CHECK(wait_now(feed, 99998 - TB_FEED_RING, 0, &events, &newest)
+          == TB_FEED_BEHIND);
+
+    /* the revision went back (a restored backup): subscribers reload */
+    CHECK(tb_feed_apply(feed, poll_rows("3", NULL)) == 1);
+    CHECK(wait_now(feed, 100000, 0, &events, &newest) == TB_FEED_RESET);
+    CHECK(tb_feed_current(feed, apr_time_now(), &rev, &resets) == 0);
+    CHECK(rev == 3 && resets == 1);
+    CHECK(wait_now(feed, 3, resets, &events, &newest) == TB_FEED_TIMEOUT);
+
+    /* a first subscriber after none waits for a new first poll */
+    tb_feed_subscribe(feed, 1);
+    CHECK(tb_feed_current(feed, apr_time_now(), &rev, &resets) == -1);
+    tb_feed_apply(feed, poll_rows("4", "4", "tasks", NULL));
+    CHECK(tb_feed_current(feed, apr_time_now(), &rev, &resets) == 0);
+    CHECK(rev == 4);
+    tb_feed_subscribe(feed, 1);     /* a second one keeps what is known */
+    CHECK(tb_feed_current(feed, apr_time_now(), &rev, &resets) == 0);
+    tb_feed_subscribe(feed, -2);
+
+    /* a poll without the revision row tells nothing */
+    CHECK(tb_feed_apply(feed, poll_rows(NULL, "5", "tasks", NULL)) == 0);
+
+    tb_feed_stop(feed);
+    CHECK(wait_now(feed, 0, resets, &events, &newest) == TB_FEED_STOPPING);
+    CHECK(tb_feed_current(feed, apr_time_now(), &rev, &resets) == -1);
+}
+
+static void test_feed_events(void)
+{
+    apr_array_header_t *stores = apr_array_make(tb_test_pool, 3,
+                                                sizeof(tb_store_t *));
+    tb_store_t *tasks = tb_store_create(tb_test_pool, "tasks");
+    tb_store_t *cards = tb_store_create(tb_test_pool, "cards");
+    tb_store_t *people = tb_store_create(tb_test_pool, "people");
+
+    cards->table = "tasks";         /* two stores on one table */
+    people->table = "resources";
+    APR_ARRAY_PUSH(stores, tb_store_t *) = tasks;
+    APR_ARRAY_PUSH(stores, tb_store_t *) = cards;
+    APR_ARRAY_PUSH(stores, tb_store_t *) = people;
+    CHECK_STR(event_text(12, "tasks\n", stores),
+              "id: 12\ndata: {\"revision\":12,\"stores\":[\"tasks\","
+              "\"cards\"]}\n\n");
+    /* a table named like the start of another is not it */
+    CHECK_STR(event_text(13, "resources_old\nresources\n", stores),
+              "id: 13\ndata: {\"revision\":13,\"stores\":[\"people\"]}\n\n");
+    CHECK_STR(event_text(14, "other\n", stores),
+              "id: 14\ndata: {\"revision\":14,\"stores\":[]}\n\n");
+    CHECK_STR(event_text(15, NULL, stores),
+              "id: 15\ndata: {\"revision\":15,\"stores\":[\"tasks\","
+              "\"cards\",\"people\"],\"reload\":true}\n\n");
+}
+
+static void test_journal_sql(void)
+{
+    tb_journal_t journal;
+    tb_revision_t rev;
+
+    memset(&journal, 0, sizeof(journal));
+    journal.table = "taskboard_journal";
+    tb_sql_build_journal(tb_test_pool, &journal);
+    CHECK_STR(journal.sql_insert_one,
+              "INSERT INTO `taskboard_journal` (`revision`, `tbl`, "
+              "`record_id`, `operation`) VALUES (%s,%s,%s,%s) ON DUPLICATE "
+              "KEY UPDATE `operation` = VALUES(`operation`)");
+    CHECK(strstr(journal.sql_insert_batch, "(%s,%s,%s,%s),(%s,%s,%s,%s)")
+          != NULL);
+    CHECK_STR(journal.sql_prune,
+              "DELETE FROM `taskboard_journal` WHERE `revision` <= %s");
+
+    memset(&rev, 0, sizeof(rev));
+    rev.table = "options";
+    rev.column = "value";
+    rev.key_column = "name";
+    rev.key_value = "revision";
+    CHECK_STR(tb_sql_events_poll(tb_test_pool, &rev, &journal),
+              "(SELECT `value`, NULL FROM `options` WHERE `name` = %s) "
+              "UNION ALL (SELECT DISTINCT `revision`, `tbl` FROM "
+              "`taskboard_journal` WHERE `revision` > %s ORDER BY "
+              "`revision` LIMIT 10000)");
+    rev.key_column = NULL;
+    CHECK(strstr(tb_sql_events_poll(tb_test_pool, &rev, &journal),
+                 "FROM `options` LIMIT 1)") != NULL);
+}
+
+void test_feed(void)
+{
+    test_feed_ring();
+    test_feed_events();
+    test_journal_sql();
+}
