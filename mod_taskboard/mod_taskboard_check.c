@@ -19,6 +19,7 @@
 #include <httpd.h>
 #include <http_config.h>
 #include <http_log.h>
+#include <ap_mpm.h>
 
 #include "mod_taskboard_private.h"
 
@@ -313,8 +314,13 @@ static int check_journal(const ap_directive_t *node, void *baton)
 static int check_handlers(apr_pool_t *ptemp, server_rec *s,
                           const ap_directive_t *node)
 {
-    int errors = 0, unsure;
+    int errors = 0, unsure, threaded = 0;
     scope_t scope;
+
+    if (ap_mpm_query(AP_MPMQ_IS_THREADED, &threaded) != APR_SUCCESS) {
+        threaded = AP_MPMQ_NOT_SUPPORTED;
+    }
+    threaded = threaded != AP_MPMQ_NOT_SUPPORTED;
 
     for (; node; node = node->next) {
         if (node->first_child) {
@@ -334,6 +340,16 @@ static int check_handlers(apr_pool_t *ptemp, server_rec *s,
                          node->args, node->filename, node->line_num);
             errors++;
             continue;
+        }
+        if (strcasecmp(node->args, TB_HANDLER_EVENTS) == 0 && !threaded) {
+            ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, TBLOGNO(00009)
+                         "SetHandler %s at %s:%d: event streams need a "
+                         "threaded MPM (event or worker): under this one "
+                         "each stream would hold a whole process, and the "
+                         "journal poller would share its database "
+                         "connection", node->args, node->filename,
+                         node->line_num);
+            errors++;
         }
         if (strcasecmp(node->args, TB_HANDLER_EVENTS) == 0
             && !directive_applies(ptemp, node, TB_CMD_JOURNAL)) {

@@ -59,7 +59,8 @@ typedef struct feed_entry_t {
 /* The process's poller. */
 static struct {
     apr_pool_t *pool;           /* feeds; allocated from under mutex */
-    apr_pool_t *scratch;        /* the thread's, cleared after each poll */
+    apr_pool_t *scratch;        /* the thread's alone, cleared after each
+                                   poll */
     apr_thread_mutex_t *mutex;
     apr_thread_cond_t *wake;    /* a board needs a poll now */
     apr_thread_t *thread;
@@ -215,6 +216,34 @@ static apr_status_t stop_poller(void *data)
     return APR_SUCCESS;
 }
 
+/* A pool with an allocator of its own: pchild's allocator has no mutex,
+ * and this one is used by the poller thread and the request threads. */
+static apr_status_t own_pool(apr_pool_t **pool, apr_pool_t *parent,
+                             int shared)
+{
+    apr_allocator_t *allocator;
+    apr_thread_mutex_t *mutex;
+    apr_status_t rv;
+
+    if ((rv = apr_allocator_create(&allocator)) != APR_SUCCESS) {
+        return rv;
+    }
+    if ((rv = apr_pool_create_ex(pool, parent, NULL, allocator))
+        != APR_SUCCESS) {
+        apr_allocator_destroy(allocator);
+        return rv;
+    }
+    apr_allocator_owner_set(allocator, *pool);
+    if (shared) {
+        if ((rv = apr_thread_mutex_create(&mutex, APR_THREAD_MUTEX_DEFAULT,
+                                          *pool)) != APR_SUCCESS) {
+            return rv;
+        }
+        apr_allocator_mutex_set(allocator, mutex);
+    }
+    return APR_SUCCESS;
+}
+
 void tb_events_init(apr_pool_t *pchild, server_rec *s)
 {
     tb_server_conf_t *sconf = ap_get_module_config(s->module_config,
@@ -223,9 +252,8 @@ void tb_events_init(apr_pool_t *pchild, server_rec *s)
 
     memset(&poller, 0, sizeof(poller));
     poller.interval = sconf->events_poll;
-    if ((rv = apr_pool_create(&poller.pool, pchild)) != APR_SUCCESS
-        || (rv = apr_pool_create(&poller.scratch, poller.pool))
-           != APR_SUCCESS
+    if ((rv = own_pool(&poller.pool, pchild, 1)) != APR_SUCCESS
+        || (rv = own_pool(&poller.scratch, poller.pool, 0)) != APR_SUCCESS
         || (rv = apr_thread_mutex_create(&poller.mutex,
                                          APR_THREAD_MUTEX_DEFAULT,
                                          poller.pool)) != APR_SUCCESS
