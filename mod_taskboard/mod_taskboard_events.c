@@ -379,8 +379,12 @@ static void stream(request_rec *r, const tb_dir_conf_t *conf,
 {
     apr_bucket_brigade *bb = apr_brigade_create(r->pool,
                                                 r->connection->bucket_alloc);
-    apr_time_t end = apr_time_now() + tb_conf_events_lifetime(conf);
+    apr_interval_time_t lifetime = tb_conf_events_lifetime(conf);
     apr_interval_time_t heartbeat = tb_conf_events_heartbeat(conf);
+    apr_time_t start = apr_time_now();
+    /* Streams that began together (after a restart) end spread over the
+     * last tenth of the lifetime, so their reconnects do not come at once. */
+    apr_time_t end = start + lifetime - start % (lifetime / 10 + 1);
     apr_array_header_t *events;
     apr_pool_t *pool;
     apr_int64_t newest;

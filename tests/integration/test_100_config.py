@@ -380,3 +380,28 @@ class TestConfig:
         assert located, (
             f"{name}: the error does not name {self.cfg.test_conf_path} line "
             f"{' or '.join(map(str, bad_lines))}{where}")
+
+    def test_tb_100_11(self):
+        # event streams need a threaded MPM: under prefork httpd refuses to start, naming the
+        # SetHandler line; the same configuration without the events location starts
+        events = "<Location /api/events>\n!   SetHandler taskboard-events\n</Location>\n"
+        journal = GOOD.replace("    TaskBoardRevision options value name=revision\n",
+                               "    TaskBoardRevision options value name=revision\n"
+                               "    TaskBoardJournal taskboard_journal\n")
+        for text, ok in ((journal + events, False), (journal, True)):
+            conf, bad_lines = render(text)
+            self.cfg.install(conf)
+            with open(self.cfg.conf_path) as f:
+                base = f.read()
+            prefork = "\n".join(
+                ln for ln in base.replace("mpm_event_module", "mpm_prefork_module")
+                                 .replace("mod_mpm_event.so", "mod_mpm_prefork.so").splitlines()
+                if not ln.startswith(("ThreadsPerChild", "MinSpareThreads", "MaxSpareThreads")))
+            with open(self.cfg.conf_path, "w") as f:
+                f.write(prefork + "\n")
+            rc, out = self.cfg.config_test()
+            if ok:
+                assert rc == 0, out
+                continue
+            assert rc != 0 and "TB00009" in out and "threaded MPM" in out, out
+            assert names_line(out, self.cfg.test_conf_path, bad_lines), out
