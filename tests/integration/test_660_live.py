@@ -426,3 +426,88 @@ class TestPrune(Live):
         write(tasks={"updated": [{"id": 3, "name": "four"}]})
         body = poll()
         assert body["type"] == "sync" and mentioned(body) == {("tasks", 3, "rows")}
+
+
+class TestConcurrentPolling(Live):
+    """Writers race on shared cards through the record policy while a poller keeps its copy
+    current with empty syncs only: every poll answer is consistent, and the copy ends equal to
+    the database."""
+
+    def test_tb_660_50(self, httpd, db):
+        board = self.board
+        writers, steps = 4, 25
+        poller = Mirror(board, check_load(httpd.get(load_url(requestId=1)), board, db))
+        stop = threading.Event()
+        failures, outcome = [], {"200": 0, "409": 0, "polls": 0}
+        lock = threading.Lock()
+
+        def writer(w: int):
+            import random
+            rnd = random.Random(w)
+            rev = poller.revision
+            own = []
+            for n in range(steps):
+                rid = 10000 * (w + 1) + n
+                op = rnd.choice(["shared", "shared", "add", "own", "remove"])
+                if op == "shared" or (op in ("own", "remove") and not own):
+                    pkg = package(rid, rev, tasks={"updated": [
+                        {"id": rnd.randint(1, 4), "weight": rnd.randint(0, 999)}]})
+                elif op == "add":
+                    pkg = package(rid, rev, tasks={"added": [
+                        {"$PhantomId": f"_t{rid}", "name": f"w{w} {n}"}]},
+                        assignments={"added": [{"$PhantomId": f"_a{rid}", "eventId": f"_t{rid}",
+                                                "resourceId": rnd.randint(1, 7)}]})
+                elif op == "own":
+                    pkg = package(rid, rev, tasks={"updated": [
+                        {"id": rnd.choice(own), "name": f"w{w} renamed {n}"}]})
+                else:
+                    pkg = package(rid, rev, tasks={"removed": [{"id": own.pop()}]})
+                r = sync_post(httpd, pkg)
+                with lock:
+                    outcome[str(r.status_code)] = outcome.get(str(r.status_code), 0) + 1
+                if r.status_code == 200:
+                    body = r.json()
+                    rev = body["revision"]
+                    own += [x["id"] for x in body.get("tasks", {}).get("rows", [])
+                            if "$PhantomId" in x]
+                elif r.status_code == 409:
+                    # the client reloads (here: learns the revision) and goes on
+                    rev = sync_post(httpd, package(rid + 500000)).json()["revision"]
+                else:
+                    failures.append(describe(r))
+                    return
+
+        def polling():
+            rid = 90000
+            while not stop.is_set():
+                rid += 1
+                r = sync_post(httpd, package(rid, poller.revision))
+                if r.status_code != 200:
+                    failures.append(describe(r))
+                    return
+                body = r.json()
+                try:
+                    mentioned(body)
+                except AssertionError as e:
+                    failures.append(str(e))
+                    return
+                poller.apply(body)
+                outcome["polls"] += 1
+
+        threads = [threading.Thread(target=writer, args=(w,)) for w in range(writers)]
+        poll_thread = threading.Thread(target=polling)
+        poll_thread.start()
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        stop.set()
+        poll_thread.join()
+        assert not failures, failures[:3]
+        assert outcome["200"] + outcome["409"] == writers * steps, outcome
+        assert outcome["200"] > outcome["409"] > 0 and outcome["polls"] > 10, outcome
+        # one last poll brings the copy level with the database
+        body = check_sync(sync_post(httpd, package(99999, poller.revision)), board, db,
+                          request_id=99999)
+        poller.apply(body)
+        poller.check(db)
