@@ -91,7 +91,7 @@ static void add_table(tb_feed_event_t *e, const char *table)
 int tb_feed_apply(tb_feed_t *feed, const apr_array_header_t *rows)
 {
     apr_int64_t current = -1, rev, r;
-    int i, fresh = 0;
+    int i, fresh = 0, wake = 0;
 
     for (i = 0; i < rows->nelts; i++) {
         const char **row = APR_ARRAY_IDX(rows, i, const char **);
@@ -113,6 +113,7 @@ int tb_feed_apply(tb_feed_t *feed, const apr_array_header_t *rows)
         clear_ring(feed);
         feed->polled = 1;
         feed->revision = current;
+        wake = 1;               /* new subscribers wait for this poll */
     }
     else if (current > feed->revision) {
         /* Only the newest revisions fit; the rest is told by the journal
@@ -135,8 +136,9 @@ int tb_feed_apply(tb_feed_t *feed, const apr_array_header_t *rows)
         }
         fresh = (int)(current - feed->revision);
         feed->revision = current;
+        wake = 1;
     }
-    if (fresh) {
+    if (wake) {
         apr_thread_cond_broadcast(feed->changed);
     }
     apr_thread_mutex_unlock(feed->mutex);

@@ -267,7 +267,8 @@ static void note(apply_t *a, const tb_store_t *store, const char *id,
     touch(a, store, id);
 }
 
-/* 1 when others changed the record since the client's revision. */
+/* The journal entry of the record when others changed it since the
+ * client's revision, else NULL. */
 static const tb_journal_entry_t *changed_by_others(apply_t *a,
                                                    const tb_store_t *store,
                                                    const char *id)

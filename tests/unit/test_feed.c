@@ -5,6 +5,7 @@
 #include <stdarg.h>
 
 #include <apr_strings.h>
+#include <apr_thread_proc.h>
 
 #include "tb_test.h"
 #include "tb_feed.h"
@@ -137,6 +138,47 @@ static void test_feed_ring(void)
     CHECK(tb_feed_current(feed, apr_time_now(), &rev, &resets) == -1);
 }
 
+typedef struct {
+    tb_feed_t *feed;
+    apr_interval_time_t waited;
+    int rv;
+} waiter_t;
+
+static void *APR_THREAD_FUNC wait_first_poll(apr_thread_t *thread, void *data)
+{
+    waiter_t *w = data;
+    apr_time_t start = apr_time_now();
+    apr_int64_t rev;
+    apr_uint32_t resets;
+
+    w->rv = tb_feed_current(w->feed, start + apr_time_from_sec(5), &rev,
+                            &resets);
+    w->waited = apr_time_now() - start;
+    apr_thread_exit(thread, APR_SUCCESS);
+    return NULL;
+}
+
+/* A subscriber waiting for the first poll is woken by it, not by its
+ * deadline. */
+static void test_feed_first_poll_wakes(void)
+{
+    tb_feed_t *feed = tb_feed_create(tb_test_pool);
+    apr_thread_t *thread;
+    apr_status_t rv;
+    waiter_t w;
+
+    w.feed = feed;
+    w.rv = -2;
+    tb_feed_subscribe(feed, 1);
+    CHECK(apr_thread_create(&thread, NULL, wait_first_poll, &w, tb_test_pool)
+          == APR_SUCCESS);
+    apr_sleep(apr_time_from_msec(50));
+    tb_feed_apply(feed, poll_rows("42", NULL));
+    apr_thread_join(&rv, thread);
+    CHECK(w.rv == 0);
+    CHECK(w.waited < apr_time_from_sec(2));
+}
+
 static void test_feed_events(void)
 {
     apr_array_header_t *stores = apr_array_make(tb_test_pool, 3,
@@ -198,6 +240,7 @@ static void test_journal_sql(void)
 void test_feed(void)
 {
     test_feed_ring();
+    test_feed_first_poll_wakes();
     test_feed_events();
     test_journal_sql();
 }
