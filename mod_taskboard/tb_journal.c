@@ -56,9 +56,11 @@ int tb_journal_prepare(tb_db_t *db, const tb_journal_t *journal, int n,
     apr_dbd_prepared_t *stmt;
 
     /* The number of rows is known only at the end (removals take rows of
-     * other stores along), so a writing sync asks for both inserts. */
+     * other stores along), so a writing sync asks for every insert. */
     if ((n > 0 && (tb_db_statement(db, journal->sql_insert_one, force,
                                    &stmt, err)
+                   || tb_db_statement(db, journal->sql_insert_few, force,
+                                      &stmt, err)
                    || tb_db_statement(db, journal->sql_insert_batch, force,
                                       &stmt, err)))
         || tb_db_statement(db, journal->sql_since, force, &stmt, err)) {
@@ -74,15 +76,19 @@ int tb_journal_write(tb_db_t *db, const tb_journal_t *journal,
     const char *rev = apr_psprintf(db->pool, "%" APR_INT64_T_FMT, revision);
     const char **args = apr_palloc(db->pool, sizeof(char *) * 4
                                              * TB_JOURNAL_BATCH);
-    apr_dbd_prepared_t *one, *batch;
+    apr_dbd_prepared_t *one, *few, *batch, *stmt;
     int at, n, i;
 
     if (tb_db_statement(db, journal->sql_insert_one, 0, &one, err)
+        || tb_db_statement(db, journal->sql_insert_few, 0, &few, err)
         || tb_db_statement(db, journal->sql_insert_batch, 0, &batch, err)) {
         return -1;
     }
     for (at = 0; at < entries->nelts; at += n) {
-        n = entries->nelts - at >= TB_JOURNAL_BATCH ? TB_JOURNAL_BATCH : 1;
+        n = entries->nelts - at;
+        n = n >= TB_JOURNAL_BATCH ? TB_JOURNAL_BATCH
+                                  : n >= TB_JOURNAL_FEW ? TB_JOURNAL_FEW : 1;
+        stmt = n == TB_JOURNAL_BATCH ? batch : n == TB_JOURNAL_FEW ? few : one;
         for (i = 0; i < n; i++) {
             const tb_journal_entry_t *e =
                 &APR_ARRAY_IDX(entries, at + i, tb_journal_entry_t);
@@ -91,8 +97,8 @@ int tb_journal_write(tb_db_t *db, const tb_journal_t *journal,
             args[4 * i + 2] = e->id;
             args[4 * i + 3] = e->operation;
         }
-        if (tb_db_exec(db, n > 1 ? batch : one, 4 * n, args, NULL,
-                       "writing the journal", err)) {
+        if (tb_db_exec(db, stmt, 4 * n, args, NULL, "writing the journal",
+                       err)) {
             return -1;
         }
     }

@@ -120,6 +120,7 @@ typedef struct tb_journal_t {
     const char *table;
     apr_int64_t retention;      /* seconds rows are kept */
     const char *sql_insert_one;
+    const char *sql_insert_few;     /* TB_JOURNAL_FEW rows at once */
     const char *sql_insert_batch;   /* TB_JOURNAL_BATCH rows at once */
     const char *sql_since;      /* rows of since < revision <= upto */
     const char *sql_horizon;    /* newest revision older than retention */
@@ -128,9 +129,12 @@ typedef struct tb_journal_t {
     int defn_line;
 } tb_journal_t;
 
-/* Journal rows written by one INSERT, and most rows read to answer one
- * "what changed since" (beyond it a full load is cheaper). */
+/* Journal rows written by one INSERT (batches of 16 while that many
+ * remain, then of 4, then single rows: three statements per connection),
+ * and most rows read to answer one "what changed since" (beyond it a full
+ * load is cheaper). */
 #define TB_JOURNAL_BATCH 16
+#define TB_JOURNAL_FEW 4
 #define TB_JOURNAL_MAX_READ 10000
 
 /** 1 when s is a plain SQL identifier: [A-Za-z_][A-Za-z0-9_]*, at most 64. */

@@ -200,6 +200,10 @@ void tb_sql_build_journal(apr_pool_t *pool, tb_journal_t *journal)
     journal->sql_insert_batch = apr_pstrcat(pool, insert,
                                             apr_array_pstrcat(pool, rows, ','),
                                             dup, NULL);
+    rows->nelts = TB_JOURNAL_FEW;
+    journal->sql_insert_few = apr_pstrcat(pool, insert,
+                                          apr_array_pstrcat(pool, rows, ','),
+                                          dup, NULL);
     /* One row more than is used tells that the journal was cut short. */
     journal->sql_since = apr_psprintf(pool, "SELECT `revision`, `tbl`, "
                                       "`record_id`, `operation` FROM %s "

@@ -21,6 +21,7 @@ target.
 
 import contextlib
 import dataclasses
+import difflib
 import gzip
 import json
 import os
@@ -53,6 +54,8 @@ XL_MIB_TARGET = 32
 
 SYNC_SCENARIOS = {"move": "sync: card move", "add": "sync: new card + assignment",
                   "batch": "sync: 10-change batch"}
+# the scenarios of sync-statements.log: one sync each through the module and sync_direct
+RECORDED_SCENARIOS = {**SYNC_SCENARIOS, "stale": "sync: card move, one revision behind"}
 LOAD_SCENARIOS = {"load": ("load", "static file"),
                   "gzip": ("load, gzip", "static .gz file"),
                   "changing": ("load, revision changing", "static file")}
@@ -198,6 +201,7 @@ class Bench:
         self.rows: List[Row] = []
         self.memory = None
         self.statements_log = None
+        self.statement_counts = {}
         self._nonce = 0
         self.client_prefix = ["taskset", "-c", "0"] if settings.pin else []
         self.version = module_version(env)
@@ -434,17 +438,24 @@ class Bench:
             still = still + 1 if now == last else 0
             last = now
 
-    def sync_direct(self, scenario: str, conc: int) -> Sample:
-        """One run of sync_direct with as many threads as wrk has connections."""
+    def sync_direct_cmd(self, scenario: str, threads: int, extra=()) -> List[str]:
         board = self.boards["M"]
-        cmd = [*self.client_prefix, SYNC_DIRECT, "--host", "127.0.0.1",
-               "--port", self.env["TB_DB_PORT"], "--user", self.env.get("TB_DB_USER", "taskboard"),
-               "--password", self.env.get("TB_DB_PASS", "taskboard"),
-               "--database", db_name(self.env), "--threads", str(conc),
-               "--seconds", str(self.s.seconds), "--scenario", scenario,
-               "--tasks", str(board["tasks"]), "--resources", str(board["resources"]),
-               "--nonce", str(self.nonce())]
+        return [*self.client_prefix, SYNC_DIRECT, "--host", "127.0.0.1",
+                "--port", self.env["TB_DB_PORT"],
+                "--user", self.env.get("TB_DB_USER", "taskboard"),
+                "--password", self.env.get("TB_DB_PASS", "taskboard"),
+                "--database", db_name(self.env), "--threads", str(threads),
+                "--seconds", str(self.s.seconds), "--scenario", scenario,
+                "--tasks", str(board["tasks"]), "--resources", str(board["resources"]),
+                "--nonce", str(self.nonce()), *extra]
+
+    def sync_direct(self, scenario: str, conc: int) -> Sample:
+        """One run of sync_direct with as many threads as wrk has connections, in as many
+        clients (sharing the highest revision seen) as wrk has threads: like sync.lua's, its
+        syncs carry that revision, and are behind when other clients' syncs came first."""
         rev0 = self.db.revision()
+        cmd = self.sync_direct_cmd(scenario, conc, ["--revision", str(rev0),
+                                                    "--clients", str(min(2, conc))])
 
         def run():
             tb = run_client(cmd)
@@ -458,6 +469,15 @@ class Bench:
             raise BenchError(f"sync_direct {scenario}: {sample.requests} transactions but the "
                              f"revision rose by {self.db.revision() - rev0}")
         return sample
+
+    def stale_note(self, row: Row):
+        """How far behind sync_direct's syncs were: the module's are about as far behind (the
+        same number of clients), and statements/req shows what it cost both."""
+        stale = statistics.median(s.extra["stale"] / max(1, s.requests) for s in row.base)
+        caught = statistics.median(s.extra["caught_up"] / max(1, s.requests) for s in row.base)
+        if stale >= 0.005:
+            row.notes.append(f"baseline: {stale:.0%} of syncs behind, {caught:.1f} records of "
+                             "others read back per sync")
 
     def post_sync(self, changes: dict) -> dict:
         """One sync through the bench's sync location; its answer."""
@@ -486,8 +506,14 @@ class Bench:
                           "removed": [{"id": r["id"]} for r in earlier["tasks"]["rows"]]}}
 
     def record_statements(self):
-        """Sends one sync of each scenario with MariaDB's general log on and writes what the
-        module issued to $TB_STATE_DIR/sync-statements.log: what sync_direct.c mirrors."""
+        """Sends one sync of each scenario through the module, and runs one through sync_direct,
+        with MariaDB's general log on; writes what each issued to
+        $TB_STATE_DIR/sync-statements.log and checks that sync_direct issued the module's
+        statements in the module's order (values aside; the module's SELECT LAST_INSERT_ID()
+        aside, and what follows COMMIT: the module's occasional pruning).  One more scenario, a
+        card move one revision behind, shows what a stale sync adds (the journal read, the other
+        client's record read back).  A difference fails the bench: the baseline has to be
+        brought up to date with the module."""
         log = os.path.join(self.env["TB_STATE_DIR"], "mariadb", "general.log")
         out = os.path.join(self.env["TB_STATE_DIR"], "sync-statements.log")
         examples = {scenario: self.example_sync(scenario) for scenario in SYNC_SCENARIOS}
@@ -496,27 +522,62 @@ class Bench:
         self.db.rows("SET GLOBAL general_log_file = %s", (log,))
         self.db.rows("SET GLOBAL general_log = 1")
         try:
-            for scenario, changes in examples.items():
-                self.db.rows("SELECT %s", (f"scenario {scenario}",))
+            for scenario in RECORDED_SCENARIOS:
+                if scenario == "stale":
+                    # another client moves a card, then this one moves another, one revision
+                    # behind; sync_direct then moves a third, one revision behind too
+                    self.db.rows("SELECT %s", ("scenario stale other",))
+                    self.post_sync({"tasks": {"updated": [{"id": 7, "status": "done",
+                                                           "weight": self.nonce()}]}})
+                    changes = {"revision": self.db.revision() - 1, **examples["move"]}
+                else:
+                    changes = examples[scenario]
+                self.db.rows("SELECT %s", (f"scenario {scenario} module",))
                 self.post_sync(changes)
+                direct = ["--revision", str(self.db.revision() - 1)] if scenario == "stale" else []
+                self.db.rows("SELECT %s", (f"scenario {scenario} direct",))
+                run_client(self.sync_direct_cmd("move" if scenario == "stale" else scenario, 1,
+                                                ["--syncs", "1", *direct]))
+            self.db.rows("SELECT %s", ("scenario end",))
         finally:
             self.db.rows("SET GLOBAL general_log = 0")
         own = self.db.value("SELECT CONNECTION_ID()")
+        issued, key = {}, None
         with open(log, errors="replace") as f, open(out, "w") as o:
             for line in f:
                 m = re.match(r"^(?:\d{6}\s+[\d:]+)?\s+(\d+) (Query|Execute|Prepare)\t(.*)", line)
                 if m and int(m.group(1)) == own and "scenario " in m.group(3):
-                    scenario = m.group(3).split("scenario ")[1].strip("'")
-                    o.write(f"\n-- {SYNC_SCENARIOS[scenario]}\n")
-                elif m and int(m.group(1)) != own:
+                    key = tuple(m.group(3).split("scenario ")[1].strip("'").split())
+                    if len(key) == 2:
+                        issued[key] = []
+                        side = {"module": "the module", "direct": "sync_direct",
+                                "other": "the other client's sync, through the module"}[key[1]]
+                        o.write(f"\n-- {RECORDED_SCENARIOS[key[0]]}: {side}\n")
+                elif m and int(m.group(1)) != own and key in issued:
                     o.write(f"{m.group(2)}\t{m.group(3)}\n")
+                    if m.group(2) != "Prepare":
+                        issued[key].append(m.group(3))
         self.statements_log = out
+        self.statement_counts = {}
+        for scenario, name in RECORDED_SCENARIOS.items():
+            module = one_sync(issued.get((scenario, "module"), []))
+            direct = one_sync(issued.get((scenario, "direct"), []))
+            ids = [s for s in module if "LAST_INSERT_ID()" in s]
+            same = [normalized(s) for s in module if s not in ids] == list(map(normalized, direct))
+            if not module or not same:
+                diff = difflib.unified_diff([normalized(s) for s in module if s not in ids],
+                                            list(map(normalized, direct)), "module",
+                                            "sync_direct", lineterm="", n=1)
+                raise BenchError(f"{name}: sync_direct does not issue the module's statements "
+                                 f"(see {out}):\n" + "\n".join(list(diff)[:40]))
+            self.statement_counts[scenario] = (len(module), len(direct))
 
     def sync_row(self, scenario: str, conc: int) -> Row:
         """The scenario through the module and through sync_direct, alternately."""
         mod, base = self.alternate(lambda: self.sync_module(scenario, conc),
                                    lambda: self.sync_direct(scenario, conc))
         row = Row(SYNC_SCENARIOS[scenario], "M", conc, "direct SQL (C)", mod, base)
+        self.stale_note(row)
         if (scenario, "M") in RATIO_TARGETS:
             row.set_ratio_target(RATIO_TARGETS[(scenario, "M")])
         return row
@@ -560,6 +621,25 @@ class Bench:
 
 # ---------------------------------------------------------------------------------------------
 # checks
+
+def normalized(statement: str) -> str:
+    """A statement of the general log without its values (the module binds every value as a
+    string, sync_direct numbers as numbers)."""
+    statement = re.sub(r"'(?:[^'\\]|\\.)*'", "?", statement)
+    return re.sub(r"\b\d+\b", "?", statement)
+
+
+def one_sync(statements: List[str]) -> List[str]:
+    """The statements of one sync in a general log excerpt: from the replay lookup to the first
+    COMMIT (sync_direct's connection set-up before, the module's occasional pruning after)."""
+    start = next((i for i, s in enumerate(statements)
+                  if s.startswith("SELECT `response` FROM `taskboard_requests`")), None)
+    if start is None:
+        return []
+    end = next((i for i, s in enumerate(statements) if i > start and s == "COMMIT"),
+               len(statements) - 1)
+    return statements[start:end + 1]
+
 
 def check_answer(board: str, answer: bytes, counts: dict):
     """The answer parses, and every store has all the rows of its table."""
@@ -710,8 +790,10 @@ FOOTNOTES = [
     "Content-Encoding: gzip.",
     "- direct SQL (C): tests/bench/sync_direct, one libmariadb connection per wrk connection, "
     "statements prepared once, issuing the module's statements and transaction for the same "
-    "change; it takes new ids from the OK packet where the module sends SELECT "
-    "LAST_INSERT_ID().",
+    "change (the journal rows included); it takes new ids from the OK packet where the module "
+    "sends SELECT LAST_INSERT_ID().  Its threads form as many clients as wrk has threads, and "
+    "a sync behind the board's revision reads the journal and the others' records as the "
+    "module's does (c=8: nearly every sync).",
     "- statements/req: MariaDB's Questions per request httpd handled (per applied sync for "
     "syncs), the revision writer's UPDATEs left out; prepares are not Questions; ping: "
     "COM_PING per request (Com_admin_commands), mod_dbd's check of the connection it hands out.",
@@ -724,8 +806,12 @@ FOOTNOTES = [
 def report(bench: Bench, started: float, load_start: str, failure: Optional[str]) -> str:
     lines = header(bench, started, load_start) + [""] + table(bench.rows) + FOOTNOTES
     if bench.statements_log:
-        lines.append(f"- the statements of one module sync per scenario (MariaDB's general "
-                     f"log): {bench.statements_log}")
+        counts = ", ".join(f"{RECORDED_SCENARIOS[k].split(': ', 1)[1]} {m} / {d}"
+                           for k, (m, d) in bench.statement_counts.items())
+        lines.append(f"- one sync per scenario through the module and through sync_direct with "
+                     f"MariaDB's general log on: the same statements in the same order (values "
+                     f"and the module's SELECT LAST_INSERT_ID() aside); statements, module / "
+                     f"baseline: {counts}; in {bench.statements_log}")
     log = error_log_news(bench)
     if log:
         lines += ["", f"httpd error_log: {len(log)} lines at warn or above (or crashed "

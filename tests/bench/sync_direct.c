@@ -1,8 +1,9 @@
 /* sync_direct: the direct-SQL baseline of the sync benchmark (tests/bench/bench.py).
  *
- * N threads, each with its own connection to MariaDB over TCP, run for T seconds the same
- * statements and the same transaction that mod_taskboard issues for one sync of a scenario
- * (read from MariaDB's general log), as prepared statements prepared once per connection:
+ * N threads, each with its own connection to MariaDB over TCP, run for T seconds (or N syncs
+ * each, --syncs) the same statements and the same transaction that mod_taskboard issues for one
+ * sync of a scenario (read from MariaDB's general log), as prepared statements prepared once per
+ * connection:
  *
  *   move   one card move (status and weight of one task)
  *   add    a new card with one assignment
@@ -11,13 +12,24 @@
  * Every sync: the replay lookup in the request table (autocommit), START TRANSACTION, the
  * revision row locked, the removals (children and assignments looked up FOR UPDATE, then the
  * DELETEs), the additions (phantom lookup, INSERT, phantom record, the row read back), the updates
- * (row locked, UPDATE, row read back), the revision raised, the answer recorded, COMMIT.  The one
- * difference on purpose: the id of an inserted row comes from the OK packet
- * (mysql_stmt_insert_id), where the module asks with SELECT LAST_INSERT_ID().
+ * (row locked, UPDATE, row read back), the journal rows of the changed records (TaskBoardJournal:
+ * 16 rows per INSERT while at least 16 remain, then 4, then one per row), the revision raised, the
+ * answer recorded, COMMIT.  The one difference on purpose: the id of an inserted row comes from
+ * the OK packet (mysql_stmt_insert_id), where the module asks with SELECT LAST_INSERT_ID().
+ *
+ * Stale revisions, as the module handles them with a journal: every sync carries the highest
+ * revision its client has seen, and the threads are split into --clients groups that share that
+ * revision, as the connections of one wrk thread share sync.lua's maxrev.  When the locked
+ * revision is newer than the client's, the module reads the journal rows in between right after
+ * the lock and, if they cover every revision, reads every record they name that this sync did not
+ * change (after the revision is raised, before the answer is recorded) to send it along; so does
+ * this program, with the same statements.
  *
  * Prints one line:  TB transactions=N seconds=S tps=X p50_ms=A p99_ms=B retries=R
- *                   setup_questions=Q setup_prepares=P
- * where setup_* are what connecting and disconnecting add to the server's Questions and
+ *                   setup_questions=Q setup_prepares=P stale=S journal_reads=J caught_up=C
+ * where stale counts the committed syncs whose revision was behind, journal_reads those that
+ * read the journal rows of others' revisions, caught_up the records of others read into answers;
+ * and setup_* are what connecting and disconnecting add to the server's Questions and
  * Com_stmt_prepare counters (SET NAMES, the batch's seed INSERTs, COM_QUIT; the prepares,
  * which MariaDB does not count as Questions), for a caller that reads the counters around the
  * run and leaves them out.
@@ -44,8 +56,20 @@ enum {
     S_TASK_LOCK, S_TASK_UPDATE, S_TASK_READ,
     S_PHANTOM_FIND, S_PHANTOM_ADD, S_TASK_INSERT, S_ASSIGN_INSERT, S_ASSIGN_READ,
     S_TASK_CHILDREN, S_TASK_ASSIGNS, S_TASK_DELETE,
+    S_JOURNAL_ONE, S_JOURNAL_FEW, S_JOURNAL_BATCH, S_JOURNAL_SINCE,
     S_COUNT
 };
+
+/* The module's TB_JOURNAL_BATCH, TB_JOURNAL_FEW and TB_JOURNAL_MAX_READ (tb_model.h) */
+#define JOURNAL_BATCH 16
+#define JOURNAL_FEW 4
+#define JOURNAL_MAX_READ 10000
+
+#define JOURNAL_INSERT "INSERT INTO `taskboard_journal` (`revision`, `tbl`, `record_id`, `operation`) VALUES "
+#define JOURNAL_DUP " ON DUPLICATE KEY UPDATE `operation` = VALUES(`operation`)"
+#define T4 "(?,?,?,?)"
+#define T16 T4 "," T4 "," T4 "," T4 "," T4 "," T4 "," T4 "," T4 "," \
+            T4 "," T4 "," T4 "," T4 "," T4 "," T4 "," T4 "," T4
 
 static const char *const SQL[S_COUNT] = {
     [S_REPLAY] = "SELECT `response` FROM `taskboard_requests` WHERE `request_id` = ? AND `body_hash` = ?",
@@ -64,12 +88,19 @@ static const char *const SQL[S_COUNT] = {
     [S_TASK_CHILDREN] = "SELECT `id` FROM `tasks` WHERE `parent_id` = ? FOR UPDATE",
     [S_TASK_ASSIGNS] = "SELECT `id` FROM `assignments` WHERE `event` = ? FOR UPDATE",
     [S_TASK_DELETE] = "DELETE FROM `tasks` WHERE `id` = ?",
+    [S_JOURNAL_ONE] = JOURNAL_INSERT T4 JOURNAL_DUP,
+    [S_JOURNAL_FEW] = JOURNAL_INSERT T4 "," T4 "," T4 "," T4 JOURNAL_DUP,
+    [S_JOURNAL_BATCH] = JOURNAL_INSERT T16 JOURNAL_DUP,
+    [S_JOURNAL_SINCE] = "SELECT `revision`, `tbl`, `record_id`, `operation` FROM `taskboard_journal` "
+                        "WHERE `revision` > ? AND `revision` <= ? ORDER BY `revision` "
+                        "LIMIT 10001",     /* JOURNAL_MAX_READ + 1: one more tells it was cut */
 };
 
-#define MAX_PARAMS 3
+#define MAX_PARAMS (4 * JOURNAL_BATCH)
 #define MAX_COLS 16
 #define COL_SIZE 1024
-#define RESPONSE_SIZE 16384
+#define RESPONSE_SIZE (1 << 20)     /* stale syncs carry others' rows along */
+#define MAX_WRITTEN 64
 #define DEADLOCK_TRIES 3
 
 static const char *const STATUSES[] = {"todo", "doing", "review", "done"};
@@ -78,8 +109,9 @@ static const char *const STATUSES[] = {"todo", "doing", "review", "done"};
 static struct {
     const char *host, *user, *password, *database, *scenario;
     unsigned port;
-    int threads, seconds, tasks, resources, nonce;
-} opt = {"127.0.0.1", "taskboard", "taskboard", "taskboard", "move", 3306, 1, 3, 1000, 100, 0};
+    int threads, seconds, tasks, resources, nonce, clients, syncs;
+    long long revision;
+} opt = {"127.0.0.1", "taskboard", "taskboard", "taskboard", "move", 3306, 1, 3, 1000, 100, 0, 0, 0, 0};
 
 /* A statement parameter: an integer or a string. */
 typedef struct {
@@ -91,8 +123,22 @@ typedef struct {
 #define INT(v) ((param_t){0, (v), NULL})
 #define STR(v) ((param_t){1, 0, (v)})
 
+/* A journal row: one that this sync writes, or one of others' that it read. */
+typedef struct {
+    long long revision;
+    char table[64];
+    char id[192];
+    char operation[12];
+} entry_t;
+
+/* The highest revision each client (group of threads) has seen in an answer: sync.lua's maxrev,
+ * shared by the connections of one wrk thread. */
+static long long *client_revision;
+static pthread_mutex_t client_lock = PTHREAD_MUTEX_INITIALIZER;
+
 typedef struct {
     int index;
+    int client;                         /* which entry of client_revision */
     MYSQL *db;
     MYSQL_STMT *stmt[S_COUNT];
     char cols[MAX_COLS][COL_SIZE];      /* the current row, every column as text */
@@ -104,6 +150,12 @@ typedef struct {
     long long k;                        /* tasks updated by this thread */
     long long first, span;              /* the tasks this thread updates */
     long long removable[2];             /* the ids of the tasks added by the last batch */
+    entry_t written[MAX_WRITTEN];       /* this sync's journal rows, in the module's order */
+    int nwritten;
+    entry_t *others;                    /* the journal rows since the client's revision */
+    size_t nothers, others_cap;
+    int has_others;                     /* they cover every revision: send the records along */
+    long long stale, journal_reads, caught_up;
     double *latency;                    /* ms per committed sync */
     size_t count, cap;
     long long retries;
@@ -151,10 +203,15 @@ static void respond(worker_t *w, const char *fmt, ...)
 /* Thrown to the transaction's caller on a deadlock or lock wait timeout. */
 #define RETRY 1
 
-/* Runs statement s with its parameters; a SELECT's rows are all fetched, every column as text.
- * With row_out, the last row is appended to the answer as a JSON object of the column names.
- * Returns the number of rows read (or affected), -RETRY on a deadlock; dies on other errors. */
-static long long run(worker_t *w, int s, int nparams, const param_t *params, int row_out)
+/* Called for each row a SELECT fetches, with its columns in w->cols. */
+typedef void (*on_row_t)(worker_t *w, unsigned ncols);
+
+/* Runs statement s with its parameters; a SELECT's rows are all fetched, every column as text,
+ * and handed to on_row (may be NULL).  With row_out, the last row is appended to the answer as a
+ * JSON object of the column names.  Returns the number of rows read (or affected), -RETRY on a
+ * deadlock; dies on other errors. */
+static long long run_rows(worker_t *w, int s, int nparams, const param_t *params, int row_out,
+                          on_row_t on_row)
 {
     MYSQL_STMT *st = w->stmt[s];
     MYSQL_BIND bind[MAX_PARAMS], result[MAX_COLS];
@@ -210,6 +267,9 @@ static long long run(worker_t *w, int s, int nparams, const param_t *params, int
             unsigned long l = w->col_len[i] < COL_SIZE - 1 ? w->col_len[i] : COL_SIZE - 1;
             w->cols[i][l] = '\0';
         }
+        if (on_row) {
+            on_row(w, ncols);
+        }
     }
     if (rc != MYSQL_NO_DATA) {
         unsigned err = mysql_stmt_errno(st);
@@ -232,6 +292,11 @@ static long long run(worker_t *w, int s, int nparams, const param_t *params, int
     return rows;
 }
 
+static long long run(worker_t *w, int s, int nparams, const param_t *params, int row_out)
+{
+    return run_rows(w, s, nparams, params, row_out, NULL);
+}
+
 #define RUN(w, s, row_out, ...) do { \
         const param_t p_[] = {__VA_ARGS__}; \
         if (run((w), (s), (int)(sizeof(p_) / sizeof(p_[0])), p_, (row_out)) == -RETRY) { \
@@ -248,6 +313,146 @@ static int query(worker_t *w, const char *sql)
         }
         die("%s: [%u] %s", sql, err, mysql_error(w->db));
     }
+    return 0;
+}
+
+/* Remembers a record this sync changed, for the journal (the module's note()). */
+static void note(worker_t *w, const char *table, long long id, const char *operation)
+{
+    entry_t *e;
+
+    if (w->nwritten == MAX_WRITTEN) {
+        die("more than %d changed records in one sync", MAX_WRITTEN);
+    }
+    e = &w->written[w->nwritten++];
+    snprintf(e->table, sizeof(e->table), "%s", table);
+    snprintf(e->id, sizeof(e->id), "%lld", id);
+    snprintf(e->operation, sizeof(e->operation), "%s", operation);
+}
+
+/* Writes this sync's journal rows under revision, as tb_journal_write does: JOURNAL_BATCH rows
+ * per INSERT while at least that many remain, then JOURNAL_FEW, then one INSERT per row. */
+static int write_journal(worker_t *w, long long revision)
+{
+    param_t p[MAX_PARAMS];
+    char rev[24];
+    int at, n, i;
+
+    snprintf(rev, sizeof(rev), "%lld", revision);
+    for (at = 0; at < w->nwritten; at += n) {
+        n = w->nwritten - at;
+        n = n >= JOURNAL_BATCH ? JOURNAL_BATCH : n >= JOURNAL_FEW ? JOURNAL_FEW : 1;
+        for (i = 0; i < n; i++) {
+            const entry_t *e = &w->written[at + i];
+            p[4 * i] = STR(rev);
+            p[4 * i + 1] = STR(e->table);
+            p[4 * i + 2] = STR(e->id);
+            p[4 * i + 3] = STR(e->operation);
+        }
+        if (run(w, n == JOURNAL_BATCH ? S_JOURNAL_BATCH : n == JOURNAL_FEW ? S_JOURNAL_FEW
+                   : S_JOURNAL_ONE, 4 * n, p, 0) == -RETRY) {
+            return -RETRY;
+        }
+    }
+    return 0;
+}
+
+static void take_other(worker_t *w, unsigned ncols)
+{
+    entry_t *e;
+
+    (void)ncols;
+    if (w->nothers == w->others_cap) {
+        w->others_cap = w->others_cap ? 2 * w->others_cap : 256;
+        if (!(w->others = realloc(w->others, w->others_cap * sizeof(*w->others)))) {
+            die("out of memory");
+        }
+    }
+    e = &w->others[w->nothers++];
+    e->revision = atoll(w->cols[0]);
+    /* the columns are VARCHAR(64), VARCHAR(191) and VARCHAR(8) */
+    snprintf(e->table, sizeof(e->table), "%.63s", w->cols[1]);
+    snprintf(e->id, sizeof(e->id), "%.191s", w->cols[2]);
+    snprintf(e->operation, sizeof(e->operation), "%.11s", w->cols[3]);
+}
+
+/* The client's revision is behind the locked one: the journal rows of the revisions in between
+ * (tb_journal_since, in lock_revision).  They are sent along when every revision has rows. */
+static int read_others(worker_t *w, long long since, long long upto)
+{
+    char from[24], to[24];
+    long long last = since, revisions = 0;
+    size_t i;
+
+    snprintf(from, sizeof(from), "%lld", since);
+    snprintf(to, sizeof(to), "%lld", upto);
+    w->nothers = 0;
+    if (run_rows(w, S_JOURNAL_SINCE, 2, (param_t[]){STR(from), STR(to)}, 0, take_other) < 0) {
+        return -RETRY;
+    }
+    for (i = 0; i < w->nothers; i++) {
+        if (w->others[i].revision != last) {
+            last = w->others[i].revision;
+            revisions++;
+        }
+    }
+    w->has_others = w->nothers <= JOURNAL_MAX_READ && revisions == upto - since;
+    w->journal_reads++;
+    return 0;
+}
+
+/* Sends along, as it is now, every record the others' journal rows name that this sync did not
+ * change (tb_journal_fill): by store, parents first, each record once.  (The module also skips
+ * the records the client sent that did not change; in these scenarios every one changes.) */
+static int fill_others(worker_t *w)
+{
+    static const struct {
+        const char *table;
+        int select;
+    } stores[] = {{"tasks", S_TASK_READ}, {"assignments", S_ASSIGN_READ}};
+    size_t i, j;
+    int k, t;
+    long long rows;
+
+    for (i = 0; i < w->nothers; i++) {
+        for (k = 0; k < 2 && strcmp(w->others[i].table, stores[k].table); k++) {
+        }
+        if (k == 2) {
+            die("the journal names table %s, which this program does not read",
+                w->others[i].table);
+        }
+    }
+    respond(w, ",\"others\":[");
+    for (k = 0; k < 2; k++) {
+        for (i = 0; i < w->nothers; i++) {
+            const entry_t *e = &w->others[i];
+            if (strcmp(e->table, stores[k].table) != 0) {
+                continue;
+            }
+            for (j = 0; j < i; j++) {
+                if (!strcmp(w->others[j].table, e->table) && !strcmp(w->others[j].id, e->id)) {
+                    break;
+                }
+            }
+            for (t = 0; j == i && t < w->nwritten; t++) {
+                if (!strcmp(w->written[t].table, e->table) && !strcmp(w->written[t].id, e->id)) {
+                    break;
+                }
+            }
+            if (j < i || t < w->nwritten) {
+                continue;       /* read already, or changed by this sync */
+            }
+            w->caught_up++;
+            respond(w, w->response[w->response_len - 1] == '[' ? "" : ",");
+            if ((rows = run(w, stores[k].select, 1, (param_t[]){STR(e->id)}, 1)) < 0) {
+                return -RETRY;
+            }
+            if (rows == 0) {
+                respond(w, "{\"removed\":\"%s\"}", e->id);
+            }
+        }
+    }
+    respond(w, "]");
     return 0;
 }
 
@@ -277,6 +482,7 @@ static long long add_record(worker_t *w, const char *table, const char *phantom,
     RUN(w, S_PHANTOM_ADD, 0, STR(table), STR(phantom), STR(id_text));
     RUN(w, read_back, 1, INT(id));
     respond(w, "}");
+    note(w, table, id, "added");
     return id;
 }
 
@@ -292,13 +498,19 @@ static long long add_task(worker_t *w, const char *phantom)
 /* Locks, updates and reads back the next task of this thread. */
 static int update_task(worker_t *w)
 {
-    long long id;
+    long long id, rows;
 
     w->k++;
     id = w->first + w->k % w->span;
     RUN(w, S_TASK_LOCK, 0, INT(id));
     /* a weight no earlier run has written: every update really changes its row */
-    RUN(w, S_TASK_UPDATE, 0, STR(STATUSES[w->k % 4]), INT(opt.nonce * 100000LL + w->n), INT(id));
+    const param_t p[] = {STR(STATUSES[w->k % 4]), INT(opt.nonce * 100000LL + w->n), INT(id)};
+    if ((rows = run(w, S_TASK_UPDATE, 3, p, 0)) < 0) {
+        return -RETRY;
+    }
+    if (rows > 0) {
+        note(w, "tasks", id, "updated");
+    }
     RUN(w, S_TASK_READ, 0, INT(id));
     return 0;
 }
@@ -340,7 +552,14 @@ static int changes(worker_t *w)
         }
     }
     for (i = 0; i < 2; i++) {
-        RUN(w, S_TASK_DELETE, 0, INT(w->removable[i]));
+        const param_t p[] = {INT(w->removable[i])};
+        long long rows = run(w, S_TASK_DELETE, 1, p, 0);
+        if (rows < 0) {
+            return -RETRY;
+        }
+        if (rows > 0) {
+            note(w, "tasks", w->removable[i], "removed");
+        }
     }
     respond(w, ",\"tasks\":[");
     phantom_id(w, task, sizeof(task), "bx");
@@ -370,9 +589,18 @@ static int sync_once(worker_t *w)
 {
     char request_id[32], body_hash[48];
     long long saved_k = w->k, saved_removable[2] = {w->removable[0], w->removable[1]};
+    long long seen = 0, locked;
     int rc;
 
     w->n++;
+    w->nwritten = 0;
+    w->has_others = 0;
+    if (opt.revision > 0) {
+        /* what the client sends: the highest revision it has seen in an answer */
+        pthread_mutex_lock(&client_lock);
+        seen = client_revision[w->client];
+        pthread_mutex_unlock(&client_lock);
+    }
     snprintf(request_id, sizeof(request_id), "%lld",
              20000000000000LL + opt.nonce * 1000000000LL + w->index * 100000000LL + w->n);
     snprintf(body_hash, sizeof(body_hash), "%040llx", (unsigned long long)w->n * 2654435761ULL);
@@ -381,16 +609,37 @@ static int sync_once(worker_t *w)
     if (query(w, "START TRANSACTION") < 0) {
         return -RETRY;
     }
-    RUN(w, S_REV_LOCK, 0, STR("revision"));
-    respond(w, "{\"success\":true,\"type\":\"sync\",\"requestId\":%s,\"revision\":%lld",
-            request_id, atoll(w->cols[0]) + 1);
-    rc = changes(w);
-    if (rc == 0) {
-        respond(w, "}");
-        RUN(w, S_REV_BUMP, 0, STR("revision"));
-        RUN(w, S_RECORD, 0, STR(request_id), STR(body_hash), STR(w->response));
-        rc = query(w, "COMMIT");
+    const param_t name[] = {STR("revision")};
+    if ((rc = (int)run(w, S_REV_LOCK, 1, name, 0)) < 0) {
+        goto done;
     }
+    locked = atoll(w->cols[0]);
+    if (seen > 0 && seen < locked && (rc = read_others(w, seen, locked)) < 0) {
+        goto done;
+    }
+    respond(w, "{\"success\":true,\"type\":\"sync\",\"requestId\":%s,\"revision\":%lld",
+            request_id, locked + 1);
+    if ((rc = changes(w)) < 0
+        /* the journal rows, just before the revision is raised, as the module writes them */
+        || (rc = write_journal(w, locked + 1)) < 0
+        || (rc = (int)run(w, S_REV_BUMP, 1, name, 0)) < 0
+        || (w->has_others && (rc = fill_others(w)) < 0)) {
+        goto done;
+    }
+    respond(w, "}");
+    const param_t record[] = {STR(request_id), STR(body_hash), STR(w->response)};
+    if ((rc = (int)run(w, S_RECORD, 3, record, 0)) < 0 || (rc = query(w, "COMMIT")) < 0) {
+        goto done;
+    }
+    if (seen > 0) {
+        w->stale += seen < locked;
+        pthread_mutex_lock(&client_lock);
+        if (client_revision[w->client] < locked + 1) {
+            client_revision[w->client] = locked + 1;
+        }
+        pthread_mutex_unlock(&client_lock);
+    }
+done:
     if (rc < 0) {
         mysql_rollback(w->db);
         w->k = saved_k;
@@ -449,7 +698,7 @@ static void *worker_main(void *arg)
         int tries = 0;
 
         clock_gettime(CLOCK_MONOTONIC, &ts);
-        if (ts.tv_sec > deadline.tv_sec
+        if (opt.syncs > 0 ? w->count >= (size_t)opt.syncs : ts.tv_sec > deadline.tv_sec
             || (ts.tv_sec == deadline.tv_sec && ts.tv_nsec >= deadline.tv_nsec)) {
             break;
         }
@@ -492,7 +741,11 @@ static void usage(void)
 {
     fputs("usage: sync_direct [--host H] [--port P] [--user U] [--password W] [--database D]\n"
           "       [--threads N] [--seconds T] [--scenario move|add|batch] [--tasks N]\n"
-          "       [--resources R] [--nonce X]\n", stderr);
+          "       [--resources R] [--nonce X] [--revision R [--clients G]] [--syncs N]\n"
+          "  --revision R: the board's revision at the start; every sync then carries the highest\n"
+          "  revision its client has seen (without it, syncs carry none); --clients G: the threads\n"
+          "  are G clients that share that revision (default: min(2, threads), as wrk -t);\n"
+          "  --syncs N: each thread stops after N syncs instead of after T seconds\n", stderr);
     exit(2);
 }
 
@@ -502,7 +755,8 @@ static void parse_args(int argc, char **argv)
         {"host", 1, NULL, 'h'}, {"port", 1, NULL, 'P'}, {"user", 1, NULL, 'u'},
         {"password", 1, NULL, 'p'}, {"database", 1, NULL, 'D'}, {"threads", 1, NULL, 't'},
         {"seconds", 1, NULL, 's'}, {"scenario", 1, NULL, 'S'}, {"tasks", 1, NULL, 'T'},
-        {"resources", 1, NULL, 'R'}, {"nonce", 1, NULL, 'n'}, {NULL, 0, NULL, 0},
+        {"resources", 1, NULL, 'R'}, {"nonce", 1, NULL, 'n'}, {"revision", 1, NULL, 'r'},
+        {"clients", 1, NULL, 'c'}, {"syncs", 1, NULL, 'N'}, {NULL, 0, NULL, 0},
     };
     int c;
 
@@ -519,11 +773,14 @@ static void parse_args(int argc, char **argv)
         case 'T': opt.tasks = atoi(optarg); break;
         case 'R': opt.resources = atoi(optarg); break;
         case 'n': opt.nonce = atoi(optarg) % 10000; break;
+        case 'r': opt.revision = atoll(optarg); break;
+        case 'c': opt.clients = atoi(optarg); break;
+        case 'N': opt.syncs = atoi(optarg); break;
         default: usage();
         }
     }
     if (optind != argc || opt.threads < 1 || opt.seconds < 1 || opt.resources < 1
-        || opt.tasks < opt.threads
+        || opt.tasks < opt.threads || opt.clients < 0 || opt.clients > opt.threads
         || (strcmp(opt.scenario, "move") && strcmp(opt.scenario, "add")
             && strcmp(opt.scenario, "batch"))) {
         usage();
@@ -536,10 +793,19 @@ int main(int argc, char **argv)
     pthread_t *ids;
     double *all, seconds, t0;
     size_t total = 0, at = 0;
-    long long retries = 0;
+    long long retries = 0, stale = 0, journal_reads = 0, caught_up = 0;
     int i, setup;
 
     parse_args(argc, argv);
+    if (opt.clients == 0) {
+        opt.clients = opt.threads < 2 ? opt.threads : 2;
+    }
+    if (!(client_revision = calloc((size_t)opt.clients, sizeof(*client_revision)))) {
+        die("out of memory");
+    }
+    for (i = 0; i < opt.clients; i++) {
+        client_revision[i] = opt.revision;
+    }
     if (mysql_library_init(0, NULL, NULL)) {
         die("mysql_library_init failed");
     }
@@ -552,6 +818,8 @@ int main(int argc, char **argv)
     pthread_barrier_init(&go, NULL, (unsigned)opt.threads + 1);
     for (i = 0; i < opt.threads; i++) {
         workers[i].index = i + 1;
+        /* as wrk hands out its connections: the first threads/clients to the first client */
+        workers[i].client = i * opt.clients / opt.threads;
         workers[i].span = opt.tasks / opt.threads;
         workers[i].first = (long long)i * workers[i].span + 1;
         if ((errno = pthread_create(&ids[i], NULL, worker_main, &workers[i])) != 0) {
@@ -568,6 +836,9 @@ int main(int argc, char **argv)
         pthread_join(ids[i], NULL);
         total += workers[i].count;
         retries += workers[i].retries;
+        stale += workers[i].stale;
+        journal_reads += workers[i].journal_reads;
+        caught_up += workers[i].caught_up;
     }
     seconds = (now_ms() - t0) / 1e3;
     if (!(all = malloc((total ? total : 1) * sizeof(double)))) {
@@ -577,13 +848,15 @@ int main(int argc, char **argv)
         memcpy(all + at, workers[i].latency, workers[i].count * sizeof(double));
         at += workers[i].count;
         mysql_close(workers[i].db);
+        free(workers[i].others);
     }
     qsort(all, total, sizeof(double), compare);
     setup = 2 + (strcmp(opt.scenario, "batch") == 0 ? 2 : 0);
     printf("TB transactions=%zu seconds=%.3f tps=%.1f p50_ms=%.3f p99_ms=%.3f retries=%lld "
-           "setup_questions=%d setup_prepares=%d\n",
+           "setup_questions=%d setup_prepares=%d stale=%lld journal_reads=%lld caught_up=%lld\n",
            total, seconds, (double)total / seconds, percentile(all, total, 50),
-           percentile(all, total, 99), retries, setup * opt.threads, S_COUNT * opt.threads);
+           percentile(all, total, 99), retries, setup * opt.threads, S_COUNT * opt.threads,
+           stale, journal_reads, caught_up);
     mysql_library_end();
     return 0;
 }

@@ -219,6 +219,8 @@ static void test_journal_sql(void)
               "KEY UPDATE `operation` = VALUES(`operation`)");
     CHECK(strstr(journal.sql_insert_batch, "(%s,%s,%s,%s),(%s,%s,%s,%s)")
           != NULL);
+    CHECK(strstr(journal.sql_insert_few, "VALUES (%s,%s,%s,%s),(%s,%s,%s,%s),"
+                 "(%s,%s,%s,%s),(%s,%s,%s,%s) ON") != NULL);
     CHECK_STR(journal.sql_prune,
               "DELETE FROM `taskboard_journal` WHERE `revision` <= %s");
 
