@@ -154,11 +154,69 @@ int tb_journal_since(tb_db_t *db, const tb_journal_t *journal,
     return 0;
 }
 
+/* Reads the records of one store that others changed, TB_SELECT_IDS at a
+ * time: a row found goes to rows_out, an id not found to removed_out. */
+static int fill_store(tb_db_t *db, tb_changes_t *ch,
+                      const apr_array_header_t *ids, tb_db_error_t *err)
+{
+    const tb_store_t *store = ch->store;
+    int ncols = store->fields->nelts + 1, at, i, n;
+    const char *args[TB_SELECT_IDS], **row;
+    apr_dbd_prepared_t *batch, *one;
+    apr_array_header_t *rows;
+    apr_hash_t *found;
+
+    if (tb_db_statement(db, store->sql_select_ids, 0, &batch, err)) {
+        return -1;
+    }
+    for (at = 0; at < ids->nelts; at += n) {
+        n = ids->nelts - at < TB_SELECT_IDS ? ids->nelts - at : TB_SELECT_IDS;
+        /* the last id fills the rest of the IN list */
+        for (i = 0; i < TB_SELECT_IDS; i++) {
+            args[i] = APR_ARRAY_IDX(ids, at + (i < n ? i : n - 1),
+                                    const char *);
+        }
+        rows = apr_array_make(db->pool, n, sizeof(char **));
+        if (tb_db_select_rows(db, batch, TB_SELECT_IDS, args, ncols, rows,
+                              "reading changed records", err)) {
+            return -1;
+        }
+        found = apr_hash_make(db->pool);
+        for (i = 0; i < rows->nelts; i++) {
+            row = APR_ARRAY_IDX(rows, i, const char **);
+            if (row[0]) {
+                apr_hash_set(found, row[0], APR_HASH_KEY_STRING, row);
+            }
+        }
+        for (i = 0; i < n; i++) {
+            row = apr_hash_get(found, args[i], APR_HASH_KEY_STRING);
+            /* A string id may be stored in other bytes than the journal
+             * has it, when its column compares case-insensitively: ask
+             * for it alone before calling it removed. */
+            if (!row && store->id_kind == TB_ID_STRING
+                && (tb_db_statement(db, store->sql_select_id, 0, &one, err)
+                    || tb_db_select_row(db, one, 1, &args[i], ncols, &row,
+                                        "reading a changed record", err))) {
+                return -1;
+            }
+            if (row) {
+                APR_ARRAY_PUSH(ch->rows_out, const char *) =
+                    tb_row_json(db->pool, store, row, NULL, NULL);
+            }
+            else {
+                APR_ARRAY_PUSH(ch->removed_out, const char *) = args[i];
+            }
+        }
+    }
+    return 0;
+}
+
 int tb_journal_fill(tb_db_t *db, const tb_journal_read_t *read,
                     apr_hash_t *skip, apr_array_header_t *changes,
                     tb_db_error_t *err)
 {
     apr_hash_t *done = apr_hash_make(db->pool);
+    apr_array_header_t *ids;
     int i, j;
 
     /* By revision, and stores parents first: a new card comes before the
@@ -166,12 +224,12 @@ int tb_journal_fill(tb_db_t *db, const tb_journal_read_t *read,
     for (j = 0; j < changes->nelts; j++) {
         tb_changes_t *ch = APR_ARRAY_IDX(changes, j, tb_changes_t *);
         const tb_store_t *store = ch->store;
-        apr_dbd_prepared_t *stmt = NULL;
 
+        ids = apr_array_make(db->pool, 8, sizeof(char *));
         for (i = 0; i < read->entries->nelts; i++) {
             const tb_journal_entry_t *e =
                 &APR_ARRAY_IDX(read->entries, i, tb_journal_entry_t);
-            const char *key, *id = e->id, **row;
+            const char *key;
             if (strcmp(e->table, store->table) != 0) {
                 continue;
             }
@@ -184,22 +242,10 @@ int tb_journal_fill(tb_db_t *db, const tb_journal_read_t *read,
                 continue;
             }
             apr_hash_set(done, key, APR_HASH_KEY_STRING, e);
-            if (!stmt && tb_db_statement(db, store->sql_select_id, 0, &stmt,
-                                         err)) {
-                return -1;
-            }
-            if (tb_db_select_row(db, stmt, 1, &id,
-                                 store->fields->nelts + 1, &row,
-                                 "reading a changed record", err)) {
-                return -1;
-            }
-            if (row) {
-                APR_ARRAY_PUSH(ch->rows_out, const char *) =
-                    tb_row_json(db->pool, store, row, NULL, NULL);
-            }
-            else {
-                APR_ARRAY_PUSH(ch->removed_out, const char *) = e->id;
-            }
+            APR_ARRAY_PUSH(ids, const char *) = e->id;
+        }
+        if (ids->nelts && fill_store(db, ch, ids, err)) {
+            return -1;
         }
     }
     return 0;
@@ -223,7 +269,10 @@ int tb_journal_delta(tb_db_t *db, const tb_journal_t *journal,
     }
     for (i = 0; i < changes->nelts; i++) {
         tb_changes_t *ch = APR_ARRAY_IDX(changes, i, tb_changes_t *);
-        if (tb_db_statement(db, ch->store->sql_select_id, 0, &stmt, err)) {
+        if (tb_db_statement(db, ch->store->sql_select_ids, 0, &stmt, err)
+            || (ch->store->id_kind == TB_ID_STRING
+                && tb_db_statement(db, ch->store->sql_select_id, 0, &stmt,
+                                   err))) {
             return -1;
         }
     }

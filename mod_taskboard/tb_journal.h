@@ -70,7 +70,8 @@ int tb_journal_since(tb_db_t *db, const tb_journal_t *journal,
  * Puts the current state of every record in changed (except those in
  * skip, may be NULL) into the changes of the stores on its table: its
  * row into rows_out, or its id into removed_out when it is gone.  The
- * stores' sql_select_id must be prepared (tb_db_statement).
+ * stores' sql_select_ids (and, for string ids, sql_select_id) must be
+ * prepared (tb_db_statement).
  */
 int tb_journal_fill(tb_db_t *db, const tb_journal_read_t *read,
                     apr_hash_t *skip, apr_array_header_t *changes,

@@ -70,6 +70,8 @@ typedef struct tb_store_t {
     const char *sql_count;      /* no placeholders */
     const char *label_select_page;
     const char *sql_select_id;  /* all mapped columns of one row by id */
+    const char *sql_select_ids; /* the same for TB_SELECT_IDS ids at once
+                                   (IN list; repeat an id to fill it) */
     const char *sql_lock_id;    /* the same, FOR UPDATE */
     const char *sql_delete_id;
     const char **sql_referrers; /* per field: ids of rows whose field
@@ -78,6 +80,10 @@ typedef struct tb_store_t {
     const char *defn_file;
     int defn_line;
 } tb_store_t;
+
+/* Ids read by one sql_select_ids: the records others changed are read
+ * this many at a time, with one statement per store. */
+#define TB_SELECT_IDS 16
 
 /** Where the board's revision number lives. */
 typedef struct tb_revision_t {

@@ -67,6 +67,14 @@ void tb_sql_build_store(apr_pool_t *pool, tb_store_t *store)
                                        NULL);
     store->sql_lock_id = apr_pstrcat(pool, store->sql_select_id,
                                      " FOR UPDATE", NULL);
+    apr_array_clear(parts);
+    for (i = 0; i < TB_SELECT_IDS; i++) {
+        APR_ARRAY_PUSH(parts, const char *) = "%s";
+    }
+    store->sql_select_ids = apr_pstrcat(pool, "SELECT ", columns, " FROM ",
+                                        table, " WHERE ", id_column, " IN (",
+                                        apr_array_pstrcat(pool, parts, ','),
+                                        ")", NULL);
     store->sql_delete_id = apr_pstrcat(pool, "DELETE FROM ", table,
                                        " WHERE ", id_column, " = %s", NULL);
     store->sql_referrers = apr_pcalloc(pool, sizeof(char *)

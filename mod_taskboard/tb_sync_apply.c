@@ -187,7 +187,9 @@ static int prepare_all(apply_t *a)
         tb_changes_t *ch = APR_ARRAY_IDX(a->sync->changes, i, tb_changes_t *);
         const tb_store_t *store = ch->store;
 
-        if ((rv = statement(a, store->sql_select_id, &st))) {
+        if ((rv = statement(a, store->sql_select_id, &st))
+            || (conf->journal && conf->revision
+                && (rv = statement(a, store->sql_select_ids, &st)))) {
             return rv;
         }
         if (ch->removed->nelts
