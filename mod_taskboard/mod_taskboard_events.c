@@ -28,6 +28,7 @@
 #include <httpd.h>
 #include <http_config.h>
 #include <http_log.h>
+#include <http_core.h>
 #include <http_protocol.h>
 #include <ap_mpm.h>
 
@@ -44,6 +45,10 @@
 
 /* How long a new subscriber waits for the first poll of its board. */
 #define TB_EVENTS_FIRST_POLL apr_time_from_sec(10)
+
+/* How often a waiting stream looks whether its client closed the
+ * connection, between heartbeats. */
+#define TB_EVENTS_CHECK apr_time_from_sec(2)
 
 /* A board's feed in this process.  Entries are only ever added. */
 typedef struct feed_entry_t {
@@ -376,6 +381,20 @@ static const char *event_text(apr_pool_t *pool, const tb_dir_conf_t *conf,
     return mb.buf;
 }
 
+/* 1 when the client closed its side of the connection.  A write to such
+ * a connection still succeeds once (the kernel takes it, the peer answers
+ * with a reset), so waiting for a failed write would hold the worker for
+ * up to two heartbeats. */
+static int client_closed(request_rec *r)
+{
+    apr_socket_t *sock = ap_get_conn_socket(r->connection);
+    int at_eof = 0;
+
+    return r->connection->aborted
+           || (sock && apr_socket_atreadeof(sock, &at_eof) == APR_SUCCESS
+               && at_eof);
+}
+
 /* The subscriber's stream, from `last` on, until its lifetime ends. */
 static void stream(request_rec *r, const tb_dir_conf_t *conf,
                    tb_feed_t *feed, apr_int64_t last, apr_uint32_t resets)
@@ -388,6 +407,7 @@ static void stream(request_rec *r, const tb_dir_conf_t *conf,
     /* Streams that began together (after a restart) end spread over the
      * last tenth of the lifetime, so their reconnects do not come at once. */
     apr_time_t end = start + lifetime - start % (lifetime / 10 + 1);
+    apr_time_t beat = start + heartbeat;    /* the next heartbeat */
     apr_array_header_t *events;
     apr_pool_t *pool;
     apr_int64_t newest;
@@ -399,14 +419,22 @@ static void stream(request_rec *r, const tb_dir_conf_t *conf,
     while (!gone && (now = apr_time_now()) < end) {
         apr_pool_clear(pool);
         events = apr_array_make(pool, 4, sizeof(tb_feed_event_t));
-        until = now + heartbeat < end ? now + heartbeat : end;
+        /* wake for the heartbeat, and now and then to see whether the
+         * client closed the connection */
+        until = now + TB_EVENTS_CHECK;
+        until = beat < until ? beat : until;
+        until = end < until ? end : until;
         switch (tb_feed_wait(feed, last, resets, until, pool, events,
                              &newest)) {
         case TB_FEED_STOPPING:
             return;
         case TB_FEED_TIMEOUT:
-            if (until < end) {
+            if (client_closed(r)) {
+                return;
+            }
+            if (until == beat && until < end) {
                 gone = send_now(r, bb, ":\n\n", 3);
+                beat = apr_time_now() + heartbeat;
             }
             continue;
         case TB_FEED_RESET:
@@ -414,21 +442,21 @@ static void stream(request_rec *r, const tb_dir_conf_t *conf,
             if (tb_feed_current(feed, end, &newest, &resets)) {
                 return;
             }
-            text = event_text(pool, conf, newest, NULL);
-            gone = send_now(r, bb, text, strlen(text));
-            last = newest;
-            continue;
+            apr_array_clear(events);
+            break;
         case TB_FEED_BEHIND:
             if (!events_from_journal(r, conf, pool, last, newest, events)) {
                 apr_array_clear(events);
-                text = event_text(pool, conf, newest, NULL);
-                gone = send_now(r, bb, text, strlen(text));
-                last = newest;
-                continue;
             }
             break;
         case TB_FEED_EVENTS:
             break;
+        }
+        if (events->nelts == 0) {
+            /* nothing to tell but that everything may have changed */
+            tb_feed_event_t *e = apr_array_push(events);
+            e->revision = newest;
+            e->tables = NULL;
         }
         for (i = 0; !gone && i < events->nelts; i++) {
             const tb_feed_event_t *e = &APR_ARRAY_IDX(events, i,
@@ -437,6 +465,7 @@ static void stream(request_rec *r, const tb_dir_conf_t *conf,
             gone = send_now(r, bb, text, strlen(text));
             last = e->revision;
         }
+        beat = apr_time_now() + heartbeat;
         if (newest > last) {
             last = newest;
         }

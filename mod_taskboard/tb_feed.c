@@ -123,15 +123,18 @@ int tb_feed_apply(tb_feed_t *feed, const apr_array_header_t *rows)
         if (r > feed->revision) {
             clear_ring(feed);
         }
+        /* A revision without rows was raised by another writer, and its
+         * event says "all stores" (as it does when memory ran out). */
         for (r = r + 1; r <= current; r++) {
-            /* No rows: another writer raised it, and the event says
-             * "all stores" (as it does when memory ran out). */
-            tb_feed_event_t *e = ring_push(feed, r);
-            for (i = 0; i < rows->nelts; i++) {
-                const char **row = APR_ARRAY_IDX(rows, i, const char **);
-                if (row[1] && tb_parse_int64(row[0], &rev) && rev == r) {
-                    add_table(e, row[1]);
-                }
+            ring_push(feed, r);
+        }
+        for (i = 0; i < rows->nelts; i++) {
+            const char **row = APR_ARRAY_IDX(rows, i, const char **);
+            if (row[1] && tb_parse_int64(row[0], &rev) && rev <= current
+                && current - rev < feed->ring_count
+                && rev > feed->revision) {
+                add_table(ring_at(feed, feed->ring_count - 1
+                                        - (int)(current - rev)), row[1]);
             }
         }
         fresh = (int)(current - feed->revision);

@@ -28,8 +28,9 @@
 
 #include "tb_json.h"
 
-/** Revisions a feed remembers. */
-#define TB_FEED_RING 256
+/** Revisions a feed remembers: more than a busy board gets in one poll
+ *  interval, so that its subscribers never read the journal themselves. */
+#define TB_FEED_RING 4096
 
 /** One new revision. */
 typedef struct tb_feed_event_t {

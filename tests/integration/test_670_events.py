@@ -806,3 +806,20 @@ class TestEventsGraceful:
         httpd.start()
         assert gone < 0.5 + 4.5, f"the stop took {gone:.2f} s"
         print(f"\n[670 stop] server gone {gone:.2f} s after SIGTERM")
+
+    def test_tb_670_43(self, httpd, db):
+        # a client that closes its stream frees its worker within seconds, long before the next
+        # heartbeat (20 s here) would find out: the module looks for the close while it waits
+        tags = [f"closed-{i}-{time.monotonic_ns()}" for i in range(5)]
+        rev = revision(db)
+        streams = [sse.SseStream(httpd, tag=t) for t in tags]
+        for s in streams:
+            expect_ready(s, rev)
+        t0 = time.monotonic()
+        for s in streams:
+            s.close()
+        tbtest.poll(lambda: all(sse.request_logged(httpd, t) for t in tags), 8,
+                    what="the server done with the closed streams")
+        took = time.monotonic() - t0
+        assert took < 6, f"the closed streams held their workers {took:.1f} s"
+        print(f"\n[670 closed] workers freed {took:.2f} s after the clients closed")
