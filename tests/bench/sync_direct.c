@@ -53,7 +53,7 @@
 
 enum {
     S_REPLAY, S_REV_LOCK, S_REV_BUMP, S_RECORD,
-    S_TASK_LOCK, S_TASK_UPDATE, S_TASK_READ,
+    S_TASK_LOCK, S_TASK_UPDATE, S_TASK_READ, S_TASK_READS, S_ASSIGN_READS,
     S_PHANTOM_FIND, S_PHANTOM_ADD, S_TASK_INSERT, S_ASSIGN_INSERT, S_ASSIGN_READ,
     S_TASK_CHILDREN, S_TASK_ASSIGNS, S_TASK_DELETE,
     S_JOURNAL_ONE, S_JOURNAL_FEW, S_JOURNAL_BATCH, S_JOURNAL_SINCE,
@@ -68,6 +68,8 @@ enum {
 #define JOURNAL_INSERT "INSERT INTO `taskboard_journal` (`revision`, `tbl`, `record_id`, `operation`) VALUES "
 #define JOURNAL_DUP " ON DUPLICATE KEY UPDATE `operation` = VALUES(`operation`)"
 #define T4 "(?,?,?,?)"
+#define SELECT_IDS 16       /* the module's TB_SELECT_IDS */
+#define IDS16 "?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?"
 #define T16 T4 "," T4 "," T4 "," T4 "," T4 "," T4 "," T4 "," T4 "," \
             T4 "," T4 "," T4 "," T4 "," T4 "," T4 "," T4 "," T4
 
@@ -80,6 +82,10 @@ static const char *const SQL[S_COUNT] = {
     [S_TASK_LOCK] = "SELECT " TASK_COLS " FROM `tasks` WHERE `id` = ? FOR UPDATE",
     [S_TASK_UPDATE] = "UPDATE `tasks` SET `status` = ?,`weight` = ? WHERE `id` = ?",
     [S_TASK_READ] = "SELECT " TASK_COLS " FROM `tasks` WHERE `id` = ?",
+    /* the module's sql_select_ids: TB_SELECT_IDS ids, the last repeated to fill the list */
+    [S_TASK_READS] = "SELECT " TASK_COLS " FROM `tasks` WHERE `id` IN (" IDS16 ")",
+    [S_ASSIGN_READS] = "SELECT `id`,`event`,`resource`,`units` FROM `assignments` WHERE `id` IN ("
+                       IDS16 ")",
     [S_PHANTOM_FIND] = "SELECT `real_id` FROM `taskboard_phantoms` WHERE `tbl` = ? AND `phantom` = ?",
     [S_PHANTOM_ADD] = "INSERT INTO `taskboard_phantoms` (`tbl`, `phantom`, `real_id`) VALUES (?, ?, ?)",
     [S_TASK_INSERT] = "INSERT INTO `tasks` (`name`,`status`) VALUES (?,?)",
@@ -401,6 +407,29 @@ static int read_others(worker_t *w, long long since, long long upto)
     return 0;
 }
 
+/* Reads the records of ids (n of them) SELECT_IDS at a time, as the module's fill_store does;
+ * the ids not found are removed ones. */
+static int read_records(worker_t *w, int select, const char **ids, int n)
+{
+    param_t p[SELECT_IDS];
+    long long rows;
+    int at, i, m;
+
+    for (at = 0; at < n; at += m) {
+        m = n - at < SELECT_IDS ? n - at : SELECT_IDS;
+        for (i = 0; i < SELECT_IDS; i++) {
+            p[i] = STR(ids[at + (i < m ? i : m - 1)]);
+        }
+        if ((rows = run(w, select, SELECT_IDS, p, 1)) < 0) {
+            return -RETRY;
+        }
+        for (i = 0; i < m - rows; i++) {
+            respond(w, "%s{\"removed\":true}", w->response[w->response_len - 1] == '[' ? "" : ",");
+        }
+    }
+    return 0;
+}
+
 /* Sends along, as it is now, every record the others' journal rows name that this sync did not
  * change (tb_journal_fill): by store, parents first, each record once.  (The module also skips
  * the records the client sent that did not change; in these scenarios every one changes.) */
@@ -409,10 +438,10 @@ static int fill_others(worker_t *w)
     static const struct {
         const char *table;
         int select;
-    } stores[] = {{"tasks", S_TASK_READ}, {"assignments", S_ASSIGN_READ}};
+    } stores[] = {{"tasks", S_TASK_READS}, {"assignments", S_ASSIGN_READS}};
+    const char **ids = malloc((w->nothers + 1) * sizeof(*ids));
     size_t i, j;
-    int k, t;
-    long long rows;
+    int k, t, n, rc = 0;
 
     for (i = 0; i < w->nothers; i++) {
         for (k = 0; k < 2 && strcmp(w->others[i].table, stores[k].table); k++) {
@@ -424,7 +453,7 @@ static int fill_others(worker_t *w)
     }
     respond(w, ",\"others\":[");
     for (k = 0; k < 2; k++) {
-        for (i = 0; i < w->nothers; i++) {
+        for (n = 0, i = 0; i < w->nothers; i++) {
             const entry_t *e = &w->others[i];
             if (strcmp(e->table, stores[k].table) != 0) {
                 continue;
@@ -443,14 +472,15 @@ static int fill_others(worker_t *w)
                 continue;       /* read already, or changed by this sync */
             }
             w->caught_up++;
-            respond(w, w->response[w->response_len - 1] == '[' ? "" : ",");
-            if ((rows = run(w, stores[k].select, 1, (param_t[]){STR(e->id)}, 1)) < 0) {
-                return -RETRY;
-            }
-            if (rows == 0) {
-                respond(w, "{\"removed\":\"%s\"}", e->id);
-            }
+            ids[n++] = e->id;
         }
+        if (n && (rc = read_records(w, stores[k].select, ids, n)) < 0) {
+            break;
+        }
+    }
+    free(ids);
+    if (rc < 0) {
+        return rc;
     }
     respond(w, "]");
     return 0;
