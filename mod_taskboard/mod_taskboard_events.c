@@ -507,8 +507,12 @@ int tb_handle_events(request_rec *r)
                              NULL);
     }
 
-    tb_feed_subscribe(feed, 1);
-    wake_poller();
+    /* Only a board nobody listened to needs a poll at once: the others
+     * are known, and a burst of (re)connecting browsers must not make
+     * the poller read the database more often than its interval. */
+    if (tb_feed_subscribe(feed, 1)) {
+        wake_poller();
+    }
     if (tb_feed_current(feed, apr_time_now() + TB_EVENTS_FIRST_POLL,
                         &current, &resets)) {
         tb_feed_subscribe(feed, -1);

@@ -156,8 +156,10 @@ void tb_feed_stop(tb_feed_t *feed)
     apr_thread_mutex_unlock(feed->mutex);
 }
 
-void tb_feed_subscribe(tb_feed_t *feed, int delta)
+int tb_feed_subscribe(tb_feed_t *feed, int delta)
 {
+    int unpolled;
+
     apr_thread_mutex_lock(feed->mutex);
     if (feed->subscribers == 0 && delta > 0) {
         /* Not polled while nobody listened: start afresh, rather than
@@ -166,7 +168,9 @@ void tb_feed_subscribe(tb_feed_t *feed, int delta)
         feed->polled = 0;
     }
     feed->subscribers += delta;
+    unpolled = !feed->polled;
     apr_thread_mutex_unlock(feed->mutex);
+    return unpolled;
 }
 
 int tb_feed_current(tb_feed_t *feed, apr_time_t deadline,

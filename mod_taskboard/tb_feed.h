@@ -96,8 +96,9 @@ int tb_feed_current(tb_feed_t *feed, apr_time_t deadline,
                     apr_int64_t *revision, apr_uint32_t *resets);
 
 /** Counts a subscriber in or out.  The first one after none makes the
- *  feed wait for a new first poll (tb_feed_current). */
-void tb_feed_subscribe(tb_feed_t *feed, int delta);
+ *  feed wait for a new first poll (tb_feed_current).
+ *  @return 1 when the feed waits for its first poll */
+int tb_feed_subscribe(tb_feed_t *feed, int delta);
 
 /**
  * Writes one Server-Sent Event for a revision:
