@@ -345,6 +345,12 @@ static int events_from_journal(request_rec *r, const tb_dir_conf_t *conf,
         return 0;
     }
     rv = tb_journal_since(db, conf->journal, after, upto, &read, &err);
+    if (rv && tb_db_is_stale_statement(err.code)) {
+        /* kept from before a silent reconnect: prepare it again */
+        rv = tb_journal_prepare(db, conf->journal, 0, 1, &err)
+             || tb_journal_since(db, conf->journal, after, upto, &read,
+                                 &err);
+    }
     tb_dbd_close_fn(r->server, dbd);
     if (rv) {
         tb_log_db_error(r, "events", NULL, NULL, &err);

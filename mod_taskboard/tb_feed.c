@@ -218,13 +218,11 @@ tb_feed_wait_e tb_feed_wait(tb_feed_t *feed, apr_int64_t after,
                 result = TB_FEED_BEHIND;
                 break;
             }
-            for (i = 0; i < feed->ring_count; i++) {
+            /* the ring's revisions follow each other without a gap */
+            for (i = (int)(after + 1 - ring_at(feed, 0)->revision);
+                 i < feed->ring_count; i++) {
                 const tb_feed_event_t *e = ring_at(feed, i);
-                tb_feed_event_t *copy;
-                if (e->revision <= after) {
-                    continue;
-                }
-                copy = apr_array_push(events);
+                tb_feed_event_t *copy = apr_array_push(events);
                 copy->revision = e->revision;
                 copy->tables = e->tables ? apr_pstrdup(pool, e->tables)
                                          : NULL;

@@ -251,10 +251,10 @@ int tb_journal_fill(tb_db_t *db, const tb_journal_read_t *read,
     return 0;
 }
 
-int tb_journal_delta(tb_db_t *db, const tb_journal_t *journal,
-                     const tb_revision_t *rev, apr_int64_t since,
-                     apr_array_header_t *changes, const char **revision,
-                     int *covered, tb_db_error_t *err)
+static int delta_once(tb_db_t *db, const tb_journal_t *journal,
+                      const tb_revision_t *rev, apr_int64_t since,
+                      apr_array_header_t *changes, const char **revision,
+                      int *covered, int force, tb_db_error_t *err)
 {
     tb_journal_read_t read;
     apr_dbd_prepared_t *stmt;
@@ -264,15 +264,17 @@ int tb_journal_delta(tb_db_t *db, const tb_journal_t *journal,
     *covered = 0;
     *revision = NULL;
     /* Every statement first: none is prepared inside the snapshot. */
-    if (tb_journal_prepare(db, journal, 0, 0, err)) {
+    if (tb_journal_prepare(db, journal, 0, force, err)) {
         return -1;
     }
     for (i = 0; i < changes->nelts; i++) {
         tb_changes_t *ch = APR_ARRAY_IDX(changes, i, tb_changes_t *);
-        if (tb_db_statement(db, ch->store->sql_select_ids, 0, &stmt, err)
+        apr_array_clear(ch->rows_out);
+        apr_array_clear(ch->removed_out);
+        if (tb_db_statement(db, ch->store->sql_select_ids, force, &stmt, err)
             || (ch->store->id_kind == TB_ID_STRING
-                && tb_db_statement(db, ch->store->sql_select_id, 0, &stmt,
-                                   err))) {
+                && tb_db_statement(db, ch->store->sql_select_id, force,
+                                   &stmt, err))) {
             return -1;
         }
     }
@@ -291,6 +293,27 @@ int tb_journal_delta(tb_db_t *db, const tb_journal_t *journal,
     return tb_db_commit(db, err);
 }
 
+int tb_journal_delta(tb_db_t *db, const tb_journal_t *journal,
+                     const tb_revision_t *rev, apr_int64_t since,
+                     apr_array_header_t *changes, const char **revision,
+                     int *covered, tb_db_error_t *err)
+{
+    int attempt;
+
+    for (attempt = 0; ; attempt++) {
+        if (!delta_once(db, journal, rev, since, changes, revision, covered,
+                        attempt > 0, err)) {
+            return 0;
+        }
+        tb_db_rollback(db);
+        /* After a silent reconnect the kept statements are gone from the
+         * server: prepare them again, once. */
+        if (attempt > 0 || !tb_db_is_stale_statement(err->code)) {
+            return -1;
+        }
+    }
+}
+
 /* The time of the last pruning of the journal in this process. */
 static apr_uint32_t last_prune = 0;
 
@@ -303,6 +326,7 @@ int tb_journal_prune(tb_db_t *db, const tb_journal_t *journal,
                          ? (apr_uint32_t)journal->retention : 60;
     apr_dbd_prepared_t *stmt;
     const char *retention, **row;
+    int attempt, rv;
 
     /* the thread that wins the swap does it */
     if (now - last < every
@@ -311,18 +335,20 @@ int tb_journal_prune(tb_db_t *db, const tb_journal_t *journal,
     }
     retention = apr_psprintf(db->pool, "%" APR_INT64_T_FMT,
                              journal->retention);
-    /* rare enough not to keep the statements */
-    if (tb_db_statement(db, journal->sql_horizon, 0, &stmt, err)
-        || tb_db_select_row(db, stmt, 1, &retention, 1, &row,
-                            "finding old journal rows", err)) {
-        return -1;
+    for (attempt = 0; ; attempt++) {
+        row = NULL;
+        rv = tb_db_statement(db, journal->sql_horizon, attempt > 0, &stmt,
+                             err)
+             || tb_db_select_row(db, stmt, 1, &retention, 1, &row,
+                                 "finding old journal rows", err)
+             || (row && row[0]
+                 && (tb_db_statement(db, journal->sql_prune, attempt > 0,
+                                     &stmt, err)
+                     || tb_db_exec(db, stmt, 1, row, NULL,
+                                   "pruning the journal", err)));
+        /* a statement kept from before a silent reconnect: once more */
+        if (!rv || attempt > 0 || !tb_db_is_stale_statement(err->code)) {
+            return rv ? -1 : 0;
+        }
     }
-    if (!row || !row[0]) {
-        return 0;
-    }
-    if (tb_db_statement(db, journal->sql_prune, 0, &stmt, err)
-        || tb_db_exec(db, stmt, 1, row, NULL, "pruning the journal", err)) {
-        return -1;
-    }
-    return 0;
 }

@@ -134,7 +134,8 @@ class TestStaleStatements:
     def _class_scope(self, env, httpd):
         # test.conf comes after the base DBDParams, so this line replaces it.  The load cache is
         # off so that every load runs its page statements, not only the revision's.
-        TestStaleStatements.CONF = boards.board_conf() + (
+        TestStaleStatements.CONF = boards.board_conf(
+            extra="    TaskBoardJournal taskboard_journal\n") + (
             f'DBDParams "host=127.0.0.1 port={env.db_port} user={tbtest.DB_USER} '
             f'pass={tbtest.DB_PASS} dbname={tbtest.DB_NAME} group=taskboard"\n'
             ) + tbtest.CACHE_OFF_CONF
@@ -180,3 +181,29 @@ class TestStaleStatements:
         for i in range(12):
             card_move(6300 + i)
         assert db.revision(self.board) == rev + 12, "each sync raises the revision exactly once"
+
+    def test_tb_400_12(self, env, httpd, db):
+        # what changed since a revision (an empty sync behind, a load with sinceRevision) runs
+        # statements kept on the connection too: after a silent reconnect it prepares them again
+        def delta(rid: int, since: int, moved: int):
+            r = tbtest.sync_post(httpd, {"type": "sync", "requestId": rid, "revision": since})
+            body = tbtest.check_sync(r, self.board, db, request_id=rid)
+            assert [t["id"] for t in body.get("tasks", {}).get("rows", [])] == [moved], body
+            p = json.dumps({"type": "load", "requestId": rid, "sinceRevision": since})
+            r = httpd.get("/api/load?data=" + urllib.parse.quote(p, safe=""))
+            body = tbtest.check_sync(r, self.board, db, request_id=rid)
+            assert [t["id"] for t in body.get("tasks", {}).get("rows", [])] == [moved], body
+
+        def move(rid: int, task: int) -> int:
+            r = tbtest.sync_post(httpd, {"type": "sync", "requestId": rid, "tasks": {
+                "updated": [{"id": task, "weight": rid}]}})
+            return tbtest.check_sync(r, self.board, db, request_id=rid)["revision"]
+        for i in range(8):
+            rev = move(6400 + i, 2)
+            delta(6450 + i, rev - 1, 2)
+        httpd.expect_log(*OUTAGE_LOG)
+        env.db_stop()
+        env.db_start()
+        for i in range(12):
+            rev = move(6500 + i, 3)
+            delta(6550 + i, rev - 1, 3)

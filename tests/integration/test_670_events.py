@@ -707,6 +707,38 @@ class TestEventsFanout:
         assert m1 - m0 < FANOUT_WINDOW_S + 5
 
 
+    def test_tb_670_31(self, env, httpd, db):
+        # browsers that come and go (reloads, reconnects) do not make a process poll more often
+        # than its interval: a new subscriber to a board the process follows is answered from
+        # memory; only the first one after none asks for a poll at once
+        rev0 = revision(db)
+        with sse.SseFanout(httpd, 60) as fan:
+            tbtest.poll(lambda: all(len(c.blocks) >= 2 for c in fan.clients) or fan.error,
+                        30, what="60 subscribers ready")
+            assert fan.error is None, fan.error
+            per_child = connections_per_child(httpd)
+            processes = len([p for p, k in per_child.items() if k]) or 2
+            churn = 0
+            with GeneralLog(env) as log:
+                time.sleep(0.2)
+                t0 = log.now()
+                m0 = time.monotonic()
+                while time.monotonic() - m0 < FANOUT_WINDOW_S:
+                    with sse.SseStream(httpd) as s:
+                        expect_ready(s, rev0)
+                    churn += 1
+                    time.sleep(0.02)    # (a closed stream keeps its worker up to 2 s)
+                t1 = log.now()
+                journal = log.executed(t0, t1)
+        window = (t1 - t0).total_seconds()
+        polls = [j for j in journal if "UNION ALL" in j[2]]
+        bound = processes * (window / FANOUT_POLL_S + 2)
+        print(f"\n[670 churn] {churn} subscribers came and went in {window:.2f} s: "
+              f"{len(polls)} polls (bound {bound:.1f})")
+        assert churn > 2 * bound, f"too few reconnects to tell: {churn}"
+        assert len(polls) <= bound, (len(polls), bound)
+
+
 GRACEFUL_MPM = """\
 StartServers 2
 ServerLimit 6
