@@ -67,7 +67,7 @@ MaxSpareThreads 512
 
 # the statements of MariaDB's general log that the events cause: the poller's (one per process
 # and interval), and a subscriber's own journal read when it is further behind than the feed's
-# memory of 256 revisions
+# memory of 4,096 revisions
 POLL_LIKE = "(SELECT `value`, NULL FROM `options`%UNION ALL%`taskboard_journal`%"
 RESUME_LIKE = "SELECT `revision`, `tbl`, `record_id`, `operation` FROM `taskboard_journal`%"
 
@@ -405,8 +405,8 @@ class Live:
     def held_streams(self) -> int:
         """Connections that httpd's children still hold although the client closed them:
         CLOSE_WAIT on httpd's port, or a socket already reset and gone from /proc/net/tcp.  A
-        stream whose client went away keeps its worker until the module's second write to it
-        (an event or a heartbeat): the first write after the client's FIN succeeds."""
+        stream whose client went away keeps its worker until the module sees the close (it
+        looks every 2 s while it waits) or a write to it fails."""
         known, unix = set(), set()
         port, held = f":{self.port:04X}", 0
         for table in ("/proc/net/tcp", "/proc/net/tcp6"):
@@ -630,7 +630,7 @@ class Live:
         progress(f"SSE against polling, TaskBoardEventsPoll {self.poll}: {', '.join(kinds)}")
         # in this order, the streams of a side have had events written to them in the writer's
         # window of the next side (alone, poll) before the next side with streams connects: a
-        # closed stream holds its worker until the module's second write to it
+        # closed stream holds its worker until the module sees the close (within 2 s)
         order = [k for k in ("alone", "sse", "poll", "sse+sync") if k in kinds]
         sides = {kind: [] for kind in COMPARE_SIDES if kind in kinds}
         for _ in range(self.s.reps):
@@ -960,7 +960,7 @@ def section(live: Optional[Live], started: float, load_start: str, version: str,
             "`taskboard_journal` ...)` in MariaDB's general log (log_output TABLE, on during "
             "the fan-out runs only, which slows the writer), per second of the run; each poll "
             "also borrows a connection from mod_dbd, which pings it. Subscribers' own journal "
-            "reads: a subscriber further behind than the last 256 revisions the process "
+            "reads: a subscriber further behind than the last 4,096 revisions the process "
             "keeps in memory reads the journal itself (`SELECT `revision`, `tbl`, "
             "`record_id`, `operation` FROM `taskboard_journal` ...`).",
         ]
@@ -990,9 +990,10 @@ def section(live: Optional[Live], started: float, load_start: str, version: str,
             "(as the README's EventSource example: an empty sync when an event is ahead of "
             "its last answer, one sync at a time) and for polling clients, until the sync "
             "answer that carries it.",
-            "- an empty sync behind the board reads the journal and then each changed record "
-            "with a statement of its own (5 + records statements, see the delta table); a "
-            "poll up to date costs one statement.",
+            "- an empty sync behind the board reads the revision, then in one snapshot the "
+            "journal and the changed records, 16 at a time with one statement per store (6 "
+            "statements for a card move, see the delta table); a poll up to date costs one "
+            "statement.",
         ]
         held = {}
         for sides in live.compare.values():
@@ -1002,9 +1003,8 @@ def section(live: Optional[Live], started: float, load_start: str, version: str,
         if any(held.values()):
             lines.append(
                 "- closed streams still holding their workers at the start of a window (a "
-                "stream whose client left is ended at the module's second write to it, an "
-                "event or a heartbeat; the order of the sides lets the writer's events end "
-                "them before the next clients connect), most at once: "
+                "stream whose client left is ended when the module sees the close, within "
+                "2 s, or at a failed write), most at once: "
                 + ", ".join(f"{side} {n}" for side, n in held.items()) + ".")
     if Writer.retries:
         lines += ["", f"- the writer sent {Writer.retries} syncs again (same requestId and "
