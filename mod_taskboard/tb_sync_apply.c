@@ -283,12 +283,42 @@ static const tb_journal_entry_t *changed_by_others(apply_t *a,
                         APR_HASH_KEY_STRING);
 }
 
+/* 1 when the record already holds every value the update sends: applying
+ * it changes nothing, whoever wrote them.  This is how the resend of a
+ * sync whose answer was lost (the client still has the old revision) is
+ * told from a conflict with its own first attempt. */
+static int holds_values(apply_t *a, const tb_store_t *store,
+                        const tb_record_t *rec, int *rv)
+{
+    const char **row, *id = rec->id;
+    int i;
+
+    *rv = 0;
+    if (tb_db_select_row(a->db, prepared(a, store->sql_lock_id), 1, &id,
+                         store->fields->nelts + 1, &row, "locking a record",
+                         &a->err->db)) {
+        *rv = db_failed(a, store, rec);
+        return 0;
+    }
+    for (i = 0; row && i < store->fields->nelts; i++) {
+        const tb_field_t *f = APR_ARRAY_IDX(store->fields, i,
+                                            const tb_field_t *);
+        if (rec->sent[i] && (rec->phantom_refs[i]
+                             || !tb_db_value_equal(f->type, rec->values[i],
+                                                   row[i + 1]))) {
+            return 0;
+        }
+    }
+    return row != NULL;
+}
+
 /* Record policy: the sync may go on when none of the records it updates
- * or removes was changed by others since the client's revision; else
- * every such record is listed, and nothing is applied. */
+ * or removes was changed by others since the client's revision (or holds
+ * what the update writes already); else every such record is listed, and
+ * nothing is applied. */
 static int check_records(apply_t *a)
 {
-    int i, j, k;
+    int i, j, k, rv;
 
     for (i = 0; i < a->sync->changes->nelts; i++) {
         tb_changes_t *ch = APR_ARRAY_IDX(a->sync->changes, i, tb_changes_t *);
@@ -306,6 +336,14 @@ static int check_records(apply_t *a)
                 gone = strcmp(e->operation, "removed") == 0;
                 if (gone && recs == ch->removed) {
                     continue;   /* removed twice: the same outcome */
+                }
+                if (!gone && recs == ch->updated) {
+                    if (!rec->sql || holds_values(a, ch->store, rec, &rv)) {
+                        continue;   /* it changes nothing */
+                    }
+                    if (rv) {
+                        return rv;
+                    }
                 }
                 inv = apr_array_push(a->sync->invalid);
                 inv->store = ch->store->id;

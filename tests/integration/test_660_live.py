@@ -261,6 +261,27 @@ class TestRecordPolicy(Live):
         assert "record by record" in body["message"] and "errors" not in body
         self.ok(httpd, db, package(51, r0 + 1, tasks={"updated": [{"id": 2, "name": "x"}]}))
 
+    def test_tb_660_15(self, httpd, db):
+        # a sync whose answer was lost comes again under a new requestId with the client's old
+        # revision: its records hold its values already, so it is no conflict with itself (and
+        # changes nothing); an update to other values of a record changed since still is one
+        r0 = self.rev(db)
+        change = {"tasks": {"updated": [{"id": 2, "status": "review", "weight": 5}]},
+                  "resources": {"removed": [{"id": 6}]}}
+        self.ok(httpd, db, package(70, r0, **change))          # its answer "lost"
+        self.ok(httpd, db, package(71, r0 + 1, tasks={"updated": [{"id": 4, "name": "other"}]}))
+        with Unchanged(db, JOURNAL_TABLES):
+            again = self.ok(httpd, db, package(72, r0, **change))
+        assert again["revision"] == r0 + 2
+        # it learns what the lost answer said (the assignment its removal took along) and the
+        # other client's change, and gets its own card whole, as it stands
+        assert mentioned(again) == {("tasks", 2, "rows"), ("tasks", 4, "rows"),
+                                    ("assignments", 4, "removed")}
+        with Unchanged(db, JOURNAL_TABLES):
+            body = check_sync_error(sync_post(httpd, package(73, r0, tasks={
+                "updated": [{"id": 2, "status": "review", "weight": 6}]})), 409, request_id=73)
+        assert [e["id"] for e in body["errors"]] == [2]
+
 
 class TestOffPolicy(Live):
     extra = "<Location /api>\n    TaskBoardConflictPolicy off\n</Location>\n"
