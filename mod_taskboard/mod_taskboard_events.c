@@ -77,19 +77,8 @@ static struct {
 /* Borrows a connection for one statement or two. */
 static tb_db_t *open_db(apr_pool_t *pool, server_rec *s, ap_dbd_t **dbd)
 {
-    tb_db_t *db;
-
     *dbd = tb_dbd_open_fn ? tb_dbd_open_fn(pool, s) : NULL;
-    if (!*dbd) {
-        return NULL;
-    }
-    db = apr_pcalloc(pool, sizeof(*db));
-    db->driver = (*dbd)->driver;
-    db->handle = (*dbd)->handle;
-    db->prepared = (*dbd)->prepared;
-    db->conn_pool = (*dbd)->pool;
-    db->pool = pool;
-    return db;
+    return *dbd ? tb_db_wrap(pool, *dbd) : NULL;
 }
 
 static void poll_feed(feed_entry_t *f, apr_pool_t *pool)

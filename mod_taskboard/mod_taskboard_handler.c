@@ -274,21 +274,23 @@ int tb_read_package(request_rec *r, const tb_dir_conf_t *conf,
 tb_db_t *tb_acquire_db(request_rec *r)
 {
     ap_dbd_t *dbd = NULL;
-    tb_db_t *db;
     int attempt;
 
     for (attempt = 0; !dbd && attempt < TB_ACQUIRE_ATTEMPTS; attempt++) {
         dbd = tb_dbd_acquire_fn ? tb_dbd_acquire_fn(r) : NULL;
     }
-    if (!dbd) {
-        return NULL;
-    }
-    db = apr_pcalloc(r->pool, sizeof(*db));
+    return dbd ? tb_db_wrap(r->pool, dbd) : NULL;
+}
+
+tb_db_t *tb_db_wrap(apr_pool_t *pool, ap_dbd_t *dbd)
+{
+    tb_db_t *db = apr_pcalloc(pool, sizeof(*db));
+
     db->driver = dbd->driver;
     db->handle = dbd->handle;
     db->prepared = dbd->prepared;
     db->conn_pool = dbd->pool;
-    db->pool = r->pool;
+    db->pool = pool;
     return db;
 }
 

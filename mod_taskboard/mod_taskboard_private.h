@@ -170,6 +170,10 @@ int tb_read_package(request_rec *r, const tb_dir_conf_t *conf,
 /** Borrows the request's pooled connection, or NULL (answer 503). */
 tb_db_t *tb_acquire_db(request_rec *r);
 
+/** The module's view of a mod_dbd connection, allocated from pool (the
+ *  pool of the request or the moment that has the connection). */
+tb_db_t *tb_db_wrap(apr_pool_t *pool, ap_dbd_t *dbd);
+
 void tb_log_db_error(request_rec *r, const char *type,
                      const char *request_id, const char *store_id,
                      const tb_db_error_t *err);
