@@ -35,6 +35,7 @@ static void tb_register_hooks(apr_pool_t *pool)
                                  APR_HOOK_MIDDLE);
     /* check_config also runs for "apachectl -t", post_config does not. */
     ap_hook_check_config(tb_check_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_post_config(tb_stats_post_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_child_init(tb_child_init, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_handler(tb_handler, NULL, NULL, APR_HOOK_MIDDLE);
 }

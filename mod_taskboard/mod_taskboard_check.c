@@ -330,13 +330,16 @@ static int check_handlers(apr_pool_t *ptemp, server_rec *s,
             || !node->args || strncasecmp(node->args, "taskboard-", 10) != 0) {
             continue;
         }
+        if (strcasecmp(node->args, TB_HANDLER_STATUS) == 0) {
+            continue;           /* needs no stores */
+        }
         if (strcasecmp(node->args, TB_HANDLER_LOAD) != 0
             && strcasecmp(node->args, TB_HANDLER_SYNC) != 0
             && strcasecmp(node->args, TB_HANDLER_EVENTS) != 0) {
             ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, TBLOGNO(00003)
                          "SetHandler %s at %s:%d: unknown handler (use "
-                         TB_HANDLER_LOAD ", " TB_HANDLER_SYNC " or "
-                         TB_HANDLER_EVENTS ")",
+                         TB_HANDLER_LOAD ", " TB_HANDLER_SYNC ", "
+                         TB_HANDLER_EVENTS " or " TB_HANDLER_STATUS ")",
                          node->args, node->filename, node->line_num);
             errors++;
             continue;

@@ -24,6 +24,7 @@
 
 #include "mod_taskboard_private.h"
 #include "tb_json.h"
+#include "tb_stats.h"
 #include "tb_request.h"
 
 /* Seconds a client should wait before retrying when the database is away. */
@@ -274,12 +275,21 @@ int tb_read_package(request_rec *r, const tb_dir_conf_t *conf,
 tb_db_t *tb_acquire_db(request_rec *r)
 {
     ap_dbd_t *dbd = NULL;
+    tb_req_stats_t *rs;
+    tb_db_t *db;
     int attempt;
 
     for (attempt = 0; !dbd && attempt < TB_ACQUIRE_ATTEMPTS; attempt++) {
         dbd = tb_dbd_acquire_fn ? tb_dbd_acquire_fn(r) : NULL;
     }
-    return dbd ? tb_db_wrap(r->pool, dbd) : NULL;
+    if (!dbd) {
+        return NULL;
+    }
+    db = tb_db_wrap(r->pool, dbd);
+    if ((rs = tb_req_stats(r)) != NULL) {
+        rs->db = db;
+    }
+    return db;
 }
 
 tb_db_t *tb_db_wrap(apr_pool_t *pool, ap_dbd_t *dbd)
@@ -298,6 +308,11 @@ void tb_log_db_error(request_rec *r, const char *type,
                      const char *request_id, const char *store_id,
                      const tb_db_error_t *err)
 {
+    tb_req_stats_t *rs = tb_req_stats(r);
+
+    if (rs) {
+        rs->db_errors++;
+    }
     ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, TBLOGNO(00101)
                   "%s requestId=%s: %s%s%s failed: [%d] %s%s", type,
                   request_id ? request_id : "-", err->doing,
@@ -339,14 +354,31 @@ int tb_send_db_error(request_rec *r, const char *type,
 
 int tb_handler(request_rec *r)
 {
+    int (*handle)(request_rec *) = NULL;
+    int kind = 0, rv;
+    apr_time_t start;
+
     if (strcmp(r->handler, TB_HANDLER_LOAD) == 0) {
-        return tb_handle_load(r);
+        handle = tb_handle_load;
+        kind = TB_STATS_LOAD;
     }
-    if (strcmp(r->handler, TB_HANDLER_SYNC) == 0) {
-        return tb_handle_sync(r);
+    else if (strcmp(r->handler, TB_HANDLER_SYNC) == 0) {
+        handle = tb_handle_sync;
+        kind = TB_STATS_SYNC;
     }
-    if (strcmp(r->handler, TB_HANDLER_EVENTS) == 0) {
-        return tb_handle_events(r);
+    else if (strcmp(r->handler, TB_HANDLER_EVENTS) == 0) {
+        handle = tb_handle_events;
+        kind = TB_STATS_EVENTS;
     }
-    return DECLINED;
+    else if (strcmp(r->handler, TB_HANDLER_STATUS) == 0) {
+        return tb_handle_status(r);
+    }
+    else {
+        return DECLINED;
+    }
+    start = apr_time_now();
+    tb_stats_begin(r, kind);
+    rv = handle(r);
+    tb_stats_end(r, apr_time_now() - start);
+    return rv;
 }

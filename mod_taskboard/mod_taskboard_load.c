@@ -27,6 +27,7 @@
 #include "tb_journal.h"
 #include "tb_load.h"
 #include "tb_request.h"
+#include "tb_stats.h"
 
 /* This process's cache of load answers, or NULL (TaskBoardLoadCacheSize 0,
  * or it could not be created). */
@@ -318,6 +319,7 @@ int tb_answer_load(request_rec *r, const tb_dir_conf_t *conf, tb_db_t *db,
     collect_t collect;
     tb_jw_t jw;
     tb_cached_t *hit;
+    tb_req_stats_t *rs;
     const char *head, *key = NULL, *revision = NULL;
     int i, bad_values = 0, use_cache, committed;
 
@@ -337,6 +339,9 @@ int tb_answer_load(request_rec *r, const tb_dir_conf_t *conf, tb_db_t *db,
         key = cache_key(r, conf, req);
         if (revision) {
             if ((hit = tb_cache_get(load_cache, key, revision)) != NULL) {
+                if ((rs = tb_req_stats(r)) != NULL) {
+                    rs->cache_hit = 1;
+                }
                 return send_cached(r, head, strlen(head), hit);
             }
         }

@@ -33,6 +33,7 @@ APLOG_USE_MODULE(taskboard);
 #define TB_HANDLER_LOAD "taskboard-load"
 #define TB_HANDLER_SYNC "taskboard-sync"
 #define TB_HANDLER_EVENTS "taskboard-events"
+#define TB_HANDLER_STATUS "taskboard-status"
 
 /* Directive names: one spelling for the table, the messages and tests. */
 #define TB_CMD_STORE "<TaskBoardStore"
@@ -199,6 +200,17 @@ int tb_answer_load(request_rec *r, const tb_dir_conf_t *conf, tb_db_t *db,
 
 /** Sends a sync answer (as recorded, or written from sync). */
 int tb_send_sync_answer(request_rec *r, const tb_sync_t *sync);
+
+/* mod_taskboard_status.c */
+/** Creates the shared counters (post_config, before the fork). */
+int tb_stats_post_config(apr_pool_t *pconf, apr_pool_t *plog,
+                         apr_pool_t *ptemp, server_rec *s);
+/** Starts a request's counters; tb_stats_end adds them to its section's. */
+void tb_stats_begin(request_rec *r, int kind);
+void tb_stats_end(request_rec *r, apr_interval_time_t duration);
+/** The counters of the request, or NULL. */
+struct tb_req_stats_t *tb_req_stats(request_rec *r);
+int tb_handle_status(request_rec *r);
 
 /* mod_taskboard_events.c */
 /** Starts this process's poller thread (child_init). */

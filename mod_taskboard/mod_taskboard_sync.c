@@ -18,6 +18,7 @@
 #include "tb_convert.h"
 #include "tb_journal.h"
 #include "tb_load.h"
+#include "tb_stats.h"
 #include "tb_sync.h"
 
 static void sync_conf(const tb_dir_conf_t *conf, tb_sync_conf_t *sc)
@@ -108,6 +109,7 @@ int tb_handle_sync(request_rec *r)
     tb_dir_conf_t *conf = ap_get_module_config(r->per_dir_config,
                                                &taskboard_module);
     tb_sync_conf_t sc;
+    tb_req_stats_t *rs;
     tb_sync_error_t err;
     tb_db_error_t dberr;
     tb_sync_t *sync;
@@ -182,6 +184,9 @@ int tb_handle_sync(request_rec *r)
         }
         return tb_send_error(r, status, "sync", sync->request_id,
                              err.message, sync);
+    }
+    if ((rs = tb_req_stats(r)) != NULL) {
+        rs->rows_written = sync->rows_written;
     }
     tb_send_sync_answer(r, sync);
     if (tb_sync_prune(db, &sc, &dberr)) {

@@ -360,6 +360,7 @@ void tb_db_rollback(tb_db_t *db)
 
     if (db->in_transaction) {
         db->in_transaction = 0;
+        db->rollbacks++;
         /* A lost connection took the transaction along; nothing to do. */
         apr_dbd_query(db->driver, db->handle, &nrows, "ROLLBACK");
     }

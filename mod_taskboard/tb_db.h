@@ -27,6 +27,7 @@ typedef struct tb_db_t {
     apr_pool_t *pool;           /* the request's pool */
     int in_transaction;         /* START TRANSACTION sent, not yet ended */
     int rollback_registered;    /* the request pool's cleanup is set */
+    int rollbacks;              /* transactions rolled back (statistics) */
     apr_hash_t *request_stmts;  /* SQL -> statement, those this request
                                    asked tb_db_statement for */
 } tb_db_t;

@@ -82,6 +82,7 @@ typedef struct tb_sync_t {
     const char *revision;       /* the revision after the sync (JSON) */
     const char *response;       /* the answer, when it was recorded or
                                    replayed (tb_sync_apply, tb_sync_replay) */
+    int rows_written;           /* records added, updated or removed */
 } tb_sync_t;
 
 /** Why a sync failed: an HTTP status and a message for a person. */

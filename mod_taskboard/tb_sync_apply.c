@@ -258,6 +258,7 @@ static void note(apply_t *a, const tb_store_t *store, const char *id,
 {
     tb_journal_entry_t *e;
 
+    a->sync->rows_written++;
     if (!a->sync->conf->journal || !id) {
         return;
     }
@@ -887,6 +888,7 @@ static void reset_results(apply_t *a)
     a->changed = 0;
     a->retry = 0;
     a->has_others = 0;
+    a->sync->rows_written = 0;
     a->written = apr_array_make(a->pool, 8, sizeof(tb_journal_entry_t));
     a->touched = apr_hash_make(a->pool);
     a->sync->response = NULL;

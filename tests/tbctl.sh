@@ -412,6 +412,7 @@ cmd_start() {
 load: http://127.0.0.1:$TB_HTTP_PORT/api/load
 sync: http://127.0.0.1:$TB_HTTP_PORT/api/sync
 live: curl -sN http://127.0.0.1:$TB_HTTP_PORT/api/events   (one event per new revision; see README "Live boards")
+stat: http://127.0.0.1:$TB_HTTP_PORT/taskboard-status   (counters per location; ?json)
 try:  curl -s 'http://127.0.0.1:$TB_HTTP_PORT/api/load?data=$load'
 save: curl -s http://127.0.0.1:$TB_HTTP_PORT/api/sync -H 'Content-Type: application/json' -d '{"type":"sync","requestId":2,"tasks":{"added":[{"\$PhantomId":"t1","name":"Write the docs"}]},"resources":{"added":[{"\$PhantomId":"r1","name":"Nora"}]},"assignments":{"added":[{"\$PhantomId":"a1","eventId":"t1","resourceId":1},{"\$PhantomId":"a2","eventId":"t1","resourceId":"r1"}]}}'
 logs: $DEMO_ROOT/logs/error_log

@@ -38,6 +38,7 @@ int main(int argc, const char *const *argv)
         {"sync", test_sync},
         {"cache", test_cache},
         {"feed", test_feed},
+        {"stats", test_stats},
     };
     apr_size_t i;
 

@@ -42,5 +42,6 @@ void test_request(void);
 void test_sync(void);
 void test_cache(void);
 void test_feed(void);
+void test_stats(void);
 
 #endif
