@@ -457,6 +457,21 @@ static const char *field_option(cmd_parms *cmd, tb_field_t *field,
         }
         return NULL;
     }
+    else if (strcasecmp(key, "stamp") == 0) {
+        static const char *const names[] = {"created-by", "updated-by",
+                                            "created-at", "updated-at"};
+        int i;
+        for (i = 0; i < 4; i++) {
+            if (strcasecmp(value, names[i]) == 0) {
+                field->stamp = (tb_stamp_e)(TB_STAMP_CREATED_BY + i);
+                field->readonly = 1;    /* the client never writes it */
+                return NULL;
+            }
+        }
+        return apr_psprintf(cmd->pool, "%s %s: stamp='%s' is not one of "
+                            "created-by, updated-by, created-at, updated-at",
+                            cmd->cmd->name, field->name, value);
+    }
     else if (strcasecmp(key, "references") == 0) {
         if (!tb_is_identifier(value)) {
             return apr_psprintf(cmd->pool, "%s %s: references='%s' is not a "
@@ -468,7 +483,8 @@ static const char *field_option(cmd_parms *cmd, tb_field_t *field,
     }
     err = apr_psprintf(cmd->pool, "%s %s: unknown option '%s' (use column=,"
                        " default=, readonly, required, maxlength=, min=, max=,"
-                       " values=, references=)", cmd->cmd->name, field->name,
+                       " values=, references=, stamp=)", cmd->cmd->name,
+                       field->name,
                        option);
     return err;
 }
@@ -479,6 +495,26 @@ static const char *check_field(cmd_parms *cmd, tb_field_t *field)
     const char *err;
     int i;
 
+    if ((field->stamp == TB_STAMP_CREATED_BY
+         || field->stamp == TB_STAMP_UPDATED_BY)
+        && field->type != TB_TYPE_STRING && field->type != TB_TYPE_TEXT) {
+        return apr_psprintf(cmd->pool, "%s %s: stamp=%s writes a user name: "
+                            "the field must be string or text, not %s",
+                            cmd->cmd->name, field->name,
+                            field->stamp == TB_STAMP_CREATED_BY ? "created-by"
+                                                                : "updated-by",
+                            tb_type_name(field->type));
+    }
+    if ((field->stamp == TB_STAMP_CREATED_AT
+         || field->stamp == TB_STAMP_UPDATED_AT)
+        && field->type != TB_TYPE_DATETIME) {
+        return apr_psprintf(cmd->pool, "%s %s: stamp=%s writes a time: the "
+                            "field must be datetime, not %s", cmd->cmd->name,
+                            field->name,
+                            field->stamp == TB_STAMP_CREATED_AT ? "created-at"
+                                                                : "updated-at",
+                            tb_type_name(field->type));
+    }
     if (field->max_length && field->type != TB_TYPE_STRING
         && field->type != TB_TYPE_TEXT && field->type != TB_TYPE_JSON) {
         return apr_psprintf(cmd->pool, "%s %s: maxlength= applies to string,"

@@ -165,6 +165,7 @@ int tb_handle_sync(request_rec *r)
         return tb_send_sync_answer(r, sync);
     }
 
+    sync->user = r->user;
     status = tb_sync_apply(db, sync, &err);
     if (status != 0) {
         if (status >= 500) {

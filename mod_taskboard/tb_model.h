@@ -27,6 +27,16 @@ typedef enum {
     TB_TYPE_JSON
 } tb_type_e;
 
+/** What the module itself writes into a field (its stamp= option): who
+ *  and when, on insert only or on insert and update. */
+typedef enum {
+    TB_STAMP_NONE = 0,
+    TB_STAMP_CREATED_BY,        /* the authenticated user, on insert */
+    TB_STAMP_UPDATED_BY,        /* the authenticated user, always */
+    TB_STAMP_CREATED_AT,        /* the time (UTC), on insert */
+    TB_STAMP_UPDATED_AT         /* the time (UTC), always */
+} tb_stamp_e;
+
 /** How a store's primary key is assigned. */
 typedef enum {
     TB_ID_AUTO,     /* integer AUTO_INCREMENT, chosen by the database */
@@ -45,6 +55,8 @@ typedef struct tb_field_t {
     double min, max;
     apr_array_header_t *allowed;/* const char *, NULL = any value */
     const char *references;     /* storeId this field points to, or NULL */
+    tb_stamp_e stamp;           /* written by the module (readonly to the
+                                   client), or TB_STAMP_NONE */
     const char *json_key;       /* "\"name\":" pre-encoded for the writer */
     const char *defn_file;      /* where it was declared, for messages */
     int defn_line;

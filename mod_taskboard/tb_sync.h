@@ -78,6 +78,8 @@ typedef struct tb_sync_t {
     int nrecords;
     apr_array_header_t *invalid;/* tb_invalid_t: the 422 list */
     const char *body_hash;      /* SHA-1 of the package, hex */
+    const char *user;           /* the authenticated user, for stamp=
+                                   fields (NULL: none) */
     /* results */
     const char *revision;       /* the revision after the sync (JSON) */
     const char *response;       /* the answer, when it was recorded or

@@ -49,6 +49,8 @@ typedef struct apply_t {
                                    this sync took along */
     int retry;                  /* a concurrent twin won: run again */
     int force_prepare;          /* the connection forgot its statements */
+    const char *now;            /* the sync's time for stamp= fields, UTC
+                                   as DATETIME text */
     tb_journal_read_t others;   /* changes since the client's revision */
     int has_others;             /* others is complete: send them along */
     apr_array_header_t *written;/* tb_journal_entry_t of this sync */
@@ -126,7 +128,17 @@ static int statement(apply_t *a, const char *sql, apr_dbd_prepared_t **st)
            ? db_failed(a, NULL, NULL) : 0;
 }
 
-/* The columns an added or updated record writes, and its SQL. */
+/* 1 when the module writes a stamp= field on this operation. */
+static int stamps(const tb_field_t *f, int adding)
+{
+    return f->stamp != TB_STAMP_NONE
+           && (adding || f->stamp == TB_STAMP_UPDATED_BY
+               || f->stamp == TB_STAMP_UPDATED_AT);
+}
+
+/* The columns an added or updated record writes, and its SQL: the fields
+ * the client sent, then the stamps (an update that sends nothing the
+ * server stores changes nothing, stamps included). */
 static void build_record_sql(apply_t *a, const tb_store_t *store,
                              tb_record_t *rec, int adding)
 {
@@ -143,12 +155,19 @@ static void build_record_sql(apply_t *a, const tb_store_t *store,
                                          const tb_field_t *)->column;
         }
     }
-    if (adding) {
-        rec->sql = tb_sql_insert(a->pool, store, columns, n);
+    if (!adding && n == 0) {
+        rec->sql = NULL;
+        return;
     }
-    else {
-        rec->sql = n ? tb_sql_update(a->pool, store, columns, n) : NULL;
+    for (i = 0; i < store->fields->nelts; i++) {
+        const tb_field_t *f = APR_ARRAY_IDX(store->fields, i,
+                                            const tb_field_t *);
+        if (stamps(f, adding)) {
+            columns[n++] = f->column;
+        }
     }
+    rec->sql = adding ? tb_sql_insert(a->pool, store, columns, n)
+                      : tb_sql_update(a->pool, store, columns, n);
 }
 
 /* Prepares every statement the sync will run, before it starts. */
@@ -590,6 +609,16 @@ static int record_args(apply_t *a, const tb_store_t *store, tb_record_t *rec,
         }
         (*args)[n++] = rec->values[i];
     }
+    /* in the order of build_record_sql */
+    for (i = 0; i < store->fields->nelts; i++) {
+        const tb_field_t *f = APR_ARRAY_IDX(store->fields, i,
+                                            const tb_field_t *);
+        if (stamps(f, adding)) {
+            (*args)[n++] = (f->stamp == TB_STAMP_CREATED_BY
+                            || f->stamp == TB_STAMP_UPDATED_BY)
+                           ? a->sync->user : a->now;
+        }
+    }
     if (!adding) {
         (*args)[n++] = rec->id;
     }
@@ -766,7 +795,9 @@ static int apply_updated(apply_t *a, tb_changes_t *ch, tb_record_t *rec)
         const tb_field_t *f = APR_ARRAY_IDX(store->fields, i,
                                             const tb_field_t *);
         const char *expected = rec->sent[i] ? rec->values[i] : before[i + 1];
-        if (rec->phantom_refs[i]
+        /* stamps are the server's: the client learns them even when the
+         * value happens to be the one it had */
+        if (rec->phantom_refs[i] || (rows > 0 && stamps(f, 0))
             || !tb_db_value_equal(f->type, expected, after[i + 1])) {
             mask[i] = 1;
             differs = 1;
@@ -905,6 +936,17 @@ static void reset_results(apply_t *a)
     }
 }
 
+/* Now, as DATETIME text in UTC (the connections' time zone, DBDInitSQL). */
+static const char *utc_now(apr_pool_t *pool)
+{
+    apr_time_exp_t t;
+
+    apr_time_exp_gmt(&t, apr_time_now());
+    return apr_psprintf(pool, "%04d-%02d-%02d %02d:%02d:%02d",
+                        t.tm_year + 1900, t.tm_mon + 1, t.tm_mday, t.tm_hour,
+                        t.tm_min, t.tm_sec);
+}
+
 int tb_sync_apply(tb_db_t *db, tb_sync_t *sync, tb_sync_error_t *err)
 {
     apply_t a;
@@ -915,6 +957,7 @@ int tb_sync_apply(tb_db_t *db, tb_sync_t *sync, tb_sync_error_t *err)
     a.sync = sync;
     a.err = err;
     a.pool = db->pool;
+    a.now = utc_now(a.pool);
     memset(err, 0, sizeof(*err));
 
     for (attempt = 1; ; attempt++) {

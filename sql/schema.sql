@@ -33,6 +33,11 @@ CREATE TABLE IF NOT EXISTS `tasks` (
         REFERENCES `tasks` (`id`) ON DELETE CASCADE
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
 
+-- Who added and who last changed a card (TaskBoardField ... stamp=created-by|updated-by: the module
+-- writes the authenticated user).  Added with ALTER TABLE so that an existing board gets them too.
+ALTER TABLE `tasks` ADD COLUMN IF NOT EXISTS `created_by` VARCHAR(100) NULL,
+                    ADD COLUMN IF NOT EXISTS `updated_by` VARCHAR(100) NULL;
+
 -- The people who can be assigned to cards.
 CREATE TABLE IF NOT EXISTS `resources` (
     `id`     INT          NOT NULL AUTO_INCREMENT,

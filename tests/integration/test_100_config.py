@@ -294,6 +294,12 @@ CASES = [
     ("load-cache-size-in-vhost", GOOD + "<VirtualHost 127.0.0.1:9>\n"
      "!   TaskBoardLoadCacheSize 1000\n</VirtualHost>\n",
      r"TaskBoardLoadCacheSize", ["main server"], True),
+    ("stamp-unknown", store_conf("!TaskBoardField who string stamp=changed-by"),
+     r"TaskBoardField", ["changed-by", "created-by"], True),
+    ("stamp-user-on-int", store_conf("!TaskBoardField who int stamp=updated-by"),
+     r"TaskBoardField", ["updated-by", "int"], True),
+    ("stamp-time-on-date", store_conf("!TaskBoardField at date stamp=created-at"),
+     r"TaskBoardField", ["created-at", "datetime"], True),
     ("field-min-on-string", store_conf("!TaskBoardField name string min=1"),
      r"TaskBoardField", ["min=", "string"], True),
     ("field-min-above-max", store_conf("!TaskBoardField weight int min=5 max=1"),
