@@ -476,17 +476,10 @@ int tb_handle_events(request_rec *r)
     apr_int64_t last = -1, current;
     apr_uint32_t resets;
     tb_feed_t *feed;
+    int status;
 
-    if (r->method_number == M_OPTIONS) {
-        apr_table_setn(r->headers_out, "Allow", "GET, OPTIONS");
-        return OK;
-    }
-    if (r->method_number != M_GET) {
-        apr_table_setn(r->headers_out, "Allow", "GET");
-        return tb_send_error(r, HTTP_METHOD_NOT_ALLOWED, "events", NULL,
-                             apr_psprintf(r->pool, "the %s method is not "
-                                          "allowed here (use GET)",
-                                          r->method), NULL);
+    if ((status = tb_check_method(r, "events", "GET")) != DECLINED) {
+        return status;
     }
     if (!conf->journal || !conf->revision) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, TBLOGNO(00133)

@@ -96,10 +96,10 @@ int tb_send_error(request_rec *r, int status, const char *type,
     return OK;
 }
 
-int tb_check_request(request_rec *r, const tb_dir_conf_t *conf,
-                     const char *type, int allow_get)
+int tb_check_method(request_rec *r, const char *type, const char *allow)
 {
-    const char *allow = allow_get ? "GET, POST" : "POST";
+    int allow_get = strstr(allow, "GET") != NULL;
+    int allow_post = strstr(allow, "POST") != NULL;
 
     if (r->method_number == M_OPTIONS) {
         /* Not ap_send_http_options(): it lists the methods through httpd's
@@ -110,13 +110,24 @@ int tb_check_request(request_rec *r, const tb_dir_conf_t *conf,
                                                             NULL));
         return OK;
     }
-    if (r->method_number != M_POST
+    if (!(allow_post && r->method_number == M_POST)
         && !(allow_get && r->method_number == M_GET)) {
         apr_table_setn(r->headers_out, "Allow", allow);
         return tb_send_error(r, HTTP_METHOD_NOT_ALLOWED, type, NULL,
                              apr_psprintf(r->pool, "the %s method is not "
                                           "allowed here (use %s)", r->method,
                                           allow), NULL);
+    }
+    return DECLINED;
+}
+
+int tb_check_request(request_rec *r, const tb_dir_conf_t *conf,
+                     const char *type, int allow_get)
+{
+    int status = tb_check_method(r, type, allow_get ? "GET, POST" : "POST");
+
+    if (status != DECLINED) {
+        return status;
     }
     if (conf->stores->nelts == 0) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, TBLOGNO(00102)

@@ -160,6 +160,10 @@ int tb_send_error(request_rec *r, int status, const char *type,
                   const char *request_id, const char *message,
                   const tb_sync_t *invalid);
 
+/** OPTIONS (answered with Allow) and methods other than allow ("GET",
+ *  "POST" or "GET, POST"; 405); DECLINED means go on, else the result. */
+int tb_check_method(request_rec *r, const char *type, const char *allow);
+
 /** Method and location checks; DECLINED means go on, else the result. */
 int tb_check_request(request_rec *r, const tb_dir_conf_t *conf,
                      const char *type, int allow_get);

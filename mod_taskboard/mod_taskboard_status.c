@@ -115,16 +115,10 @@ int tb_handle_status(request_rec *r)
 {
     tb_out_t out;
     tb_jw_t jw;
-    int i;
+    int i, status;
 
-    if (r->method_number == M_OPTIONS) {
-        apr_table_setn(r->headers_out, "Allow", "GET, OPTIONS");
-        return OK;
-    }
-    if (r->method_number != M_GET) {
-        apr_table_setn(r->headers_out, "Allow", "GET");
-        return tb_send_error(r, HTTP_METHOD_NOT_ALLOWED, "status", NULL,
-                             "the status page is read with GET", NULL);
+    if ((status = tb_check_method(r, "status", "GET")) != DECLINED) {
+        return status;
     }
     apr_table_setn(r->headers_out, "Cache-Control", "no-cache");
     if (r->args && (strcmp(r->args, "json") == 0
