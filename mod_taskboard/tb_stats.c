@@ -18,7 +18,7 @@ void tb_stats_init(tb_stats_slot_t *slots)
 tb_stats_slot_t *tb_stats_find(tb_stats_slot_t *slots, const char *label)
 {
     apr_size_t len = strlen(label);
-    int i;
+    int i, spins;
 
     if (len >= TB_STATS_PATH) {
         len = TB_STATS_PATH - 1;
@@ -36,11 +36,13 @@ tb_stats_slot_t *tb_stats_find(tb_stats_slot_t *slots, const char *label)
             }
             state = apr_atomic_read32(&s->state);
         }
-        /* another process is writing its label: a matter of nanoseconds */
-        while (state == 1) {
+        /* another process is writing its label: a matter of nanoseconds,
+         * unless it died right then (the slot is then passed over) */
+        for (spins = 0; state == 1 && spins < 1000000; spins++) {
             state = apr_atomic_read32(&s->state);
         }
-        if (strncmp(s->path, label, len) == 0 && s->path[len] == '\0') {
+        if (state == 2 && strncmp(s->path, label, len) == 0
+            && s->path[len] == '\0') {
             return s;
         }
     }

@@ -2,6 +2,7 @@
  * Licensed under the Apache License, Version 2.0.
  */
 
+#include <apr_atomic.h>
 #include <apr_strings.h>
 
 #include "tb_test.h"
@@ -32,6 +33,9 @@ void test_stats(void)
     CHECK(tb_stats_find(slots, "/api/load") == a);
     CHECK(tb_stats_find(slots, "/api/loadx") != a);
     CHECK_STR(slots[0].path, "(other)");
+    /* a slot left half-claimed (its process died then) is passed over */
+    apr_atomic_set32(&slots[3].state, 1);
+    CHECK(tb_stats_find(slots, "/after a dead claim") == &slots[4]);
     for (i = 0; i < TB_STATS_SLOTS; i++) {
         tb_stats_find(slots, apr_psprintf(tb_test_pool, "/l%d", i));
     }
