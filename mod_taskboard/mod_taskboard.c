@@ -38,6 +38,7 @@ static void tb_register_hooks(apr_pool_t *pool)
     ap_hook_post_config(tb_stats_post_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_child_init(tb_child_init, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_handler(tb_handler, NULL, NULL, APR_HOOK_MIDDLE);
+    tb_authz_register_hooks(pool);
 }
 
 /* Not AP_DECLARE_MODULE: the private header already says

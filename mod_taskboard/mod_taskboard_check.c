@@ -310,6 +310,82 @@ static int check_journal(const ap_directive_t *node, void *baton)
     return 1;
 }
 
+/* TaskBoardScope scopes what its own section declares, as it is read.
+ * Anything else that would apply to its boards (a journal declared for
+ * the whole server, stores in an inner location) would reach every
+ * board's rows: refused.  And a board needs its own revision row. */
+typedef struct {
+    apr_pool_t *pool;
+    server_rec *s;
+    const ap_directive_t *scope_node;
+    scope_t scope;
+    int has_revision;
+} scope_check_t;
+
+static int same_section(const scope_t *a, const scope_t *b)
+{
+    return a->section == b->section && a->vhost == b->vhost;
+}
+
+static int check_scoped_node(const ap_directive_t *node, void *baton)
+{
+    scope_check_t *c = baton;
+    scope_t other;
+
+    scope_of(c->pool, node, &other);
+    if (same_section(&other, &c->scope)) {
+        c->has_revision |= strcasecmp(node->directive, TB_CMD_REVISION) == 0;
+        return 0;
+    }
+    if (scope_covers(&other, &c->scope) != 1
+        && scope_covers(&c->scope, &other) != 1) {
+        return 0;
+    }
+    ap_log_error(APLOG_MARK, APLOG_EMERG, 0, c->s, TBLOGNO(00010)
+                 "%s at %s:%d applies to the boards of " TB_CMD_SCOPE
+                 " at %s:%d, but is declared in another section, so its "
+                 "tables would not be scoped; declare it in the section of "
+                 TB_CMD_SCOPE ", after it",
+                 node->directive[0] == '<'
+                     ? apr_psprintf(c->pool, "%s %s>", node->directive,
+                                    section_arg(c->pool, node))
+                     : node->directive, node->filename,
+                 node->line_num, c->scope_node->filename,
+                 c->scope_node->line_num);
+    return 1;
+}
+
+static int check_scope(const ap_directive_t *node, void *baton)
+{
+    check_ctx_t *ctx = baton;
+    static const char *const scoped[] = {
+        TB_CMD_STORE, TB_CMD_REVISION, TB_CMD_JOURNAL, TB_CMD_RETRY
+    };
+    scope_check_t c;
+    int errors = 0;
+    apr_size_t i;
+
+    c.pool = ctx->pool;
+    c.s = ctx->s;
+    c.scope_node = node;
+    c.has_revision = 0;
+    scope_of(ctx->pool, node, &c.scope);
+    for (i = 0; i < sizeof(scoped) / sizeof(scoped[0]); i++) {
+        errors += each_directive(ap_conftree, scoped[i], check_scoped_node,
+                                 &c);
+    }
+    if (!c.has_revision) {
+        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, ctx->s, TBLOGNO(00011)
+                     TB_CMD_SCOPE " at %s:%d: each board needs its revision "
+                     "row, which is also how the module knows a board "
+                     "exists; add '" TB_CMD_REVISION " table column' to its "
+                     "section (a row per board, keyed by the board)",
+                     node->filename, node->line_num);
+        errors++;
+    }
+    return errors;
+}
+
 /* Finds every "SetHandler taskboard-*" and checks that stores apply. */
 static int check_handlers(apr_pool_t *ptemp, server_rec *s,
                           const ap_directive_t *node)
@@ -391,7 +467,8 @@ int tb_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
              + each_directive(ap_conftree, TB_CMD_CONFLICTS,
                               check_record_policy, &ctx)
              + each_directive(ap_conftree, TB_CMD_JOURNAL, check_journal,
-                              &ctx);
+                              &ctx)
+             + each_directive(ap_conftree, TB_CMD_SCOPE, check_scope, &ctx);
     if (errors) {
         ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, TBLOGNO(00005)
                      "mod_taskboard: %d configuration error%s, see above",

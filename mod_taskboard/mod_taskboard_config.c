@@ -56,6 +56,9 @@ void *tb_create_dir_conf(apr_pool_t *pool, char *dir)
     conf->phantom_parent_field = NULL; /* unset */
     conf->conflicts = -1;           /* unset */
     conf->journal = NULL;           /* unset */
+    conf->scope = NULL;             /* unset */
+    conf->authz_query = NULL;       /* unset */
+    conf->read_only = -1;           /* unset */
     conf->events_heartbeat = -1;    /* unset */
     conf->events_lifetime = -1;     /* unset */
     conf->ignored = NULL;           /* unset */
@@ -109,6 +112,21 @@ void *tb_merge_dir_conf(apr_pool_t *pool, void *basev, void *addv)
     conf->conflicts = (add->conflicts != -1) ? add->conflicts
                                              : base->conflicts;
     conf->journal = add->journal ? add->journal : base->journal;
+    conf->scope = add->scope ? add->scope : base->scope;
+    if (add->authz_query) {
+        conf->authz_query = add->authz_query;
+        conf->authz_nargs = add->authz_nargs;
+        conf->authz_file = add->authz_file;
+        conf->authz_line = add->authz_line;
+    }
+    else {
+        conf->authz_query = base->authz_query;
+        conf->authz_nargs = base->authz_nargs;
+        conf->authz_file = base->authz_file;
+        conf->authz_line = base->authz_line;
+    }
+    conf->read_only = (add->read_only != -1) ? add->read_only
+                                             : base->read_only;
     conf->events_heartbeat = (add->events_heartbeat != -1)
                              ? add->events_heartbeat
                              : base->events_heartbeat;
@@ -166,6 +184,11 @@ apr_interval_time_t tb_conf_events_lifetime(const tb_dir_conf_t *conf)
 {
     return conf->events_lifetime != -1 ? conf->events_lifetime
                                        : TB_DEFAULT_EVENTS_LIFETIME;
+}
+
+int tb_conf_read_only(const tb_dir_conf_t *conf)
+{
+    return conf->read_only == 1;
 }
 
 int tb_conf_load_cache(const tb_dir_conf_t *conf)
@@ -307,6 +330,7 @@ static const char *cmd_store_section(cmd_parms *cmd, void *mconfig,
         o->column = store->id_field.column;
         o->descending = 0;
     }
+    store->scope = conf->scope;
     tb_sql_build_store(cmd->pool, store);
     APR_ARRAY_PUSH(conf->stores, tb_store_t *) = store;
     tb_remember_store(cmd, store, section);
@@ -656,8 +680,9 @@ static const char *cmd_revision(cmd_parms *cmd, void *mconfig,
     if (!*rev->table || !*rev->column || *arg) {
         return apr_psprintf(cmd->pool, "%s needs a table, a column and "
                             "optionally keycolumn=value, as in '%s options "
-                            "value name=revision'", cmd->cmd->name,
-                            cmd->cmd->name);
+                            "value name=revision' (under " TB_CMD_SCOPE ": "
+                            "optionally the key column alone)",
+                            cmd->cmd->name, cmd->cmd->name);
     }
     if (!tb_is_identifier(rev->table)) {
         return bad_identifier(cmd, "table", rev->table);
@@ -665,10 +690,29 @@ static const char *cmd_revision(cmd_parms *cmd, void *mconfig,
     if (!tb_is_identifier(rev->column)) {
         return bad_identifier(cmd, "column", rev->column);
     }
-    if (*key) {
+    rev->scope = conf->scope;
+    if (conf->scope) {
+        /* one row per board, found by the board's value */
+        if (strchr(key, '=')) {
+            return apr_psprintf(cmd->pool, "%s: under " TB_CMD_SCOPE " (at "
+                                "%s:%d) each board has its own revision "
+                                "row, found by the board: give the key "
+                                "column alone (default: %s), not '%s'",
+                                cmd->cmd->name, conf->scope->defn_file,
+                                conf->scope->defn_line, conf->scope->column,
+                                key);
+        }
+        rev->key_column = *key ? key : conf->scope->column;
+        if (!tb_is_identifier(rev->key_column)) {
+            return bad_identifier(cmd, "key column", rev->key_column);
+        }
+    }
+    else if (*key) {
         if (!(eq = strchr(key, '='))) {
             return apr_psprintf(cmd->pool, "%s: '%s' must be "
-                                "keycolumn=value", cmd->cmd->name, key);
+                                "keycolumn=value (a key column alone finds "
+                                "a board's row, and needs " TB_CMD_SCOPE
+                                " before this line)", cmd->cmd->name, key);
         }
         rev->key_column = apr_pstrndup(cmd->pool, key, eq - key);
         rev->key_value = eq + 1;
@@ -678,6 +722,133 @@ static const char *cmd_revision(cmd_parms *cmd, void *mconfig,
     }
     tb_sql_build_revision(cmd->pool, rev);
     conf->revision = rev;
+    return NULL;
+}
+
+/* TaskBoardScope column env=NAME|param=NAME [int|string].  It scopes the
+ * stores, revision, journal and retry tables of its own section, whose
+ * SQL is generated as they are read: so it comes first. */
+static const char *cmd_scope(cmd_parms *cmd, void *mconfig,
+                             const char *column, const char *source,
+                             const char *type)
+{
+    tb_dir_conf_t *conf = mconfig;
+    tb_scope_t *scope = apr_pcalloc(cmd->pool, sizeof(*scope));
+    const char *err = not_in_store(cmd, conf), *eq, *first = NULL;
+    const char *where = "";
+
+    if (err) {
+        return err;
+    }
+    if (conf->scope) {
+        return apr_psprintf(cmd->pool, "%s is already set in this section, "
+                            "at %s:%d", cmd->cmd->name,
+                            conf->scope->defn_file, conf->scope->defn_line);
+    }
+    if (conf->stores->nelts) {
+        const tb_store_t *store = APR_ARRAY_IDX(conf->stores, 0,
+                                                const tb_store_t *);
+        first = TB_CMD_STORE_NAME;
+        where = apr_psprintf(cmd->pool, " at %s:%d", store->defn_file,
+                             store->defn_line);
+    }
+    else if (conf->revision || conf->journal || conf->idempotency) {
+        first = conf->revision ? TB_CMD_REVISION : conf->journal
+                ? TB_CMD_JOURNAL : TB_CMD_RETRY;
+    }
+    if (first) {
+        return apr_psprintf(cmd->pool, "%s must come before %s%s in its "
+                            "section: the tables of the section are scoped "
+                            "as they are declared", cmd->cmd->name, first,
+                            where);
+    }
+    if (!tb_is_identifier(column)) {
+        return bad_identifier(cmd, "column", column);
+    }
+    scope->column = column;
+    if (strncmp(source, "env=", 4) == 0) {
+        scope->source = TB_SCOPE_ENV;
+    }
+    else if (strncmp(source, "param=", 6) == 0) {
+        scope->source = TB_SCOPE_PARAM;
+    }
+    else {
+        source = NULL;
+    }
+    eq = source ? strchr(source, '=') + 1 : NULL;
+    if (!eq || !*eq) {
+        return apr_psprintf(cmd->pool, "%s: the board comes from env=NAME "
+                            "(a variable set by mod_rewrite, SetEnvIf, or a "
+                            "<LocationMatch> named group as MATCH_NAME) or "
+                            "param=NAME (a query parameter), not '%s'",
+                            cmd->cmd->name, source ? source : cmd->directive
+                                                               ->args);
+    }
+    scope->name = eq;
+    scope->type = TB_TYPE_STRING;
+    if (type && strcasecmp(type, "int") == 0) {
+        scope->type = TB_TYPE_INT;
+    }
+    else if (type && strcasecmp(type, "string") != 0) {
+        return apr_psprintf(cmd->pool, "%s: the board's type is int or "
+                            "string, not '%s'", cmd->cmd->name, type);
+    }
+    scope->defn_file = cmd->directive->filename;
+    scope->defn_line = cmd->directive->line_num;
+    conf->scope = scope;
+    return NULL;
+}
+
+/* TaskBoardAuthzQuery "SELECT access FROM ... WHERE user = %s AND
+ * board_id = %s": prepared on mod_dbd's connections like the module's
+ * own statements; its placeholders are the user, then the board. */
+static const char *cmd_authz_query(cmd_parms *cmd, void *mconfig,
+                                   const char *query)
+{
+    tb_dir_conf_t *conf = mconfig;
+    const char *err = not_in_store(cmd, conf), *p;
+    int nargs = 0;
+
+    if (err) {
+        return err;
+    }
+    for (p = strchr(query, '%'); p; p = strchr(p + 2, '%')) {
+        if (p[1] != 's') {
+            return apr_psprintf(cmd->pool, "%s: only %%s placeholders (the "
+                                "user, then the board) are allowed, not "
+                                "'%%%c'", cmd->cmd->name, p[1] ? p[1] : ' ');
+        }
+        nargs++;
+    }
+    if (nargs < 1 || nargs > 2) {
+        return apr_psprintf(cmd->pool, "%s: the query needs %%s for the user "
+                            "and, for boards under " TB_CMD_SCOPE ", a "
+                            "second %%s for the board; it has %d",
+                            cmd->cmd->name, nargs);
+    }
+    if (conf->scope && nargs != 2) {
+        return apr_psprintf(cmd->pool, "%s: under " TB_CMD_SCOPE " (at "
+                            "%s:%d) access is decided per board: the query "
+                            "needs a second %%s for the board",
+                            cmd->cmd->name, conf->scope->defn_file,
+                            conf->scope->defn_line);
+    }
+    conf->authz_query = query;
+    conf->authz_nargs = nargs;
+    conf->authz_file = cmd->directive->filename;
+    conf->authz_line = cmd->directive->line_num;
+    return NULL;
+}
+
+static const char *cmd_read_only(cmd_parms *cmd, void *mconfig, int on)
+{
+    tb_dir_conf_t *conf = mconfig;
+    const char *err = not_in_store(cmd, conf);
+
+    if (err) {
+        return err;
+    }
+    conf->read_only = on ? 1 : 0;
     return NULL;
 }
 
@@ -803,6 +974,7 @@ static const char *cmd_journal(cmd_parms *cmd, void *mconfig,
     }
     journal->defn_file = cmd->directive->filename;
     journal->defn_line = cmd->directive->line_num;
+    journal->scope = conf->scope;
     tb_sql_build_journal(cmd->pool, journal);
     conf->journal = journal;
     return NULL;
@@ -950,6 +1122,7 @@ static const char *cmd_retry_tables(cmd_parms *cmd, void *mconfig,
                                         &idem->retention))) {
         return err;
     }
+    idem->scope = conf->scope;
     tb_sql_build_idempotency(cmd->pool, idem);
     conf->idempotency = idem;
     return NULL;
@@ -975,6 +1148,18 @@ const command_rec tb_cmds[] = {
                      RSRC_CONF | ACCESS_CONF,
                      "table column [keycolumn=value]: where the revision "
                      "lives"),
+    AP_INIT_TAKE23(TB_CMD_SCOPE, cmd_scope, NULL, RSRC_CONF | ACCESS_CONF,
+                   "column env=NAME|param=NAME [int|string]: many boards in "
+                   "the same tables, told apart by column; put it before "
+                   "the stores"),
+    AP_INIT_TAKE1(TB_CMD_AUTHZ_QUERY, cmd_authz_query, NULL,
+                  RSRC_CONF | ACCESS_CONF,
+                  "SQL whose first column says 'read' or 'write' for the "
+                  "user (%s) and, under TaskBoardScope, the board (%s)"),
+    AP_INIT_FLAG(TB_CMD_READ_ONLY, cmd_read_only, NULL,
+                 RSRC_CONF | ACCESS_CONF,
+                 "On|Off: syncs that change something are refused (403) "
+                 "(default: Off)"),
     AP_INIT_TAKE1(TB_CMD_PARAM, cmd_param, NULL, RSRC_CONF | ACCESS_CONF,
                   "the query/form parameter carrying the package "
                   "(default: data)"),

@@ -56,6 +56,7 @@ typedef struct feed_entry_t {
     server_rec *server;         /* whose mod_dbd pool to borrow from */
     const tb_revision_t *revision;
     const tb_journal_t *journal;
+    const char *board;          /* scoped: the board's value, else NULL */
     const char *sql_poll;
     tb_feed_t *feed;
     int failing;                /* the last poll failed (logged once) */
@@ -88,7 +89,7 @@ static void poll_feed(feed_entry_t *f, apr_pool_t *pool)
     tb_db_error_t err;
     ap_dbd_t *dbd;
     tb_db_t *db;
-    const char *args[2], *since, **row;
+    const char *args[3], *since, **row;
     int polled, nargs = 0, attempt, rv = 0;
 
     apr_thread_mutex_lock(f->feed->mutex);
@@ -104,14 +105,18 @@ static void poll_feed(feed_entry_t *f, apr_pool_t *pool)
     else if (!polled) {
         /* The first poll learns where the board is, nothing more. */
         row = apr_pcalloc(pool, 2 * sizeof(char *));
-        rv = tb_load_revision(db, f->revision, &row[0], &err);
+        rv = tb_load_revision(db, f->revision, f->board, &row[0], &err);
         APR_ARRAY_PUSH(rows, const char **) = row;
     }
     else {
         if (f->revision->key_column) {
-            args[nargs++] = f->revision->key_value;
+            args[nargs++] = f->revision->scope ? f->board
+                                               : f->revision->key_value;
         }
         args[nargs++] = since;
+        if (f->journal->scope) {
+            args[nargs++] = f->board;
+        }
         for (attempt = 0; attempt < 2; attempt++) {
             rv = tb_db_statement(db, f->sql_poll, attempt > 0, &stmt, &err)
                  || tb_db_select_rows(db, stmt, nargs, args, 2, rows,
@@ -268,14 +273,16 @@ void tb_events_init(apr_pool_t *pchild, server_rec *s)
 }
 
 /* The feed of a board in this process, created on first use. */
-static tb_feed_t *find_feed(request_rec *r, const tb_dir_conf_t *conf)
+static tb_feed_t *find_feed(request_rec *r, const tb_dir_conf_t *conf,
+                            const char *board)
 {
     feed_entry_t *f;
 
     apr_thread_mutex_lock(poller.mutex);
     for (f = poller.feeds; f; f = f->next) {
         if (f->server == r->server && f->revision == conf->revision
-            && f->journal == conf->journal) {
+            && f->journal == conf->journal
+            && (!board || (f->board && strcmp(f->board, board) == 0))) {
             break;
         }
     }
@@ -284,6 +291,7 @@ static tb_feed_t *find_feed(request_rec *r, const tb_dir_conf_t *conf)
         f->server = r->server;
         f->revision = conf->revision;
         f->journal = conf->journal;
+        f->board = board ? apr_pstrdup(poller.pool, board) : NULL;
         f->sql_poll = tb_sql_events_poll(poller.pool, conf->revision,
                                          conf->journal);
         if ((f->feed = tb_feed_create(poller.pool)) != NULL) {
@@ -320,7 +328,8 @@ static int send_now(request_rec *r, apr_bucket_brigade *bb, const char *text,
  * journal (for a subscriber further behind than the feed remembers).
  * Returns 1 with events filled, 0 when the journal cannot tell. */
 static int events_from_journal(request_rec *r, const tb_dir_conf_t *conf,
-                               apr_pool_t *pool, apr_int64_t after,
+                               const char *board, apr_pool_t *pool,
+                               apr_int64_t after,
                                apr_int64_t upto, apr_array_header_t *events)
 {
     tb_journal_read_t read;
@@ -333,12 +342,13 @@ static int events_from_journal(request_rec *r, const tb_dir_conf_t *conf,
     if (!(db = open_db(pool, r->server, &dbd))) {
         return 0;
     }
-    rv = tb_journal_since(db, conf->journal, after, upto, &read, &err);
+    rv = tb_journal_since(db, conf->journal, board, after, upto, &read,
+                          &err);
     if (rv && tb_db_is_stale_statement(err.code)) {
         /* kept from before a silent reconnect: prepare it again */
         rv = tb_journal_prepare(db, conf->journal, 0, 1, &err)
-             || tb_journal_since(db, conf->journal, after, upto, &read,
-                                 &err);
+             || tb_journal_since(db, conf->journal, board, after, upto,
+                                 &read, &err);
     }
     tb_dbd_close_fn(r->server, dbd);
     if (rv) {
@@ -392,7 +402,8 @@ static int client_closed(request_rec *r)
 
 /* The subscriber's stream, from `last` on, until its lifetime ends. */
 static void stream(request_rec *r, const tb_dir_conf_t *conf,
-                   tb_feed_t *feed, apr_int64_t last, apr_uint32_t resets)
+                   const char *board, tb_feed_t *feed, apr_int64_t last,
+                   apr_uint32_t resets)
 {
     apr_bucket_brigade *bb = apr_brigade_create(r->pool,
                                                 r->connection->bucket_alloc);
@@ -440,7 +451,8 @@ static void stream(request_rec *r, const tb_dir_conf_t *conf,
             apr_array_clear(events);
             break;
         case TB_FEED_BEHIND:
-            if (!events_from_journal(r, conf, pool, last, newest, events)) {
+            if (!events_from_journal(r, conf, board, pool, last, newest,
+                                     events)) {
                 apr_array_clear(events);
             }
             break;
@@ -467,18 +479,55 @@ static void stream(request_rec *r, const tb_dir_conf_t *conf,
     }
 }
 
+/* Whether the user may follow the board and the board exists, on a
+ * connection borrowed for that moment (a stream holds none).  DECLINED
+ * means go on, else the answer sent. */
+static int may_follow(request_rec *r, const tb_dir_conf_t *conf,
+                      const char *board)
+{
+    const char *revision = NULL;
+    tb_db_error_t err;
+    ap_dbd_t *dbd;
+    tb_db_t *db;
+    int rv, writable;
+
+    if (!board && !conf->authz_query) {
+        return DECLINED;
+    }
+    memset(&err, 0, sizeof(err));
+    if (!(db = open_db(r->pool, r->server, &dbd))) {
+        return tb_send_error(r, HTTP_SERVICE_UNAVAILABLE, "events", NULL,
+                             TB_MSG_UNAVAILABLE, NULL);
+    }
+    rv = tb_authorize(r, conf, db, "events", NULL, board, &writable);
+    if (rv == DECLINED && board) {
+        if (tb_load_revision(db, conf->revision, board, &revision, &err)) {
+            rv = tb_send_db_error(r, "events", NULL, NULL, &err);
+        }
+        else if (!revision) {
+            rv = tb_send_no_board(r, "events", NULL, board);
+        }
+    }
+    tb_dbd_close_fn(r->server, dbd);
+    return rv;
+}
+
 int tb_handle_events(request_rec *r)
 {
     tb_dir_conf_t *conf = ap_get_module_config(r->per_dir_config,
                                                &taskboard_module);
     apr_bucket_brigade *bb;
-    const char *last_id, *text;
+    const char *last_id, *text, *board;
     apr_int64_t last = -1, current;
     apr_uint32_t resets;
     tb_feed_t *feed;
     int status;
 
-    if ((status = tb_check_method(r, "events", "GET")) != DECLINED) {
+    if ((status = tb_check_method(r, "events", "GET")) != DECLINED
+        || (status = tb_check_scope(r, conf, "events")) != DECLINED
+        || (status = tb_request_board(r, conf, "events", &board))
+           != DECLINED
+        || (status = tb_authorize_user(r, conf, "events")) != DECLINED) {
         return status;
     }
     if (!conf->journal || !conf->revision) {
@@ -489,7 +538,12 @@ int tb_handle_events(request_rec *r)
         return tb_send_error(r, HTTP_INTERNAL_SERVER_ERROR, "events", NULL,
                              "this location has no change journal", NULL);
     }
-    if (!poller.mutex || !(feed = find_feed(r, conf))) {
+    /* A feed per board lives as long as the process: only boards that
+     * exist get one. */
+    if ((status = may_follow(r, conf, board)) != DECLINED) {
+        return status;
+    }
+    if (!poller.mutex || !(feed = find_feed(r, conf, board))) {
         return tb_send_error(r, HTTP_SERVICE_UNAVAILABLE, "events", NULL,
                              "events are not available at the moment",
                              NULL);
@@ -535,7 +589,7 @@ int tb_handle_events(request_rec *r)
         last = current;
     }
     if (!send_now(r, bb, text, strlen(text))) {
-        stream(r, conf, feed, last, resets);
+        stream(r, conf, board, feed, last, resets);
     }
     tb_feed_subscribe(feed, -1);
     return OK;

@@ -121,12 +121,65 @@ int tb_check_method(request_rec *r, const char *type, const char *allow)
     return DECLINED;
 }
 
+/* What of the location was declared with another scope than the one in
+ * force, or NULL.  Startup refuses such configurations where it can tell
+ * (TB00010); sections matched by regular expressions it cannot, and then
+ * this keeps a board's request from reaching an unscoped table. */
+static const char *scope_mismatch(request_rec *r, const tb_dir_conf_t *conf)
+{
+    const tb_scope_t *scope = conf->scope;
+    int i;
+
+    for (i = 0; i < conf->stores->nelts; i++) {
+        const tb_store_t *store = APR_ARRAY_IDX(conf->stores, i,
+                                                const tb_store_t *);
+        if (store->scope != scope) {
+            return apr_psprintf(r->pool, "<TaskBoardStore %s> at %s:%d",
+                                store->id, store->defn_file,
+                                store->defn_line);
+        }
+    }
+    if (conf->revision && conf->revision->scope != scope) {
+        return TB_CMD_REVISION;
+    }
+    if (conf->journal && conf->journal->scope != scope) {
+        return TB_CMD_JOURNAL;
+    }
+    if (conf->idempotency && conf->idempotency->scope != scope) {
+        return TB_CMD_RETRY;
+    }
+    return NULL;
+}
+
+int tb_check_scope(request_rec *r, const tb_dir_conf_t *conf,
+                   const char *type)
+{
+    const char *what = scope_mismatch(r, conf);
+
+    if (!what) {
+        return DECLINED;
+    }
+    ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, TBLOGNO(00162)
+                  "%s for %s: %s is declared %s the " TB_CMD_SCOPE " that "
+                  "applies here%s%s; declare it in the same section as "
+                  TB_CMD_SCOPE ", after it", type, r->uri, what,
+                  conf->scope ? "without" : "under another than",
+                  conf->scope ? " at " : "",
+                  conf->scope ? apr_psprintf(r->pool, "%s:%d",
+                                             conf->scope->defn_file,
+                                             conf->scope->defn_line) : "");
+    return tb_send_error(r, HTTP_INTERNAL_SERVER_ERROR, type, NULL,
+                         "this location is not configured consistently "
+                         "(logged)", NULL);
+}
+
 int tb_check_request(request_rec *r, const tb_dir_conf_t *conf,
                      const char *type, int allow_get)
 {
     int status = tb_check_method(r, type, allow_get ? "GET, POST" : "POST");
 
-    if (status != DECLINED) {
+    if (status != DECLINED
+        || (status = tb_check_scope(r, conf, type)) != DECLINED) {
         return status;
     }
     if (conf->stores->nelts == 0) {
@@ -137,6 +190,54 @@ int tb_check_request(request_rec *r, const tb_dir_conf_t *conf,
                              "this location serves no stores", NULL);
     }
     return DECLINED;
+}
+
+/************ the board ***************************************************/
+
+int tb_request_board(request_rec *r, const tb_dir_conf_t *conf,
+                     const char *type, const char **board)
+{
+    const tb_scope_t *scope = conf->scope;
+    const char *raw = NULL, *msg = NULL;
+    apr_size_t len = 0;
+
+    *board = NULL;
+    if (!scope) {
+        return DECLINED;
+    }
+    if (scope->source == TB_SCOPE_ENV) {
+        raw = apr_table_get(r->subprocess_env, scope->name);
+    }
+    else if (r->args) {
+        raw = tb_form_value(r->pool, r->args, scope->name, &len);
+        if (raw && strlen(raw) != len) {
+            raw = "";           /* a %00 inside: refused below */
+        }
+    }
+    *board = tb_scope_value(r->pool, scope, raw, &msg);
+    if (*board) {
+        return DECLINED;
+    }
+    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, TBLOGNO(00160)
+                  "%s refused: %s (%s %s, " TB_CMD_SCOPE " at %s:%d)", type,
+                  msg, scope->source == TB_SCOPE_ENV ? "variable"
+                                                     : "query parameter",
+                  scope->name, scope->defn_file, scope->defn_line);
+    return tb_send_error(r, HTTP_BAD_REQUEST, type, NULL,
+                         scope->source == TB_SCOPE_PARAM
+                             ? apr_psprintf(r->pool, "%s (query parameter "
+                                            "'%s')", msg, scope->name)
+                             : msg, NULL);
+}
+
+int tb_send_no_board(request_rec *r, const char *type,
+                     const char *request_id, const char *board)
+{
+    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, TBLOGNO(00161)
+                  "%s requestId=%s: there is no board '%s' (no revision "
+                  "row)", type, request_id ? request_id : "-", board);
+    return tb_send_error(r, HTTP_NOT_FOUND, type, request_id,
+                         "there is no such board", NULL);
 }
 
 /************ reading the package *****************************************/

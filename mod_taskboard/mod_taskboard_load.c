@@ -58,8 +58,10 @@ void tb_load_cache_init(apr_pool_t *pchild, server_rec *s)
 static const char *cache_key(request_rec *r, const tb_dir_conf_t *conf,
                              const tb_load_request_t *req)
 {
-    const char *key = apr_psprintf(r->pool, "%pp %pp", r->server,
-                                   conf->revision);
+    /* the board's answer is its own: boards share everything else */
+    const char *key = apr_psprintf(r->pool, "%pp %pp %s", r->server,
+                                   conf->revision,
+                                   req->board ? req->board : "");
     int i;
 
     for (i = 0; i < req->stores->nelts; i++) {
@@ -253,9 +255,13 @@ static int answer_since(request_rec *r, const tb_dir_conf_t *conf,
         ch->removed_out = apr_array_make(r->pool, 4, sizeof(char *));
         APR_ARRAY_PUSH(delta.changes, tb_changes_t *) = ch;
     }
-    if (tb_journal_delta(db, conf->journal, conf->revision, req->since,
-                         delta.changes, &delta.revision, &covered, &err)) {
+    if (tb_journal_delta(db, conf->journal, conf->revision, req->board,
+                         req->since, delta.changes, &delta.revision,
+                         &covered, &err)) {
         return tb_send_db_error(r, "load", req->request_id, NULL, &err);
+    }
+    if (req->board && !delta.revision) {
+        return tb_send_no_board(r, "load", req->request_id, req->board);
     }
     if (!covered) {
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, TBLOGNO(00109)
@@ -273,11 +279,15 @@ int tb_handle_load(request_rec *r)
                                                &taskboard_module);
     tb_load_request_t req;
     tb_db_t *db;
-    const char *text, *msg;
+    const char *text, *msg, *board;
     apr_size_t len;
     int status;
 
-    if ((status = tb_check_request(r, conf, "load", 1)) != DECLINED) {
+    int writable;
+
+    if ((status = tb_check_request(r, conf, "load", 1)) != DECLINED
+        || (status = tb_request_board(r, conf, "load", &board)) != DECLINED
+        || (status = tb_authorize_user(r, conf, "load")) != DECLINED) {
         return status;
     }
     status = tb_read_package(r, conf, &text, &len, &msg);
@@ -295,6 +305,7 @@ int tb_handle_load(request_rec *r)
         return tb_send_error(r, HTTP_BAD_REQUEST, "load", req.request_id, msg,
                              NULL);
     }
+    req.board = board;
 
     if (!(db = tb_acquire_db(r))) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, TBLOGNO(00104)
@@ -303,6 +314,10 @@ int tb_handle_load(request_rec *r)
                       req.request_id ? req.request_id : "-");
         return tb_send_error(r, HTTP_SERVICE_UNAVAILABLE, "load",
                              req.request_id, TB_MSG_UNAVAILABLE, NULL);
+    }
+    if ((status = tb_authorize(r, conf, db, "load", req.request_id, board,
+                               &writable)) != DECLINED) {
+        return status;
     }
     if (req.has_since && conf->journal && conf->revision
         && (status = answer_since(r, conf, db, &req)) != DECLINED) {
@@ -333,7 +348,8 @@ int tb_answer_load(request_rec *r, const tb_dir_conf_t *conf, tb_db_t *db,
     use_cache = load_cache && conf->revision && tb_conf_load_cache(conf);
     if (use_cache) {
         apr_table_mergen(r->headers_out, "Vary", "Accept-Encoding");
-        if (tb_load_revision(db, conf->revision, &revision, &err) != 0) {
+        if (tb_load_revision(db, conf->revision, req->board, &revision,
+                             &err) != 0) {
             return tb_send_db_error(r, "load", req->request_id, NULL, &err);
         }
         key = cache_key(r, conf, req);
@@ -357,8 +373,13 @@ int tb_answer_load(request_rec *r, const tb_dir_conf_t *conf, tb_db_t *db,
         return tb_send_db_error(r, "load", req->request_id, NULL, &err);
     }
     if (conf->revision
-        && tb_load_revision(db, conf->revision, &revision, &err) != 0) {
+        && tb_load_revision(db, conf->revision, req->board, &revision,
+                            &err) != 0) {
         return tb_send_db_error(r, "load", req->request_id, NULL, &err);
+    }
+    if (req->board && !revision) {
+        tb_db_commit(db, &err);     /* nothing read: ends the snapshot */
+        return tb_send_no_board(r, "load", req->request_id, req->board);
     }
 
     tb_out_init(&out, r);
@@ -386,7 +407,7 @@ int tb_answer_load(request_rec *r, const tb_dir_conf_t *conf, tb_db_t *db,
         tb_store_request_t *sr = &APR_ARRAY_IDX(req->stores, i,
                                                 tb_store_request_t);
         tb_jw_raw(&jw, ",", 1);
-        if (tb_load_store(db, &jw, sr, &bad_values, &err) != 0) {
+        if (tb_load_store(db, &jw, sr, req->board, &bad_values, &err) != 0) {
             if (out.committed) {
                 tb_log_db_error(r, "load", req->request_id, sr->store->id,
                                 &err);

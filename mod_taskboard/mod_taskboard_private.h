@@ -57,6 +57,9 @@ APLOG_USE_MODULE(taskboard);
 #define TB_CMD_EVENTS_POLL "TaskBoardEventsPoll"
 #define TB_CMD_EVENTS_HEARTBEAT "TaskBoardEventsHeartbeat"
 #define TB_CMD_EVENTS_LIFETIME "TaskBoardEventsLifetime"
+#define TB_CMD_SCOPE "TaskBoardScope"
+#define TB_CMD_AUTHZ_QUERY "TaskBoardAuthzQuery"
+#define TB_CMD_READ_ONLY "TaskBoardReadOnly"
 
 #define TB_DEFAULT_PARAM "data"
 #define TB_DEFAULT_MAX_BODY (4 * 1024 * 1024)
@@ -82,6 +85,12 @@ typedef struct tb_dir_conf_t {
     const char *phantom_parent_field; /* NULL: not set here */
     int conflicts;              /* -1: not set here, else tb_conflict_e */
     tb_journal_t *journal;      /* NULL: not set here */
+    tb_scope_t *scope;          /* NULL: not set here (one board) */
+    const char *authz_query;    /* NULL: not set here (no authorization) */
+    int authz_nargs;            /* its placeholders: 1 (user), 2 (+board) */
+    const char *authz_file;     /* where it was declared, for messages */
+    int authz_line;
+    int read_only;              /* -1: not set here, else 1 (on) or 0 */
     apr_interval_time_t events_heartbeat; /* -1: not set here */
     apr_interval_time_t events_lifetime;  /* -1: not set here */
     apr_array_header_t *ignored;/* storeIds whose sync sections are
@@ -120,6 +129,27 @@ const char *tb_conf_phantom_parent_field(const tb_dir_conf_t *conf);
 tb_conflict_e tb_conf_conflicts(const tb_dir_conf_t *conf);
 apr_interval_time_t tb_conf_events_heartbeat(const tb_dir_conf_t *conf);
 apr_interval_time_t tb_conf_events_lifetime(const tb_dir_conf_t *conf);
+
+int tb_conf_read_only(const tb_dir_conf_t *conf);
+
+/* mod_taskboard_authz.c */
+/** 401 when an authorization query applies but nobody signed in;
+ *  DECLINED means go on, else the result. */
+int tb_authorize_user(request_rec *r, const tb_dir_conf_t *conf,
+                      const char *type);
+/**
+ * Runs the location's authorization query for the user (and board): 403
+ * for no access.  DECLINED means go on, with *writable 0 when the user
+ * may only read (or the location is read-only); else the result.
+ */
+int tb_authorize(request_rec *r, const tb_dir_conf_t *conf, tb_db_t *db,
+                 const char *type, const char *request_id,
+                 const char *board, int *writable);
+/** The 403 of a sync with changes that may not write. */
+int tb_refuse_write(request_rec *r, const tb_dir_conf_t *conf,
+                    const char *request_id, const char *board);
+/** The JSON error body of httpd's own errors on boards' locations. */
+void tb_authz_register_hooks(apr_pool_t *pool);
 
 /* mod_dbd's functions, looked up once (optional functions, so that the
  * LoadModule order does not matter). */
@@ -164,9 +194,27 @@ int tb_send_error(request_rec *r, int status, const char *type,
  *  "POST" or "GET, POST"; 405); DECLINED means go on, else the result. */
 int tb_check_method(request_rec *r, const char *type, const char *allow);
 
+/** Whether everything the location uses has the scope in force (see
+ *  TaskBoardScope); DECLINED means go on, else the result (500). */
+int tb_check_scope(request_rec *r, const tb_dir_conf_t *conf,
+                   const char *type);
+
 /** Method and location checks; DECLINED means go on, else the result. */
 int tb_check_request(request_rec *r, const tb_dir_conf_t *conf,
                      const char *type, int allow_get);
+
+/**
+ * The request's board when the location is scoped (TaskBoardScope), else
+ * NULL.  DECLINED means go on (with *board set); else an error was sent
+ * (400: missing or invalid) and this is the handler's result.
+ */
+int tb_request_board(request_rec *r, const tb_dir_conf_t *conf,
+                     const char *type, const char **board);
+
+/** The answer for a board that does not exist (its revision row is
+ *  missing): 404, for loads, syncs and event streams alike. */
+int tb_send_no_board(request_rec *r, const char *type,
+                     const char *request_id, const char *board);
 
 /** Finds the JSON package in the query or the body; OK or a status. */
 int tb_read_package(request_rec *r, const tb_dir_conf_t *conf,

@@ -72,15 +72,19 @@ static int answer_poll(request_rec *r, const tb_dir_conf_t *conf,
         return tb_send_sync_answer(r, sync);
     }
     /* Up to date (most polls): one statement. */
-    if (tb_load_revision(db, conf->revision, &sync->revision, &err)) {
+    if (tb_load_revision(db, conf->revision, sync->board, &sync->revision,
+                         &err)) {
         return tb_send_db_error(r, "sync", sync->request_id, NULL, &err);
+    }
+    if (sync->board && !sync->revision) {
+        return tb_send_no_board(r, "sync", sync->request_id, sync->board);
     }
     if (!conf->journal || !sync->has_revision || !sync->revision
         || (tb_parse_int64(sync->revision, &current)
             && current == sync->client_revision)) {
         return tb_send_sync_answer(r, sync);
     }
-    if (tb_journal_delta(db, conf->journal, conf->revision,
+    if (tb_journal_delta(db, conf->journal, conf->revision, sync->board,
                          sync->client_revision, sync->changes,
                          &sync->revision, &covered, &err)) {
         return tb_send_db_error(r, "sync", sync->request_id, NULL, &err);
@@ -101,6 +105,7 @@ static int answer_poll(request_rec *r, const tb_dir_conf_t *conf,
                              sync->request_id, msg, NULL);
     }
     all.request_id = sync->request_id;
+    all.board = sync->board;
     return tb_answer_load(r, conf, db, &all);
 }
 
@@ -114,11 +119,15 @@ int tb_handle_sync(request_rec *r)
     tb_db_error_t dberr;
     tb_sync_t *sync;
     tb_db_t *db;
-    const char *text, *msg, *rid;
+    const char *text, *msg, *rid, *board;
     apr_size_t len;
     int status;
 
-    if ((status = tb_check_request(r, conf, "sync", 0)) != DECLINED) {
+    int writable;
+
+    if ((status = tb_check_request(r, conf, "sync", 0)) != DECLINED
+        || (status = tb_request_board(r, conf, "sync", &board)) != DECLINED
+        || (status = tb_authorize_user(r, conf, "sync")) != DECLINED) {
         return status;
     }
     status = tb_read_package(r, conf, &text, &len, &msg);
@@ -129,6 +138,7 @@ int tb_handle_sync(request_rec *r)
     sync_conf(conf, &sc);
     status = tb_sync_parse(r->pool, &sc, text, len, &sync, &err);
     rid = sync->request_id ? sync->request_id : "-";
+    sync->board = board;
     if (status != 0) {
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, TBLOGNO(00111)
                       "sync requestId=%s rejected (%d): %s", rid, status,
@@ -144,6 +154,13 @@ int tb_handle_sync(request_rec *r)
         return tb_send_error(r, HTTP_SERVICE_UNAVAILABLE, "sync",
                              sync->request_id, TB_MSG_UNAVAILABLE
                              "; your changes were not saved", NULL);
+    }
+    if ((status = tb_authorize(r, conf, db, "sync", sync->request_id, board,
+                               &writable)) != DECLINED) {
+        return status;
+    }
+    if (sync->nrecords > 0 && !writable) {
+        return tb_refuse_write(r, conf, sync->request_id, board);
     }
 
     /* An empty sync is the client's poll (forceSync): it changes
@@ -195,7 +212,7 @@ int tb_handle_sync(request_rec *r)
                       "pruning the retry tables failed: [%d] %s", dberr.code,
                       dberr.text ? dberr.text : "");
     }
-    if (sc.journal && tb_journal_prune(db, sc.journal, &dberr)) {
+    if (sc.journal && tb_journal_prune(db, sc.journal, sync->board, &dberr)) {
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, TBLOGNO(00118)
                       "pruning the journal failed: [%d] %s", dberr.code,
                       dberr.text ? dberr.text : "");

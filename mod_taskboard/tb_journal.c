@@ -70,11 +70,12 @@ int tb_journal_prepare(tb_db_t *db, const tb_journal_t *journal, int n,
 }
 
 int tb_journal_write(tb_db_t *db, const tb_journal_t *journal,
-                     apr_int64_t revision, const apr_array_header_t *entries,
-                     tb_db_error_t *err)
+                     const char *board, apr_int64_t revision,
+                     const apr_array_header_t *entries, tb_db_error_t *err)
 {
     const char *rev = apr_psprintf(db->pool, "%" APR_INT64_T_FMT, revision);
-    const char **args = apr_palloc(db->pool, sizeof(char *) * 4
+    int width = journal->scope ? 5 : 4;     /* placeholders per row */
+    const char **args = apr_palloc(db->pool, sizeof(char *) * width
                                              * TB_JOURNAL_BATCH);
     apr_dbd_prepared_t *one, *few, *batch, *stmt;
     int at, n, i;
@@ -92,13 +93,16 @@ int tb_journal_write(tb_db_t *db, const tb_journal_t *journal,
         for (i = 0; i < n; i++) {
             const tb_journal_entry_t *e =
                 &APR_ARRAY_IDX(entries, at + i, tb_journal_entry_t);
-            args[4 * i] = rev;
-            args[4 * i + 1] = e->table;
-            args[4 * i + 2] = e->id;
-            args[4 * i + 3] = e->operation;
+            args[width * i] = rev;
+            args[width * i + 1] = e->table;
+            args[width * i + 2] = e->id;
+            args[width * i + 3] = e->operation;
+            if (journal->scope) {
+                args[width * i + 4] = board;
+            }
         }
-        if (tb_db_exec(db, stmt, 4 * n, args, NULL, "writing the journal",
-                       err)) {
+        if (tb_db_exec(db, stmt, width * n, args, NULL,
+                       "writing the journal", err)) {
             return -1;
         }
     }
@@ -106,12 +110,12 @@ int tb_journal_write(tb_db_t *db, const tb_journal_t *journal,
 }
 
 int tb_journal_since(tb_db_t *db, const tb_journal_t *journal,
-                     apr_int64_t since, apr_int64_t upto,
+                     const char *board, apr_int64_t since, apr_int64_t upto,
                      tb_journal_read_t *out, tb_db_error_t *err)
 {
     apr_array_header_t *rows = apr_array_make(db->pool, 16, sizeof(char **));
     apr_dbd_prepared_t *stmt;
-    const char *args[2];
+    const char *args[3];
     apr_int64_t last = since, revisions = 0;
     int i;
 
@@ -127,8 +131,9 @@ int tb_journal_since(tb_db_t *db, const tb_journal_t *journal,
     }
     args[0] = apr_psprintf(db->pool, "%" APR_INT64_T_FMT, since);
     args[1] = apr_psprintf(db->pool, "%" APR_INT64_T_FMT, upto);
+    args[2] = board;
     if (tb_db_statement(db, journal->sql_since, 0, &stmt, err)
-        || tb_db_select_rows(db, stmt, 2, args, 4, rows,
+        || tb_db_select_rows(db, stmt, journal->scope ? 3 : 2, args, 4, rows,
                              "reading the journal", err)) {
         return -1;
     }
@@ -156,12 +161,13 @@ int tb_journal_since(tb_db_t *db, const tb_journal_t *journal,
 
 /* Reads the records of one store that others changed, TB_SELECT_IDS at a
  * time: a row found goes to rows_out, an id not found to removed_out. */
-static int fill_store(tb_db_t *db, tb_changes_t *ch,
+static int fill_store(tb_db_t *db, tb_changes_t *ch, const char *board,
                       const apr_array_header_t *ids, tb_db_error_t *err)
 {
     const tb_store_t *store = ch->store;
     int ncols = store->fields->nelts + 1, at, i, n;
-    const char *args[TB_SELECT_IDS], **row;
+    int nargs = TB_SELECT_IDS + (store->scope ? 1 : 0);
+    const char *args[TB_SELECT_IDS + 1], *one_args[2], **row;
     apr_dbd_prepared_t *batch, *one;
     apr_array_header_t *rows;
     apr_hash_t *found;
@@ -176,8 +182,9 @@ static int fill_store(tb_db_t *db, tb_changes_t *ch,
             args[i] = APR_ARRAY_IDX(ids, at + (i < n ? i : n - 1),
                                     const char *);
         }
+        args[TB_SELECT_IDS] = board;
         rows = apr_array_make(db->pool, n, sizeof(char **));
-        if (tb_db_select_rows(db, batch, TB_SELECT_IDS, args, ncols, rows,
+        if (tb_db_select_rows(db, batch, nargs, args, ncols, rows,
                               "reading changed records", err)) {
             return -1;
         }
@@ -193,9 +200,12 @@ static int fill_store(tb_db_t *db, tb_changes_t *ch,
             /* A string id may be stored in other bytes than the journal
              * has it, when its column compares case-insensitively: ask
              * for it alone before calling it removed. */
+            one_args[0] = args[i];
+            one_args[1] = board;
             if (!row && store->id_kind == TB_ID_STRING
                 && (tb_db_statement(db, store->sql_select_id, 0, &one, err)
-                    || tb_db_select_row(db, one, 1, &args[i], ncols, &row,
+                    || tb_db_select_row(db, one, nargs - TB_SELECT_IDS + 1,
+                                        one_args, ncols, &row,
                                         "reading a changed record", err))) {
                 return -1;
             }
@@ -212,8 +222,8 @@ static int fill_store(tb_db_t *db, tb_changes_t *ch,
 }
 
 int tb_journal_fill(tb_db_t *db, const tb_journal_read_t *read,
-                    apr_hash_t *skip, apr_array_header_t *changes,
-                    tb_db_error_t *err)
+                    const char *board, apr_hash_t *skip,
+                    apr_array_header_t *changes, tb_db_error_t *err)
 {
     apr_hash_t *done = apr_hash_make(db->pool);
     apr_array_header_t *ids;
@@ -244,7 +254,7 @@ int tb_journal_fill(tb_db_t *db, const tb_journal_read_t *read,
             apr_hash_set(done, key, APR_HASH_KEY_STRING, e);
             APR_ARRAY_PUSH(ids, const char *) = e->id;
         }
-        if (ids->nelts && fill_store(db, ch, ids, err)) {
+        if (ids->nelts && fill_store(db, ch, board, ids, err)) {
             return -1;
         }
     }
@@ -252,7 +262,8 @@ int tb_journal_fill(tb_db_t *db, const tb_journal_read_t *read,
 }
 
 static int delta_once(tb_db_t *db, const tb_journal_t *journal,
-                      const tb_revision_t *rev, apr_int64_t since,
+                      const tb_revision_t *rev, const char *board,
+                      apr_int64_t since,
                       apr_array_header_t *changes, const char **revision,
                       int *covered, int force, tb_db_error_t *err)
 {
@@ -279,13 +290,13 @@ static int delta_once(tb_db_t *db, const tb_journal_t *journal,
         }
     }
     if (tb_db_begin_snapshot(db, err)
-        || tb_load_revision(db, rev, revision, err)) {
+        || tb_load_revision(db, rev, board, revision, err)) {
         return -1;
     }
     if (*revision && tb_parse_int64(*revision, &current)) {
-        if (tb_journal_since(db, journal, since, current, &read, err)
-            || (read.covered && tb_journal_fill(db, &read, NULL, changes,
-                                                err))) {
+        if (tb_journal_since(db, journal, board, since, current, &read, err)
+            || (read.covered && tb_journal_fill(db, &read, board, NULL,
+                                                changes, err))) {
             return -1;
         }
         *covered = read.covered;
@@ -294,14 +305,16 @@ static int delta_once(tb_db_t *db, const tb_journal_t *journal,
 }
 
 int tb_journal_delta(tb_db_t *db, const tb_journal_t *journal,
-                     const tb_revision_t *rev, apr_int64_t since,
+                     const tb_revision_t *rev, const char *board,
+                     apr_int64_t since,
                      apr_array_header_t *changes, const char **revision,
                      int *covered, tb_db_error_t *err)
 {
     int attempt;
 
     for (attempt = 0; ; attempt++) {
-        if (!delta_once(db, journal, rev, since, changes, revision, covered,
+        if (!delta_once(db, journal, rev, board, since, changes, revision,
+                        covered,
                         attempt > 0, err)) {
             return 0;
         }
@@ -314,38 +327,59 @@ int tb_journal_delta(tb_db_t *db, const tb_journal_t *journal,
     }
 }
 
-/* The time of the last pruning of the journal in this process. */
-static apr_uint32_t last_prune = 0;
+/* The time of the last pruning of the journal in this process, per
+ * board (by a hash of its value: two boards that share a slot are pruned
+ * a little less often, never wrongly). */
+#define TB_PRUNE_SLOTS 256
+static apr_uint32_t last_prune[TB_PRUNE_SLOTS];
+
+static apr_uint32_t *prune_slot(const char *board)
+{
+    apr_uint32_t hash = 2166136261u;
+    const unsigned char *p;
+
+    for (p = (const unsigned char *)(board ? board : ""); *p; p++) {
+        hash = (hash ^ *p) * 16777619u;
+    }
+    return &last_prune[hash % TB_PRUNE_SLOTS];
+}
 
 int tb_journal_prune(tb_db_t *db, const tb_journal_t *journal,
-                     tb_db_error_t *err)
+                     const char *board, tb_db_error_t *err)
 {
     apr_uint32_t now = (apr_uint32_t)apr_time_sec(apr_time_now());
-    apr_uint32_t last = apr_atomic_read32(&last_prune);
+    apr_uint32_t *slot = prune_slot(journal->scope ? board : NULL);
+    apr_uint32_t last = apr_atomic_read32(slot);
     apr_uint32_t every = journal->retention < 60
                          ? (apr_uint32_t)journal->retention : 60;
     apr_dbd_prepared_t *stmt;
-    const char *retention, **row;
-    int attempt, rv;
+    const char *args[2], *prune_args[2], **row;
+    int attempt, rv, nargs = journal->scope ? 2 : 1;
 
     /* the thread that wins the swap does it */
     if (now - last < every
-        || apr_atomic_cas32(&last_prune, now, last) != last) {
+        || apr_atomic_cas32(slot, now, last) != last) {
         return 0;
     }
-    retention = apr_psprintf(db->pool, "%" APR_INT64_T_FMT,
-                             journal->retention);
+    /* (retention, board) for the horizon, (horizon, board) for the
+     * pruning: the board is the last placeholder of both when scoped */
+    args[0] = apr_psprintf(db->pool, "%" APR_INT64_T_FMT,
+                           journal->retention);
+    args[1] = board;
+    prune_args[1] = board;
     for (attempt = 0; ; attempt++) {
         row = NULL;
         rv = tb_db_statement(db, journal->sql_horizon, attempt > 0, &stmt,
                              err)
-             || tb_db_select_row(db, stmt, 1, &retention, 1, &row,
-                                 "finding old journal rows", err)
-             || (row && row[0]
-                 && (tb_db_statement(db, journal->sql_prune, attempt > 0,
-                                     &stmt, err)
-                     || tb_db_exec(db, stmt, 1, row, NULL,
-                                   "pruning the journal", err)));
+             || tb_db_select_row(db, stmt, nargs, args, 1, &row,
+                                 "finding old journal rows", err);
+        if (!rv && row && row[0]) {
+            prune_args[0] = row[0];
+            rv = tb_db_statement(db, journal->sql_prune, attempt > 0, &stmt,
+                                 err)
+                 || tb_db_exec(db, stmt, nargs, prune_args, NULL,
+                               "pruning the journal", err);
+        }
         /* a statement kept from before a silent reconnect: once more */
         if (!rv || attempt > 0 || !tb_db_is_stale_statement(err->code)) {
             return rv ? -1 : 0;

@@ -52,10 +52,13 @@ const char *tb_journal_key(apr_pool_t *pool, const char *table,
 int tb_journal_prepare(tb_db_t *db, const tb_journal_t *journal, int n,
                        int force, tb_db_error_t *err);
 
+/* board: the request's board when the journal is scoped (tb_scope_t), in
+ * every function below; ignored otherwise. */
+
 /** Writes the entries (tb_journal_entry_t) under revision. */
 int tb_journal_write(tb_db_t *db, const tb_journal_t *journal,
-                     apr_int64_t revision, const apr_array_header_t *entries,
-                     tb_db_error_t *err);
+                     const char *board, apr_int64_t revision,
+                     const apr_array_header_t *entries, tb_db_error_t *err);
 
 /**
  * Reads the rows of the revisions since < revision <= upto.  covered is
@@ -63,7 +66,7 @@ int tb_journal_write(tb_db_t *db, const tb_journal_t *journal,
  * TB_JOURNAL_MAX_READ rows.
  */
 int tb_journal_since(tb_db_t *db, const tb_journal_t *journal,
-                     apr_int64_t since, apr_int64_t upto,
+                     const char *board, apr_int64_t since, apr_int64_t upto,
                      tb_journal_read_t *out, tb_db_error_t *err);
 
 /**
@@ -74,8 +77,8 @@ int tb_journal_since(tb_db_t *db, const tb_journal_t *journal,
  * prepared (tb_db_statement).
  */
 int tb_journal_fill(tb_db_t *db, const tb_journal_read_t *read,
-                    apr_hash_t *skip, apr_array_header_t *changes,
-                    tb_db_error_t *err);
+                    const char *board, apr_hash_t *skip,
+                    apr_array_header_t *changes, tb_db_error_t *err);
 
 /**
  * Answers "what changed since" in one consistent snapshot: reads the
@@ -85,16 +88,18 @@ int tb_journal_fill(tb_db_t *db, const tb_journal_read_t *read,
  * went back) is not covered.
  */
 int tb_journal_delta(tb_db_t *db, const tb_journal_t *journal,
-                     const tb_revision_t *rev, apr_int64_t since,
+                     const tb_revision_t *rev, const char *board,
+                     apr_int64_t since,
                      apr_array_header_t *changes, const char **revision,
                      int *covered, tb_db_error_t *err);
 
 /**
- * Removes the revisions older than the retention, whole, at most once
- * per min(60 s, retention) per process.  Errors are returned for the log.
+ * Removes the revisions (of the board) older than the retention, whole,
+ * at most once per min(60 s, retention) per process and board.  Errors
+ * are returned for the log.
  */
 int tb_journal_prune(tb_db_t *db, const tb_journal_t *journal,
-                     tb_db_error_t *err);
+                     const char *board, tb_db_error_t *err);
 
 /**
  * The JSON object of a row read with a store's sql_select_id (id first):

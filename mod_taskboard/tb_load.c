@@ -8,7 +8,8 @@
 #include "tb_convert.h"
 
 int tb_load_revision(tb_db_t *db, const tb_revision_t *rev,
-                     const char **revision, tb_db_error_t *err)
+                     const char *board, const char **revision,
+                     tb_db_error_t *err)
 {
     apr_dbd_prepared_t *stmt;
     apr_dbd_results_t *res;
@@ -24,7 +25,7 @@ int tb_load_revision(tb_db_t *db, const tb_revision_t *rev,
         }
         res = NULL;
         rv = apr_dbd_pvselect(db->driver, db->pool, db->handle, &res, stmt,
-                              0, rev->key_value, NULL);
+                              0, rev->scope ? board : rev->key_value, NULL);
         if (!tb_db_is_stale_statement(rv)) {
             break;
         }
@@ -50,9 +51,12 @@ int tb_load_revision(tb_db_t *db, const tb_revision_t *rev,
 
 /* Runs the store's SELECT: the whole table unprepared, so that the
  * driver streams it with mysql_use_result (its prepared path buffers the
- * whole result), or one page prepared, with LIMIT/OFFSET bound. */
+ * whole result), or one page prepared, with LIMIT/OFFSET bound.  A scoped
+ * store's rows need the board bound, so they always go the prepared way:
+ * one board's rows, buffered by the driver. */
 static int select_rows(tb_db_t *db, const tb_store_request_t *sr,
-                       apr_dbd_results_t **res, tb_db_error_t *err)
+                       const char *board, apr_dbd_results_t **res,
+                       tb_db_error_t *err)
 {
     const tb_store_t *store = sr->store;
     apr_dbd_prepared_t *stmt;
@@ -60,9 +64,25 @@ static int select_rows(tb_db_t *db, const tb_store_request_t *sr,
     int rv, attempt;
 
     *res = NULL;
-    if (!sr->page) {
+    if (!sr->page && !store->scope) {
         rv = apr_dbd_select(db->driver, db->pool, db->handle, res,
                             store->sql_select_all, 0);
+        return rv ? tb_db_fail(db, rv, "selecting rows", err) : 0;
+    }
+    if (!sr->page) {
+        for (attempt = 0; attempt < 2; attempt++) {
+            if ((rv = tb_db_prepared(db, store->label_select_all,
+                                     store->sql_select_all, attempt > 0,
+                                     &stmt, err)) != 0) {
+                return rv;
+            }
+            *res = NULL;
+            rv = apr_dbd_pvselect(db->driver, db->pool, db->handle, res,
+                                  stmt, 0, board, NULL);
+            if (!tb_db_is_stale_statement(rv)) {
+                break;
+            }
+        }
         return rv ? tb_db_fail(db, rv, "selecting rows", err) : 0;
     }
     limit = sr->page_size;
@@ -74,8 +94,11 @@ static int select_rows(tb_db_t *db, const tb_store_request_t *sr,
             return rv;
         }
         *res = NULL;
-        rv = apr_dbd_pvbselect(db->driver, db->pool, db->handle, res, stmt,
-                               0, &limit, &offset);
+        rv = store->scope
+             ? apr_dbd_pvbselect(db->driver, db->pool, db->handle, res, stmt,
+                                 0, board, &limit, &offset)
+             : apr_dbd_pvbselect(db->driver, db->pool, db->handle, res, stmt,
+                                 0, &limit, &offset);
         if (!tb_db_is_stale_statement(rv)) {
             break;
         }
@@ -104,8 +127,38 @@ static void write_row(tb_jw_t *jw, const tb_store_t *store,
     tb_jw_raw(jw, "}", 1);
 }
 
+/* The number of the store's rows (of the board, when scoped). */
+static int count_rows(tb_db_t *db, const tb_store_t *store,
+                      const char *board, const char **total,
+                      tb_db_error_t *err)
+{
+    apr_dbd_prepared_t *stmt;
+    const char **row = NULL;
+    int rv = 0, attempt;
+
+    if (!store->scope) {
+        return tb_db_select_value(db, store->sql_count, total, err);
+    }
+    for (attempt = 0; attempt < 2; attempt++) {
+        if ((rv = tb_db_statement(db, store->sql_count, attempt > 0, &stmt,
+                                  err)) != 0) {
+            return rv;
+        }
+        rv = tb_db_select_row(db, stmt, 1, &board, 1, &row, "counting rows",
+                              err);
+        if (rv == 0 || !tb_db_is_stale_statement(err->code)) {
+            break;
+        }
+    }
+    if (rv != 0) {
+        return rv;
+    }
+    *total = row ? row[0] : NULL;
+    return 0;
+}
+
 int tb_load_store(tb_db_t *db, tb_jw_t *jw, const tb_store_request_t *sr,
-                  int *bad_values, tb_db_error_t *err)
+                  const char *board, int *bad_values, tb_db_error_t *err)
 {
     const char *total_text = NULL, *msg;
     apr_dbd_results_t *res;
@@ -114,11 +167,11 @@ int tb_load_store(tb_db_t *db, tb_jw_t *jw, const tb_store_request_t *sr,
     int rv;
 
     /* A page needs the count of all rows; a whole table counts itself. */
-    if (sr->page && (rv = tb_db_select_value(db, sr->store->sql_count,
-                                             &total_text, err)) != 0) {
+    if (sr->page && (rv = count_rows(db, sr->store, board, &total_text,
+                                     err)) != 0) {
         return rv;
     }
-    if ((rv = select_rows(db, sr, &res, err)) != 0) {
+    if ((rv = select_rows(db, sr, board, &res, err)) != 0) {
         return rv;
     }
     tb_jw_cstr(jw, sr->store->json_key);

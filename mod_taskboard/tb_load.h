@@ -18,20 +18,22 @@
 #include "tb_request.h"
 
 /**
- * Reads the revision.  *revision is its JSON text (an integer), or NULL
- * when the row does not exist.
+ * Reads the revision (of board, when the revision is scoped).  *revision
+ * is its JSON text (an integer), or NULL when the row does not exist.
  */
 int tb_load_revision(tb_db_t *db, const tb_revision_t *rev,
-                     const char **revision, tb_db_error_t *err);
+                     const char *board, const char **revision,
+                     tb_db_error_t *err);
 
 /**
- * Writes "storeId":{"rows":[...],"total":N} for one store.
+ * Writes "storeId":{"rows":[...],"total":N} for one store (the rows of
+ * board when the store is scoped).
  * @param bad_values incremented for each value that did not fit its
  *        declared type (written as a string; worth a log line)
  * @return 0, or a driver error described in err.  Rows may already have
  *         been written when an error comes back.
  */
 int tb_load_store(tb_db_t *db, tb_jw_t *jw, const tb_store_request_t *sr,
-                  int *bad_values, tb_db_error_t *err);
+                  const char *board, int *bad_values, tb_db_error_t *err);
 
 #endif /* TB_LOAD_H */

@@ -237,3 +237,39 @@ const tb_field_t *tb_store_field_by_column(const tb_store_t *store,
     }
     return NULL;
 }
+
+const char *tb_scope_value(apr_pool_t *pool, const tb_scope_t *scope,
+                           const char *raw, const char **msg)
+{
+    apr_size_t len = raw ? strlen(raw) : 0;
+    apr_int64_t number;
+    const char *p;
+
+    if (!raw || !len) {
+        *msg = "the request names no board";
+        return NULL;
+    }
+    if (scope->type == TB_TYPE_INT) {
+        /* "007" and "7" must be one board everywhere, and "7abc" none:
+         * MySQL would compare it as 7. */
+        if (len > 20 || !tb_parse_int64(raw, &number)) {
+            *msg = "the board must be a whole number";
+            return NULL;
+        }
+        return apr_psprintf(pool, "%" APR_INT64_T_FMT, number);
+    }
+    if (len > TB_SCOPE_MAX_LENGTH * 4
+        || tb_utf8_length(raw, len) < 0
+        || tb_utf8_length(raw, len) > TB_SCOPE_MAX_LENGTH) {
+        *msg = apr_psprintf(pool, "the board must be valid UTF-8 of at most "
+                            "%d characters", TB_SCOPE_MAX_LENGTH);
+        return NULL;
+    }
+    for (p = raw; *p; p++) {
+        if ((unsigned char)*p < 0x20 || *p == 0x7f) {
+            *msg = "the board must not contain control characters";
+            return NULL;
+        }
+    }
+    return raw;
+}

@@ -37,6 +37,29 @@ typedef enum {
     TB_STAMP_UPDATED_AT         /* the time (UTC), always */
 } tb_stamp_e;
 
+/** Where a request's board comes from (TaskBoardScope). */
+typedef enum {
+    TB_SCOPE_ENV,               /* a request variable: mod_rewrite's E=,
+                                   SetEnvIf, or a <LocationMatch> named
+                                   group as MATCH_<NAME> */
+    TB_SCOPE_PARAM              /* a query string parameter */
+} tb_scope_source_e;
+
+/** Board scoping: many boards in the same tables, told apart by a column
+ *  that every table of the location has.  Every statement on a scoped
+ *  table carries "column = board" (the board as its last placeholder). */
+typedef struct tb_scope_t {
+    const char *column;         /* validated identifier */
+    tb_type_e type;             /* TB_TYPE_INT or TB_TYPE_STRING */
+    tb_scope_source_e source;
+    const char *name;           /* the variable or parameter */
+    const char *defn_file;      /* where it was declared, for messages */
+    int defn_line;
+} tb_scope_t;
+
+/* The longest board value accepted (the scope column's VARCHAR). */
+#define TB_SCOPE_MAX_LENGTH 100
+
 /** How a store's primary key is assigned. */
 typedef enum {
     TB_ID_AUTO,     /* integer AUTO_INCREMENT, chosen by the database */
@@ -75,11 +98,14 @@ typedef struct tb_store_t {
     tb_id_kind_e id_kind;
     apr_array_header_t *fields; /* tb_field_t *, in declaration order */
     apr_array_header_t *order;  /* tb_order_t, the id column last */
+    const tb_scope_t *scope;    /* NULL: one board in the table */
 
     /* SQL generated from the above by tb_sql_build_store(). */
-    const char *sql_select_all; /* no placeholders: run unprepared, streamed */
+    const char *sql_select_all; /* no placeholders: run unprepared, streamed;
+                                   scoped: the board bound, prepared */
+    const char *label_select_all;   /* scoped only */
     const char *sql_select_page;/* LIMIT %d OFFSET %d: prepared */
-    const char *sql_count;      /* no placeholders */
+    const char *sql_count;      /* no placeholders (scoped: the board) */
     const char *label_select_page;
     const char *sql_select_id;  /* all mapped columns of one row by id */
     const char *sql_select_ids; /* the same for TB_SELECT_IDS ids at once
@@ -102,7 +128,8 @@ typedef struct tb_revision_t {
     const char *table;
     const char *column;
     const char *key_column;     /* NULL: the table's only row */
-    const char *key_value;
+    const char *key_value;      /* scoped: NULL, the key is the board */
+    const tb_scope_t *scope;    /* NULL: one board */
     const char *sql_select;     /* prepared, key bound as %s */
     const char *label_select;
     const char *sql_lock;       /* the same, FOR UPDATE (sync) */
@@ -115,6 +142,7 @@ typedef struct tb_idempotency_t {
     const char *phantom_table;  /* (tbl, phantom) -> real_id, or NULL */
     const char *request_table;  /* (request_id, body_hash) -> response */
     apr_int64_t retention;      /* seconds both are kept */
+    const tb_scope_t *scope;    /* NULL: one board */
     const char *sql_phantom_find;
     const char *sql_phantom_add;
     const char *sql_phantom_prune;
@@ -137,6 +165,7 @@ typedef enum {
 typedef struct tb_journal_t {
     const char *table;
     apr_int64_t retention;      /* seconds rows are kept */
+    const tb_scope_t *scope;    /* NULL: one board */
     const char *sql_insert_one;
     const char *sql_insert_few;     /* TB_JOURNAL_FEW rows at once */
     const char *sql_insert_batch;   /* TB_JOURNAL_BATCH rows at once */
@@ -172,6 +201,15 @@ const char *tb_type_names(void);
  */
 const char *tb_field_check_text(apr_pool_t *pool, const tb_field_t *field,
                                 const char *value);
+
+/**
+ * Checks a request's board value against the scope and returns its
+ * canonical text (an int without sign noise or leading zeros, so that one
+ * board has one spelling in caches and feeds).
+ * @return the value, or NULL with *msg set (allocated from pool)
+ */
+const char *tb_scope_value(apr_pool_t *pool, const tb_scope_t *scope,
+                           const char *raw, const char **msg);
 
 /** Creates a store with the defaults: table = storeId, id column "id" auto. */
 tb_store_t *tb_store_create(apr_pool_t *pool, const char *store_id);

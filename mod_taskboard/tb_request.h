@@ -33,6 +33,8 @@ typedef struct tb_load_request_t {
     int has_since;              /* "sinceRevision" was given: the client
                                    wants only what changed after it */
     apr_int64_t since;
+    const char *board;          /* the request's board when the location is
+                                   scoped (set by the caller), else NULL */
 } tb_load_request_t;
 
 /**

@@ -11,6 +11,15 @@ static const char *quote_id(apr_pool_t *pool, const char *identifier)
     return apr_pstrcat(pool, "`", identifier, "`", NULL);
 }
 
+/* " AND `column` = %s" of a scoped table (its board is the statement's
+ * last placeholder), or "". */
+static const char *and_scope(apr_pool_t *pool, const tb_scope_t *scope)
+{
+    return scope ? apr_pstrcat(pool, " AND ", quote_id(pool, scope->column),
+                               " = %s", NULL)
+                 : "";
+}
+
 const char *tb_sql_label(apr_pool_t *pool, const char *prefix,
                          const char *sql)
 {
@@ -30,7 +39,8 @@ void tb_sql_build_store(apr_pool_t *pool, tb_store_t *store)
 {
     apr_array_header_t *parts = apr_array_make(pool, 16, sizeof(char *));
     const char *columns, *order, *table = quote_id(pool, store->table);
-    const char *id_column;
+    const char *id_column, *in_board = and_scope(pool, store->scope);
+    const char *where_board = "";
     int i;
 
     APR_ARRAY_PUSH(parts, const char *) = quote_id(pool,
@@ -50,12 +60,20 @@ void tb_sql_build_store(apr_pool_t *pool, tb_store_t *store)
     }
     order = apr_array_pstrcat(pool, parts, ',');
 
+    if (store->scope) {
+        where_board = apr_pstrcat(pool, " WHERE ",
+                                  quote_id(pool, store->scope->column),
+                                  " = %s", NULL);
+    }
     store->sql_select_all = apr_pstrcat(pool, "SELECT ", columns, " FROM ",
-                                        table, " ORDER BY ", order, NULL);
+                                        table, where_board, " ORDER BY ",
+                                        order, NULL);
+    store->label_select_all = tb_sql_label(pool, "all",
+                                           store->sql_select_all);
     store->sql_select_page = apr_pstrcat(pool, store->sql_select_all,
                                          " LIMIT %lld OFFSET %lld", NULL);
     store->sql_count = apr_pstrcat(pool, "SELECT COUNT(*) FROM ", table,
-                                   NULL);
+                                   where_board, NULL);
     store->label_select_page = tb_sql_label(pool, "page",
                                             store->sql_select_page);
 
@@ -64,7 +82,7 @@ void tb_sql_build_store(apr_pool_t *pool, tb_store_t *store)
     id_column = quote_id(pool, store->id_field.column);
     store->sql_select_id = apr_pstrcat(pool, "SELECT ", columns, " FROM ",
                                        table, " WHERE ", id_column, " = %s",
-                                       NULL);
+                                       in_board, NULL);
     store->sql_lock_id = apr_pstrcat(pool, store->sql_select_id,
                                      " FOR UPDATE", NULL);
     apr_array_clear(parts);
@@ -74,9 +92,10 @@ void tb_sql_build_store(apr_pool_t *pool, tb_store_t *store)
     store->sql_select_ids = apr_pstrcat(pool, "SELECT ", columns, " FROM ",
                                         table, " WHERE ", id_column, " IN (",
                                         apr_array_pstrcat(pool, parts, ','),
-                                        ")", NULL);
+                                        ")", in_board, NULL);
     store->sql_delete_id = apr_pstrcat(pool, "DELETE FROM ", table,
-                                       " WHERE ", id_column, " = %s", NULL);
+                                       " WHERE ", id_column, " = %s",
+                                       in_board, NULL);
     store->sql_referrers = apr_pcalloc(pool, sizeof(char *)
                                              * (store->fields->nelts + 1));
     for (i = 0; i < store->fields->nelts; i++) {
@@ -85,7 +104,7 @@ void tb_sql_build_store(apr_pool_t *pool, tb_store_t *store)
             store->sql_referrers[i] =
                 apr_pstrcat(pool, "SELECT ", id_column, " FROM ", table,
                             " WHERE ", quote_id(pool, field->column),
-                            " = %s FOR UPDATE", NULL);
+                            " = %s", in_board, " FOR UPDATE", NULL);
         }
     }
 }
@@ -93,9 +112,9 @@ void tb_sql_build_store(apr_pool_t *pool, tb_store_t *store)
 const char *tb_sql_insert(apr_pool_t *pool, const tb_store_t *store,
                           const char *const *columns, int ncolumns)
 {
-    apr_array_header_t *names = apr_array_make(pool, ncolumns,
+    apr_array_header_t *names = apr_array_make(pool, ncolumns + 1,
                                                sizeof(char *));
-    apr_array_header_t *marks = apr_array_make(pool, ncolumns,
+    apr_array_header_t *marks = apr_array_make(pool, ncolumns + 1,
                                                sizeof(char *));
     int i;
 
@@ -103,7 +122,13 @@ const char *tb_sql_insert(apr_pool_t *pool, const tb_store_t *store,
         APR_ARRAY_PUSH(names, const char *) = quote_id(pool, columns[i]);
         APR_ARRAY_PUSH(marks, const char *) = "%s";
     }
-    if (ncolumns == 0) {
+    /* the board last, as in every scoped statement */
+    if (store->scope) {
+        APR_ARRAY_PUSH(names, const char *) = quote_id(pool,
+                                                       store->scope->column);
+        APR_ARRAY_PUSH(marks, const char *) = "%s";
+    }
+    if (names->nelts == 0) {
         return apr_pstrcat(pool, "INSERT INTO ", quote_id(pool, store->table),
                            " () VALUES ()", NULL);
     }
@@ -126,7 +151,7 @@ const char *tb_sql_update(apr_pool_t *pool, const tb_store_t *store,
     return apr_pstrcat(pool, "UPDATE ", quote_id(pool, store->table),
                        " SET ", apr_array_pstrcat(pool, sets, ','),
                        " WHERE ", quote_id(pool, store->id_field.column),
-                       " = %s", NULL);
+                       " = %s", and_scope(pool, store->scope), NULL);
 }
 
 void tb_sql_build_revision(apr_pool_t *pool, tb_revision_t *revision)
@@ -156,15 +181,26 @@ void tb_sql_build_revision(apr_pool_t *pool, tb_revision_t *revision)
 
 void tb_sql_build_idempotency(apr_pool_t *pool, tb_idempotency_t *idem)
 {
-    /* Pruning goes in bounded steps, so that it never holds locks long. */
+    /* Scoped: a board's retry records are its own, so that one board's
+     * phantom or requestId never answers for another's.  Pruning goes by
+     * age for all boards at once, in bounded steps, so that it never holds
+     * locks long. */
+    const char *board = and_scope(pool, idem->scope);
+    const char *board_column = idem->scope
+        ? apr_pstrcat(pool, ", ", quote_id(pool, idem->scope->column), NULL)
+        : "";
+    const char *board_mark = idem->scope ? ", %s" : "";
+
     if (idem->phantom_table) {
         const char *t = quote_id(pool, idem->phantom_table);
         idem->sql_phantom_find = apr_pstrcat(pool, "SELECT `real_id` FROM ", t,
                                              " WHERE `tbl` = %s AND "
-                                             "`phantom` = %s", NULL);
+                                             "`phantom` = %s", board, NULL);
         idem->sql_phantom_add = apr_pstrcat(pool, "INSERT INTO ", t,
-                                            " (`tbl`, `phantom`, `real_id`) "
-                                            "VALUES (%s, %s, %s)", NULL);
+                                            " (`tbl`, `phantom`, `real_id`",
+                                            board_column, ") VALUES "
+                                            "(%s, %s, %s", board_mark, ")",
+                                            NULL);
         idem->sql_phantom_prune = apr_pstrcat(pool, "DELETE FROM ", t,
                                               " WHERE `created_at` < NOW() - "
                                               "INTERVAL %s SECOND LIMIT 10000",
@@ -174,11 +210,12 @@ void tb_sql_build_idempotency(apr_pool_t *pool, tb_idempotency_t *idem)
         const char *t = quote_id(pool, idem->request_table);
         idem->sql_request_find = apr_pstrcat(pool, "SELECT `response` FROM ",
                                              t, " WHERE `request_id` = %s AND "
-                                             "`body_hash` = %s", NULL);
+                                             "`body_hash` = %s", board, NULL);
         idem->sql_request_add = apr_pstrcat(pool, "INSERT IGNORE INTO ", t,
                                             " (`request_id`, `body_hash`, "
-                                            "`response`) VALUES (%s, %s, %s)",
-                                            NULL);
+                                            "`response`", board_column,
+                                            ") VALUES (%s, %s, %s",
+                                            board_mark, ")", NULL);
         idem->sql_request_prune = apr_pstrcat(pool, "DELETE FROM ", t,
                                               " WHERE `created_at` < NOW() - "
                                               "INTERVAL %s SECOND LIMIT 10000",
@@ -189,9 +226,20 @@ void tb_sql_build_idempotency(apr_pool_t *pool, tb_idempotency_t *idem)
 void tb_sql_build_journal(apr_pool_t *pool, tb_journal_t *journal)
 {
     const char *t = quote_id(pool, journal->table);
+    const char *board = and_scope(pool, journal->scope);
+    /* Scoped: revisions are per board, so every row carries its board,
+     * last in each row. */
+    const char *row = journal->scope ? "(%s,%s,%s,%s,%s)" : "(%s,%s,%s,%s)";
     const char *insert = apr_pstrcat(pool, "INSERT INTO ", t,
                                      " (`revision`, `tbl`, `record_id`, "
-                                     "`operation`) VALUES ", NULL);
+                                     "`operation`",
+                                     journal->scope
+                                         ? apr_pstrcat(pool, ", ",
+                                               quote_id(pool,
+                                                   journal->scope->column),
+                                               NULL)
+                                         : "",
+                                     ") VALUES ", NULL);
     /* One record twice in one sync (an update of a row that the same
      * sync's removal took along): the later operation stands. */
     const char *dup = " ON DUPLICATE KEY UPDATE `operation` = "
@@ -201,10 +249,9 @@ void tb_sql_build_journal(apr_pool_t *pool, tb_journal_t *journal)
     int i;
 
     for (i = 0; i < TB_JOURNAL_BATCH; i++) {
-        APR_ARRAY_PUSH(rows, const char *) = "(%s,%s,%s,%s)";
+        APR_ARRAY_PUSH(rows, const char *) = row;
     }
-    journal->sql_insert_one = apr_pstrcat(pool, insert, "(%s,%s,%s,%s)", dup,
-                                          NULL);
+    journal->sql_insert_one = apr_pstrcat(pool, insert, row, dup, NULL);
     journal->sql_insert_batch = apr_pstrcat(pool, insert,
                                             apr_array_pstrcat(pool, rows, ','),
                                             dup, NULL);
@@ -216,16 +263,16 @@ void tb_sql_build_journal(apr_pool_t *pool, tb_journal_t *journal)
     journal->sql_since = apr_psprintf(pool, "SELECT `revision`, `tbl`, "
                                       "`record_id`, `operation` FROM %s "
                                       "WHERE `revision` > %%s AND "
-                                      "`revision` <= %%s ORDER BY "
-                                      "`revision` LIMIT %d", t,
+                                      "`revision` <= %%s%s ORDER BY "
+                                      "`revision` LIMIT %d", t, board,
                                       TB_JOURNAL_MAX_READ + 1);
     journal->sql_horizon = apr_pstrcat(pool, "SELECT MAX(`revision`) FROM ",
                                        t, " WHERE `changed_at` < NOW() - "
-                                       "INTERVAL %s SECOND", NULL);
+                                       "INTERVAL %s SECOND", board, NULL);
     /* Whole revisions go: a revision with part of its rows would answer
      * "what changed" wrongly, one without rows is known to be gone. */
     journal->sql_prune = apr_pstrcat(pool, "DELETE FROM ", t,
-                                     " WHERE `revision` <= %s", NULL);
+                                     " WHERE `revision` <= %s", board, NULL);
 }
 
 const char *tb_sql_events_poll(apr_pool_t *pool, const tb_revision_t *rev,
@@ -238,9 +285,10 @@ const char *tb_sql_events_poll(apr_pool_t *pool, const tb_revision_t *rev,
 
     return apr_psprintf(pool, "(SELECT %s, NULL FROM %s%s) UNION ALL "
                         "(SELECT DISTINCT `revision`, `tbl` FROM %s WHERE "
-                        "`revision` > %%s ORDER BY `revision` LIMIT %d)",
+                        "`revision` > %%s%s ORDER BY `revision` LIMIT %d)",
                         quote_id(pool, rev->column),
                         quote_id(pool, rev->table), where,
                         quote_id(pool, journal->table),
+                        and_scope(pool, journal->scope),
                         TB_JOURNAL_MAX_READ);
 }

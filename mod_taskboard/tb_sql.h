@@ -37,7 +37,9 @@ void tb_sql_build_journal(apr_pool_t *pool, tb_journal_t *journal);
 /**
  * The one statement an events poll runs: the board's revision (first
  * column, second NULL) and every (revision, table) of the journal after
- * %s, so that both come from the same read.
+ * %s, so that both come from the same read.  Its placeholders: the
+ * revision key (when the revision has a key column), the revision, and
+ * the board (scoped journals).
  */
 const char *tb_sql_events_poll(apr_pool_t *pool, const tb_revision_t *rev,
                                const tb_journal_t *journal);

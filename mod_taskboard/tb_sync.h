@@ -80,6 +80,9 @@ typedef struct tb_sync_t {
     const char *body_hash;      /* SHA-1 of the package, hex */
     const char *user;           /* the authenticated user, for stamp=
                                    fields (NULL: none) */
+    const char *board;          /* the request's board (tb_scope_value)
+                                   when the location is scoped, else NULL:
+                                   every statement is then confined to it */
     /* results */
     const char *revision;       /* the revision after the sync (JSON) */
     const char *response;       /* the answer, when it was recorded or

@@ -221,6 +221,16 @@ static int prepare_all(apply_t *a)
                 return rv;
             }
         }
+        /* the records references point at (check_references) */
+        for (j = 0; a->sync->board && j < store->fields->nelts; j++) {
+            const tb_field_t *f = APR_ARRAY_IDX(store->fields, j,
+                                                const tb_field_t *);
+            const tb_store_t *target = f->references
+                ? tb_store_find(conf->stores, f->references) : NULL;
+            if (target && (rv = statement(a, target->sql_select_id, &st))) {
+                return rv;
+            }
+        }
         for (j = 0; j < ch->added->nelts; j++) {
             tb_record_t *rec = APR_ARRAY_IDX(ch->added, j, tb_record_t *);
             build_record_sql(a, store, rec, 1);
@@ -259,6 +269,48 @@ static int prepare_all(apply_t *a)
 static apr_dbd_prepared_t *prepared(apply_t *a, const char *sql)
 {
     return apr_hash_get(a->db->request_stmts, sql, APR_HASH_KEY_STRING);
+}
+
+/* The arguments of a statement on the location's tables, followed by the
+ * board when the location is scoped: the board is the last placeholder of
+ * every scoped statement (tb_sql.c), so no row of another board is ever
+ * read, changed or removed, whatever ids the client sends. */
+static const char **on_board(apply_t *a, int n, const char **args,
+                             int *nargs)
+{
+    const char **all;
+
+    if (!a->sync->board) {
+        *nargs = n;
+        return args;
+    }
+    all = apr_palloc(a->pool, sizeof(char *) * (n + 1));
+    if (n > 0) {
+        memcpy(all, args, sizeof(char *) * n);
+    }
+    all[n] = a->sync->board;
+    *nargs = n + 1;
+    return all;
+}
+
+static int select_row(apply_t *a, const char *sql, int n, const char **args,
+                      int ncols, const char ***row, const char *doing)
+{
+    int nargs;
+    const char **all = on_board(a, n, args, &nargs);
+
+    return tb_db_select_row(a->db, prepared(a, sql), nargs, all, ncols, row,
+                            doing, &a->err->db);
+}
+
+static int exec_sql(apply_t *a, const char *sql, int n, const char **args,
+                    int *nrows, const char *doing)
+{
+    int nargs;
+    const char **all = on_board(a, n, args, &nargs);
+
+    return tb_db_exec(a->db, prepared(a, sql), nargs, all, nrows, doing,
+                      &a->err->db);
 }
 
 /* Remembers a record the client sent or this sync reported, so that
@@ -314,9 +366,8 @@ static int holds_values(apply_t *a, const tb_store_t *store,
     int i;
 
     *rv = 0;
-    if (tb_db_select_row(a->db, prepared(a, store->sql_lock_id), 1, &id,
-                         store->fields->nelts + 1, &row, "locking a record",
-                         &a->err->db)) {
+    if (select_row(a, store->sql_lock_id, 1, &id, store->fields->nelts + 1,
+                   &row, "locking a record")) {
         *rv = db_failed(a, store, rec);
         return 0;
     }
@@ -399,11 +450,14 @@ static int lock_revision(apply_t *a)
     if (!rev) {
         return 0;
     }
-    args[0] = rev->key_value;
+    args[0] = rev->scope ? a->sync->board : rev->key_value;
     if (tb_db_select_row(a->db, prepared(a, rev->sql_lock),
                          rev->key_column ? 1 : 0, args, 1, &row,
                          "locking the revision", &a->err->db)) {
         return db_failed(a, NULL, NULL);
+    }
+    if (!row && a->sync->board) {
+        return fail(a, 404, "there is no such board");
     }
     if (!row || !row[0] || !tb_parse_int64(row[0], &a->revision)) {
         a->err->db.code = 0;
@@ -421,8 +475,9 @@ static int lock_revision(apply_t *a)
     if (conf->conflicts != TB_CONFLICT_REJECT && conf->journal) {
         /* The lock on the revision row orders every sync: all that
          * raised it so far have committed, with their journal rows. */
-        if (tb_journal_since(a->db, conf->journal, a->sync->client_revision,
-                             a->revision, &a->others, &a->err->db)) {
+        if (tb_journal_since(a->db, conf->journal, a->sync->board,
+                             a->sync->client_revision, a->revision,
+                             &a->others, &a->err->db)) {
             return db_failed(a, NULL, NULL);
         }
         a->has_others = a->others.covered;
@@ -456,14 +511,13 @@ static int lock_revision(apply_t *a)
 static int remove_tree_bottom_up(apply_t *a, tb_changes_t *ch,
                                  apr_array_header_t *found)
 {
-    apr_dbd_prepared_t *del = prepared(a, ch->store->sql_delete_id);
     int n;
 
     for (n = found->nelts - 1; n >= 0; n--) {
         cascade_t *c = &APR_ARRAY_IDX(found, n, cascade_t);
         if (c->ch == ch && c->tree
-            && tb_db_exec(a->db, del, 1, &c->id, NULL,
-                          "removing a deep tree", &a->err->db)) {
+            && exec_sql(a, ch->store->sql_delete_id, 1, &c->id, NULL,
+                        "removing a deep tree")) {
             return -1;
         }
     }
@@ -503,14 +557,17 @@ static int apply_removals(apply_t *a)
                 const tb_field_t *f = APR_ARRAY_IDX(store->fields, j,
                                                     const tb_field_t *);
                 apr_array_header_t *ids;
+                const char **args;
+                int nargs;
                 if (!f->references
                     || strcmp(f->references, parent.ch->store->id) != 0) {
                     continue;
                 }
                 ids = apr_array_make(a->pool, 4, sizeof(char *));
+                args = on_board(a, 1, &parent.id, &nargs);
                 if (tb_db_select_column(a->db,
                                         prepared(a, store->sql_referrers[j]),
-                                        1, &parent.id, ids,
+                                        nargs, args, ids,
                                         "finding referring rows",
                                         &a->err->db)) {
                     return db_failed(a, NULL, NULL);
@@ -540,11 +597,13 @@ static int apply_removals(apply_t *a)
         for (j = 0; j < ch->removed->nelts; j++) {
             tb_record_t *rec = APR_ARRAY_IDX(ch->removed, j, tb_record_t *);
             apr_dbd_prepared_t *del = prepared(a, ch->store->sql_delete_id);
-            int rv = tb_db_exec_may_fail(a->db, del, 1, &rec->id, &rows,
+            int nargs;
+            const char **args = on_board(a, 1, &rec->id, &nargs);
+            int rv = tb_db_exec_may_fail(a->db, del, nargs, args, &rows,
                                          "removing a record", &a->err->db);
             if (rv == ER_CASCADE_TOO_DEEP
                 && (rv = remove_tree_bottom_up(a, ch, found)) == 0) {
-                rv = tb_db_exec(a->db, del, 1, &rec->id, &rows,
+                rv = tb_db_exec(a->db, del, nargs, args, &rows,
                                 "removing a record", &a->err->db);
             }
             if (rv) {
@@ -563,9 +622,8 @@ static int apply_removals(apply_t *a)
     for (n = 0; n < found->nelts; n++) {
         cascade_t *c = &APR_ARRAY_IDX(found, n, cascade_t);
         const char **row;
-        if (tb_db_select_row(a->db, prepared(a, c->ch->store->sql_select_id),
-                             1, &c->id, 1, &row, "checking cascades",
-                             &a->err->db)) {
+        if (select_row(a, c->ch->store->sql_select_id, 1, &c->id, 1, &row,
+                       "checking cascades")) {
             return db_failed(a, NULL, NULL);
         }
         if (!row) {
@@ -585,7 +643,7 @@ static int record_args(apply_t *a, const tb_store_t *store, tb_record_t *rec,
 {
     int n = 0, i;
 
-    *args = apr_palloc(a->pool, sizeof(char *) * (store->fields->nelts + 2));
+    *args = apr_palloc(a->pool, sizeof(char *) * (store->fields->nelts + 3));
     if (adding && store->id_kind == TB_ID_STRING) {
         (*args)[n++] = rec->id;
     }
@@ -622,7 +680,46 @@ static int record_args(apply_t *a, const tb_store_t *store, tb_record_t *rec,
     if (!adding) {
         (*args)[n++] = rec->id;
     }
+    if (a->sync->board) {
+        (*args)[n++] = a->sync->board;  /* last, in INSERT and UPDATE */
+    }
     *nargs = n;
+    return 0;
+}
+
+/* On a scoped board, every record a reference field names must be the
+ * board's own: the database's foreign key would accept another board's
+ * id, and then that board's removals would cascade into this one.  The
+ * answer is the one for a record that does not exist at all, so that
+ * ids of other boards cannot even be probed. */
+static int check_references(apply_t *a, const tb_store_t *store,
+                            const tb_record_t *rec)
+{
+    const char **row;
+    int i;
+
+    for (i = 0; a->sync->board && i < store->fields->nelts; i++) {
+        const tb_field_t *f = APR_ARRAY_IDX(store->fields, i,
+                                            const tb_field_t *);
+        const tb_store_t *target;
+        if (!f->references || !rec->sent[i] || rec->phantom_refs[i]
+            || !rec->values[i]) {
+            continue;           /* none, or one this sync just added */
+        }
+        target = tb_store_find(a->sync->conf->stores, f->references);
+        if (!target) {
+            continue;           /* not served here: checked at startup */
+        }
+        if (select_row(a, target->sql_select_id, 1, &rec->values[i], 1, &row,
+                       "checking a reference")) {
+            return db_failed(a, store, rec);
+        }
+        if (!row) {
+            return fail(a, 409, apr_psprintf(a->pool, "%s refers to a "
+                        "record that does not exist (it may have been "
+                        "deleted by someone else)", describe(a, store, rec)));
+        }
+    }
     return 0;
 }
 
@@ -640,9 +737,8 @@ static int apply_added_again(apply_t *a, tb_changes_t *ch, tb_record_t *rec)
 
     key[0] = store->table;
     key[1] = rec->phantom;
-    if (tb_db_select_row(a->db, prepared(a, idem->sql_phantom_find), 2, key,
-                         1, &found, "looking up a phantom id",
-                         &a->err->db)) {
+    if (select_row(a, idem->sql_phantom_find, 2, key, 1, &found,
+                   "looking up a phantom id")) {
         return db_failed(a, store, rec);
     }
     if (!found || !found[0]) {
@@ -650,9 +746,9 @@ static int apply_added_again(apply_t *a, tb_changes_t *ch, tb_record_t *rec)
     }
     rec->id = found[0];
     touch(a, store, rec->id);
-    if (tb_db_select_row(a->db, prepared(a, store->sql_lock_id), 1, &rec->id,
-                         store->fields->nelts + 1, &row,
-                         "locking a record added before", &a->err->db)) {
+    if (select_row(a, store->sql_lock_id, 1, &rec->id,
+                   store->fields->nelts + 1, &row,
+                   "locking a record added before")) {
         return db_failed(a, store, rec);
     }
     if (!row) {
@@ -665,7 +761,8 @@ static int apply_added_again(apply_t *a, tb_changes_t *ch, tb_record_t *rec)
         return 1;
     }
     if (rec->sql_again) {
-        if ((rv = record_args(a, store, rec, 0, &args, &nargs))) {
+        if ((rv = record_args(a, store, rec, 0, &args, &nargs))
+            || (rv = check_references(a, store, rec))) {
             return rv;
         }
         if (tb_db_exec(a->db, prepared(a, rec->sql_again), nargs, args,
@@ -677,10 +774,9 @@ static int apply_added_again(apply_t *a, tb_changes_t *ch, tb_record_t *rec)
         if (rows > 0) {
             note(a, store, rec->id, "updated");
         }
-        if (tb_db_select_row(a->db, prepared(a, store->sql_select_id), 1,
-                             &rec->id, store->fields->nelts + 1, &row,
-                             "reading a record added before", &a->err->db)
-            || !row) {
+        if (select_row(a, store->sql_select_id, 1, &rec->id,
+                       store->fields->nelts + 1, &row,
+                       "reading a record added before") || !row) {
             return db_failed(a, store, rec);
         }
     }
@@ -701,7 +797,8 @@ static int apply_added(apply_t *a, tb_changes_t *ch, tb_record_t *rec)
             return rv == 1 ? 0 : rv;
         }
     }
-    if ((rv = record_args(a, store, rec, 1, &args, &nargs))) {
+    if ((rv = record_args(a, store, rec, 1, &args, &nargs))
+        || (rv = check_references(a, store, rec))) {
         return rv;
     }
     if (tb_db_exec(a->db, prepared(a, rec->sql), nargs, args, NULL,
@@ -719,8 +816,8 @@ static int apply_added(apply_t *a, tb_changes_t *ch, tb_record_t *rec)
         mapping[0] = store->table;
         mapping[1] = rec->phantom;
         mapping[2] = rec->id;
-        if (tb_db_exec(a->db, prepared(a, idem->sql_phantom_add), 3, mapping,
-                       NULL, "recording a phantom id", &a->err->db)) {
+        if (exec_sql(a, idem->sql_phantom_add, 3, mapping, NULL,
+                     "recording a phantom id")) {
             if (a->err->db.code == 1062) {
                 /* a twin of this sync committed it first: run again,
                  * and this time find it */
@@ -731,10 +828,9 @@ static int apply_added(apply_t *a, tb_changes_t *ch, tb_record_t *rec)
     }
     /* Read back: the response carries every value the server chose
      * (defaults, translated references, normalised values). */
-    if (!rec->id || tb_db_select_row(a->db, prepared(a, store->sql_select_id),
-                                     1, &rec->id, store->fields->nelts + 1,
-                                     &row, "reading an added record",
-                                     &a->err->db) || !row) {
+    if (!rec->id || select_row(a, store->sql_select_id, 1, &rec->id,
+                               store->fields->nelts + 1, &row,
+                               "reading an added record") || !row) {
         return db_failed(a, store, rec);
     }
     APR_ARRAY_PUSH(ch->rows_out, const char *) =
@@ -754,8 +850,8 @@ static int apply_updated(apply_t *a, tb_changes_t *ch, tb_record_t *rec)
     if (!rec->sql) {
         return 0;           /* nothing this server stores was changed */
     }
-    if (tb_db_select_row(a->db, prepared(a, store->sql_lock_id), 1, &rec->id,
-                         n + 1, &before, "locking a record", &a->err->db)) {
+    if (select_row(a, store->sql_lock_id, 1, &rec->id, n + 1, &before,
+                   "locking a record")) {
         return db_failed(a, store, rec);
     }
     if (!before) {
@@ -771,7 +867,8 @@ static int apply_updated(apply_t *a, tb_changes_t *ch, tb_record_t *rec)
                     "someone else; reload to see the current board",
                     describe(a, store, rec)));
     }
-    if ((rv = record_args(a, store, rec, 0, &args, &nargs))) {
+    if ((rv = record_args(a, store, rec, 0, &args, &nargs))
+        || (rv = check_references(a, store, rec))) {
         return rv;
     }
     if (tb_db_exec(a->db, prepared(a, rec->sql), nargs, args, &rows,
@@ -783,9 +880,8 @@ static int apply_updated(apply_t *a, tb_changes_t *ch, tb_record_t *rec)
         note(a, store, rec->id, "updated");
     }
     touch(a, store, rec->id);
-    if (tb_db_select_row(a->db, prepared(a, store->sql_select_id), 1,
-                         &rec->id, n + 1, &after, "reading an updated record",
-                         &a->err->db) || !after) {
+    if (select_row(a, store->sql_select_id, 1, &rec->id, n + 1, &after,
+                   "reading an updated record") || !after) {
         return db_failed(a, store, rec);
     }
     /* Mentioned only where the server changed it further: values it
@@ -837,8 +933,8 @@ static int record_request(apply_t *a)
     args[0] = a->sync->request_id;
     args[1] = a->sync->body_hash;
     args[2] = mb.buf;
-    if (tb_db_exec(a->db, prepared(a, idem->sql_request_add), 3, args, NULL,
-                   "recording the request", &a->err->db)) {
+    if (exec_sql(a, idem->sql_request_add, 3, args, NULL,
+                 "recording the request")) {
         return db_failed(a, NULL, NULL);
     }
     return 0;
@@ -872,10 +968,11 @@ static int apply_once(apply_t *a)
     }
     /* Exactly one step per sync that changed something. */
     if (a->has_revision && a->changed) {
-        const char *key = rev->key_value;
+        const char *key = rev->scope ? a->sync->board : rev->key_value;
         if (a->sync->conf->journal
             && tb_journal_write(a->db, a->sync->conf->journal,
-                                a->revision + 1, a->written, &a->err->db)) {
+                                a->sync->board, a->revision + 1, a->written,
+                                &a->err->db)) {
             return db_failed(a, NULL, NULL);
         }
         if (tb_db_exec(a->db, prepared(a, rev->sql_raise),
@@ -891,8 +988,9 @@ static int apply_once(apply_t *a)
     }
     /* What others changed since the client's revision and this sync did
      * not touch, as it is now: the client adds, updates and removes it. */
-    if (a->has_others && tb_journal_fill(a->db, &a->others, a->touched,
-                                         a->sync->changes, &a->err->db)) {
+    if (a->has_others && tb_journal_fill(a->db, &a->others, a->sync->board,
+                                         a->touched, a->sync->changes,
+                                         &a->err->db)) {
         return db_failed(a, NULL, NULL);
     }
     if ((rv = record_request(a))) {
@@ -986,8 +1084,8 @@ int tb_sync_replay(tb_db_t *db, tb_sync_t *sync, tb_sync_error_t *err)
 {
     const tb_idempotency_t *idem = sync->conf->idempotency;
     apr_dbd_prepared_t *stmt;
-    const char *args[2], **row;
-    int attempt;
+    const char *args[3], **row;
+    int attempt, nargs = 2;
 
     sync->response = NULL;
     if (!idem || !idem->sql_request_find || !sync->request_id
@@ -997,12 +1095,15 @@ int tb_sync_replay(tb_db_t *db, tb_sync_t *sync, tb_sync_error_t *err)
     memset(err, 0, sizeof(*err));
     args[0] = sync->request_id;
     args[1] = sync->body_hash;
+    if (sync->board) {
+        args[nargs++] = sync->board;
+    }
     for (attempt = 0; ; attempt++) {
         if (tb_db_statement(db, idem->sql_request_find, attempt > 0, &stmt,
                             &err->db)) {
             return -1;
         }
-        if (!tb_db_select_row(db, stmt, 2, args, 1, &row,
+        if (!tb_db_select_row(db, stmt, nargs, args, 1, &row,
                               "looking up an earlier answer", &err->db)) {
             break;
         }

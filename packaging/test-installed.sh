@@ -94,7 +94,8 @@ DEBIAN_FRONTEND=noninteractive dpkg --force-confdef --force-confold -i "$deb"
 pkg_installed || die "$pkg is not installed after dpkg -i"
 [ "$(dpkg-query -W -f='${Version}' "$pkg")" = "$version" ] || die "$pkg is not at version $version"
 for f in $module $apache/mods-available/taskboard.load $apache/mods-available/taskboard.conf \
-         /usr/share/mod-taskboard/taskboard.conf /usr/share/mod-taskboard/schema.sql; do
+         /usr/share/mod-taskboard/taskboard.conf /usr/share/mod-taskboard/schema.sql \
+         /usr/share/mod-taskboard/taskboard-boards.conf /usr/share/mod-taskboard/boards.sql; do
     [ -f "$f" ] || die "$f is missing after dpkg -i"
     dpkg -S "$f" 2>/dev/null | grep -q "^$pkg: " || die "$f does not belong to $pkg"
 done

@@ -306,6 +306,43 @@ CASES = [
      r"TaskBoardField", ["min="], True),
     ("field-max-not-number", store_conf("!TaskBoardField weight int max=lots"),
      r"TaskBoardField", ["lots"], True),
+    # TaskBoardScope: before what it scopes, a known source and type, a revision per board
+    ("scope-after-store", store_conf("TaskBoardField name string")
+     .replace("</TaskBoardStore>\n", "</TaskBoardStore>\n!   TaskBoardScope board_id env=B\n"),
+     r"TaskBoardScope", ["TaskBoardStore"], True),
+    ("scope-source", store_conf("TaskBoardField name string",
+                                loc_extra="!   TaskBoardScope board_id header=X-Board\n"),
+     r"TaskBoardScope", ["header=X-Board", "env=", "param="], True),
+    ("scope-column", store_conf("TaskBoardField name string",
+                                loc_extra="!   TaskBoardScope board-id env=B\n"),
+     r"TaskBoardScope", ["board-id"], True),
+    ("scope-type", store_conf("TaskBoardField name string",
+                              loc_extra="!   TaskBoardScope board_id env=B uuid\n"),
+     r"TaskBoardScope", ["uuid"], True),
+    ("scope-twice", store_conf("TaskBoardField name string",
+                               loc_extra="    TaskBoardScope board_id env=B\n"
+                                         "!   TaskBoardScope team env=T\n"),
+     r"TaskBoardScope", ["already"], True),
+    ("scope-revision-fixed-key", store_conf(
+        "TaskBoardField name string", loc_extra="    TaskBoardScope board_id env=B\n"
+                                                "!   TaskBoardRevision boards revision id=1\n"),
+     r"TaskBoardRevision", ["id=1", "TaskBoardScope"], True),
+    ("revision-key-without-scope", store_conf(
+        "TaskBoardField name string", loc_extra="!   TaskBoardRevision boards revision id\n"),
+     r"TaskBoardRevision", ["TaskBoardScope"], True),
+    ("scope-without-revision", store_conf(
+        "TaskBoardField name string", loc_extra="!   TaskBoardScope board_id env=B\n"),
+     r"TaskBoardScope", ["TB00011", "TaskBoardRevision"], True),
+    ("scope-journal-elsewhere", "!TaskBoardJournal board_journal\n" + store_conf(
+        "TaskBoardField name string", loc_extra="    TaskBoardScope board_id env=B\n"
+                                                "    TaskBoardRevision boards revision id\n"),
+     r"TaskBoardJournal", ["TB00010", "TaskBoardScope"], True),
+    ("scope-inner-store", store_conf(
+        "TaskBoardField name string", loc_extra="    TaskBoardScope board_id env=B\n"
+                                                "    TaskBoardRevision boards revision id\n")
+     + "<Location /api/load>\n!   <TaskBoardStore notes>\n        TaskBoardField text string\n"
+       "    </TaskBoardStore>\n</Location>\n",
+     r"TaskBoardStore", ["TB00010", "notes"], True),
     ("unknown-handler", GOOD + """\
 <Location /api/other>
 !   SetHandler taskboard-save
@@ -359,6 +396,15 @@ class TestConfig:
         if text is None:
             pytest.fail(f"{tbtest.sample_conf_path()} does not exist")
         self.cfg.install(text)
+        rc, out = self.cfg.config_test()
+        assert rc == 0, out
+
+    def test_tb_100_05(self):
+        # the shipped many-boards configuration passes
+        mods = "".join(f'LoadModule {m}_module "{tbtest.MODULES_DIR}/mod_{m}.so"\n'
+                       for m in ("auth_basic", "authn_core", "authn_file", "authz_user"))
+        with open(f"{tbtest.REPO}/conf/taskboard-boards.conf") as f:
+            self.cfg.install(mods + f.read())
         rc, out = self.cfg.config_test()
         assert rc == 0, out
 

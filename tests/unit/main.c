@@ -34,6 +34,7 @@ int main(int argc, const char *const *argv)
         {"convert", test_convert},
         {"json", test_json},
         {"sql", test_sql},
+        {"sql_scoped", test_sql_scoped},
         {"request", test_request},
         {"sync", test_sync},
         {"cache", test_cache},

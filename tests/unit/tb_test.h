@@ -38,6 +38,7 @@ void test_model(void);
 void test_convert(void);
 void test_json(void);
 void test_sql(void);
+void test_sql_scoped(void);
 void test_request(void);
 void test_sync(void);
 void test_cache(void);

@@ -61,3 +61,76 @@ void test_sql(void)
     CHECK(strcmp(tb_sql_label(p, "x", "SELECT 1"),
                  tb_sql_label(p, "x", "SELECT 2")) != 0);
 }
+
+/* Under a scope, every statement on a table carries the board, as its
+ * last placeholder (the page's first: LIMIT and OFFSET follow it). */
+void test_sql_scoped(void)
+{
+    apr_pool_t *p = tb_test_pool;
+    tb_scope_t scope;
+    tb_store_t *store = tb_store_create(p, "tasks");
+    tb_journal_t journal;
+    tb_idempotency_t idem;
+    const char *columns[] = {"name"};
+    const char *msg = NULL;
+
+    memset(&scope, 0, sizeof(scope));
+    scope.column = "board_id";
+    scope.type = TB_TYPE_INT;
+    store->scope = &scope;
+    add_field(store, "name", "name", TB_TYPE_STRING);
+    add_field(store, "parentId", "parent_id", TB_TYPE_INT);
+    APR_ARRAY_IDX(store->fields, 1, tb_field_t *)->references = "tasks";
+    tb_sql_build_store(p, store);
+    CHECK_STR(store->sql_select_all, "SELECT `id`,`name`,`parent_id` FROM "
+              "`tasks` WHERE `board_id` = %s ORDER BY ");
+    CHECK_STR(store->sql_count,
+              "SELECT COUNT(*) FROM `tasks` WHERE `board_id` = %s");
+    CHECK_STR(store->sql_lock_id, "SELECT `id`,`name`,`parent_id` FROM "
+              "`tasks` WHERE `id` = %s AND `board_id` = %s FOR UPDATE");
+    CHECK_STR(store->sql_delete_id,
+              "DELETE FROM `tasks` WHERE `id` = %s AND `board_id` = %s");
+    CHECK_STR(store->sql_referrers[1], "SELECT `id` FROM `tasks` WHERE "
+              "`parent_id` = %s AND `board_id` = %s FOR UPDATE");
+    CHECK(strstr(store->sql_select_ids, ",%s) AND `board_id` = %s") != NULL);
+    CHECK_STR(tb_sql_insert(p, store, columns, 1),
+              "INSERT INTO `tasks` (`name`,`board_id`) VALUES (%s,%s)");
+    CHECK_STR(tb_sql_insert(p, store, columns, 0),
+              "INSERT INTO `tasks` (`board_id`) VALUES (%s)");
+    CHECK_STR(tb_sql_update(p, store, columns, 1), "UPDATE `tasks` SET "
+              "`name` = %s WHERE `id` = %s AND `board_id` = %s");
+
+    memset(&journal, 0, sizeof(journal));
+    journal.table = "board_journal";
+    journal.scope = &scope;
+    tb_sql_build_journal(p, &journal);
+    CHECK(strncmp(journal.sql_insert_one, "INSERT INTO `board_journal` "
+                  "(`revision`, `tbl`, `record_id`, `operation`, `board_id`) "
+                  "VALUES (%s,%s,%s,%s,%s) ON DUPLICATE", 106) == 0);
+    CHECK(strstr(journal.sql_since, "`revision` <= %s AND `board_id` = %s "
+                 "ORDER BY") != NULL);
+    CHECK(strstr(journal.sql_prune, "`revision` <= %s AND `board_id` = %s")
+          != NULL);
+
+    memset(&idem, 0, sizeof(idem));
+    idem.phantom_table = "board_phantoms";
+    idem.request_table = "board_requests";
+    idem.scope = &scope;
+    tb_sql_build_idempotency(p, &idem);
+    CHECK_STR(idem.sql_phantom_find, "SELECT `real_id` FROM `board_phantoms` "
+              "WHERE `tbl` = %s AND `phantom` = %s AND `board_id` = %s");
+    CHECK_STR(idem.sql_request_add, "INSERT IGNORE INTO `board_requests` "
+              "(`request_id`, `body_hash`, `response`, `board_id`) VALUES "
+              "(%s, %s, %s, %s)");
+
+    /* the board's value: one spelling per int board, none for junk */
+    CHECK_STR(tb_scope_value(p, &scope, "007", &msg), "7");
+    CHECK(tb_scope_value(p, &scope, "7x", &msg) == NULL && msg);
+    CHECK(tb_scope_value(p, &scope, "", &msg) == NULL);
+    CHECK(tb_scope_value(p, &scope, NULL, &msg) == NULL);
+    CHECK(tb_scope_value(p, &scope, "99999999999999999999", &msg) == NULL);
+    scope.type = TB_TYPE_STRING;
+    CHECK_STR(tb_scope_value(p, &scope, "team-α", &msg), "team-α");
+    CHECK(tb_scope_value(p, &scope, "a\tb", &msg) == NULL);
+    CHECK(tb_scope_value(p, &scope, "\xff\xfe", &msg) == NULL);
+}

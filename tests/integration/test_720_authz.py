@@ -1,0 +1,196 @@
+"""Authorization (TaskBoardAuthzQuery, TaskBoardReadOnly) on the boards of
+conf/taskboard-boards.conf, used whole: httpd authenticates (mod_auth_basic with a password file),
+the module asks board_access whether the user may read or write the board.  401 and 403 come back
+as the module's JSON errors, whether httpd or the module refuses, and a refused request writes
+nothing."""
+
+import base64
+import hashlib
+import json
+import os
+import urllib.parse
+
+import pytest
+import requests
+
+import sse
+import tbtest
+from tbtest import MODULES_DIR, describe
+from test_710_boards import BOARD_TABLES, SEED, boards_conf
+
+USERS = {"alice": "wonderland", "bob": "builder", "carol": "singer"}
+ACCESS = [(1, "alice", "write"), (2, "alice", "read"), (1, "bob", "read")]   # carol: none
+
+# A read-only location on the sample board, and one whose query asks for the user only.
+EXTRA = """
+<Location /ro>
+    TaskBoardRevision options value name=revision
+    TaskBoardReadOnly On
+    <TaskBoardStore tasks>
+        TaskBoardField name string required
+    </TaskBoardStore>
+</Location>
+<Location /ro/sync>
+    SetHandler taskboard-sync
+</Location>
+<Location /team>
+    AuthType Basic
+    AuthName "team"
+    AuthUserFile "{htpasswd}"
+    Require valid-user
+    TaskBoardAuthzQuery "SELECT access FROM board_access WHERE user = %s AND board_id = 1"
+    TaskBoardRevision options value name=revision
+    <TaskBoardStore tasks>
+        TaskBoardField name string required
+    </TaskBoardStore>
+</Location>
+<Location /team/sync>
+    SetHandler taskboard-sync
+</Location>
+<Location /team/load>
+    SetHandler taskboard-load
+</Location>
+"""
+
+
+def conf(htpasswd: str) -> str:
+    mods = "".join(f'LoadModule {m}_module "{MODULES_DIR}/mod_{m}.so"\n'
+                   for m in ("auth_basic", "authn_core", "authn_file", "authz_user"))
+    text = boards_conf(with_access=True).replace("/etc/apache2/taskboard.htpasswd", htpasswd)
+    return mods + text + EXTRA.replace("{htpasswd}", htpasswd)
+
+
+def check_json_error(r, status, kind):
+    assert r.status_code == status, describe(r)
+    assert r.headers["Content-Type"].split(";")[0] == "application/json", describe(r)
+    body = r.json()
+    assert body["success"] is False and body["code"] == status, body
+    assert body["type"] == kind and body["message"], body
+    return body
+
+
+class TestAuthz:
+
+    @pytest.fixture(autouse=True, scope="class")
+    def _class_scope(self, env, httpd, db):
+        path = os.path.join(httpd.root, "conf", "htpasswd")
+        with open(path, "w") as f:
+            for user, pw in USERS.items():
+                digest = base64.b64encode(hashlib.sha1(pw.encode()).digest()).decode()
+                f.write(f"{user}:{{SHA}}{digest}\n")
+        os.chmod(path, 0o644)
+        env.db_load(os.path.join(tbtest.REPO, "sql", "boards.sql"))
+        httpd.reload(conf(path))
+        yield
+        env.db_load()
+
+    @pytest.fixture(autouse=True)
+    def _seed(self, db):
+        for sql in SEED:
+            db.execute(sql)
+        db.execute("DELETE FROM board_access")
+        db.executemany("INSERT INTO board_access (board_id, user, access) VALUES (%s, %s, %s)",
+                       ACCESS)
+
+    def load(self, httpd, board, user, password=None):
+        q = urllib.parse.urlencode({"data": json.dumps({"type": "load", "requestId": 1})})
+        return requests.get(httpd.url(f"/boards/{board}/load?{q}"), timeout=10,
+                            auth=(user, password or USERS[user]) if user else None)
+
+    def sync(self, httpd, board, user, package, path=None):
+        return requests.post(httpd.url(path or f"/boards/{board}/sync"), timeout=10,
+                             json={"type": "sync", **package},
+                             auth=(user, USERS[user]) if user else None)
+
+    def test_tb_720_01(self, httpd):
+        # no or wrong credentials: httpd's 401 with its Basic challenge, in the module's JSON
+        httpd.expect_log(r"AH01617: user alice: authentication failure")
+        for r, kind in ((self.load(httpd, 1, None), "load"),
+                        (self.load(httpd, 1, "alice", "wrong"), "load"),
+                        (self.sync(httpd, 1, None, {"requestId": 1}), "sync")):
+            check_json_error(r, 401, kind)
+            assert r.headers["WWW-Authenticate"].startswith('Basic realm="Task boards"'), \
+                r.headers
+
+    def test_tb_720_02(self, httpd, db):
+        # carol has no row for board 1: 403 on load, sync and events, and nothing is written
+        with tbtest.Unchanged(db, BOARD_TABLES):
+            check_json_error(self.load(httpd, 1, "carol"), 403, "load")
+            check_json_error(self.sync(httpd, 1, "carol", {"requestId": 2, "tasks": {
+                "updated": [{"id": 101, "name": "carol was here"}]}}), 403, "sync")
+            r = requests.get(httpd.url("/boards/1/events"), auth=("carol", USERS["carol"]),
+                             timeout=10)
+            check_json_error(r, 403, "events")
+        # alice may write board 1 but only read board 2; no one's access reaches board 3
+        check_json_error(self.load(httpd, 3, "alice"), 403, "load")
+
+    def test_tb_720_03(self, httpd, db):
+        # bob may read board 1: he loads it, polls it and follows its events, but a sync that
+        # changes something is refused (403) and writes nothing
+        r = self.load(httpd, 1, "bob")
+        assert r.status_code == 200 and {t["id"] for t in r.json()["tasks"]["rows"]} \
+            == {101, 102}, describe(r)
+        r = self.sync(httpd, 1, "bob", {"requestId": 3, "revision": 10})
+        assert r.status_code == 200 and r.json()["revision"] == 10, describe(r)
+        with tbtest.Unchanged(db, BOARD_TABLES):
+            body = check_json_error(self.sync(httpd, 1, "bob", {"requestId": 4, "tasks": {
+                "removed": [{"id": 102}]}}), 403, "sync")
+            assert body["requestId"] == 4 and "not change" in body["message"], body
+        auth = "Basic " + base64.b64encode(b"bob:builder").decode()
+        with sse.SseStream(httpd, "/boards/1/events", headers={"Authorization": auth}) as s:
+            assert s.status == 200, s.headers
+            assert self.sync(httpd, 1, "alice", {"requestId": 5, "tasks": {"updated": [
+                {"id": 101, "name": "seen by bob"}]}}).status_code == 200
+            ev = s.next_event(timeout=10)
+            while ev is not None and ev.event == "ready" or (ev is not None and not ev.is_event):
+                ev = s.next_event(timeout=10)
+            assert ev is not None and json.loads(ev.data)["revision"] == 11, ev
+
+    def test_tb_720_04(self, httpd, db):
+        # alice writes board 1 (her name in the stamp) and is refused writing board 2
+        r = self.sync(httpd, 1, "alice", {"requestId": 6, "tasks": {"updated": [
+            {"id": 101, "name": "by alice"}]}})
+        assert r.status_code == 200, describe(r)
+        assert r.json()["tasks"]["rows"][0]["updatedBy"] == "alice", r.json()
+        with tbtest.Unchanged(db, BOARD_TABLES):
+            check_json_error(self.sync(httpd, 2, "alice", {"requestId": 7, "tasks": {
+                "updated": [{"id": 201, "name": "by alice"}]}}), 403, "sync")
+        # her access to board 2 is read: loading it works
+        assert self.load(httpd, 2, "alice").status_code == 200
+
+    def test_tb_720_05(self, httpd, db):
+        # access changes take effect on the next request (nothing is cached)
+        db.execute("UPDATE board_access SET access = 'write' WHERE user = 'bob'")
+        r = self.sync(httpd, 1, "bob", {"requestId": 8, "tasks": {"updated": [
+            {"id": 102, "name": "by bob"}]}})
+        assert r.status_code == 200, describe(r)
+        db.execute("DELETE FROM board_access WHERE user = 'bob'")
+        check_json_error(self.load(httpd, 1, "bob"), 403, "load")
+
+    def test_tb_720_06(self, httpd, db, env):
+        # TaskBoardReadOnly: polls answer, changes get 403, nothing is written
+        env.db_load()
+        with tbtest.Unchanged(db):
+            r = requests.post(httpd.url("/ro/sync"), json={"type": "sync", "requestId": 9},
+                              timeout=10)
+            assert r.status_code == 200, describe(r)
+            body = check_json_error(requests.post(httpd.url("/ro/sync"), timeout=10, json={
+                "type": "sync", "requestId": 10,
+                "tasks": {"added": [{"$PhantomId": "_r", "name": "no"}]}}), 403, "sync")
+            assert "read-only" in body["message"], body
+
+    def test_tb_720_07(self, httpd, db, env):
+        # a query with the user alone decides for a location without boards
+        env.db_load()
+        r = requests.post(httpd.url("/team/sync"), auth=("alice", USERS["alice"]), timeout=10,
+                          json={"type": "sync", "requestId": 11, "tasks": {"added": [
+                              {"$PhantomId": "_t", "name": "team"}]}})
+        assert r.status_code == 200, describe(r)
+        with tbtest.Unchanged(db):
+            check_json_error(requests.post(httpd.url("/team/sync"), timeout=10,
+                                           auth=("bob", USERS["bob"]), json={
+                                               "type": "sync", "requestId": 12, "tasks": {
+                                                   "added": [{"$PhantomId": "_u",
+                                                              "name": "bob"}]}}), 403, "sync")
+            check_json_error(requests.get(httpd.url("/team/load"), timeout=10,
+                                          auth=("carol", USERS["carol"])), 403, "load")
