@@ -50,6 +50,9 @@ EXTRA = """
 <Location /team/load>
     SetHandler taskboard-load
 </Location>
+<Location /tb-status>
+    SetHandler taskboard-status
+</Location>
 """
 
 
@@ -194,3 +197,27 @@ class TestAuthz:
                                                               "name": "bob"}]}}), 403, "sync")
             check_json_error(requests.get(httpd.url("/team/load"), timeout=10,
                                           auth=("carol", USERS["carol"])), 403, "load")
+
+    def test_tb_720_08(self, httpd, env):
+        # the status page after the tests above (httpd was restarted for this class): every
+        # request the module answered counted in its location, refusals as errors; httpd's own
+        # 401s never reached the module.  The JSON is kept for the record.
+        r = requests.get(httpd.url("/tb-status?json"), headers={"Connection": "close"},
+                         timeout=10)
+        assert r.status_code == 200, describe(r)
+        text = r.text
+        with open(os.path.join(env.state_dir, "status-after-720.json"), "w") as f:
+            f.write(text)
+        print("\n[720 status] " + text)
+        st = {loc["path"]: loc for loc in tbtest.jloads(text)["locations"]}
+        # a request counts in the most specific section that applies, for a board's requests
+        # the last <LocationMatch> of conf/taskboard-boards.conf
+        boards = st["^/boards/"]
+        # loads: carol's, alice's of board 3 (both 403), bob's, alice's of board 2, bob's 403;
+        # syncs: carol's 403, bob's poll and his refused removal, alice's three (one 403),
+        # bob's; events: carol's 403, and bob's stream once httpd noticed it closed
+        assert boards["loads"] == 5 and boards["syncs"] == 7, boards
+        assert boards["events"] in (1, 2), boards
+        assert boards["errors"] == 3 + 3 + 1 and boards["rowsWritten"] == 3, boards
+        assert st["/ro/sync"]["errors"] == 1 and st["/team/sync"]["errors"] == 1, st
+        assert st["/team/load"]["errors"] == 1, st
