@@ -201,7 +201,7 @@ class TestBoards:
     def test_tb_710_06(self, httpd, db):
         # a board without a revision row does not exist: 404 on every handler, nothing written
         with tbtest.Unchanged(db, BOARD_TABLES):
-            for r in (load(httpd, 4),
+            for r in (load(httpd, 4), load(httpd, 4, sinceRevision=1),
                       sync(httpd, 4, {"requestId": 50, "tasks": {"added": [
                           {"$PhantomId": "_x", "name": "nowhere"}]}}),
                       sync(httpd, 4, {"requestId": 51, "revision": 1}),
