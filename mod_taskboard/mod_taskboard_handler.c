@@ -30,6 +30,15 @@
 /* Seconds a client should wait before retrying when the database is away. */
 #define TB_RETRY_AFTER "5"
 
+/* What a CORS preflight is told: the request headers a front end may
+ * send (the Bryntum client sends Content-Type; X-Requested-With and
+ * Authorization are common additions, Last-Event-ID is the event
+ * stream's resume header), and how long the browser may keep the answer:
+ * ten minutes, so that a changed TaskBoardAllowOrigin soon applies. */
+#define TB_CORS_ALLOW_HEADERS "Content-Type, X-Requested-With, " \
+                              "Authorization, Last-Event-ID"
+#define TB_CORS_MAX_AGE "600"
+
 /* mod_dbd hands out a pooled connection after a ping; after a database
  * restart each stale pooled connection fails once, so try a few. */
 #define TB_ACQUIRE_ATTEMPTS 3
@@ -121,10 +130,78 @@ int tb_check_method(request_rec *r, const char *type, const char *allow)
     return DECLINED;
 }
 
+/* The configured spelling of origin when TaskBoardAllowOrigin lists it,
+ * else NULL.  Browsers send the Origin in the normalised form the
+ * directive keeps; scheme and host are case-insensitive all the same. */
+static const char *allowed_origin(const tb_dir_conf_t *conf,
+                                  const char *origin)
+{
+    int i;
+
+    if (!conf->allow_origins || !origin) {
+        return NULL;
+    }
+    for (i = 0; i < conf->allow_origins->nelts; i++) {
+        const char *allowed = APR_ARRAY_IDX(conf->allow_origins, i,
+                                            const char *);
+        if (strcasecmp(allowed, origin) == 0) {
+            return allowed;
+        }
+    }
+    return NULL;
+}
+
+int tb_check_cors(request_rec *r, const char *type, const char *methods)
+{
+    tb_dir_conf_t *conf = ap_get_module_config(r->per_dir_config,
+                                               &taskboard_module);
+    const char *origin = apr_table_get(r->headers_in, "Origin");
+    const char *allowed = allowed_origin(conf, origin);
+
+    if (conf->allow_origins) {
+        /* The answer depends on Origin whatever it holds: a cache must
+         * not give one origin's answer to another. */
+        apr_table_mergen(r->err_headers_out, "Vary", "Origin");
+    }
+    if (allowed) {
+        /* err_headers_out: they must also reach the page with the error
+         * answers httpd makes itself (413 of LimitRequestBody, 408), or
+         * the browser hides the status from it. */
+        apr_table_setn(r->err_headers_out, "Access-Control-Allow-Origin",
+                       allowed);
+        apr_table_setn(r->err_headers_out,
+                       "Access-Control-Allow-Credentials", "true");
+    }
+    if (r->method_number != M_OPTIONS || !origin
+        || !apr_table_get(r->headers_in, "Access-Control-Request-Method")) {
+        return DECLINED;
+    }
+    /* A preflight: the browser asks whether the page may send the real
+     * request.  It comes without credentials (see README, Cross-origin
+     * front ends). */
+    if (!allowed) {
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, TBLOGNO(00150)
+                      "CORS preflight for %s from origin %s refused: not "
+                      "listed in " TB_CMD_ALLOW_ORIGIN, r->uri, origin);
+        return tb_send_error(r, HTTP_FORBIDDEN, type, NULL,
+                             "pages of this origin may not use the board "
+                             "(the server does not list it as an allowed "
+                             "origin)", NULL);
+    }
+    apr_table_setn(r->headers_out, "Access-Control-Allow-Methods", methods);
+    apr_table_setn(r->headers_out, "Access-Control-Allow-Headers",
+                   TB_CORS_ALLOW_HEADERS);
+    apr_table_setn(r->headers_out, "Access-Control-Max-Age",
+                   TB_CORS_MAX_AGE);
+    r->status = HTTP_NO_CONTENT;
+    return OK;
+}
+
 int tb_check_request(request_rec *r, const tb_dir_conf_t *conf,
                      const char *type, int allow_get)
 {
-    int status = tb_check_method(r, type, allow_get ? "GET, POST" : "POST");
+    int status = tb_check_method(r, type, allow_get ? TB_METHODS_LOAD
+                                                    : TB_METHODS_SYNC);
 
     if (status != DECLINED) {
         return status;
@@ -363,33 +440,49 @@ int tb_send_db_error(request_rec *r, const char *type,
 
 /************ dispatch ****************************************************/
 
+/* The handlers a browser page calls; the status page is for
+ * administrators and answers no cross-origin requests. */
+typedef struct tb_route_t {
+    const char *handler;        /* SetHandler name */
+    int (*handle)(request_rec *r);
+    int kind;                   /* TB_STATS_* */
+    const char *type;           /* "type" of its JSON answers */
+    const char *methods;        /* TB_METHODS_* */
+} tb_route_t;
+
+static const tb_route_t tb_routes[] = {
+    {TB_HANDLER_LOAD, tb_handle_load, TB_STATS_LOAD, "load",
+     TB_METHODS_LOAD},
+    {TB_HANDLER_SYNC, tb_handle_sync, TB_STATS_SYNC, "sync",
+     TB_METHODS_SYNC},
+    {TB_HANDLER_EVENTS, tb_handle_events, TB_STATS_EVENTS, "events",
+     TB_METHODS_EVENTS},
+    {NULL}
+};
+
 int tb_handler(request_rec *r)
 {
-    int (*handle)(request_rec *) = NULL;
-    int kind = 0, rv;
+    const tb_route_t *route;
     apr_time_t start;
+    int rv;
 
-    if (strcmp(r->handler, TB_HANDLER_LOAD) == 0) {
-        handle = tb_handle_load;
-        kind = TB_STATS_LOAD;
-    }
-    else if (strcmp(r->handler, TB_HANDLER_SYNC) == 0) {
-        handle = tb_handle_sync;
-        kind = TB_STATS_SYNC;
-    }
-    else if (strcmp(r->handler, TB_HANDLER_EVENTS) == 0) {
-        handle = tb_handle_events;
-        kind = TB_STATS_EVENTS;
-    }
-    else if (strcmp(r->handler, TB_HANDLER_STATUS) == 0) {
+    if (strcmp(r->handler, TB_HANDLER_STATUS) == 0) {
         return tb_handle_status(r);
     }
-    else {
+    for (route = tb_routes; route->handler; route++) {
+        if (strcmp(r->handler, route->handler) == 0) {
+            break;
+        }
+    }
+    if (!route->handler) {
         return DECLINED;
     }
+    if ((rv = tb_check_cors(r, route->type, route->methods)) != DECLINED) {
+        return rv;
+    }
     start = apr_time_now();
-    tb_stats_begin(r, kind);
-    rv = handle(r);
+    tb_stats_begin(r, route->kind);
+    rv = route->handle(r);
     tb_stats_end(r, apr_time_now() - start);
     return rv;
 }

@@ -57,6 +57,13 @@ APLOG_USE_MODULE(taskboard);
 #define TB_CMD_EVENTS_POLL "TaskBoardEventsPoll"
 #define TB_CMD_EVENTS_HEARTBEAT "TaskBoardEventsHeartbeat"
 #define TB_CMD_EVENTS_LIFETIME "TaskBoardEventsLifetime"
+#define TB_CMD_ALLOW_ORIGIN "TaskBoardAllowOrigin"
+
+/* The methods each handler serves (its Allow header, and what a CORS
+ * preflight is told). */
+#define TB_METHODS_LOAD "GET, POST"
+#define TB_METHODS_SYNC "POST"
+#define TB_METHODS_EVENTS "GET"
 
 #define TB_DEFAULT_PARAM "data"
 #define TB_DEFAULT_MAX_BODY (4 * 1024 * 1024)
@@ -88,6 +95,10 @@ typedef struct tb_dir_conf_t {
                                    accepted and dropped; NULL: not set */
     tb_idempotency_t *idempotency; /* NULL: not set here */
     int load_cache;             /* -1: not set here, else 1 (on) or 0 */
+    apr_array_header_t *allow_origins; /* origins (const char *) whose
+                                   pages may call the handlers with
+                                   credentials, normalised as browsers
+                                   send them; NULL: not set here */
     tb_store_t *current_store;  /* only while a <TaskBoardStore> is read */
 } tb_dir_conf_t;
 
@@ -163,6 +174,14 @@ int tb_send_error(request_rec *r, int status, const char *type,
 /** OPTIONS (answered with Allow) and methods other than allow ("GET",
  *  "POST" or "GET, POST"; 405); DECLINED means go on, else the result. */
 int tb_check_method(request_rec *r, const char *type, const char *allow);
+
+/**
+ * Cross-origin requests: adds the CORS headers for an origin listed in
+ * TaskBoardAllowOrigin (on error answers too), and answers a preflight
+ * (204 for a listed origin, 403 otherwise).  methods is the handler's
+ * TB_METHODS_*.  DECLINED means go on, else the result.
+ */
+int tb_check_cors(request_rec *r, const char *type, const char *methods);
 
 /** Method and location checks; DECLINED means go on, else the result. */
 int tb_check_request(request_rec *r, const tb_dir_conf_t *conf,
