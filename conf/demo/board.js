@@ -570,6 +570,7 @@
     // Renaming in place: Enter or leaving the field saves, Escape gives up.
     function editName(card, heading, key) {
         const input = document.createElement('input');
+        heading.dataset.name = heading.textContent;
         input.value = heading.textContent;
         input.maxLength = 255;
         input.setAttribute('aria-label', 'Card name');
@@ -583,6 +584,9 @@
             }
             done = true;
             const value = input.value.trim();
+            // the field goes first: the board is not drawn again while a name is being edited
+            heading.textContent = save && value ? value : heading.dataset.name;
+            card.draggable = true;
             if (save && value) {
                 renameCard(key, value);
             }
