@@ -229,14 +229,24 @@ static int read_body(request_rec *r, apr_off_t max, char **buf,
     apr_bucket_brigade *body = apr_brigade_create(r->pool,
                                                   r->connection->bucket_alloc);
     const char *clen = apr_table_get(r->headers_in, "Content-Length");
-    const char *too_large = apr_psprintf(r->pool, "the request body is "
-                                         "larger than the %" APR_OFF_T_FMT
-                                         " bytes allowed", max);
+    apr_off_t limit = (apr_off_t)ap_get_limit_req_body(r);
+    const char *too_large;
     apr_off_t total = 0;
     apr_bucket *e;
     int seen_eos = 0;
     apr_status_t rv;
 
+    /* A body that LimitRequestBody refuses as well is refused here, while
+     * the answer can still be the module's: httpd's own 413 for it loses
+     * the headers of the answer (the CORS headers among them), so a
+     * cross-origin page could not read it.  (A chunked body over the
+     * limit still meets httpd's own, since its size shows only as it is
+     * read.) */
+    if (limit > 0 && limit < max) {
+        max = limit;
+    }
+    too_large = apr_psprintf(r->pool, "the request body is larger than the "
+                             "%" APR_OFF_T_FMT " bytes allowed", max);
     *buf = NULL;
     *len = 0;
     if (clen && apr_atoi64(clen) > max) {
