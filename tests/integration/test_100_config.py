@@ -306,6 +306,26 @@ CASES = [
      r"TaskBoardField", ["min="], True),
     ("field-max-not-number", store_conf("!TaskBoardField weight int max=lots"),
      r"TaskBoardField", ["lots"], True),
+    # TaskBoardAllowOrigin: scheme://host[:port], each origin checked as it is read
+    ("allow-origin-star", GOOD + "!TaskBoardAllowOrigin *\n",
+     r"TaskBoardAllowOrigin", ["'*'", "credentials"], True),
+    ("allow-origin-null", GOOD + "!TaskBoardAllowOrigin http://localhost:5173 null\n",
+     r"TaskBoardAllowOrigin", ["'null'"], True),
+    ("allow-origin-no-scheme", GOOD + "!TaskBoardAllowOrigin board.example.com\n",
+     r"TaskBoardAllowOrigin", ["board.example.com", "scheme://host[:port]"], True),
+    ("allow-origin-path", GOOD + "!TaskBoardAllowOrigin https://board.example.com/app\n",
+     r"TaskBoardAllowOrigin", ["https://board.example.com/app", "path"], True),
+    ("allow-origin-trailing-slash", GOOD + "!TaskBoardAllowOrigin http://localhost:5173/\n",
+     r"TaskBoardAllowOrigin", ["http://localhost:5173/"], True),
+    ("allow-origin-port", GOOD + "!TaskBoardAllowOrigin http://localhost:70000\n",
+     r"TaskBoardAllowOrigin", ["70000", "port"], True),
+    ("allow-origin-user", GOOD + "!TaskBoardAllowOrigin http://nora:pw@localhost\n",
+     r"TaskBoardAllowOrigin", ["password"], True),
+    ("allow-origin-no-host", GOOD + "!TaskBoardAllowOrigin https://:8443\n",
+     r"TaskBoardAllowOrigin", ["host"], True),
+    ("allow-origin-inside-store", store_conf("TaskBoardField name string",
+                                             "!TaskBoardAllowOrigin http://localhost:5173"),
+     r"TaskBoardAllowOrigin", ["outside"], True),
     ("unknown-handler", GOOD + """\
 <Location /api/other>
 !   SetHandler taskboard-save
@@ -359,6 +379,20 @@ class TestConfig:
         if text is None:
             pytest.fail(f"{tbtest.sample_conf_path()} does not exist")
         self.cfg.install(text)
+        rc, out = self.cfg.config_test()
+        assert rc == 0, out
+
+    def test_tb_100_05(self):
+        # origins as administrators write them: several per line and per context, upper case,
+        # default ports, IPv6, in a location and a virtual host
+        self.cfg.install(GOOD + "<Location /api>\n"
+                         "    TaskBoardAllowOrigin https://Board.Example.com:443 "
+                         "http://localhost:5173\n"
+                         "    TaskBoardAllowOrigin http://[::1]:8080 http://127.0.0.1\n"
+                         "</Location>\n"
+                         "<VirtualHost 127.0.0.1:9>\n"
+                         "    TaskBoardAllowOrigin https://other.example\n"
+                         "</VirtualHost>\n")
         rc, out = self.cfg.config_test()
         assert rc == 0, out
 
