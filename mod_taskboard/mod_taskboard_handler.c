@@ -151,7 +151,11 @@ static const char *allowed_origin(const tb_dir_conf_t *conf,
     return NULL;
 }
 
-int tb_check_cors(request_rec *r, const char *type, const char *methods)
+/* Cross-origin requests: adds the CORS headers for an origin listed in
+ * TaskBoardAllowOrigin (on error answers too), and answers a preflight
+ * (204 for a listed origin, 403 otherwise).  methods is the handler's
+ * TB_METHODS_*.  DECLINED means go on, else the result. */
+static int check_cors(request_rec *r, const char *type, const char *methods)
 {
     tb_dir_conf_t *conf = ap_get_module_config(r->per_dir_config,
                                                &taskboard_module);
@@ -164,9 +168,10 @@ int tb_check_cors(request_rec *r, const char *type, const char *methods)
         apr_table_mergen(r->err_headers_out, "Vary", "Origin");
     }
     if (allowed) {
-        /* err_headers_out: they must also reach the page with the error
-         * answers httpd makes itself (413 of LimitRequestBody, 408), or
-         * the browser hides the status from it. */
+        /* err_headers_out, the table httpd keeps when it puts an error
+         * page of its own in place of the answer (a handler that returns
+         * an HTTP status): without them the browser hides even the status
+         * from the page. */
         apr_table_setn(r->err_headers_out, "Access-Control-Allow-Origin",
                        allowed);
         apr_table_setn(r->err_headers_out,
@@ -487,7 +492,7 @@ int tb_handler(request_rec *r)
     if (!route->handler) {
         return DECLINED;
     }
-    if ((rv = tb_check_cors(r, route->type, route->methods)) != DECLINED) {
+    if ((rv = check_cors(r, route->type, route->methods)) != DECLINED) {
         return rv;
     }
     start = apr_time_now();

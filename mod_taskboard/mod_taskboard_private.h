@@ -175,14 +175,6 @@ int tb_send_error(request_rec *r, int status, const char *type,
  *  "POST" or "GET, POST"; 405); DECLINED means go on, else the result. */
 int tb_check_method(request_rec *r, const char *type, const char *allow);
 
-/**
- * Cross-origin requests: adds the CORS headers for an origin listed in
- * TaskBoardAllowOrigin (on error answers too), and answers a preflight
- * (204 for a listed origin, 403 otherwise).  methods is the handler's
- * TB_METHODS_*.  DECLINED means go on, else the result.
- */
-int tb_check_cors(request_rec *r, const char *type, const char *methods);
-
 /** Method and location checks; DECLINED means go on, else the result. */
 int tb_check_request(request_rec *r, const tb_dir_conf_t *conf,
                      const char *type, int allow_get);
