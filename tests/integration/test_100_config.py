@@ -382,7 +382,7 @@ class TestConfig:
         rc, out = self.cfg.config_test()
         assert rc == 0, out
 
-    def test_tb_100_05(self):
+    def test_tb_100_06(self):
         # origins as administrators write them: several per line and per context, upper case,
         # default ports, IPv6, in a location and a virtual host
         self.cfg.install(GOOD + "<Location /api>\n"
