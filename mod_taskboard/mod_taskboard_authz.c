@@ -227,6 +227,9 @@ static void insert_json_error_filter(request_rec *r)
     if (!conf || conf->stores->nelts == 0 || r->status < 400) {
         return;
     }
+    /* A cross-origin page may read this answer too (a 401 of the
+     * authentication above all, which comes before any handler). */
+    tb_cors_headers(r, conf);
     ap_add_output_filter(TB_JSON_ERROR_FILTER, NULL, r, r->connection);
 }
 

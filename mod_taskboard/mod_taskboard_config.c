@@ -64,6 +64,7 @@ void *tb_create_dir_conf(apr_pool_t *pool, char *dir)
     conf->ignored = NULL;           /* unset */
     conf->idempotency = NULL;       /* unset */
     conf->load_cache = -1;          /* unset */
+    conf->allow_origins = NULL;     /* unset */
     conf->current_store = NULL;
     return conf;
 }
@@ -137,6 +138,8 @@ void *tb_merge_dir_conf(apr_pool_t *pool, void *basev, void *addv)
                                                : base->load_cache;
     conf->idempotency = add->idempotency ? add->idempotency
                                          : base->idempotency;
+    conf->allow_origins = add->allow_origins ? add->allow_origins
+                                             : base->allow_origins;
     conf->current_store = NULL;
     return conf;
 }
@@ -1091,6 +1094,27 @@ static const char *cmd_ignore(cmd_parms *cmd, void *mconfig, const char *arg)
     return NULL;
 }
 
+/* One origin per argument; several lines in one context add up, like
+ * TaskBoardIgnoreStore, and an inner context's list replaces the outer. */
+static const char *cmd_allow_origin(cmd_parms *cmd, void *mconfig,
+                                    const char *arg)
+{
+    tb_dir_conf_t *conf = mconfig;
+    const char *err = not_in_store(cmd, conf), *origin;
+
+    if (err) {
+        return err;
+    }
+    if ((err = tb_origin_normalize(cmd->pool, arg, &origin))) {
+        return apr_psprintf(cmd->pool, "%s: %s", cmd->cmd->name, err);
+    }
+    if (!conf->allow_origins) {
+        conf->allow_origins = apr_array_make(cmd->pool, 2, sizeof(char *));
+    }
+    APR_ARRAY_PUSH(conf->allow_origins, const char *) = origin;
+    return NULL;
+}
+
 static const char *cmd_retry_tables(cmd_parms *cmd, void *mconfig,
                                     const char *arg)
 {
@@ -1212,5 +1236,10 @@ const command_rec tb_cmds[] = {
     AP_INIT_ITERATE(TB_CMD_IGNORE, cmd_ignore, NULL, RSRC_CONF | ACCESS_CONF,
                     "storeIds whose sync sections are accepted and dropped "
                     "(e.g. project calendars)"),
+    AP_INIT_ITERATE(TB_CMD_ALLOW_ORIGIN, cmd_allow_origin, NULL,
+                    RSRC_CONF | ACCESS_CONF,
+                    "origins (scheme://host[:port]) whose pages may call "
+                    "the load, sync and events handlers with credentials "
+                    "(CORS)"),
     {NULL}
 };

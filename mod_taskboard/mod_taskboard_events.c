@@ -523,7 +523,7 @@ int tb_handle_events(request_rec *r)
     tb_feed_t *feed;
     int status;
 
-    if ((status = tb_check_method(r, "events", "GET")) != DECLINED
+    if ((status = tb_check_method(r, "events", TB_METHODS_EVENTS)) != DECLINED
         || (status = tb_check_scope(r, conf, "events")) != DECLINED
         || (status = tb_request_board(r, conf, "events", &board))
            != DECLINED

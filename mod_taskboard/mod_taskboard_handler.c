@@ -30,6 +30,15 @@
 /* Seconds a client should wait before retrying when the database is away. */
 #define TB_RETRY_AFTER "5"
 
+/* What a CORS preflight is told: the request headers a front end may
+ * send (the Bryntum client sends Content-Type; X-Requested-With and
+ * Authorization are common additions, Last-Event-ID is the event
+ * stream's resume header), and how long the browser may keep the answer:
+ * ten minutes, so that a changed TaskBoardAllowOrigin soon applies. */
+#define TB_CORS_ALLOW_HEADERS "Content-Type, X-Requested-With, " \
+                              "Authorization, Last-Event-ID"
+#define TB_CORS_MAX_AGE "600"
+
 /* mod_dbd hands out a pooled connection after a ping; after a database
  * restart each stale pooled connection fails once, so try a few. */
 #define TB_ACQUIRE_ATTEMPTS 3
@@ -173,10 +182,91 @@ int tb_check_scope(request_rec *r, const tb_dir_conf_t *conf,
                          "(logged)", NULL);
 }
 
+/* The configured spelling of origin when TaskBoardAllowOrigin lists it,
+ * else NULL.  Browsers send the Origin in the normalised form the
+ * directive keeps; scheme and host are case-insensitive all the same. */
+static const char *allowed_origin(const tb_dir_conf_t *conf,
+                                  const char *origin)
+{
+    int i;
+
+    if (!conf->allow_origins || !origin) {
+        return NULL;
+    }
+    for (i = 0; i < conf->allow_origins->nelts; i++) {
+        const char *allowed = APR_ARRAY_IDX(conf->allow_origins, i,
+                                            const char *);
+        if (strcasecmp(allowed, origin) == 0) {
+            return allowed;
+        }
+    }
+    return NULL;
+}
+
+const char *tb_cors_headers(request_rec *r, const tb_dir_conf_t *conf)
+{
+    const char *origin = apr_table_get(r->headers_in, "Origin");
+    const char *allowed = allowed_origin(conf, origin);
+
+    if (conf->allow_origins) {
+        /* The answer depends on Origin whatever it holds: a cache must
+         * not give one origin's answer to another. */
+        apr_table_mergen(r->err_headers_out, "Vary", "Origin");
+    }
+    if (allowed) {
+        /* err_headers_out, the table httpd keeps when it puts an error
+         * page of its own in place of the answer (a handler that returns
+         * an HTTP status): without them the browser hides even the status
+         * from the page. */
+        apr_table_setn(r->err_headers_out, "Access-Control-Allow-Origin",
+                       allowed);
+        apr_table_setn(r->err_headers_out,
+                       "Access-Control-Allow-Credentials", "true");
+    }
+    return allowed;
+}
+
+/* Cross-origin requests: adds the CORS headers for an origin listed in
+ * TaskBoardAllowOrigin (on error answers too), and answers a preflight
+ * (204 for a listed origin, 403 otherwise).  methods is the handler's
+ * TB_METHODS_*.  DECLINED means go on, else the result. */
+static int check_cors(request_rec *r, const char *type, const char *methods)
+{
+    tb_dir_conf_t *conf = ap_get_module_config(r->per_dir_config,
+                                               &taskboard_module);
+    const char *origin = apr_table_get(r->headers_in, "Origin");
+    const char *allowed = tb_cors_headers(r, conf);
+
+    if (r->method_number != M_OPTIONS || !origin
+        || !apr_table_get(r->headers_in, "Access-Control-Request-Method")) {
+        return DECLINED;
+    }
+    /* A preflight: the browser asks whether the page may send the real
+     * request.  It comes without credentials (see README, Cross-origin
+     * front ends). */
+    if (!allowed) {
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, TBLOGNO(00150)
+                      "CORS preflight for %s from origin %s refused: not "
+                      "listed in " TB_CMD_ALLOW_ORIGIN, r->uri, origin);
+        return tb_send_error(r, HTTP_FORBIDDEN, type, NULL,
+                             "pages of this origin may not use the board "
+                             "(the server does not list it as an allowed "
+                             "origin)", NULL);
+    }
+    apr_table_setn(r->headers_out, "Access-Control-Allow-Methods", methods);
+    apr_table_setn(r->headers_out, "Access-Control-Allow-Headers",
+                   TB_CORS_ALLOW_HEADERS);
+    apr_table_setn(r->headers_out, "Access-Control-Max-Age",
+                   TB_CORS_MAX_AGE);
+    r->status = HTTP_NO_CONTENT;
+    return OK;
+}
+
 int tb_check_request(request_rec *r, const tb_dir_conf_t *conf,
                      const char *type, int allow_get)
 {
-    int status = tb_check_method(r, type, allow_get ? "GET, POST" : "POST");
+    int status = tb_check_method(r, type, allow_get ? TB_METHODS_LOAD
+                                                    : TB_METHODS_SYNC);
 
     if (status != DECLINED
         || (status = tb_check_scope(r, conf, type)) != DECLINED) {
@@ -253,14 +343,24 @@ static int read_body(request_rec *r, apr_off_t max, char **buf,
     apr_bucket_brigade *body = apr_brigade_create(r->pool,
                                                   r->connection->bucket_alloc);
     const char *clen = apr_table_get(r->headers_in, "Content-Length");
-    const char *too_large = apr_psprintf(r->pool, "the request body is "
-                                         "larger than the %" APR_OFF_T_FMT
-                                         " bytes allowed", max);
+    apr_off_t limit = (apr_off_t)ap_get_limit_req_body(r);
+    const char *too_large;
     apr_off_t total = 0;
     apr_bucket *e;
     int seen_eos = 0;
     apr_status_t rv;
 
+    /* A body that LimitRequestBody refuses as well is refused here, while
+     * the answer can still be the module's: httpd's own 413 for it loses
+     * the headers of the answer (the CORS headers among them), so a
+     * cross-origin page could not read it.  (A chunked body over the
+     * limit still meets httpd's own, since its size shows only as it is
+     * read.) */
+    if (limit > 0 && limit < max) {
+        max = limit;
+    }
+    too_large = apr_psprintf(r->pool, "the request body is larger than the "
+                             "%" APR_OFF_T_FMT " bytes allowed", max);
     *buf = NULL;
     *len = 0;
     if (clen && apr_atoi64(clen) > max) {
@@ -464,33 +564,49 @@ int tb_send_db_error(request_rec *r, const char *type,
 
 /************ dispatch ****************************************************/
 
+/* The handlers a browser page calls; the status page is for
+ * administrators and answers no cross-origin requests. */
+typedef struct tb_route_t {
+    const char *handler;        /* SetHandler name */
+    int (*handle)(request_rec *r);
+    int kind;                   /* TB_STATS_* */
+    const char *type;           /* "type" of its JSON answers */
+    const char *methods;        /* TB_METHODS_* */
+} tb_route_t;
+
+static const tb_route_t tb_routes[] = {
+    {TB_HANDLER_LOAD, tb_handle_load, TB_STATS_LOAD, "load",
+     TB_METHODS_LOAD},
+    {TB_HANDLER_SYNC, tb_handle_sync, TB_STATS_SYNC, "sync",
+     TB_METHODS_SYNC},
+    {TB_HANDLER_EVENTS, tb_handle_events, TB_STATS_EVENTS, "events",
+     TB_METHODS_EVENTS},
+    {NULL}
+};
+
 int tb_handler(request_rec *r)
 {
-    int (*handle)(request_rec *) = NULL;
-    int kind = 0, rv;
+    const tb_route_t *route;
     apr_time_t start;
+    int rv;
 
-    if (strcmp(r->handler, TB_HANDLER_LOAD) == 0) {
-        handle = tb_handle_load;
-        kind = TB_STATS_LOAD;
-    }
-    else if (strcmp(r->handler, TB_HANDLER_SYNC) == 0) {
-        handle = tb_handle_sync;
-        kind = TB_STATS_SYNC;
-    }
-    else if (strcmp(r->handler, TB_HANDLER_EVENTS) == 0) {
-        handle = tb_handle_events;
-        kind = TB_STATS_EVENTS;
-    }
-    else if (strcmp(r->handler, TB_HANDLER_STATUS) == 0) {
+    if (strcmp(r->handler, TB_HANDLER_STATUS) == 0) {
         return tb_handle_status(r);
     }
-    else {
+    for (route = tb_routes; route->handler; route++) {
+        if (strcmp(r->handler, route->handler) == 0) {
+            break;
+        }
+    }
+    if (!route->handler) {
         return DECLINED;
     }
+    if ((rv = check_cors(r, route->type, route->methods)) != DECLINED) {
+        return rv;
+    }
     start = apr_time_now();
-    tb_stats_begin(r, kind);
-    rv = handle(r);
+    tb_stats_begin(r, route->kind);
+    rv = route->handle(r);
     tb_stats_end(r, apr_time_now() - start);
     return rv;
 }

@@ -60,6 +60,13 @@ APLOG_USE_MODULE(taskboard);
 #define TB_CMD_SCOPE "TaskBoardScope"
 #define TB_CMD_AUTHZ_QUERY "TaskBoardAuthzQuery"
 #define TB_CMD_READ_ONLY "TaskBoardReadOnly"
+#define TB_CMD_ALLOW_ORIGIN "TaskBoardAllowOrigin"
+
+/* The methods each handler serves (its Allow header, and what a CORS
+ * preflight is told). */
+#define TB_METHODS_LOAD "GET, POST"
+#define TB_METHODS_SYNC "POST"
+#define TB_METHODS_EVENTS "GET"
 
 #define TB_DEFAULT_PARAM "data"
 #define TB_DEFAULT_MAX_BODY (4 * 1024 * 1024)
@@ -97,6 +104,10 @@ typedef struct tb_dir_conf_t {
                                    accepted and dropped; NULL: not set */
     tb_idempotency_t *idempotency; /* NULL: not set here */
     int load_cache;             /* -1: not set here, else 1 (on) or 0 */
+    apr_array_header_t *allow_origins; /* origins (const char *) whose
+                                   pages may call the handlers with
+                                   credentials, normalised as browsers
+                                   send them; NULL: not set here */
     tb_store_t *current_store;  /* only while a <TaskBoardStore> is read */
 } tb_dir_conf_t;
 
@@ -198,6 +209,11 @@ int tb_check_method(request_rec *r, const char *type, const char *allow);
  *  TaskBoardScope); DECLINED means go on, else the result (500). */
 int tb_check_scope(request_rec *r, const tb_dir_conf_t *conf,
                    const char *type);
+
+/** Adds the CORS headers of the request's Origin when TaskBoardAllowOrigin
+ *  lists it (to err_headers_out, which error answers keep too), and Vary:
+ *  Origin where the directive applies; returns the allowed origin or NULL. */
+const char *tb_cors_headers(request_rec *r, const tb_dir_conf_t *conf);
 
 /** Method and location checks; DECLINED means go on, else the result. */
 int tb_check_request(request_rec *r, const tb_dir_conf_t *conf,

@@ -62,4 +62,17 @@ const char *tb_request_id(apr_pool_t *pool, json_t *package,
 const char *tb_form_value(apr_pool_t *pool, const char *query,
                           const char *name, apr_size_t *value_len);
 
+/**
+ * Checks an origin as TaskBoardAllowOrigin takes it, scheme://host[:port],
+ * and writes it the way a browser's Origin header does, so that the two
+ * can be compared as strings: scheme and host in lower case, the port
+ * without leading zeros and left out when it is the scheme's default
+ * (http 80, https 443).
+ * @param origin set to the normalised origin (from pool) on success
+ * @return NULL, or a message saying what is wrong (for the directive's
+ *         error, which names the directive itself)
+ */
+const char *tb_origin_normalize(apr_pool_t *pool, const char *text,
+                                const char **origin);
+
 #endif /* TB_REQUEST_H */

@@ -48,9 +48,15 @@ DB_LOG=$DB_DIR/error.log
 DEMO_ROOT=$TB_STATE_DIR/httpd
 
 # the build (apxs, jansson, the sanitizer runtimes), the servers, and the test and benchmark tools
+# (chromium: the browser tests of the demo page, driven by playwright-core from tests/browser)
 DEPS=(gcc make pkg-config libasan8 libubsan1 clang libclang-rt-14-dev
       apache2 apache2-dev libaprutil1-dbd-mysql libjansson-dev mariadb-server mariadb-client
-      python3-pytest python3-requests python3-pymysql curl wrk libmariadb-dev zlib1g-dev)
+      python3-pytest python3-requests python3-pymysql curl wrk libmariadb-dev zlib1g-dev
+      chromium)
+# Node.js and npm run the browser tests.  Any installed node will do: a machine may have another
+# vendor's nodejs package, which bundles npm and conflicts with Debian's npm package, so these
+# are only asked for when the command is missing.
+DEPS_COMMANDS=(node:nodejs npm:npm)
 
 die() {
     echo "tbctl: $*" >&2
@@ -123,6 +129,9 @@ cmd_deps() {
         if [ "$(dpkg-query -W -f='${db:Status-Status}' "$pkg" 2>/dev/null || true)" != installed ]; then
             missing+=("$pkg")
         fi
+    done
+    for pkg in "${DEPS_COMMANDS[@]}"; do
+        command -v "${pkg%%:*}" > /dev/null 2>&1 || missing+=("${pkg#*:}")
     done
     [ "${#missing[@]}" -gt 0 ] || return 0
     [ "$(id -u)" -eq 0 ] || die "missing packages (install them as root): ${missing[*]}"
@@ -379,6 +388,10 @@ cmd_render_demo() {
     fi
     # rename, so that a running httpd never reads a half-written file on graceful restart
     mv -f "$out.tmp" "$out"
+    # the demo page (conf/demo), copied so that www-data can read it wherever the checkout is
+    mkdir -p "$DEMO_ROOT/htdocs/board"
+    chmod 755 "$DEMO_ROOT/htdocs/board"
+    install -m 644 "$TB_REPO"/conf/demo/* "$DEMO_ROOT/htdocs/board/"
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -409,6 +422,7 @@ cmd_start() {
     load='%7B%22type%22%3A%22load%22%2C%22requestId%22%3A1%2C%22stores%22%3A%5B%22tasks%22%2C%22resources%22%2C%22assignments%22%5D%7D'
     cat <<EOF
 
+board: http://127.0.0.1:$TB_HTTP_PORT/board/   (the demo page: drag cards, add, rename, delete; open it twice to see changes live)
 load: http://127.0.0.1:$TB_HTTP_PORT/api/load
 sync: http://127.0.0.1:$TB_HTTP_PORT/api/sync
 live: curl -sN http://127.0.0.1:$TB_HTTP_PORT/api/events   (one event per new revision; see README "Live boards")

@@ -76,3 +76,9 @@ def pytest_runtest_call(item):
     elif problems:
         pytest.fail("unexpected lines in the error log (declare them with httpd.expect_log):\n"
                     + "\n".join(problems), pytrace=False)
+
+
+def pytest_terminal_summary(terminalreporter):
+    """Names the files the run left to look at (tbtest.ARTIFACTS), such as screenshots."""
+    for label, path in tbtest.ARTIFACTS:
+        terminalreporter.write_line(f"{label}: {path}")

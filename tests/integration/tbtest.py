@@ -39,6 +39,11 @@ RE_LEAK = re.compile(
     re.IGNORECASE)
 
 
+# Files a test run leaves for a person to look at (label, path), listed at the end of the run
+# (conftest.py, pytest_terminal_summary): the browser tests' screenshot.
+ARTIFACTS: List[Tuple[str, str]] = []
+
+
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))

@@ -343,6 +343,26 @@ CASES = [
      + "<Location /api/load>\n!   <TaskBoardStore notes>\n        TaskBoardField text string\n"
        "    </TaskBoardStore>\n</Location>\n",
      r"TaskBoardStore", ["TB00010", "notes"], True),
+    # TaskBoardAllowOrigin: scheme://host[:port], each origin checked as it is read
+    ("allow-origin-star", GOOD + "!TaskBoardAllowOrigin *\n",
+     r"TaskBoardAllowOrigin", ["'*'", "credentials"], True),
+    ("allow-origin-null", GOOD + "!TaskBoardAllowOrigin http://localhost:5173 null\n",
+     r"TaskBoardAllowOrigin", ["'null'"], True),
+    ("allow-origin-no-scheme", GOOD + "!TaskBoardAllowOrigin board.example.com\n",
+     r"TaskBoardAllowOrigin", ["board.example.com", "scheme://host[:port]"], True),
+    ("allow-origin-path", GOOD + "!TaskBoardAllowOrigin https://board.example.com/app\n",
+     r"TaskBoardAllowOrigin", ["https://board.example.com/app", "path"], True),
+    ("allow-origin-trailing-slash", GOOD + "!TaskBoardAllowOrigin http://localhost:5173/\n",
+     r"TaskBoardAllowOrigin", ["http://localhost:5173/"], True),
+    ("allow-origin-port", GOOD + "!TaskBoardAllowOrigin http://localhost:70000\n",
+     r"TaskBoardAllowOrigin", ["70000", "port"], True),
+    ("allow-origin-user", GOOD + "!TaskBoardAllowOrigin http://nora:pw@localhost\n",
+     r"TaskBoardAllowOrigin", ["password"], True),
+    ("allow-origin-no-host", GOOD + "!TaskBoardAllowOrigin https://:8443\n",
+     r"TaskBoardAllowOrigin", ["host"], True),
+    ("allow-origin-inside-store", store_conf("TaskBoardField name string",
+                                             "!TaskBoardAllowOrigin http://localhost:5173"),
+     r"TaskBoardAllowOrigin", ["outside"], True),
     ("unknown-handler", GOOD + """\
 <Location /api/other>
 !   SetHandler taskboard-save
@@ -405,6 +425,20 @@ class TestConfig:
                        for m in ("auth_basic", "authn_core", "authn_file", "authz_user"))
         with open(f"{tbtest.REPO}/conf/taskboard-boards.conf") as f:
             self.cfg.install(mods + f.read())
+        rc, out = self.cfg.config_test()
+        assert rc == 0, out
+
+    def test_tb_100_06(self):
+        # origins as administrators write them: several per line and per context, upper case,
+        # default ports, IPv6, in a location and a virtual host
+        self.cfg.install(GOOD + "<Location /api>\n"
+                         "    TaskBoardAllowOrigin https://Board.Example.com:443 "
+                         "http://localhost:5173\n"
+                         "    TaskBoardAllowOrigin http://[::1]:8080 http://127.0.0.1\n"
+                         "</Location>\n"
+                         "<VirtualHost 127.0.0.1:9>\n"
+                         "    TaskBoardAllowOrigin https://other.example\n"
+                         "</VirtualHost>\n")
         rc, out = self.cfg.config_test()
         assert rc == 0, out
 

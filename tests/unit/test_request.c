@@ -23,7 +23,7 @@ void test_request(void)
     apr_pool_t *p = tb_test_pool;
     tb_load_request_t req;
     tb_store_request_t *sr;
-    const char *msg;
+    const char *msg, *origin;
     apr_size_t len;
 
     served = apr_array_make(p, 3, sizeof(tb_store_t *));
@@ -86,4 +86,54 @@ void test_request(void)
     CHECK_STR(tb_form_value(p, "xdata=1", "data", &len), NULL);
     CHECK_STR(tb_form_value(p, "data", "data", &len), "");
     CHECK(tb_form_value(p, "data=a%00b", "data", &len) && len == 3);
+
+    /* TaskBoardAllowOrigin: origins as a browser's Origin header writes
+     * them, so that comparing strings is enough */
+    CHECK(tb_origin_normalize(p, "http://localhost:5173", &origin) == NULL);
+    CHECK_STR(origin, "http://localhost:5173");
+    CHECK(tb_origin_normalize(p, "HTTPS://Board.Example.COM", &origin)
+          == NULL);
+    CHECK_STR(origin, "https://board.example.com");
+    CHECK(tb_origin_normalize(p, "https://board.example.com:443", &origin)
+          == NULL);
+    CHECK_STR(origin, "https://board.example.com");
+    CHECK(tb_origin_normalize(p, "http://127.0.0.1:80", &origin) == NULL);
+    CHECK_STR(origin, "http://127.0.0.1");
+    CHECK(tb_origin_normalize(p, "http://127.0.0.1:0443", &origin) == NULL);
+    CHECK_STR(origin, "http://127.0.0.1:443");
+    CHECK(tb_origin_normalize(p, "http://[::1]:8080", &origin) == NULL);
+    CHECK_STR(origin, "http://[::1]:8080");
+    CHECK(tb_origin_normalize(p, "chrome-extension://abcdef", &origin)
+          == NULL);
+    CHECK_STR(origin, "chrome-extension://abcdef");
+    /* refused, each with a message naming the value and the trouble */
+    msg = tb_origin_normalize(p, "*", &origin);
+    CHECK(msg && strstr(msg, "credentials") && origin == NULL);
+    msg = tb_origin_normalize(p, "null", &origin);
+    CHECK(msg && strstr(msg, "sandboxed"));
+    msg = tb_origin_normalize(p, "https://board.example.com/", &origin);
+    CHECK(msg && strstr(msg, "path"));
+    msg = tb_origin_normalize(p, "https://board.example.com/app", &origin);
+    CHECK(msg && strstr(msg, "path"));
+    msg = tb_origin_normalize(p, "board.example.com", &origin);
+    CHECK(msg && strstr(msg, "scheme://host[:port]"));
+    msg = tb_origin_normalize(p, "//board.example.com", &origin);
+    CHECK(msg && strstr(msg, "scheme://host[:port]"));
+    msg = tb_origin_normalize(p, "http://:8080", &origin);
+    CHECK(msg && strstr(msg, "host"));
+    msg = tb_origin_normalize(p, "http://a..:8080", &origin);
+    CHECK(msg && strstr(msg, "host"));
+    msg = tb_origin_normalize(p, "http://localhost:65536", &origin);
+    CHECK(msg && strstr(msg, "port"));
+    msg = tb_origin_normalize(p, "http://localhost:", &origin);
+    CHECK(msg && strstr(msg, "port"));
+    msg = tb_origin_normalize(p, "http://localhost:99999999999999999999",
+                              &origin);
+    CHECK(msg && strstr(msg, "port"));
+    msg = tb_origin_normalize(p, "http://user:pw@localhost", &origin);
+    CHECK(msg && strstr(msg, "password"));
+    msg = tb_origin_normalize(p, "http://[::1", &origin);
+    CHECK(msg && strstr(msg, "IPv6"));
+    msg = tb_origin_normalize(p, "http://local_host", &origin);
+    CHECK(msg != NULL);
 }
