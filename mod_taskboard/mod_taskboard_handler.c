@@ -226,6 +226,17 @@ const char *tb_cors_headers(request_rec *r, const tb_dir_conf_t *conf)
     return allowed;
 }
 
+/* 1 when origin is the request's own: scheme://Host, as a browser writes
+ * it (Host carries the port unless it is the scheme's default). */
+static int same_origin(request_rec *r, const char *origin)
+{
+    const char *host = apr_table_get(r->headers_in, "Host");
+
+    return host && strcasecmp(origin, apr_pstrcat(r->pool,
+                                                  ap_http_scheme(r), "://",
+                                                  host, NULL)) == 0;
+}
+
 /* Cross-origin requests: adds the CORS headers for an origin listed in
  * TaskBoardAllowOrigin (on error answers too), and answers a preflight
  * (204 for a listed origin, 403 otherwise).  methods is the handler's
@@ -237,6 +248,22 @@ static int check_cors(request_rec *r, const char *type, const char *methods)
     const char *origin = apr_table_get(r->headers_in, "Origin");
     const char *allowed = tb_cors_headers(r, conf);
 
+    /* A page of any other site can make the browser POST a text/plain or
+     * form body without asking first (no preflight), with the user's
+     * cookies or Basic credentials: CORS only hides the answer.  A change
+     * of the board must come from its own origin or a listed one.  Clients
+     * that are not browsers send no Origin. */
+    if (r->method_number == M_POST && strcmp(type, "sync") == 0 && origin
+        && !allowed && !same_origin(r, origin)) {
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, TBLOGNO(00151)
+                      "sync from a page of origin %s refused: neither this "
+                      "server's origin nor listed in " TB_CMD_ALLOW_ORIGIN,
+                      origin);
+        return tb_send_error(r, HTTP_FORBIDDEN, type, NULL,
+                             "changes from pages of another origin are "
+                             "refused (the server does not list it as an "
+                             "allowed origin)", NULL);
+    }
     if (r->method_number != M_OPTIONS || !origin
         || !apr_table_get(r->headers_in, "Access-Control-Request-Method")) {
         return DECLINED;

@@ -202,6 +202,35 @@ class TestCors:
         status, headers, body = request(httpd, "OPTIONS", "/api/sync", {"Origin": ORIGIN})
         assert status == 200 and header(headers, "Allow") == ["POST, OPTIONS"], headers
 
+    def test_tb_740_08(self, httpd, db):
+        # a page of another site can make the browser POST a text/plain or form sync without a
+        # preflight: a change from an origin that is neither the server's nor listed is refused
+        # (403, nothing written); the server's own origin, a listed one and clients without
+        # Origin (not browsers) are served
+        move = lambda rid: json.dumps({"type": "sync", "requestId": rid, "tasks": {
+            "updated": [{"id": 1, "weight": 700 + rid}]}})
+        with tbtest.Unchanged(db):
+            for origin, ctype in ((STRANGER, "text/plain"), ("null", "text/plain"),
+                                  (STRANGER, "application/x-www-form-urlencoded"),
+                                  (f"https://127.0.0.1:{httpd.port}", "text/plain")):
+                body = move(1) if ctype == "text/plain" else "data=" + quote(move(1))
+                status, headers, answer = request(httpd, "POST", "/api/sync", {
+                    "Origin": origin, "Content-Type": ctype}, body)
+                doc = json_error(status, headers, answer, 403, "sync")
+                assert "origin" in doc["message"], doc
+                assert_no_cors(headers, origin)
+        for rid, hdrs in ((2, {"Origin": f"http://127.0.0.1:{httpd.port}"}),
+                          (3, {"Origin": ORIGIN}), (4, {})):
+            status, headers, answer = request(httpd, "POST", "/api/sync", {
+                **hdrs, "Content-Type": "text/plain"}, move(rid))
+            assert status == 200, (hdrs, answer[:300])
+            assert db.scalar("SELECT weight FROM tasks WHERE id = 1") == 700 + rid
+        # reading is not a change: a GET or POST load from a stranger is answered (the browser
+        # hides it from that page)
+        status, headers, answer = request(httpd, "POST", "/api/load", {
+            "Origin": STRANGER, "Content-Type": "text/plain"}, "")
+        assert status == 200, answer[:300]
+
     def test_tb_740_06(self, httpd):
         # the directive applies where it is configured: an inner location's list replaces the
         # outer one, and a board without it answers no cross-origin request
