@@ -816,6 +816,9 @@ static const char *cmd_authz_query(cmd_parms *cmd, void *mconfig,
         return err;
     }
     for (p = strchr(query, '%'); p; p = strchr(p + 2, '%')) {
+        if (p[1] == '%') {
+            continue;           /* a percent sign, as in LIKE 'a%%' */
+        }
         if (p[1] != 's') {
             return apr_psprintf(cmd->pool, "%s: only %%s placeholders (the "
                                 "user, then the board) are allowed, not "

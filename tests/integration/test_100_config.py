@@ -337,6 +337,18 @@ CASES = [
         "TaskBoardField name string", loc_extra="    TaskBoardScope board_id env=B\n"
                                                 "    TaskBoardRevision boards revision id\n"),
      r"TaskBoardJournal", ["TB00010", "TaskBoardScope"], True),
+    ("authz-placeholder", store_conf("TaskBoardField name string", loc_extra=(
+        '!   TaskBoardAuthzQuery "SELECT a FROM acl WHERE u = %s AND b = %d"\n')),
+     r"TaskBoardAuthzQuery", ["%d"], True),
+    ("authz-no-user", store_conf("TaskBoardField name string", loc_extra=(
+        '!   TaskBoardAuthzQuery "SELECT \'write\' FROM acl WHERE u LIKE \'a%%\'"\n')),
+     r"TaskBoardAuthzQuery", ["has 0"], True),
+    ("authz-board-missing", store_conf(
+        "TaskBoardField name string", loc_extra="    TaskBoardScope board_id env=B\n"
+                                                "    TaskBoardRevision boards revision id\n"
+                                                '!   TaskBoardAuthzQuery "SELECT a FROM acl '
+                                                'WHERE u = %s"\n'),
+     r"TaskBoardAuthzQuery", ["second %s"], True),
     ("scope-inner-store", store_conf(
         "TaskBoardField name string", loc_extra="    TaskBoardScope board_id env=B\n"
                                                 "    TaskBoardRevision boards revision id\n")
