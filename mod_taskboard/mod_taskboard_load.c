@@ -281,9 +281,7 @@ int tb_handle_load(request_rec *r)
     tb_db_t *db;
     const char *text, *msg, *board;
     apr_size_t len;
-    int status;
-
-    int writable;
+    int status, writable;
 
     if ((status = tb_check_request(r, conf, "load", 1)) != DECLINED
         || (status = tb_request_board(r, conf, "load", &board)) != DECLINED

@@ -121,9 +121,7 @@ int tb_handle_sync(request_rec *r)
     tb_db_t *db;
     const char *text, *msg, *rid, *board;
     apr_size_t len;
-    int status;
-
-    int writable;
+    int status, writable;
 
     if ((status = tb_check_request(r, conf, "sync", 0)) != DECLINED
         || (status = tb_request_board(r, conf, "sync", &board)) != DECLINED
