@@ -34,8 +34,8 @@ import urllib.parse
 import urllib.request
 from typing import Callable, List, Optional
 
-from benchlib import (REPO, BenchError, Db, MemoryPeak, RevisionWriter, db_name, idle_rss,
-                      run_client, servers, tbctl, wrk)
+from benchlib import (REPO, BenchError, Db, MemoryPeak, RevisionWriter, db_name, env_int,
+                      env_list, idle_rss, run_client, servers, tbctl, wrk)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 LOAD_LUA = os.path.join(HERE, "load.lua")
@@ -82,14 +82,6 @@ def bench_conf(root: str) -> str:
 
 # ---------------------------------------------------------------------------------------------
 # settings
-
-def env_int(name: str, default: int) -> int:
-    return int(os.environ.get(name, default))
-
-
-def env_list(name: str, default: str) -> List[str]:
-    return [v.strip() for v in os.environ.get(name, default).split(",") if v.strip()]
-
 
 @dataclasses.dataclass
 class Settings:

@@ -14,6 +14,37 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 TBCTL = os.path.join(REPO, "tests", "tbctl.sh")
 
 
+# ---------------------------------------------------------------------------------------------
+# settings and results.md, for every bench script
+
+def env_int(name: str, default: int) -> int:
+    return int(os.environ.get(name, default))
+
+
+def env_float(name: str, default: float) -> float:
+    return float(os.environ.get(name, default))
+
+
+def env_list(name: str, default: str) -> list:
+    return [v.strip() for v in os.environ.get(name, default).split(",") if v.strip()]
+
+
+def save_section(state: str, title: str, text: str) -> str:
+    """Puts text into results.md in place of an earlier "## title" section, or after what is
+    there (bench.py's report, the other scripts' sections)."""
+    path = os.path.join(state, "results.md")
+    try:
+        with open(path) as f:
+            old = f.read()
+    except FileNotFoundError:
+        old = "# mod_taskboard benchmark\n\n(the other sections: make -f Makefile.apxs bench)\n"
+    old = re.sub(rf"(?ms)^## {re.escape(title)}\n.*?(?=^#{{1,2}} (?!#)|\Z)", "",
+                 old).rstrip("\n")
+    with open(path, "w") as f:
+        f.write(old + "\n\n" + text)
+    return path
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -44,7 +44,8 @@ import urllib.parse
 import urllib.request
 from typing import Dict, List, Optional, Tuple
 
-from benchlib import REPO, BenchError, Db, httpd_children, servers, tbctl, wrk
+from benchlib import (REPO, BenchError, Db, env_int, env_list, httpd_children, save_section,
+                      servers, tbctl, wrk)
 from bench import Sample, cpu_model, loadavg, module_version
 from live import proc_cpu
 
@@ -65,14 +66,6 @@ AUTH_HEADER = "Authorization: Basic " + base64.b64encode(f"{USER}:{PASSWORD}".en
 REQUEST_ID = 10000000000000
 # the general log's first line of an entry: thread id, command, text
 GENERAL_LOG_LINE = re.compile(r"^(?:\d{6}\s+[\d:]+)?\s+(\d+) (Query|Execute|Prepare)\t(.*)")
-
-
-def env_int(name: str, default: int) -> int:
-    return int(os.environ.get(name, default))
-
-
-def env_list(name: str, default: str) -> List[str]:
-    return [v.strip() for v in os.environ.get(name, default).split(",") if v.strip()]
 
 
 @dataclasses.dataclass
@@ -739,21 +732,6 @@ def section(bench: Optional[Bench], settings: Settings, started: float, load_sta
     return "\n".join(lines) + "\n"
 
 
-def save_section(state: str, text: str) -> str:
-    """Puts the section into results.md in place of an earlier "## Many boards" section, or
-    after what is there."""
-    path = os.path.join(state, "results.md")
-    try:
-        with open(path) as f:
-            old = f.read()
-    except FileNotFoundError:
-        old = "# mod_taskboard benchmark\n\n(the other sections: make -f Makefile.apxs bench)\n"
-    old = re.sub(r"(?ms)^## Many boards\n.*?(?=^#{1,2} (?!#)|\Z)", "", old).rstrip("\n")
-    with open(path, "w") as f:
-        f.write(old + "\n\n" + text)
-    return path
-
-
 def save_raw(bench: Bench):
     rows = []
     for row in bench.rows:
@@ -800,7 +778,7 @@ def main() -> int:
             failure = str(e)
         log = error_log_news(root, log_start)
         text = section(bench, settings, started, load_start, version, failure, log)
-        path = save_section(env["TB_STATE_DIR"], text)
+        path = save_section(env["TB_STATE_DIR"], "Many boards", text)
         if bench:
             save_raw(bench)
     print(text)

@@ -39,7 +39,8 @@ import time
 import urllib.parse
 from typing import List, Optional
 
-from benchlib import REPO, BenchError, Db, httpd_children, servers, tbctl
+from benchlib import (REPO, BenchError, Db, env_float, env_int, httpd_children, save_section,
+                      servers, tbctl)
 from bench import cpu_model, loadavg, module_version
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -74,14 +75,6 @@ RESUME_LIKE = "SELECT `revision`, `tbl`, `record_id`, `operation` FROM `taskboar
 # the clients of the comparison: none (the writer alone), subscribers, subscribers that fetch
 # each change with an empty sync, polling clients
 COMPARE_SIDES = ("alone", "sse", "sse+sync", "poll")
-
-
-def env_int(name: str, default: int) -> int:
-    return int(os.environ.get(name, default))
-
-
-def env_float(name: str, default: float) -> float:
-    return float(os.environ.get(name, default))
 
 
 @dataclasses.dataclass
@@ -1018,21 +1011,6 @@ def section(live: Optional[Live], started: float, load_start: str, version: str,
     return "\n".join(lines) + "\n"
 
 
-def save_section(state: str, text: str) -> str:
-    """Puts the section into results.md in place of an earlier "## Live boards" section, or
-    after what is there (bench.py's report)."""
-    path = os.path.join(state, "results.md")
-    try:
-        with open(path) as f:
-            old = f.read()
-    except FileNotFoundError:
-        old = "# mod_taskboard benchmark\n\n(the other sections: make -f Makefile.apxs bench)\n"
-    old = re.sub(r"(?ms)^## Live boards\n.*?(?=^#{1,2} (?!#)|\Z)", "", old).rstrip("\n")
-    with open(path, "w") as f:
-        f.write(old + "\n\n" + text)
-    return path
-
-
 def save_raw(live: Live):
     compare = {poll: {k: [{name: dataclasses.asdict(w) for name, w in r.items()} for r in v]
                       for k, v in sides.items()}
@@ -1084,7 +1062,7 @@ def main() -> int:
             failure = str(e)
         log = error_log_news(root, log_start)
         text = section(live, started, load_start, version, failure, log)
-        path = save_section(env["TB_STATE_DIR"], text)
+        path = save_section(env["TB_STATE_DIR"], "Live boards", text)
         if live:
             save_raw(live)
     print(text)
