@@ -35,7 +35,7 @@ import urllib.request
 from typing import Callable, List, Optional
 
 from benchlib import (REPO, BenchError, Db, MemoryPeak, RevisionWriter, db_name, env_int,
-                      env_list, idle_rss, run_client, servers, tbctl, wrk)
+                      env_list, error_log_since, idle_rss, run_client, servers, tbctl, wrk)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 LOAD_LUA = os.path.join(HERE, "load.lua")
@@ -804,23 +804,13 @@ def report(bench: Bench, started: float, load_start: str, failure: Optional[str]
                      f"MariaDB's general log on: the same statements in the same order (values "
                      f"and the module's SELECT LAST_INSERT_ID() aside); statements, module / "
                      f"baseline: {counts}; in {bench.statements_log}")
-    log = error_log_news(bench)
+    log = error_log_since(bench.root, bench.error_log_start)
     if log:
         lines += ["", f"httpd error_log: {len(log)} lines at warn or above (or crashed "
                   "children) during the run, the first ones:", "", "```", *log[:8], "```"]
     if failure:
         lines += ["", f"**The bench failed**: {failure}"]
     return "\n".join(lines) + "\n"
-
-
-def error_log_news(bench: Bench) -> List[str]:
-    """The lines httpd's error log got during the run at warn or above, and crashed children
-    (logged as notices)."""
-    path = os.path.join(bench.root, "logs", "error_log")
-    with open(path, errors="replace") as f:
-        f.seek(bench.error_log_start)
-        return [line.rstrip() for line in f
-                if re.search(r":(warn|error|crit|alert|emerg)\]|exit signal", line)]
 
 
 def save_results(bench: Bench, text: str) -> str:

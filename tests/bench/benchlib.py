@@ -29,6 +29,15 @@ def env_list(name: str, default: str) -> list:
     return [v.strip() for v in os.environ.get(name, default).split(",") if v.strip()]
 
 
+def error_log_since(root: str, start: int) -> list:
+    """The lines httpd's error log got since byte start at warn or above, and crashed
+    children (logged as notices)."""
+    with open(os.path.join(root, "logs", "error_log"), errors="replace") as f:
+        f.seek(start)
+        return [line.rstrip() for line in f
+                if re.search(r":(warn|error|crit|alert|emerg)\]|exit signal", line)]
+
+
 def save_section(state: str, title: str, text: str) -> str:
     """Puts text into results.md in place of an earlier "## title" section, or after what is
     there (bench.py's report, the other scripts' sections)."""

@@ -44,8 +44,8 @@ import urllib.parse
 import urllib.request
 from typing import Dict, List, Optional, Tuple
 
-from benchlib import (REPO, BenchError, Db, env_int, env_list, httpd_children, save_section,
-                      servers, tbctl, wrk)
+from benchlib import (REPO, BenchError, Db, env_int, env_list, error_log_since, httpd_children,
+                      save_section, servers, tbctl, wrk)
 from bench import Sample, cpu_model, loadavg, module_version
 from live import proc_cpu
 
@@ -749,13 +749,6 @@ def save_raw(bench: Bench):
                   f, indent=1)
 
 
-def error_log_news(root: str, start: int) -> List[str]:
-    with open(os.path.join(root, "logs", "error_log"), errors="replace") as f:
-        f.seek(start)
-        return [line.rstrip() for line in f
-                if re.search(r":(warn|error|crit|alert|emerg)\]|exit signal", line)]
-
-
 def main() -> int:
     settings = Settings.from_env()
     started, load_start = time.monotonic(), loadavg()
@@ -776,7 +769,7 @@ def main() -> int:
             bench.run()
         except BenchError as e:
             failure = str(e)
-        log = error_log_news(root, log_start)
+        log = error_log_since(root, log_start)
         text = section(bench, settings, started, load_start, version, failure, log)
         path = save_section(env["TB_STATE_DIR"], "Many boards", text)
         if bench:

@@ -31,7 +31,6 @@ import itertools
 import http.client
 import json
 import os
-import re
 import statistics
 import subprocess
 import sys
@@ -39,8 +38,8 @@ import time
 import urllib.parse
 from typing import List, Optional
 
-from benchlib import (REPO, BenchError, Db, env_float, env_int, httpd_children, save_section,
-                      servers, tbctl)
+from benchlib import (REPO, BenchError, Db, env_float, env_int, error_log_since, httpd_children,
+                      save_section, servers, tbctl)
 from bench import cpu_model, loadavg, module_version
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -1020,13 +1019,6 @@ def save_raw(live: Live):
                    "delta": live.delta, "fanout": live.fanouts, "compare": compare}, f)
 
 
-def error_log_news(root: str, start: int) -> List[str]:
-    with open(os.path.join(root, "logs", "error_log"), errors="replace") as f:
-        f.seek(start)
-        return [line.rstrip() for line in f
-                if re.search(r":(warn|error|crit|alert|emerg)\]|exit signal", line)]
-
-
 def prepare_schema(env):
     tbctl(env, "db-load", os.path.join(REPO, "sql", "schema.sql"))
 
@@ -1060,7 +1052,7 @@ def main() -> int:
                 live.compare_all(COMPARE_SIDES if i == 0 else ("alone", "sse+sync"))
         except BenchError as e:
             failure = str(e)
-        log = error_log_news(root, log_start)
+        log = error_log_since(root, log_start)
         text = section(live, started, load_start, version, failure, log)
         path = save_section(env["TB_STATE_DIR"], "Live boards", text)
         if live:
