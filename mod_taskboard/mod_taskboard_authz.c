@@ -80,12 +80,11 @@ int tb_authorize(request_rec *r, const tb_dir_conf_t *conf, tb_db_t *db,
                  const char *type, const char *request_id,
                  const char *board, int *writable)
 {
-    apr_array_header_t *rows;
-    apr_dbd_prepared_t *stmt;
+    apr_array_header_t *rows = apr_array_make(r->pool, 2, sizeof(char **));
     tb_db_error_t err;
     const char *args[2];
     tb_access_e level = TB_ACCESS_NONE;
-    int i, rv = 0, attempt;
+    int i;
 
     *writable = tb_conf_read_only(conf) == 0;
     if (!conf->authz_query) {
@@ -104,21 +103,13 @@ int tb_authorize(request_rec *r, const tb_dir_conf_t *conf, tb_db_t *db,
     args[0] = r->user;
     args[1] = board;
     memset(&err, 0, sizeof(err));
-    for (attempt = 0; attempt < 2; attempt++) {
-        rows = apr_array_make(r->pool, 2, sizeof(char *));
-        rv = tb_db_statement(db, conf->authz_query, attempt > 0, &stmt, &err)
-             || tb_db_select_column(db, stmt, conf->authz_nargs, args, rows,
-                                    "checking access", &err);
-        if (!rv || !tb_db_is_stale_statement(err.code)) {
-            break;
-        }
-    }
-    if (rv) {
+    if (tb_db_query_rows(db, conf->authz_query, conf->authz_nargs, args, 1,
+                         rows, "checking access", &err)) {
         return tb_send_db_error(r, type, request_id, NULL, &err);
     }
     /* Several rows (a user's groups): the widest access counts. */
     for (i = 0; i < rows->nelts; i++) {
-        tb_access_e row = access_of(APR_ARRAY_IDX(rows, i, const char *));
+        tb_access_e row = access_of(APR_ARRAY_IDX(rows, i, const char **)[0]);
         level = row > level ? row : level;
     }
     if (level == TB_ACCESS_NONE) {

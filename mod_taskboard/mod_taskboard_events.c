@@ -85,12 +85,11 @@ static tb_db_t *open_db(apr_pool_t *pool, server_rec *s, ap_dbd_t **dbd)
 static void poll_feed(feed_entry_t *f, apr_pool_t *pool)
 {
     apr_array_header_t *rows = apr_array_make(pool, 8, sizeof(char **));
-    apr_dbd_prepared_t *stmt;
     tb_db_error_t err;
     ap_dbd_t *dbd;
     tb_db_t *db;
     const char *args[3], *since, **row;
-    int polled, nargs = 0, attempt, rv = 0;
+    int polled, nargs = 0, rv = 0;
 
     apr_thread_mutex_lock(f->feed->mutex);
     polled = f->feed->polled;
@@ -117,14 +116,8 @@ static void poll_feed(feed_entry_t *f, apr_pool_t *pool)
         if (f->journal->scope) {
             args[nargs++] = f->board;
         }
-        for (attempt = 0; attempt < 2; attempt++) {
-            rv = tb_db_statement(db, f->sql_poll, attempt > 0, &stmt, &err)
-                 || tb_db_select_rows(db, stmt, nargs, args, 2, rows,
-                                      "polling the journal", &err);
-            if (!rv || !tb_db_is_stale_statement(err.code)) {
-                break;
-            }
-        }
+        rv = tb_db_query_rows(db, f->sql_poll, nargs, args, 2, rows,
+                              "polling the journal", &err);
     }
     if (dbd) {
         tb_dbd_close_fn(f->server, dbd);

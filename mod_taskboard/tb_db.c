@@ -302,6 +302,25 @@ int tb_db_select_rows(tb_db_t *db, apr_dbd_prepared_t *stmt, int nargs,
     return run_select(db, stmt, nargs, args, take_row, &all, doing, err);
 }
 
+int tb_db_query_rows(tb_db_t *db, const char *sql, int nargs,
+                     const char **args, int ncols, apr_array_header_t *out,
+                     const char *doing, tb_db_error_t *err)
+{
+    apr_dbd_prepared_t *stmt;
+    int attempt, rv = 0;
+
+    for (attempt = 0; attempt < 2; attempt++) {
+        apr_array_clear(out);
+        rv = tb_db_statement(db, sql, attempt > 0, &stmt, err)
+             || tb_db_select_rows(db, stmt, nargs, args, ncols, out, doing,
+                                  err);
+        if (!rv || !tb_db_is_stale_statement(err->code)) {
+            break;
+        }
+    }
+    return rv;
+}
+
 static apr_status_t rollback_cleanup(void *data)
 {
     tb_db_rollback((tb_db_t *)data);

@@ -114,6 +114,15 @@ int tb_db_select_rows(tb_db_t *db, apr_dbd_prepared_t *stmt, int nargs,
                       const char *doing, tb_db_error_t *err);
 
 /**
+ * tb_db_statement(sql) and tb_db_select_rows outside a transaction: when
+ * the server no longer knows the kept statement (a silent reconnect), it
+ * is prepared again and run once more.  out is emptied first.
+ */
+int tb_db_query_rows(tb_db_t *db, const char *sql, int nargs,
+                     const char **args, int ncols, apr_array_header_t *out,
+                     const char *doing, tb_db_error_t *err);
+
+/**
  * Starts a transaction with START TRANSACTION (not the driver's
  * autocommit switch, which costs a statement more at each end).  A
  * cleanup on the request pool rolls it back if it is still open when the

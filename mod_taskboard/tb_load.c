@@ -132,28 +132,17 @@ static int count_rows(tb_db_t *db, const tb_store_t *store,
                       const char *board, const char **total,
                       tb_db_error_t *err)
 {
-    apr_dbd_prepared_t *stmt;
-    const char **row = NULL;
-    int rv = 0, attempt;
+    apr_array_header_t *rows = apr_array_make(db->pool, 1, sizeof(char **));
+    int rv;
 
     if (!store->scope) {
         return tb_db_select_value(db, store->sql_count, total, err);
     }
-    for (attempt = 0; attempt < 2; attempt++) {
-        if ((rv = tb_db_statement(db, store->sql_count, attempt > 0, &stmt,
-                                  err)) != 0) {
-            return rv;
-        }
-        rv = tb_db_select_row(db, stmt, 1, &board, 1, &row, "counting rows",
-                              err);
-        if (rv == 0 || !tb_db_is_stale_statement(err->code)) {
-            break;
-        }
-    }
-    if (rv != 0) {
+    if ((rv = tb_db_query_rows(db, store->sql_count, 1, &board, 1, rows,
+                               "counting rows", err)) != 0) {
         return rv;
     }
-    *total = row ? row[0] : NULL;
+    *total = rows->nelts ? APR_ARRAY_IDX(rows, 0, const char **)[0] : NULL;
     return 0;
 }
 

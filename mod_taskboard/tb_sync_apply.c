@@ -1083,9 +1083,9 @@ int tb_sync_apply(tb_db_t *db, tb_sync_t *sync, tb_sync_error_t *err)
 int tb_sync_replay(tb_db_t *db, tb_sync_t *sync, tb_sync_error_t *err)
 {
     const tb_idempotency_t *idem = sync->conf->idempotency;
-    apr_dbd_prepared_t *stmt;
+    apr_array_header_t *rows = apr_array_make(db->pool, 1, sizeof(char **));
     const char *args[3], **row;
-    int attempt, nargs = 2;
+    int nargs = 2;
 
     sync->response = NULL;
     if (!idem || !idem->sql_request_find || !sync->request_id
@@ -1098,19 +1098,11 @@ int tb_sync_replay(tb_db_t *db, tb_sync_t *sync, tb_sync_error_t *err)
     if (sync->board) {
         args[nargs++] = sync->board;
     }
-    for (attempt = 0; ; attempt++) {
-        if (tb_db_statement(db, idem->sql_request_find, attempt > 0, &stmt,
-                            &err->db)) {
-            return -1;
-        }
-        if (!tb_db_select_row(db, stmt, nargs, args, 1, &row,
-                              "looking up an earlier answer", &err->db)) {
-            break;
-        }
-        if (attempt > 0 || !tb_db_is_stale_statement(err->db.code)) {
-            return -1;
-        }
+    if (tb_db_query_rows(db, idem->sql_request_find, nargs, args, 1, rows,
+                         "looking up an earlier answer", &err->db)) {
+        return -1;
     }
+    row = rows->nelts ? APR_ARRAY_IDX(rows, 0, const char **) : NULL;
     if (row && row[0]) {
         sync->response = row[0];
     }
