@@ -53,13 +53,35 @@ def _check_error_log(env, request):
     env.current_test = None
 
 
+# Sanitizer reports seen so far (the sanitizer run sets TB_SANITIZER_REPORTS).  An httpd child
+# that AddressSanitizer or UBSan stops exits with status 1, which httpd does not log, so the
+# report files are the only trace: they are checked after every test like the error log.
+_SANITIZER_SEEN = set()
+
+
+def _sanitizer_reports():
+    folder = os.environ.get("TB_SANITIZER_REPORTS")
+    if not folder or not os.path.isdir(folder):
+        return []
+    found = []
+    for name in sorted(os.listdir(folder)):
+        if name in _SANITIZER_SEEN:
+            continue
+        _SANITIZER_SEEN.add(name)
+        path = os.path.join(folder, name)
+        with open(path, "rb") as f:
+            text = f.read(20000).decode("utf-8", "replace")
+        found.append(f"sanitizer report {path}:\n  " + "\n  ".join(text.splitlines()[:80]))
+    return found
+
+
 def _log_problems(env):
     problems = []
     for h in env.httpds:
         bad = h.error_log.check()
         if bad:
             problems.append(f"{h.name}: {h.error_log.path}:\n  " + "\n  ".join(bad))
-    return problems
+    return problems + _sanitizer_reports()
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -74,7 +96,8 @@ def pytest_runtest_call(item):
     if problems and outcome.excinfo is not None:
         item.add_report_section("call", "error_log", "\n".join(problems))
     elif problems:
-        pytest.fail("unexpected lines in the error log (declare them with httpd.expect_log):\n"
+        pytest.fail("unexpected lines in the error log (declare them with httpd.expect_log), "
+                    "or sanitizer reports:\n"
                     + "\n".join(problems), pytrace=False)
 
 
