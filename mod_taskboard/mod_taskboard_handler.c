@@ -558,7 +558,7 @@ void tb_log_db_error(request_rec *r, const char *type,
                   store_id ? " of store " : "", store_id ? store_id : "",
                   err->code, err->text && *err->text ? err->text
                                                      : "(no message)",
-                  err->unavailable ? " (database unreachable)" : "");
+                  err->unavailable ? " (answered 503: try again later)" : "");
 }
 
 /* After the answer started to flow, an error can only cut it short:

@@ -14,6 +14,12 @@
 #define CR_NO_PREPARE_STMT 2030
 #define CR_SERVER_LOST_EXTENDED 2055
 #define ER_UNKNOWN_STMT_HANDLER 1243
+/* Server errors after which the same request would succeed a moment
+ * later: the server is going down, or an administrator (or a watchdog)
+ * killed the statement or the whole connection. */
+#define ER_SERVER_SHUTDOWN 1053
+#define ER_QUERY_INTERRUPTED 1317
+#define ER_CONNECTION_KILLED 1927
 #define ER_LOCK_WAIT_TIMEOUT 1205
 #define ER_LOCK_DEADLOCK 1213
 
@@ -29,13 +35,23 @@ int tb_db_fail(tb_db_t *db, int code, const char *doing, tb_db_error_t *err)
                        || code == CR_CONN_HOST_ERROR
                        || code == CR_SERVER_GONE_ERROR
                        || code == CR_SERVER_LOST
-                       || code == CR_SERVER_LOST_EXTENDED;
+                       || code == CR_SERVER_LOST_EXTENDED
+                       || code == ER_SERVER_SHUTDOWN
+                       || code == ER_QUERY_INTERRUPTED
+                       || code == ER_CONNECTION_KILLED;
     if (!err->unavailable
         && apr_dbd_check_conn(db->driver, db->pool, db->handle)
            != APR_SUCCESS) {
         err->unavailable = 1;
     }
     return code ? code : -1;
+}
+
+int tb_db_fail_reading(tb_db_t *db, const char *doing, tb_db_error_t *err)
+{
+    tb_db_fail(db, 0, doing, err);
+    err->unavailable = 1;
+    return -1;
 }
 
 int tb_db_is_stale_statement(int code)
@@ -94,7 +110,7 @@ int tb_db_select_value(tb_db_t *db, const char *sql, const char **value,
     }
     text = apr_dbd_error(db->driver, db->handle, 0);
     if (text && *text) {
-        return tb_db_fail(db, 0, "reading a value", err);
+        return tb_db_fail_reading(db, "reading a value", err);
     }
     return 0;
 }

@@ -43,7 +43,7 @@ typedef struct tb_db_error_t {
     int code;                   /* the driver's errno (MySQL's), or 0 */
     const char *text;           /* the driver's message, copied */
     const char *doing;          /* what the module was doing */
-    int unavailable;            /* the server is gone: answer 503 */
+    int unavailable;            /* gone, or the statement killed: 503 */
 } tb_db_error_t;
 
 /**
@@ -52,6 +52,15 @@ typedef struct tb_db_error_t {
  * @return code, for "return tb_db_fail(...)" convenience
  */
 int tb_db_fail(tb_db_t *db, int code, const char *doing, tb_db_error_t *err);
+
+/**
+ * Records an error that ended the rows of a streaming (unprepared) SELECT.
+ * The driver gives no error number there; a statement that started and
+ * then failed was cut short by the server (killed, lost, shut down), so
+ * it counts as unavailable: 503, and a retry a moment later gets past it.
+ * @return -1
+ */
+int tb_db_fail_reading(tb_db_t *db, const char *doing, tb_db_error_t *err);
 
 /**
  * Finds the connection's prepared statement for label, preparing sql on

@@ -173,11 +173,14 @@ int tb_load_store(tb_db_t *db, tb_jw_t *jw, const tb_store_request_t *sr,
         }
         write_row(jw, sr->store, db->driver, row, bad_values);
     }
+    if (rv != -1) {
+        return tb_db_fail(db, rv, "reading rows", err);
+    }
     /* The streaming driver reports the end and a lost connection alike
      * as -1: only the connection's error text tells them apart. */
-    msg = apr_dbd_error(db->driver, db->handle, rv == -1 ? 0 : rv);
-    if (rv != -1 || (!sr->page && msg && *msg)) {
-        return tb_db_fail(db, rv == -1 ? 0 : rv, "reading rows", err);
+    msg = apr_dbd_error(db->driver, db->handle, 0);
+    if (!sr->page && msg && *msg) {
+        return tb_db_fail_reading(db, "reading rows", err);
     }
     tb_jw_raw(jw, "],\"total\":", 10);
     if (sr->page) {

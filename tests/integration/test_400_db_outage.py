@@ -1,14 +1,17 @@
 """The database goes away under a running httpd: loads get 503 with Retry-After, and work again once
 it is back, without restarting httpd."""
 
+import concurrent.futures
 import email.utils
 import json
 import re
 import urllib.parse
 
+import pymysql
 import pytest
 
 import boards
+import storm
 import tbtest
 from tbtest import check_error, check_load, describe
 
@@ -207,3 +210,61 @@ class TestStaleStatements:
         for i in range(12):
             rev = move(6500 + i, 3)
             delta(6550 + i, rev - 1, 3)
+
+
+class TestKilledStatements:
+    """An administrator, or a watchdog such as pt-kill, kills a statement (KILL QUERY) or a
+    connection (KILL) of the module while a sync waits for a row lock: the client gets a 503
+    with Retry-After, as for any passing outage, and nothing of the sync is stored."""
+
+    CONF = boards.board_conf()
+
+    @pytest.fixture(autouse=True, scope="class")
+    def _class_scope(self, env, httpd):
+        TestKilledStatements.board = tbtest.parse_board(self.CONF)
+        httpd.reload(self.CONF)
+        yield
+
+    def killed_sync(self, env, httpd, db, rid: int, kill: str):
+        """A sync that renames card 1 waits for the lock a second connection holds on it; the
+        waiting connection is killed; returns the answer."""
+        holder = pymysql.connect(host="127.0.0.1", port=db.port, user=tbtest.DB_USER,
+                                 password=tbtest.DB_PASS, database=tbtest.DB_NAME,
+                                 autocommit=False)
+        try:
+            with holder.cursor() as cur:
+                assert cur.execute("SELECT id FROM tasks WHERE id = 1 FOR UPDATE") == 1
+            with concurrent.futures.ThreadPoolExecutor(1) as pool:
+                answer = pool.submit(tbtest.sync_post, httpd, {
+                    "type": "sync", "requestId": rid,
+                    "tasks": {"updated": [{"id": 1, "name": f"renamed {rid}"}]}})
+
+                def lock_waiter():
+                    assert not answer.done(), (
+                        f"the sync did not wait for the lock: {describe(answer.result())}")
+                    return storm.root_query(
+                        env, "SELECT trx_mysql_thread_id FROM information_schema.INNODB_TRX "
+                             "WHERE trx_state = 'LOCK WAIT'")
+                waiting = tbtest.poll(lock_waiter, 10, what="the sync waiting for the lock")
+                storm.root_query(env, f"{kill} {int(waiting[0][0])}")
+                return answer.result(30)
+        finally:
+            holder.rollback()
+            holder.close()
+
+    @pytest.mark.parametrize("kill", ["KILL QUERY", "KILL"])
+    def test_tb_400_20(self, env, httpd, db, kill):
+        name = db.scalar("SELECT name FROM tasks WHERE id = 1")
+        rev = db.revision(self.board)
+        httpd.expect_log(*OUTAGE_LOG)
+        r = self.killed_sync(env, httpd, db, 4420, kill)
+        tbtest.check_sync_error(r, 503, request_id=4420)
+        check_retry_after(r)
+        assert db.scalar("SELECT name FROM tasks WHERE id = 1") == name
+        assert db.revision(self.board) == rev, "the killed sync raised the revision"
+        assert any("4420" in ln and "TB00101" in ln for ln in httpd.error_log.recent()), (
+            "the kill is not in the error log")
+        # the next sync finds a working connection
+        r = tbtest.sync_post(httpd, {"type": "sync", "requestId": 4421, "tasks": {
+            "updated": [{"id": 1, "name": name}]}})
+        tbtest.check_sync(r, self.board, db, request_id=4421)

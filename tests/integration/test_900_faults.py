@@ -9,11 +9,16 @@ without its card, each unanswered sync completely or not at all, and a revision 
 exactly one per sync that changed something.  Sizes scale with TB_STORM_SCALE (default 1).
 """
 
+import collections
 import concurrent.futures
 import json
+import os
+import random
+import threading
 import time
 import urllib.parse
 
+import pymysql
 import pytest
 
 import boards
@@ -120,6 +125,93 @@ class TestDbKilledDuringStorm(KillStorm):
 
     def test_tb_900_01(self, env, httpd, db):
         self.kill_storm(env, httpd, db, "900_01 db kill")
+
+
+class ConnectionKiller(threading.Thread):
+    """Kills the board user's connections as MariaDB's root, one every few milliseconds: mostly
+    a random one (KILL), sometimes only its statement (KILL QUERY), now and then all of them.
+    A kill lands wherever that connection happens to be: in a query, between two statements of
+    a transaction, in the COMMIT, in the login or the ping that follows it, or idle in the pool."""
+
+    def __init__(self, env):
+        super().__init__(name="connection-killer", daemon=True)
+        self.env = env
+        self.stop = threading.Event()
+        self.kills = collections.Counter()
+        self.error = None
+
+    def run(self):
+        rnd = random.Random(900)
+        c = pymysql.connect(unix_socket=os.path.join(self.env.state_dir, "mariadb", "mysqld.sock"),
+                            user="root", password="", autocommit=True, connect_timeout=5)
+        try:
+            with c.cursor() as cur:
+                while not self.stop.wait(rnd.uniform(0.002, 0.03)):
+                    cur.execute("SELECT ID FROM information_schema.PROCESSLIST WHERE USER = %s",
+                                (tbtest.DB_USER,))
+                    ids = [row[0] for row in cur.fetchall()]
+                    if not ids:
+                        continue
+                    how = rnd.choices(["KILL", "KILL QUERY", "all"], [6, 3, 1])[0]
+                    for victim in (ids if how == "all" else [rnd.choice(ids)]):
+                        try:
+                            cur.execute(f"{'KILL' if how == 'all' else how} {int(victim)}")
+                            self.kills[how] += 1
+                        except pymysql.MySQLError:
+                            pass        # it ended by itself in the meantime
+        except Exception as e:          # the test reports it
+            self.error = e
+        finally:
+            c.close()
+
+
+class TestConnectionsKilledDuringStorm:
+    """Database connections killed at random while the storm runs (MariaDB stays up).  Every
+    answer must be a 200 or a 503 with Retry-After (a 500, a cut-off answer or a connection
+    error fails the clients), and the database must be what the clients were told, with
+    resends applied once."""
+
+    CONF = boards.board_conf(extra="    TaskBoardConflictPolicy off\n" + RETRY_TABLES) + MPM
+
+    @pytest.fixture(autouse=True, scope="class")
+    def _class_scope(self, env, httpd):
+        TestConnectionsKilledDuringStorm.board = tbtest.parse_board(self.CONF)
+        httpd.reload(self.CONF)
+        env.db_load()
+        yield
+        env.db_load()
+
+    def test_tb_900_07(self, env, httpd, db):
+        httpd.expect_log(*OUTAGE_LOG)
+        parent = httpd.pid()
+        before = storm.revision(db)
+        s = storm.Storm("x", [httpd], env.current_test, clients=CLIENTS, resend=True)
+        killer = ConnectionKiller(env)
+        s.start()
+        try:
+            s.set_phase("up")
+            s.wait_acked(scaled(20), 60, "before the kills")
+            s.set_phase("killing")
+            killer.start()
+            t0 = time.monotonic()
+            s.wait(lambda: time.monotonic() - t0 >= scaled(15), scaled(15) + 30,
+                   "the kills going on")
+            killer.stop.set()
+            killer.join(10)
+            s.set_phase("after")
+            s.wait_acked(scaled(20), 60, "after the kills")
+        finally:
+            killer.stop.set()
+            s.finish(env=env)
+        assert killer.error is None, f"the killer failed: {killer.error!r}"
+        assert sum(killer.kills.values()) >= 100, f"too few kills: {dict(killer.kills)}"
+        assert s.tally.n("sync", "503", "killing") > 0, (
+            f"no sync met a killed connection: {s.tally.table()}")
+        assert httpd.pid() == parent, "httpd was restarted"
+        result = s.verify(db, before)
+        tbtest.check_load(httpd.get("/api/load"), self.board, db)
+        report("900_07 connections killed", {"kills": dict(killer.kills),
+                                             "outcomes": s.tally.table(), **result})
 
 
 class TestGracefulRestarts:
