@@ -48,12 +48,15 @@ def report(name: str, data: dict):
 class KillStorm:
     """MariaDB dies (kill -9) under a sync storm and comes back; httpd keeps running.
 
-    Known failure (2026-11, libmariadb 3.3 / apr-util 1.6.3): now and then a client times out
-    and one httpd child never serves again (at shutdown: AH00045 ... still did not exit).  Its
-    threads all wait on mod_dbd's pool mutex (futex) but one, which waits in poll() inside
-    mysql_real_connect on an ESTABLISHED connection that MariaDB no longer has: mod_dbd opens
-    connections while it holds the pool's lock, and the MySQL client has no connect or read
-    timeout (DBDParams cannot set one).  The failure message shows the threads and sockets."""
+    What it found (2026-11, libmariadb 3.3 / apr-util 1.6.3):
+    - an httpd child that never served again (at shutdown: AH00045 ... still did not exit).  Its
+      threads all waited on mod_dbd's pool mutex but one, in poll() inside mysql_real_connect on
+      a connection MariaDB no longer had: mod_dbd opens connections while it holds the pool's
+      lock, and the MySQL client had no connect or read timeout.  The [taskboard] option group
+      (DBDParams group=taskboard, tbtest's my.cnf) gives it both now.  Should it come back, the
+      failure message shows the threads and their sockets.
+    - under ASan, a child stopped by a use after free in apr_dbd_open_ex() when MariaDB dies
+      between a connect and its first ping (tests/asan.supp has the details)."""
 
     TAG = "k"
 
