@@ -24,16 +24,14 @@
 #include "tb_json.h"
 #include "tb_sql.h"
 
-ap_dbd_t *(*tb_dbd_acquire_fn)(request_rec *) = NULL;
 ap_dbd_t *(*tb_dbd_open_fn)(apr_pool_t *, server_rec *) = NULL;
 void (*tb_dbd_close_fn)(server_rec *, ap_dbd_t *) = NULL;
 
 void tb_retrieve_dbd_functions(void)
 {
-    if (!tb_dbd_acquire_fn) {
-        tb_dbd_acquire_fn = APR_RETRIEVE_OPTIONAL_FN(ap_dbd_acquire);
-    }
-    /* The events poller borrows a connection outside any request. */
+    /* Requests and the events poller borrow connections with
+     * ap_dbd_open and give them back with ap_dbd_close, as soon as they
+     * are done with the database (tb_acquire_db says why). */
     if (!tb_dbd_open_fn || !tb_dbd_close_fn) {
         tb_dbd_open_fn = APR_RETRIEVE_OPTIONAL_FN(ap_dbd_open);
         tb_dbd_close_fn = APR_RETRIEVE_OPTIONAL_FN(ap_dbd_close);
@@ -295,7 +293,7 @@ static const char *cmd_store_section(cmd_parms *cmd, void *mconfig,
                             "digit", store_id);
     }
     tb_retrieve_dbd_functions();
-    if (!tb_dbd_acquire_fn) {
+    if (!tb_dbd_open_fn || !tb_dbd_close_fn) {
         return TB_CMD_STORE_NAME " requires mod_dbd: add "
                "'LoadModule dbd_module .../mod_dbd.so' before this line";
     }

@@ -45,6 +45,49 @@
 
 /************ responses ***************************************************/
 
+/* Moves what bb holds to the end of the spool file, which is created
+ * (and at once unlinked, so that nothing is left behind even by a
+ * process that dies) on first use. */
+static apr_status_t spill(tb_out_t *out)
+{
+    apr_pool_t *pool = out->r->pool;
+    apr_bucket *b;
+    apr_status_t rv;
+
+    if (!out->spool_file) {
+        const char *dir;
+        char *path;
+
+        if ((rv = apr_temp_dir_get(&dir, pool)) != APR_SUCCESS) {
+            return rv;
+        }
+        path = apr_pstrcat(pool, dir, "/mod_taskboard-XXXXXX", NULL);
+        rv = apr_file_mktemp(&out->spool_file, path, APR_FOPEN_CREATE
+                             | APR_FOPEN_READ | APR_FOPEN_WRITE
+                             | APR_FOPEN_EXCL, pool);
+        if (rv != APR_SUCCESS) {
+            out->spool_file = NULL;
+            return rv;
+        }
+        apr_file_remove(path, pool);
+    }
+    for (b = APR_BRIGADE_FIRST(out->bb); b != APR_BRIGADE_SENTINEL(out->bb);
+         b = APR_BUCKET_NEXT(b)) {
+        const char *data;
+        apr_size_t len;
+
+        if ((rv = apr_bucket_read(b, &data, &len, APR_BLOCK_READ))
+                != APR_SUCCESS
+            || (rv = apr_file_write_full(out->spool_file, data, len, NULL))
+                != APR_SUCCESS) {
+            return rv;
+        }
+        out->spooled += len;
+    }
+    apr_brigade_cleanup(out->bb);
+    return APR_SUCCESS;
+}
+
 int tb_out_sink(void *ctx, const char *buf, apr_size_t len)
 {
     tb_out_t *out = ctx;
@@ -55,8 +98,14 @@ int tb_out_sink(void *ctx, const char *buf, apr_size_t len)
     apr_brigade_write(out->bb, NULL, NULL, buf, len);
     out->pending += len;
     if (out->pending >= TB_FLUSH_BYTES) {
-        out->committed = 1;
         out->pending = 0;
+        if (out->spooling) {
+            if ((out->status = spill(out)) != APR_SUCCESS) {
+                out->spool_failed = 1;
+            }
+            return out->status != APR_SUCCESS;
+        }
+        out->committed = 1;
         out->status = ap_pass_brigade(out->r->output_filters, out->bb);
         apr_brigade_cleanup(out->bb);
     }
@@ -65,11 +114,28 @@ int tb_out_sink(void *ctx, const char *buf, apr_size_t len)
 
 void tb_out_init(tb_out_t *out, request_rec *r)
 {
+    memset(out, 0, sizeof(*out));
     out->r = r;
     out->bb = apr_brigade_create(r->pool, r->connection->bucket_alloc);
-    out->pending = 0;
-    out->committed = 0;
     out->status = APR_SUCCESS;
+}
+
+void tb_out_spool(tb_out_t *out)
+{
+    out->spooling = 1;
+}
+
+void tb_out_discard(tb_out_t *out)
+{
+    apr_brigade_cleanup(out->bb);
+    out->pending = 0;
+    if (out->spool_file) {
+        apr_file_close(out->spool_file);
+        out->spool_file = NULL;
+        out->spooled = 0;
+    }
+    out->status = APR_SUCCESS;
+    out->spool_failed = 0;
 }
 
 apr_status_t tb_out_finish(tb_out_t *out)
@@ -79,7 +145,17 @@ apr_status_t tb_out_finish(tb_out_t *out)
     if (out->status != APR_SUCCESS) {
         return out->status;
     }
+    if (out->spool_file) {
+        /* the spooled bytes first, then what is still in memory */
+        apr_bucket_brigade *bb = apr_brigade_create(out->r->pool,
+                                                    out->bb->bucket_alloc);
+        apr_brigade_insert_file(bb, out->spool_file, 0, out->spooled,
+                                out->r->pool);
+        APR_BRIGADE_CONCAT(bb, out->bb);
+        out->bb = bb;
+    }
     APR_BRIGADE_INSERT_TAIL(out->bb, eos);
+    out->committed = 1;
     out->status = ap_pass_brigade(out->r->output_filters, out->bb);
     apr_brigade_cleanup(out->bb);
     return out->status;
@@ -509,26 +585,77 @@ int tb_read_package(request_rec *r, const tb_dir_conf_t *conf,
 
 /************ the database ************************************************/
 
-/* Borrows the request's connection from mod_dbd.  The tb_db_t lives in
- * r->pool: a transaction's rollback cleanup points at it. */
+/* A connection lent to a request: given back to mod_dbd by
+ * tb_release_db as soon as the answer no longer needs the database, or
+ * by the request pool's cleanup at the latest. */
+typedef struct tb_loan_t {
+    server_rec *s;
+    ap_dbd_t *dbd;
+} tb_loan_t;
+
+static apr_status_t give_back_db(void *data)
+{
+    tb_loan_t *loan = data;
+
+    if (loan->dbd) {
+        tb_dbd_close_fn(loan->s, loan->dbd);
+        loan->dbd = NULL;
+    }
+    return APR_SUCCESS;
+}
+
+/* Borrows a connection from mod_dbd for this request.  Not
+ * ap_dbd_acquire(): its connection goes back only when the request pool
+ * is destroyed, after the answer has been written, so a client that
+ * reads slowly (or never) would keep it, and enough of them would keep
+ * every pooled connection.  The tb_db_t lives in r->pool: a transaction's
+ * rollback cleanup points at it, and is registered after give_back_db,
+ * so it runs first. */
 tb_db_t *tb_acquire_db(request_rec *r)
 {
     ap_dbd_t *dbd = NULL;
     tb_req_stats_t *rs;
+    tb_loan_t *loan;
     tb_db_t *db;
     int attempt;
 
+    if (!tb_dbd_open_fn || !tb_dbd_close_fn) {
+        return NULL;
+    }
     for (attempt = 0; !dbd && attempt < TB_ACQUIRE_ATTEMPTS; attempt++) {
-        dbd = tb_dbd_acquire_fn ? tb_dbd_acquire_fn(r) : NULL;
+        dbd = tb_dbd_open_fn(r->pool, r->server);
     }
     if (!dbd) {
         return NULL;
     }
+    loan = apr_palloc(r->pool, sizeof(*loan));
+    loan->s = r->server;
+    loan->dbd = dbd;
+    apr_pool_cleanup_register(r->pool, loan, give_back_db,
+                              apr_pool_cleanup_null);
     db = tb_db_wrap(r->pool, dbd);
+    db->lent = loan;
     if ((rs = tb_req_stats(r)) != NULL) {
         rs->db = db;
     }
     return db;
+}
+
+void tb_release_db(request_rec *r, tb_db_t *db)
+{
+    tb_loan_t *loan = db ? db->lent : NULL;
+
+    if (!loan) {
+        return;
+    }
+    /* Never hand back a connection inside a transaction: the next
+     * borrower would run in it.  The callers have ended theirs; this
+     * only guards a path that forgot. */
+    tb_db_rollback(db);
+    apr_pool_cleanup_run(r->pool, loan, give_back_db);
+    db->lent = NULL;
+    db->handle = NULL;
+    db->prepared = NULL;
 }
 
 tb_db_t *tb_db_wrap(apr_pool_t *pool, ap_dbd_t *dbd)

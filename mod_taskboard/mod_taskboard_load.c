@@ -8,8 +8,11 @@
  * revision is unchanged.  Otherwise it reads the revision and every store
  * in one consistent snapshot from the database cursor (tb_load.c): an
  * answer the cache can keep is collected, kept and sent from the cache; a
- * larger one is streamed into the response as the rows come.  A load with
+ * larger one is spooled to a temporary file as the rows come.  A load with
  * "sinceRevision" gets only what changed since, when the journal can tell.
+ * Either way the snapshot ends and the connection goes back to mod_dbd
+ * before the first byte is written to the client, so a client that reads
+ * slowly, or not at all, holds no database connection.
  */
 
 #include <stdlib.h>
@@ -168,15 +171,16 @@ static int send_cached(request_rec *r, const char *head,
 
 /* A tb_jw sink for an answer the cache may keep: it collects the whole
  * answer, to be sent from the cache (gzip-compressed for the clients that
- * take it).  An answer that outgrows what the cache keeps is streamed
- * instead: what was collected goes out, and the rest follows as it comes. */
+ * take it).  An answer that outgrows what the cache keeps is spooled
+ * instead: what was collected goes to the spool, and the rest follows as
+ * it comes.  It lives in the request pool, as its cleanup does. */
 typedef struct collect_t {
     tb_out_t *out;
-    const char *head;           /* written first when streaming */
+    const char *head;           /* written first when spooling */
     const char *key, *revision; /* of the answer, for the cache */
     char *copy;                 /* tb_cache_body_new(), handed to the cache */
     apr_size_t len, max;
-    int collecting;             /* 0: streaming to out */
+    int collecting;             /* 0: spooling to out */
 } collect_t;
 
 static apr_status_t free_collected(void *data)
@@ -202,14 +206,12 @@ static int collect_room(collect_t *c, apr_size_t len)
     return 1;
 }
 
-static void start_streaming(collect_t *c)
+static void start_spooling(collect_t *c)
 {
     apr_size_t at, n;
 
     c->collecting = 0;
     tb_out_sink(c->out, c->head, strlen(c->head));
-    /* In pieces: one large write would become one heap bucket of that
-     * size, whose memory the connection's allocator keeps afterwards. */
     for (at = 0; c->copy && at < c->len; at += n) {
         n = c->len - at < TB_FLUSH_BYTES ? c->len - at : TB_FLUSH_BYTES;
         tb_out_sink(c->out, c->copy + at, n);
@@ -230,7 +232,7 @@ static int collect_sink(void *ctx, const char *buf, apr_size_t len)
         if (c->len + len > c->max) {
             tb_cache_note_too_large(load_cache, c->key, c->revision);
         }
-        start_streaming(c);
+        start_spooling(c);
     }
     return tb_out_sink(c->out, buf, len);
 }
@@ -270,6 +272,7 @@ static int answer_since(request_rec *r, const tb_dir_conf_t *conf,
                       req->request_id ? req->request_id : "-", req->since);
         return DECLINED;
     }
+    tb_release_db(r, db);       /* the delta is in memory */
     return tb_send_sync_answer(r, &delta);
 }
 
@@ -329,7 +332,7 @@ int tb_answer_load(request_rec *r, const tb_dir_conf_t *conf, tb_db_t *db,
 {
     tb_db_error_t err;
     tb_out_t out;
-    collect_t collect;
+    collect_t *collect;
     tb_jw_t jw;
     tb_cached_t *hit;
     tb_req_stats_t *rs;
@@ -356,6 +359,7 @@ int tb_answer_load(request_rec *r, const tb_dir_conf_t *conf, tb_db_t *db,
                 if ((rs = tb_req_stats(r)) != NULL) {
                     rs->cache_hit = 1;
                 }
+                tb_release_db(r, db);
                 return send_cached(r, head, strlen(head), hit);
             }
         }
@@ -380,23 +384,27 @@ int tb_answer_load(request_rec *r, const tb_dir_conf_t *conf, tb_db_t *db,
         return tb_send_no_board(r, "load", req->request_id, req->board);
     }
 
+    /* Nothing goes to the client before the last row is read: what the
+     * cache cannot keep waits in a spool file (tb_out_spool), so the
+     * snapshot and the connection are never held by a slow reader. */
     tb_out_init(&out, r);
-    memset(&collect, 0, sizeof(collect));
-    collect.out = &out;
-    collect.head = head;
-    collect.key = key;
-    collect.revision = revision;
-    collect.collecting = 1;
-    apr_pool_cleanup_register(r->pool, &collect, free_collected,
+    tb_out_spool(&out);
+    collect = apr_pcalloc(r->pool, sizeof(*collect));
+    collect->out = &out;
+    collect->head = head;
+    collect->key = key;
+    collect->revision = revision;
+    collect->collecting = 1;
+    apr_pool_cleanup_register(r->pool, collect, free_collected,
                               apr_pool_cleanup_null);
     if (use_cache && revision
         && !tb_cache_is_too_large(load_cache, key, revision)) {
-        collect.max = tb_cache_largest(load_cache);
+        collect->max = tb_cache_largest(load_cache);
     }
     else {
-        start_streaming(&collect);
+        start_spooling(collect);
     }
-    tb_jw_init(&jw, collect_sink, &collect);
+    tb_jw_init(&jw, collect_sink, collect);
     if (revision) {
         tb_jw_cstr(&jw, ",\"revision\":");
         tb_jw_cstr(&jw, revision);
@@ -406,13 +414,7 @@ int tb_answer_load(request_rec *r, const tb_dir_conf_t *conf, tb_db_t *db,
                                                 tb_store_request_t);
         tb_jw_raw(&jw, ",", 1);
         if (tb_load_store(db, &jw, sr, req->board, &bad_values, &err) != 0) {
-            if (out.committed) {
-                tb_log_db_error(r, "load", req->request_id, sr->store->id,
-                                &err);
-                tb_out_abort(r, &out);
-                return OK;
-            }
-            apr_brigade_cleanup(out.bb);
+            tb_out_discard(&out);
             return tb_send_db_error(r, "load", req->request_id, sr->store->id,
                                     &err);
         }
@@ -432,16 +434,30 @@ int tb_answer_load(request_rec *r, const tb_dir_conf_t *conf, tb_db_t *db,
      * been read.  A failure only means the connection broke just now; the
      * answer is still right, but it is not kept. */
     committed = tb_db_commit(db, &err) == 0;
-    if (collect.collecting) {
+    tb_release_db(r, db);
+    if (out.spool_failed) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, out.status, r, TBLOGNO(00200)
+                      "load requestId=%s: could not spool an answer of "
+                      "%" APR_OFF_T_FMT " bytes to a temporary file (is "
+                      "the temporary folder full or not writable?)",
+                      req->request_id ? req->request_id : "-",
+                      out.spooled + (apr_off_t)out.pending);
+        tb_out_discard(&out);
+        return tb_send_error(r, HTTP_INTERNAL_SERVER_ERROR, "load",
+                             req->request_id, "the request failed because "
+                             "of a server error (logged)", NULL);
+    }
+    if (collect->collecting) {
         tb_cached_t *entry = tb_cache_entry_create(load_cache, key, revision,
-                                                   collect.copy, collect.len);
-        collect.copy = NULL;
+                                                   collect->copy,
+                                                   collect->len);
+        collect->copy = NULL;
         if (!entry) {
             ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, TBLOGNO(00108)
                           "load requestId=%s: out of memory for an answer "
                           "of %" APR_SIZE_T_FMT " bytes",
                           req->request_id ? req->request_id : "-",
-                          collect.len);
+                          collect->len);
             return tb_send_error(r, HTTP_INTERNAL_SERVER_ERROR, "load",
                                  req->request_id, "the server ran out of "
                                  "memory", NULL);

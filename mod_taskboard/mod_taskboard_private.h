@@ -164,7 +164,6 @@ void tb_authz_register_hooks(apr_pool_t *pool);
 
 /* mod_dbd's functions, looked up once (optional functions, so that the
  * LoadModule order does not matter). */
-extern ap_dbd_t *(*tb_dbd_acquire_fn)(request_rec *);
 extern ap_dbd_t *(*tb_dbd_open_fn)(apr_pool_t *, server_rec *);
 extern void (*tb_dbd_close_fn)(server_rec *, ap_dbd_t *);
 void tb_retrieve_dbd_functions(void);
@@ -177,17 +176,29 @@ int tb_handler(request_rec *r);
  * before then can still become a clean JSON error response. */
 #define TB_FLUSH_BYTES (64 * 1024)
 
-/** The response body on its way to the output filters (a tb_jw sink). */
+/** The response body on its way to the output filters (a tb_jw sink).
+ *  Spooled, it goes no further than a temporary file until
+ *  tb_out_finish: what is read from the database never waits on the
+ *  client, whose connection may be slow. */
 typedef struct tb_out_t {
     request_rec *r;
     apr_bucket_brigade *bb;
     apr_size_t pending;         /* bytes in bb not yet passed on */
     int committed;              /* something went to the network */
     apr_status_t status;        /* first failure to pass data on */
+    int spooling;               /* tb_out_spool() was called */
+    int spool_failed;           /* status is the spool file's failure */
+    apr_file_t *spool_file;     /* unlinked temporary file, or NULL */
+    apr_off_t spooled;          /* bytes in spool_file */
 } tb_out_t;
 
 void tb_out_init(tb_out_t *out, request_rec *r);
+/** Keeps the body out of the network until tb_out_finish: past
+ *  TB_FLUSH_BYTES it goes to an unlinked file in the temporary folder. */
+void tb_out_spool(tb_out_t *out);
 int tb_out_sink(void *ctx, const char *buf, apr_size_t len);
+/** Forgets what a spooled body holds, to send something else instead. */
+void tb_out_discard(tb_out_t *out);
 apr_status_t tb_out_finish(tb_out_t *out);
 /** Cuts short an answer that has started to flow (connection closed). */
 void tb_out_abort(request_rec *r, tb_out_t *out);
@@ -236,8 +247,15 @@ int tb_send_no_board(request_rec *r, const char *type,
 int tb_read_package(request_rec *r, const tb_dir_conf_t *conf,
                     const char **text, apr_size_t *len, const char **msg);
 
-/** Borrows the request's pooled connection, or NULL (answer 503). */
+/** Borrows a pooled connection for the request, or NULL (answer 503). */
 tb_db_t *tb_acquire_db(request_rec *r);
+
+/**
+ * Gives the request's connection back to mod_dbd before the answer is
+ * written, so that a slow client holds no database connection (ending a
+ * transaction left open).  db is unusable afterwards; NULL is allowed.
+ */
+void tb_release_db(request_rec *r, tb_db_t *db);
 
 /** The module's view of a mod_dbd connection, allocated from pool (the
  *  pool of the request or the moment that has the connection). */

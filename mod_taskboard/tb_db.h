@@ -30,6 +30,9 @@ typedef struct tb_db_t {
     int rollbacks;              /* transactions rolled back (statistics) */
     apr_hash_t *request_stmts;  /* SQL -> statement, those this request
                                    asked tb_db_statement for */
+    void *lent;                 /* the lender's record of the loan (the
+                                   glue gives the connection back with it),
+                                   NULL once given back */
 } tb_db_t;
 
 /** Statements of tb_db_statement kept per connection, at most: the fixed
