@@ -329,3 +329,38 @@ class TestCorsBasicAuth:
         status, headers, body = preflight(httpd, "/req/sync", ORIGIN)
         json_error(status, headers, body, 401, "sync")
         assert not header(headers, "Access-Control-Allow-Methods"), headers
+
+
+class TestDnsRebinding:
+    """README "DNS rebinding": a board without authentication, served from a name-based virtual
+    host after a catch-all first one, refuses a sync sent under a hostile Host name (what a
+    rebound name makes the browser send, with a matching Origin), and takes the same sync under
+    its own name."""
+
+    NAME = "board.intranet.example"
+
+    @pytest.fixture(autouse=True, scope="class")
+    def _class_scope(self, httpd):
+        addr = f"127.0.0.1:{httpd.port}"
+        httpd.reload(f"<VirtualHost {addr}>\n    ServerName catch-all.invalid\n"
+                     "    <Location />\n        Require all denied\n    </Location>\n"
+                     "</VirtualHost>\n"
+                     f"<VirtualHost {addr}>\n    ServerName {self.NAME}\n"
+                     + boards.board_conf("/api") + "</VirtualHost>\n")
+
+    def test_tb_740_20(self, httpd, db):
+        httpd.expect_log("AH01630")         # client denied by server configuration
+        body = json.dumps({"type": "sync", "requestId": 74020, "tasks": {
+            "updated": [{"id": 1, "name": "rebound"}]}})
+        with db.snapshot("tasks"):
+            before = db.scalar("SELECT name FROM tasks WHERE id = 1")
+            evil = "evil.example:%d" % httpd.port
+            status, _, _ = request(httpd, "POST", "/api/sync", {
+                "Host": evil, "Origin": f"http://{evil}", "Content-Type": "text/plain"}, body)
+            assert status == 403
+            assert db.scalar("SELECT name FROM tasks WHERE id = 1") == before
+            own = "%s:%d" % (self.NAME, httpd.port)
+            status, _, answer = request(httpd, "POST", "/api/sync", {
+                "Host": own, "Origin": f"http://{own}", "Content-Type": "application/json"}, body)
+            assert status == 200, answer[:300]
+            assert db.scalar("SELECT name FROM tasks WHERE id = 1") == "rebound"
