@@ -483,7 +483,7 @@ ThreadsPerChild 16
 MinSpareThreads 8
 MaxSpareThreads 32
 MaxRequestWorkers 32
-LogFormat "%h %t \\"%r\\" %>s %B %D \\"%{{X-TB-Test}}i\\"" tb
+LogFormat "%h %t \\"%r\\" %>s %B %O %D \\"%{{X-TB-Test}}i\\"" tb
 CustomLog "{root}/logs/access_log" tb
 
 {dbd_conf}
