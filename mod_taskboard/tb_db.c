@@ -24,6 +24,11 @@
 #define ER_CONNECTION_KILLED 1927
 #define ER_LOCK_WAIT_TIMEOUT 1205
 #define ER_LOCK_DEADLOCK 1213
+/* A packet larger than max_allowed_packet: the server's answer to a
+ * statement too large (it then closes the connection), and the client's
+ * when a packet it reads is. */
+#define ER_NET_PACKET_TOO_LARGE 1153
+#define CR_NET_PACKET_TOO_LARGE 2020
 
 int tb_db_fail(tb_db_t *db, int code, const char *doing, tb_db_error_t *err)
 {
@@ -54,6 +59,11 @@ int tb_db_fail_reading(tb_db_t *db, const char *doing, tb_db_error_t *err)
     tb_db_fail(db, 0, doing, err);
     err->unavailable = 1;
     return -1;
+}
+
+int tb_db_is_too_large(int code)
+{
+    return code == ER_NET_PACKET_TOO_LARGE || code == CR_NET_PACKET_TOO_LARGE;
 }
 
 int tb_db_is_stale_statement(int code)

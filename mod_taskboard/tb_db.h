@@ -121,6 +121,11 @@ int tb_db_exec_may_fail(tb_db_t *db, apr_dbd_prepared_t *stmt, int nargs,
 int tb_db_entry(tb_db_t *db, apr_dbd_row_t *row, int col, apr_pool_t *pool,
                 const char **value, const char *doing, tb_db_error_t *err);
 
+/** 1 when code means a statement was larger than the database takes in
+ *  one packet (max_allowed_packet): the request is too large (413), and
+ *  the server has closed the connection. */
+int tb_db_is_too_large(int code);
+
 /** Runs a statement that returns no rows; *nrows gets the affected rows. */
 int tb_db_exec(tb_db_t *db, apr_dbd_prepared_t *stmt, int nargs,
                const char **args, int *nrows, const char *doing,

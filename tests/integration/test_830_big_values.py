@@ -392,3 +392,27 @@ class TestSyncs(BigValues):
                 f"{len(first.content)}")
             table = "bv_notes" if path == "/bu/sync" else "bv_board_notes"
             assert db.scalar(f"SELECT COUNT(*) FROM {table} WHERE title = 'resent'") == 1
+
+
+class TestLimits(BigValues):
+    """What a sync can store must be readable: a value larger than the database takes in one
+    statement (max_allowed_packet) is refused with 413, not retried forever as a 503."""
+
+    CONF_BIG_BODY = CONF.replace("TaskBoardMaxBodySize 16777216", "TaskBoardMaxBodySize 67108864")
+
+    def test_tb_830_20(self, httpd, db):
+        self.seed(db, "m")
+        packet = int(db.scalar("SELECT @@global.max_allowed_packet"))
+        if packet >= 60 * 1024 * 1024:
+            pytest.skip(f"max_allowed_packet is {packet}: no body can exceed it")
+        httpd.reload(self.CONF_BIG_BODY)
+        try:
+            before = db.query("SELECT id, OCTET_LENGTH(body) FROM bv_notes ORDER BY id")
+            httpd.expect_log("TB00240")
+            r = post_sync(httpd, "/bu/sync", {
+                "type": "sync", "requestId": 60, "notes": {
+                    "updated": [{"id": 3, "body": "z" * (packet + 1024)}]}})
+            check_error(r, 413, request_id=60, kind="sync")
+            assert db.query("SELECT id, OCTET_LENGTH(body) FROM bv_notes ORDER BY id") == before
+        finally:
+            httpd.reload(CONF)
