@@ -186,6 +186,15 @@ int tb_handle_sync(request_rec *r)
         if (status >= 500) {
             tb_log_db_error(r, "sync", sync->request_id, NULL, &err.db);
         }
+        else if (tb_db_is_too_large(err.db.code)) {
+            /* the client can only send less: the administrator can act */
+            ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, TBLOGNO(00240)
+                          "sync requestId=%s refused (413): a statement "
+                          "was larger than the database accepts (its "
+                          "max_allowed_packet): [%d] %s; keep "
+                          TB_CMD_MAX_BODY " below it", rid, err.db.code,
+                          err.db.text ? err.db.text : "");
+        }
         else if (err.db.code) {
             /* a constraint the client can act on: the details still help */
             ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, TBLOGNO(00113)

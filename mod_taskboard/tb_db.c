@@ -2,6 +2,8 @@
  * Licensed under the Apache License, Version 2.0.
  */
 
+#include <string.h>
+
 #include <apr_strings.h>
 
 #include "tb_db.h"
@@ -22,6 +24,11 @@
 #define ER_CONNECTION_KILLED 1927
 #define ER_LOCK_WAIT_TIMEOUT 1205
 #define ER_LOCK_DEADLOCK 1213
+/* A packet larger than max_allowed_packet: the server's answer to a
+ * statement too large (it then closes the connection), and the client's
+ * when a packet it reads is. */
+#define ER_NET_PACKET_TOO_LARGE 1153
+#define CR_NET_PACKET_TOO_LARGE 2020
 
 int tb_db_fail(tb_db_t *db, int code, const char *doing, tb_db_error_t *err)
 {
@@ -52,6 +59,11 @@ int tb_db_fail_reading(tb_db_t *db, const char *doing, tb_db_error_t *err)
     tb_db_fail(db, 0, doing, err);
     err->unavailable = 1;
     return -1;
+}
+
+int tb_db_is_too_large(int code)
+{
+    return code == ER_NET_PACKET_TOO_LARGE || code == CR_NET_PACKET_TOO_LARGE;
 }
 
 int tb_db_is_stale_statement(int code)
@@ -193,24 +205,99 @@ int tb_db_exec_may_fail(tb_db_t *db, apr_dbd_prepared_t *stmt, int nargs,
     return tb_db_exec(db, stmt, nargs, args, nrows, doing, err);
 }
 
+/* A value that could not be read whole: the request fails (500) rather
+ * than answer with part of it. */
+static int entry_failed(tb_db_t *db, int col, apr_off_t len,
+                        apr_status_t rv, const char *doing,
+                        tb_db_error_t *err)
+{
+    err->code = 0;
+    err->text = apr_psprintf(db->pool, "the value of column %d (%"
+                             APR_OFF_T_FMT " bytes) could not be read "
+                             "whole (status %d)", col + 1, len, rv);
+    err->doing = doing;
+    err->unavailable = 0;
+    return -1;
+}
+
+int tb_db_entry(tb_db_t *db, apr_dbd_row_t *row, int col, apr_pool_t *pool,
+                const char **value, const char *doing, tb_db_error_t *err)
+{
+    char *text = NULL, *copy;
+    apr_off_t len = -1;
+    apr_size_t n, got;
+    apr_status_t rv;
+
+    *value = NULL;
+    /* The text as the driver has it, with a NUL put in the buffer's last
+     * byte: safe to measure, whatever the buffer holds. */
+    rv = apr_dbd_datum_get(db->driver, row, col, APR_DBD_TYPE_STRING, &text);
+    if (rv == APR_ENOENT) {
+        return 0;                       /* SQL NULL */
+    }
+    if (rv != APR_SUCCESS || !text) {
+        return entry_failed(db, col, len, rv, doing, err);
+    }
+    n = strlen(text);
+    /* The real length: the BLOB datum is a bucket of that length (not
+     * read yet).  Getting it fetches the column into the buffer again,
+     * which puts back the byte the NUL above replaced. */
+    if (!db->values) {
+        db->values = apr_brigade_create(db->pool,
+                                        apr_bucket_alloc_create(db->pool));
+    }
+    rv = apr_dbd_datum_get(db->driver, row, col, APR_DBD_TYPE_BLOB,
+                           db->values);
+    if (rv == APR_SUCCESS) {
+        rv = apr_brigade_length(db->values, 0, &len);
+    }
+    if (rv != APR_SUCCESS || len < 0) {
+        apr_brigade_cleanup(db->values);
+        return entry_failed(db, col, len, rv, doing, err);
+    }
+    if ((apr_off_t)n >= len) {
+        /* all of it in the buffer (the driver adds no NUL to a binary
+         * value, hence the copy of exactly len bytes) */
+        apr_brigade_cleanup(db->values);
+        *value = apr_pstrmemdup(pool, text, (apr_size_t)len);
+        return 0;
+    }
+    /* Longer than the buffer (or holding a NUL): the bucket fetches the
+     * rest from the row the driver holds, a buffer's size at a time. */
+    copy = apr_palloc(pool, (apr_size_t)len + 1);
+    got = (apr_size_t)len;
+    rv = apr_brigade_flatten(db->values, copy, &got);
+    apr_brigade_cleanup(db->values);
+    if (rv != APR_SUCCESS || got != (apr_size_t)len) {
+        return entry_failed(db, col, len, rv, doing, err);
+    }
+    copy[got] = '\0';
+    *value = copy;
+    return 0;
+}
+
 /* Runs a prepared SELECT and reads its result to the end (an undrained
  * result blocks the connection), calling fn for each row; fn copies what
- * it keeps into db->pool.
+ * it keeps into db->pool with tb_db_entry, and a row it fails on fails
+ * the SELECT (once every row is read).
  *
  * The driver gives every TEXT or BLOB column of a prepared result a buffer
  * of its full size (up to DBDParams fldsz, 1 MiB), so one row of a table
  * with a JSON column costs a megabyte.  Taken from a subpool that is
  * destroyed at once, that memory goes back to the thread's allocator and
- * serves the next SELECT, instead of being mapped and unmapped each time. */
+ * serves the next SELECT, instead of being mapped and unmapped each time;
+ * so do the pieces in which tb_db_entry reads longer values. */
+typedef int (*row_fn)(tb_db_t *db, apr_dbd_row_t *row, void *baton,
+                      const char *doing, tb_db_error_t *err);
+
 static int run_select(tb_db_t *db, apr_dbd_prepared_t *stmt, int nargs,
-                      const char **args,
-                      void (*fn)(tb_db_t *, apr_dbd_row_t *, void *),
-                      void *baton, const char *doing, tb_db_error_t *err)
+                      const char **args, row_fn fn, void *baton,
+                      const char *doing, tb_db_error_t *err)
 {
     apr_dbd_results_t *res = NULL;
     apr_dbd_row_t *row = NULL;
     apr_pool_t *scratch;
-    int rv;
+    int rv, failed = 0;
 
     if (!stmt) {
         return not_prepared(db, doing, err);
@@ -223,7 +310,9 @@ static int run_select(tb_db_t *db, apr_dbd_prepared_t *stmt, int nargs,
     if (rv == 0) {
         while ((rv = apr_dbd_get_row(db->driver, scratch, res, &row, -1))
                == 0) {
-            fn(db, row, baton);
+            if (!failed && fn(db, row, baton, doing, err) != 0) {
+                failed = 1;
+            }
         }
         rv = rv == -1 ? 0 : rv;
     }
@@ -231,7 +320,23 @@ static int run_select(tb_db_t *db, apr_dbd_prepared_t *stmt, int nargs,
         tb_db_fail(db, rv, doing, err);
     }
     apr_pool_destroy(scratch);
-    return rv;
+    return rv ? rv : (failed ? -1 : 0);
+}
+
+/* Copies ncols values of row into db->pool. */
+static int copy_row(tb_db_t *db, apr_dbd_row_t *row, int ncols,
+                    const char ***values, const char *doing,
+                    tb_db_error_t *err)
+{
+    int i;
+
+    *values = apr_pcalloc(db->pool, sizeof(char *) * ncols);
+    for (i = 0; i < ncols; i++) {
+        if (tb_db_entry(db, row, i, db->pool, &(*values)[i], doing, err)) {
+            return -1;
+        }
+    }
+    return 0;
 }
 
 typedef struct {
@@ -239,20 +344,15 @@ typedef struct {
     const char **values;
 } first_row_t;
 
-static void take_first_row(tb_db_t *db, apr_dbd_row_t *row, void *baton)
+static int take_first_row(tb_db_t *db, apr_dbd_row_t *row, void *baton,
+                          const char *doing, tb_db_error_t *err)
 {
     first_row_t *first = baton;
-    const char *v;
-    int i;
 
     if (first->values) {
-        return;
+        return 0;
     }
-    first->values = apr_pcalloc(db->pool, sizeof(char *) * first->ncols);
-    for (i = 0; i < first->ncols; i++) {
-        v = apr_dbd_get_entry(db->driver, row, i);
-        first->values[i] = v ? apr_pstrdup(db->pool, v) : NULL;
-    }
+    return copy_row(db, row, first->ncols, &first->values, doing, err);
 }
 
 int tb_db_select_row(tb_db_t *db, apr_dbd_prepared_t *stmt, int nargs,
@@ -273,12 +373,16 @@ int tb_db_select_row(tb_db_t *db, apr_dbd_prepared_t *stmt, int nargs,
     return 0;
 }
 
-static void take_column(tb_db_t *db, apr_dbd_row_t *row, void *baton)
+static int take_column(tb_db_t *db, apr_dbd_row_t *row, void *baton,
+                       const char *doing, tb_db_error_t *err)
 {
-    const char *v = apr_dbd_get_entry(db->driver, row, 0);
+    const char *v;
 
-    APR_ARRAY_PUSH((apr_array_header_t *)baton, const char *) =
-        v ? apr_pstrdup(db->pool, v) : NULL;
+    if (tb_db_entry(db, row, 0, db->pool, &v, doing, err)) {
+        return -1;
+    }
+    APR_ARRAY_PUSH((apr_array_header_t *)baton, const char *) = v;
+    return 0;
 }
 
 int tb_db_select_column(tb_db_t *db, apr_dbd_prepared_t *stmt, int nargs,
@@ -293,18 +397,17 @@ typedef struct {
     apr_array_header_t *out;
 } all_rows_t;
 
-static void take_row(tb_db_t *db, apr_dbd_row_t *row, void *baton)
+static int take_row(tb_db_t *db, apr_dbd_row_t *row, void *baton,
+                    const char *doing, tb_db_error_t *err)
 {
     all_rows_t *all = baton;
-    const char **values = apr_pcalloc(db->pool, sizeof(char *) * all->ncols);
-    const char *v;
-    int i;
+    const char **values;
 
-    for (i = 0; i < all->ncols; i++) {
-        v = apr_dbd_get_entry(db->driver, row, i);
-        values[i] = v ? apr_pstrdup(db->pool, v) : NULL;
+    if (copy_row(db, row, all->ncols, &values, doing, err)) {
+        return -1;
     }
     APR_ARRAY_PUSH(all->out, const char **) = values;
+    return 0;
 }
 
 int tb_db_select_rows(tb_db_t *db, apr_dbd_prepared_t *stmt, int nargs,

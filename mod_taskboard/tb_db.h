@@ -16,6 +16,7 @@
 #include <apr_hash.h>
 #include <apr_tables.h>
 #include <apr_dbd.h>
+#include <apr_buckets.h>
 
 /** A database connection lent to one request. */
 typedef struct tb_db_t {
@@ -33,6 +34,7 @@ typedef struct tb_db_t {
     void *lent;                 /* the lender's record of the loan (the
                                    glue gives the connection back with it),
                                    NULL once given back */
+    apr_bucket_brigade *values; /* tb_db_entry's, made on first use */
 } tb_db_t;
 
 /** Statements of tb_db_statement kept per connection, at most: the fixed
@@ -100,6 +102,32 @@ int tb_db_statement(tb_db_t *db, const char *sql, int force,
 int tb_db_exec_may_fail(tb_db_t *db, apr_dbd_prepared_t *stmt, int nargs,
                         const char **args, int *nrows, const char *doing,
                         tb_db_error_t *err);
+
+/**
+ * The value of column col of row, whole and NUL-terminated, copied into
+ * pool; NULL for SQL NULL.
+ *
+ * apr_dbd_get_entry is not enough for the rows of a prepared statement:
+ * the MySQL driver gives each column a buffer of min(column length,
+ * DBDParams fldsz) + 1 bytes (1 MiB by default) and hands out that
+ * buffer, so a longer value comes back cut short, and one that fills it
+ * without its NUL.  Here the value's real length comes from the driver's
+ * BLOB datum (a bucket that knows it), and a value the buffer did not
+ * hold is read again through that bucket, in pieces of the buffer's
+ * size.  Memory: the copy, plus a new buffer per piece (the driver
+ * takes one from the result's pool at each read), so three times the
+ * value at most, the pieces freed with the result.  MariaDB's
+ * max_allowed_packet bounds the value.  Works for the rows of unprepared
+ * statements as well (their values are always whole).
+ * @return 0, or -1 with err filled (500: never a truncated value)
+ */
+int tb_db_entry(tb_db_t *db, apr_dbd_row_t *row, int col, apr_pool_t *pool,
+                const char **value, const char *doing, tb_db_error_t *err);
+
+/** 1 when code means a statement was larger than the database takes in
+ *  one packet (max_allowed_packet): the request is too large (413), and
+ *  the server has closed the connection. */
+int tb_db_is_too_large(int code);
 
 /** Runs a statement that returns no rows; *nrows gets the affected rows. */
 int tb_db_exec(tb_db_t *db, apr_dbd_prepared_t *stmt, int nargs,

@@ -55,8 +55,8 @@ int tb_load_revision(tb_db_t *db, const tb_revision_t *rev,
  * store's rows need the board bound, so they always go the prepared way:
  * one board's rows, buffered by the driver. */
 static int select_rows(tb_db_t *db, const tb_store_request_t *sr,
-                       const char *board, apr_dbd_results_t **res,
-                       tb_db_error_t *err)
+                       const char *board, apr_pool_t *pool,
+                       apr_dbd_results_t **res, tb_db_error_t *err)
 {
     const tb_store_t *store = sr->store;
     apr_dbd_prepared_t *stmt;
@@ -65,7 +65,7 @@ static int select_rows(tb_db_t *db, const tb_store_request_t *sr,
 
     *res = NULL;
     if (!sr->page && !store->scope) {
-        rv = apr_dbd_select(db->driver, db->pool, db->handle, res,
+        rv = apr_dbd_select(db->driver, pool, db->handle, res,
                             store->sql_select_all, 0);
         return rv ? tb_db_fail(db, rv, "selecting rows", err) : 0;
     }
@@ -77,7 +77,7 @@ static int select_rows(tb_db_t *db, const tb_store_request_t *sr,
                 return rv;
             }
             *res = NULL;
-            rv = apr_dbd_pvselect(db->driver, db->pool, db->handle, res,
+            rv = apr_dbd_pvselect(db->driver, pool, db->handle, res,
                                   stmt, 0, board, NULL);
             if (!tb_db_is_stale_statement(rv)) {
                 break;
@@ -95,9 +95,9 @@ static int select_rows(tb_db_t *db, const tb_store_request_t *sr,
         }
         *res = NULL;
         rv = store->scope
-             ? apr_dbd_pvbselect(db->driver, db->pool, db->handle, res, stmt,
+             ? apr_dbd_pvbselect(db->driver, pool, db->handle, res, stmt,
                                  0, board, &limit, &offset)
-             : apr_dbd_pvbselect(db->driver, db->pool, db->handle, res, stmt,
+             : apr_dbd_pvbselect(db->driver, pool, db->handle, res, stmt,
                                  0, &limit, &offset);
         if (!tb_db_is_stale_statement(rv)) {
             break;
@@ -106,25 +106,45 @@ static int select_rows(tb_db_t *db, const tb_store_request_t *sr,
     return rv ? tb_db_fail(db, rv, "selecting a page of rows", err) : 0;
 }
 
-static void write_row(tb_jw_t *jw, const tb_store_t *store,
-                      const apr_dbd_driver_t *driver, apr_dbd_row_t *row,
-                      int *bad_values)
+/* One column's value: as the driver has it from the text protocol
+ * (always whole), or whole through tb_db_entry from a prepared result. */
+static int row_value(tb_db_t *db, apr_dbd_row_t *row, int col,
+                     apr_pool_t *copies, const char **value,
+                     tb_db_error_t *err)
 {
-    int i;
+    if (!copies) {
+        *value = apr_dbd_get_entry(db->driver, row, col);
+        return 0;
+    }
+    return tb_db_entry(db, row, col, copies, value, "reading rows", err);
+}
 
+/* Writes one row; copies is NULL for the rows of the text protocol, else
+ * the pool for the values of this row; values has room for every column.
+ * Nothing is written when a value cannot be read. */
+static int write_row(tb_jw_t *jw, const tb_store_t *store, tb_db_t *db,
+                     apr_dbd_row_t *row, apr_pool_t *copies,
+                     const char **values, int *bad_values,
+                     tb_db_error_t *err)
+{
+    int i, ncols = store->fields->nelts + 1;
+
+    for (i = 0; i < ncols; i++) {
+        if (row_value(db, row, i, copies, &values[i], err)) {
+            return -1;
+        }
+    }
     tb_jw_raw(jw, "{\"id\":", 6);
-    *bad_values += tb_write_db_value(jw, store->id_field.type,
-                                     apr_dbd_get_entry(driver, row, 0));
+    *bad_values += tb_write_db_value(jw, store->id_field.type, values[0]);
     for (i = 0; i < store->fields->nelts; i++) {
         const tb_field_t *field = APR_ARRAY_IDX(store->fields, i,
                                                 const tb_field_t *);
         tb_jw_raw(jw, ",", 1);
         tb_jw_cstr(jw, field->json_key);
-        *bad_values += tb_write_db_value(jw, field->type,
-                                         apr_dbd_get_entry(driver, row,
-                                                           i + 1));
+        *bad_values += tb_write_db_value(jw, field->type, values[i + 1]);
     }
     tb_jw_raw(jw, "}", 1);
+    return 0;
 }
 
 /* The number of the store's rows (of the board, when scoped). */
@@ -149,32 +169,61 @@ static int count_rows(tb_db_t *db, const tb_store_t *store,
 int tb_load_store(tb_db_t *db, tb_jw_t *jw, const tb_store_request_t *sr,
                   const char *board, int *bad_values, tb_db_error_t *err)
 {
-    const char *total_text = NULL, *msg;
+    const char *total_text = NULL, *msg, **values;
     apr_dbd_results_t *res;
     apr_dbd_row_t *row = NULL;
+    apr_pool_t *result, *copies = NULL;
     apr_int64_t rows = 0;
-    int rv;
+    int rv, failed = 0;
 
     /* A page needs the count of all rows; a whole table counts itself. */
     if (sr->page && (rv = count_rows(db, sr->store, board, &total_text,
                                      err)) != 0) {
         return rv;
     }
-    if ((rv = select_rows(db, sr, board, &res, err)) != 0) {
+    /* The result's memory (a prepared one's column buffers, and the
+     * pieces of values longer than those) goes when the store is read. */
+    if (apr_pool_create(&result, db->pool) != APR_SUCCESS) {
+        return tb_db_fail(db, 0, "selecting rows", err);
+    }
+    if ((rv = select_rows(db, sr, board, result, &res, err)) != 0) {
+        apr_pool_destroy(result);
         return rv;
     }
+    /* A page or a scoped store comes from a prepared statement, whose
+     * values are copied whole, one row at a time. */
+    if ((sr->page || sr->store->scope)
+        && apr_pool_create(&copies, result) != APR_SUCCESS) {
+        failed = tb_db_fail(db, 0, "reading rows", err);
+    }
+    values = apr_palloc(result, sizeof(char *)
+                                * (sr->store->fields->nelts + 1));
     tb_jw_cstr(jw, sr->store->json_key);
     tb_jw_raw(jw, "{\"rows\":[", 9);
-    /* Every row is read even when the client has gone: an undrained
-     * result would leave the connection out of sync for the next user. */
-    while ((rv = apr_dbd_get_row(db->driver, db->pool, res, &row, -1)) == 0) {
+    /* Every row is read even when the client has gone, or a value could
+     * not be: an undrained result would leave the connection out of sync
+     * for the next user. */
+    while ((rv = apr_dbd_get_row(db->driver, result, res, &row, -1)) == 0) {
+        if (failed) {
+            continue;
+        }
         if (rows++ > 0) {
             tb_jw_raw(jw, ",", 1);
         }
-        write_row(jw, sr->store, db->driver, row, bad_values);
+        failed = write_row(jw, sr->store, db, row, copies, values,
+                           bad_values, err);
+        if (copies) {
+            apr_pool_clear(copies);
+        }
     }
     if (rv != -1) {
-        return tb_db_fail(db, rv, "reading rows", err);
+        rv = tb_db_fail(db, rv, "reading rows", err);
+        apr_pool_destroy(result);
+        return rv;
+    }
+    apr_pool_destroy(result);
+    if (failed) {
+        return -1;
     }
     /* The streaming driver reports the end and a lost connection alike
      * as -1: only the connection's error text tells them apart. */

@@ -87,6 +87,13 @@ static int db_failed(apply_t *a, const tb_store_t *store,
                                       : "the board";
     tb_invalid_t *inv;
 
+    /* Before "unavailable": the server closes the connection after such
+     * a statement, but sending it again would fail again. */
+    if (tb_db_is_too_large(a->err->db.code)) {
+        return fail(a, 413, apr_psprintf(a->pool, "%s is too large for the "
+                                         "database; nothing was saved",
+                                         what));
+    }
     if (a->err->db.unavailable) {
         return fail(a, 503, "the database is not reachable at the moment; "
                     "your changes were not saved, please try again shortly");
