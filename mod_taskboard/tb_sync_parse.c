@@ -555,8 +555,11 @@ int tb_sync_parse(apr_pool_t *pool, const tb_sync_conf_t *conf,
     }
     value = json_object_get(package, "revision");
     if (value && !json_is_null(value)) {
-        if (!json_is_integer(value)) {
-            return fail(&p, 400, "revision must be an integer");
+        /* Revisions start at 1: a negative one is no revision, and
+         * arithmetic on it could overflow. */
+        if (!json_is_integer(value) || json_integer_value(value) < 0) {
+            return fail(&p, 400, "revision must be a revision number (an "
+                        "integer of 0 or more)");
         }
         sync->has_revision = 1;
         sync->client_revision = json_integer_value(value);
