@@ -50,10 +50,22 @@ typedef struct tb_record_t {
     const char **phantom_refs;  /* per store field: a phantom id that the
                                    field refers to, to be translated */
     char *sent;                 /* per store field: the client set it */
-    const char *sql;            /* its INSERT or UPDATE */
+    const char *sql;            /* its INSERT or UPDATE (the store's, see
+                                   tb_changes_t), NULL: an update that
+                                   writes nothing */
     const char *sql_again;      /* an added record's UPDATE, for when a
                                    retried sync adds it a second time */
 } tb_record_t;
+
+/** How the one INSERT or UPDATE a sync runs for a store writes a field:
+ *  records that send different fields share it (so that a sync prepares
+ *  a bounded number of statements), and a field only some of them send
+ *  is written as IF(sent, value, the default or the current value). */
+typedef enum {
+    TB_COLUMN_NONE = 0,         /* no record sends it: not in the SQL */
+    TB_COLUMN_ALL,              /* every record sends it: one placeholder */
+    TB_COLUMN_SOME              /* some do: a flag and a value */
+} tb_column_e;
 
 /** The changes to one store, and what the response says about it. */
 typedef struct tb_changes_t {
@@ -63,6 +75,10 @@ typedef struct tb_changes_t {
     apr_array_header_t *removed;    /* tb_record_t * */
     apr_array_header_t *rows_out;   /* JSON objects for "rows" */
     apr_array_header_t *removed_out;/* ids (SQL text) for "removed" */
+    const char *sql_insert;         /* the store's INSERT in this sync */
+    char *insert_columns;           /* per field: tb_column_e */
+    const char *sql_update;         /* the store's UPDATE in this sync */
+    char *update_columns;           /* per field: tb_column_e */
 } tb_changes_t;
 
 /** One 422 entry. */

@@ -136,38 +136,95 @@ static int stamps(const tb_field_t *f, int adding)
                || f->stamp == TB_STAMP_UPDATED_AT);
 }
 
-/* The columns an added or updated record writes, and its SQL: the fields
- * the client sent, then the stamps (an update that sends nothing the
- * server stores changes nothing, stamps included). */
-static void build_record_sql(apply_t *a, const tb_store_t *store,
-                             tb_record_t *rec, int adding)
+/* 1 when the record sends a field this server stores. */
+static int sends_any(const tb_store_t *store, const tb_record_t *rec)
 {
-    const char **columns = apr_palloc(a->pool, sizeof(char *)
-                                               * (store->fields->nelts + 1));
-    int n = 0, i;
+    int i;
 
+    for (i = 0; i < store->fields->nelts; i++) {
+        if (rec->sent[i]) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* The one INSERT (adding) or UPDATE that the records of a store share in
+ * this sync, whatever fields each sends, so that no sync prepares more
+ * statements than its configuration has stores (README "Limits"): the
+ * fields some record sends (a plain placeholder when all do, a flag and a
+ * value when only some do), then the stamps.  An update that sends
+ * nothing the server stores changes nothing, stamps included, and needs
+ * no statement.  *modes gets the tb_column_e of each field. */
+static const char *shared_sql(apply_t *a, const tb_store_t *store,
+                              const apr_array_header_t *recs,
+                              const apr_array_header_t *more, int adding,
+                              char **modes)
+{
+    const apr_array_header_t *sets[2];
+    int nfields = store->fields->nelts, nrecs = 0, n = 0, i, j, k;
+    int *count = apr_pcalloc(a->pool, sizeof(int) * (nfields + 1));
+    const char **columns = apr_palloc(a->pool, sizeof(char *)
+                                               * (nfields + 2));
+    char *flagged = apr_pcalloc(a->pool, nfields + 2);
+
+    *modes = apr_pcalloc(a->pool, nfields + 1);
+    sets[0] = recs;
+    sets[1] = more;
+    for (k = 0; k < 2; k++) {
+        for (j = 0; sets[k] && j < sets[k]->nelts; j++) {
+            const tb_record_t *rec = APR_ARRAY_IDX(sets[k], j,
+                                                   const tb_record_t *);
+            if (!adding && !sends_any(store, rec)) {
+                continue;
+            }
+            nrecs++;
+            for (i = 0; i < nfields; i++) {
+                count[i] += rec->sent[i] ? 1 : 0;
+            }
+        }
+    }
+    if (nrecs == 0) {
+        return NULL;
+    }
     if (adding && store->id_kind == TB_ID_STRING) {
         columns[n++] = store->id_field.column;
     }
-    for (i = 0; i < store->fields->nelts; i++) {
-        if (rec->sent[i]) {
-            columns[n++] = APR_ARRAY_IDX(store->fields, i,
-                                         const tb_field_t *)->column;
+    for (i = 0; i < nfields; i++) {
+        if (count[i] == 0) {
+            continue;
         }
+        (*modes)[i] = count[i] == nrecs ? TB_COLUMN_ALL : TB_COLUMN_SOME;
+        flagged[n] = (*modes)[i] == TB_COLUMN_SOME;
+        columns[n++] = APR_ARRAY_IDX(store->fields, i,
+                                     const tb_field_t *)->column;
     }
-    if (!adding && n == 0) {
-        rec->sql = NULL;
-        return;
-    }
-    for (i = 0; i < store->fields->nelts; i++) {
+    for (i = 0; i < nfields; i++) {
         const tb_field_t *f = APR_ARRAY_IDX(store->fields, i,
                                             const tb_field_t *);
         if (stamps(f, adding)) {
             columns[n++] = f->column;
         }
     }
-    rec->sql = adding ? tb_sql_insert(a->pool, store, columns, n)
-                      : tb_sql_update(a->pool, store, columns, n);
+    return adding ? tb_sql_insert(a->pool, store, columns, flagged, n)
+                  : tb_sql_update(a->pool, store, columns, flagged, n);
+}
+
+/* An added record that leaves out a field other added records send. */
+static const tb_record_t *partial_record(const tb_changes_t *ch)
+{
+    int i, j;
+
+    for (j = 0; j < ch->added->nelts; j++) {
+        const tb_record_t *rec = APR_ARRAY_IDX(ch->added, j,
+                                               const tb_record_t *);
+        for (i = 0; i < ch->store->fields->nelts; i++) {
+            if (ch->insert_columns[i] == TB_COLUMN_SOME && !rec->sent[i]) {
+                return rec;
+            }
+        }
+    }
+    return NULL;
 }
 
 /* Prepares every statement the sync will run, before it starts. */
@@ -178,6 +235,7 @@ static int prepare_all(apply_t *a)
     int i, j, rv, removing = 0;
 
     const tb_idempotency_t *idem = conf->idempotency;
+    int again = idem && idem->sql_phantom_find;    /* adds may be retries */
 
     if (conf->revision && ((rv = statement(a, conf->revision->sql_lock, &st))
                            || (rv = statement(a, conf->revision->sql_raise,
@@ -231,36 +289,42 @@ static int prepare_all(apply_t *a)
                 return rv;
             }
         }
-        for (j = 0; j < ch->added->nelts; j++) {
-            tb_record_t *rec = APR_ARRAY_IDX(ch->added, j, tb_record_t *);
-            build_record_sql(a, store, rec, 1);
-            if ((rv = statement(a, rec->sql, &st))
-                || (store->id_kind == TB_ID_AUTO
-                    && (rv = statement(a, SQL_LAST_ID, &st)))) {
+        /* one INSERT and one UPDATE per store, shared by its records */
+        ch->sql_insert = ch->added->nelts
+            ? shared_sql(a, store, ch->added, NULL, 1, &ch->insert_columns)
+            : NULL;
+        ch->sql_update = shared_sql(a, store, ch->updated,
+                                    again ? ch->added : NULL, 0,
+                                    &ch->update_columns);
+        if (ch->sql_insert) {
+            if (tb_db_statement(a->db, ch->sql_insert, a->force_prepare,
+                                &st, &a->err->db)) {
+                /* DEFAULT(column) of a column without a default (1364):
+                 * an added record that leaves it out cannot be saved */
+                return db_failed(a, store, partial_record(ch));
+            }
+            if (store->id_kind == TB_ID_AUTO
+                && (rv = statement(a, SQL_LAST_ID, &st))) {
                 return rv;
             }
-            if (idem && idem->sql_phantom_find) {
-                build_record_sql(a, store, rec, 0);
-                rec->sql_again = rec->sql;
-                build_record_sql(a, store, rec, 1);
-                if (rec->sql_again
-                    && (rv = statement(a, rec->sql_again, &st))) {
-                    return rv;
-                }
-            }
         }
-        /* updates lock their row; so do adds that a retry may repeat */
-        if ((ch->updated->nelts || (ch->added->nelts && idem
-                                    && idem->sql_phantom_find))
-            && (rv = statement(a, store->sql_lock_id, &st))) {
+        if (ch->sql_update && (rv = statement(a, ch->sql_update, &st))) {
             return rv;
+        }
+        for (j = 0; j < ch->added->nelts; j++) {
+            tb_record_t *rec = APR_ARRAY_IDX(ch->added, j, tb_record_t *);
+            rec->sql = ch->sql_insert;
+            rec->sql_again = again && sends_any(store, rec) ? ch->sql_update
+                                                            : NULL;
         }
         for (j = 0; j < ch->updated->nelts; j++) {
             tb_record_t *rec = APR_ARRAY_IDX(ch->updated, j, tb_record_t *);
-            build_record_sql(a, store, rec, 0);
-            if (rec->sql && (rv = statement(a, rec->sql, &st))) {
-                return rv;
-            }
+            rec->sql = sends_any(store, rec) ? ch->sql_update : NULL;
+        }
+        /* updates lock their row; so do adds that a retry may repeat */
+        if ((ch->updated->nelts || (ch->added->nelts && again))
+            && (rv = statement(a, store->sql_lock_id, &st))) {
+            return rv;
         }
     }
     return 0;
@@ -637,20 +701,32 @@ static int apply_removals(apply_t *a)
     return 0;
 }
 
-/* The values a record binds, with phantom references translated. */
-static int record_args(apply_t *a, const tb_store_t *store, tb_record_t *rec,
+/* The values a record binds to its store's shared INSERT (adding) or
+ * UPDATE, in the order of shared_sql, with phantom references
+ * translated. */
+static int record_args(apply_t *a, const tb_changes_t *ch, tb_record_t *rec,
                        int adding, const char ***args, int *nargs)
 {
+    const tb_store_t *store = ch->store;
+    const char *modes = adding ? ch->insert_columns : ch->update_columns;
     int n = 0, i;
 
-    *args = apr_palloc(a->pool, sizeof(char *) * (store->fields->nelts + 3));
+    *args = apr_palloc(a->pool, sizeof(char *)
+                                * (2 * store->fields->nelts + 3));
     if (adding && store->id_kind == TB_ID_STRING) {
         (*args)[n++] = rec->id;
     }
     for (i = 0; i < store->fields->nelts; i++) {
         const tb_field_t *f = APR_ARRAY_IDX(store->fields, i,
                                             const tb_field_t *);
+        if (modes[i] == TB_COLUMN_NONE) {
+            continue;
+        }
+        if (modes[i] == TB_COLUMN_SOME) {
+            (*args)[n++] = rec->sent[i] ? "1" : "0";
+        }
         if (!rec->sent[i]) {
+            (*args)[n++] = NULL;        /* not used: its flag is 0 */
             continue;
         }
         if (rec->phantom_refs[i]) {
@@ -667,7 +743,6 @@ static int record_args(apply_t *a, const tb_store_t *store, tb_record_t *rec,
         }
         (*args)[n++] = rec->values[i];
     }
-    /* in the order of build_record_sql */
     for (i = 0; i < store->fields->nelts; i++) {
         const tb_field_t *f = APR_ARRAY_IDX(store->fields, i,
                                             const tb_field_t *);
@@ -761,7 +836,7 @@ static int apply_added_again(apply_t *a, tb_changes_t *ch, tb_record_t *rec)
         return 1;
     }
     if (rec->sql_again) {
-        if ((rv = record_args(a, store, rec, 0, &args, &nargs))
+        if ((rv = record_args(a, ch, rec, 0, &args, &nargs))
             || (rv = check_references(a, store, rec))) {
             return rv;
         }
@@ -797,7 +872,7 @@ static int apply_added(apply_t *a, tb_changes_t *ch, tb_record_t *rec)
             return rv == 1 ? 0 : rv;
         }
     }
-    if ((rv = record_args(a, store, rec, 1, &args, &nargs))
+    if ((rv = record_args(a, ch, rec, 1, &args, &nargs))
         || (rv = check_references(a, store, rec))) {
         return rv;
     }
@@ -867,7 +942,7 @@ static int apply_updated(apply_t *a, tb_changes_t *ch, tb_record_t *rec)
                     "someone else; reload to see the current board",
                     describe(a, store, rec)));
     }
-    if ((rv = record_args(a, store, rec, 0, &args, &nargs))
+    if ((rv = record_args(a, ch, rec, 0, &args, &nargs))
         || (rv = check_references(a, store, rec))) {
         return rv;
     }
