@@ -202,14 +202,17 @@ void tb_sql_build_idempotency(apr_pool_t *pool, tb_idempotency_t *idem)
 
     if (idem->phantom_table) {
         const char *t = quote_id(pool, idem->phantom_table);
+        /* A phantom id is its user's: another user's record with the
+         * same one is another record ('' when no user signed in). */
         idem->sql_phantom_find = apr_pstrcat(pool, "SELECT `real_id` FROM ", t,
                                              " WHERE `tbl` = %s AND "
-                                             "`phantom` = %s", board, NULL);
+                                             "`phantom` = %s AND `user` = %s",
+                                             board, NULL);
         idem->sql_phantom_add = apr_pstrcat(pool, "INSERT INTO ", t,
-                                            " (`tbl`, `phantom`, `real_id`",
-                                            board_column, ") VALUES "
-                                            "(%s, %s, %s", board_mark, ")",
-                                            NULL);
+                                            " (`tbl`, `phantom`, `user`, "
+                                            "`real_id`", board_column,
+                                            ") VALUES (%s, %s, %s, %s",
+                                            board_mark, ")", NULL);
         idem->sql_phantom_prune = apr_pstrcat(pool, "DELETE FROM ", t,
                                               " WHERE `created_at` < NOW() - "
                                               "INTERVAL %s SECOND LIMIT 10000",

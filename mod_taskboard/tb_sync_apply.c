@@ -419,6 +419,26 @@ static const tb_journal_entry_t *changed_by_others(apply_t *a,
                         APR_HASH_KEY_STRING);
 }
 
+/* 1 when the row (read with the store's sql_select_id) holds every value
+ * the record sends; a reference to a record added in this sync counts
+ * only once it is translated (translated: record_args ran). */
+static int row_holds(const tb_store_t *store, const tb_record_t *rec,
+                     const char **row, int translated)
+{
+    int i;
+
+    for (i = 0; i < store->fields->nelts; i++) {
+        const tb_field_t *f = APR_ARRAY_IDX(store->fields, i,
+                                            const tb_field_t *);
+        if (rec->sent[i] && ((rec->phantom_refs[i] && !translated)
+                             || !tb_db_value_equal(f->type, rec->values[i],
+                                                   row[i + 1]))) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
 /* 1 when the record already holds every value the update sends: applying
  * it changes nothing, whoever wrote them.  This is how the resend of a
  * sync whose answer was lost (the client still has the old revision) is
@@ -427,7 +447,6 @@ static int holds_values(apply_t *a, const tb_store_t *store,
                         const tb_record_t *rec, int *rv)
 {
     const char **row, *id = rec->id;
-    int i;
 
     *rv = 0;
     if (select_row(a, store->sql_lock_id, 1, &id, store->fields->nelts + 1,
@@ -435,22 +454,41 @@ static int holds_values(apply_t *a, const tb_store_t *store,
         *rv = db_failed(a, store, rec);
         return 0;
     }
-    for (i = 0; row && i < store->fields->nelts; i++) {
-        const tb_field_t *f = APR_ARRAY_IDX(store->fields, i,
-                                            const tb_field_t *);
-        if (rec->sent[i] && (rec->phantom_refs[i]
-                             || !tb_db_value_equal(f->type, rec->values[i],
-                                                   row[i + 1]))) {
-            return 0;
-        }
-    }
-    return row != NULL;
+    return row != NULL && row_holds(store, rec, row, 0);
+}
+
+/* Lists a record that others changed since the client's revision. */
+static void conflict(apply_t *a, const tb_store_t *store,
+                     const tb_record_t *rec, const tb_journal_entry_t *e)
+{
+    tb_invalid_t *inv = apr_array_push(a->sync->invalid);
+
+    inv->store = store->id;
+    inv->key_json = rec->key_json;
+    inv->field = NULL;
+    inv->message = apr_psprintf(a->pool, "%s by someone else in revision %"
+                                APR_INT64_T_FMT,
+                                strcmp(e->operation, "removed") == 0
+                                    ? "removed" : "changed", e->revision);
+}
+
+/* The 409 of the records listed by conflict(): nothing is applied. */
+static int refuse_conflicts(apply_t *a)
+{
+    return fail(a, 409, apr_psprintf(a->pool, "%d of the records you "
+                "changed %s changed by someone else since you loaded the "
+                "board (revision %" APR_INT64_T_FMT ", yours is %"
+                APR_INT64_T_FMT "); nothing was saved: reload, then make "
+                "your changes again", a->sync->invalid->nelts,
+                a->sync->invalid->nelts == 1 ? "was" : "were", a->revision,
+                a->sync->client_revision));
 }
 
 /* Record policy: the sync may go on when none of the records it updates
  * or removes was changed by others since the client's revision (or holds
  * what the update writes already); else every such record is listed, and
- * nothing is applied. */
+ * nothing is applied.  Records added again by a retry are checked as they
+ * are found (apply_added_again). */
 static int check_records(apply_t *a)
 {
     int i, j, k, rv;
@@ -463,7 +501,6 @@ static int check_records(apply_t *a)
                 tb_record_t *rec = APR_ARRAY_IDX(recs, j, tb_record_t *);
                 const tb_journal_entry_t *e = changed_by_others(a, ch->store,
                                                                 rec->id);
-                tb_invalid_t *inv;
                 int gone;
                 if (!e) {
                     continue;
@@ -480,27 +517,11 @@ static int check_records(apply_t *a)
                         return rv;
                     }
                 }
-                inv = apr_array_push(a->sync->invalid);
-                inv->store = ch->store->id;
-                inv->key_json = rec->key_json;
-                inv->field = NULL;
-                inv->message = apr_psprintf(a->pool, "%s by someone else "
-                                            "in revision %" APR_INT64_T_FMT,
-                                            gone ? "removed" : "changed",
-                                            e->revision);
+                conflict(a, ch->store, rec, e);
             }
         }
     }
-    if (a->sync->invalid->nelts == 0) {
-        return 0;
-    }
-    return fail(a, 409, apr_psprintf(a->pool, "%d of the records you "
-                "changed %s changed by someone else since you loaded the "
-                "board (revision %" APR_INT64_T_FMT ", yours is %"
-                APR_INT64_T_FMT "); nothing was saved: reload, then make "
-                "your changes again", a->sync->invalid->nelts,
-                a->sync->invalid->nelts == 1 ? "was" : "were", a->revision,
-                a->sync->client_revision));
+    return a->sync->invalid->nelts == 0 ? 0 : refuse_conflicts(a);
 }
 
 /* Locks the revision row and applies the conflict policy. */
@@ -807,12 +828,14 @@ static int apply_added_again(apply_t *a, tb_changes_t *ch, tb_record_t *rec)
 {
     const tb_store_t *store = ch->store;
     const tb_idempotency_t *idem = a->sync->conf->idempotency;
-    const char *key[2], **found, **row, **args;
+    const char *key[3], **found, **row, **args;
+    const tb_journal_entry_t *e;
     int nargs, rows, rv;
 
     key[0] = store->table;
     key[1] = rec->phantom;
-    if (select_row(a, idem->sql_phantom_find, 2, key, 1, &found,
+    key[2] = a->sync->user ? a->sync->user : "";
+    if (select_row(a, idem->sql_phantom_find, 3, key, 1, &found,
                    "looking up a phantom id")) {
         return db_failed(a, store, rec);
     }
@@ -840,6 +863,17 @@ static int apply_added_again(apply_t *a, tb_changes_t *ch, tb_record_t *rec)
             || (rv = check_references(a, store, rec))) {
             return rv;
         }
+        /* The resend goes through the conflict check of any update: a
+         * row someone else changed since the client's revision is not
+         * overwritten, unless it holds what the resend writes already
+         * (the client's own first attempt, which the journal lists
+         * too). */
+        if (a->sync->conf->conflicts == TB_CONFLICT_RECORD
+            && (e = changed_by_others(a, store, rec->id))
+            && !row_holds(store, rec, row, 1)) {
+            conflict(a, store, rec, e);
+            return refuse_conflicts(a);
+        }
         if (tb_db_exec(a->db, prepared(a, rec->sql_again), nargs, args,
                        &rows, "updating a record added before",
                        &a->err->db)) {
@@ -864,7 +898,7 @@ static int apply_added(apply_t *a, tb_changes_t *ch, tb_record_t *rec)
 {
     const tb_store_t *store = ch->store;
     const tb_idempotency_t *idem = a->sync->conf->idempotency;
-    const char **args, **row, *mapping[3];
+    const char **args, **row, *mapping[4];
     int nargs, rv;
 
     if (idem && idem->sql_phantom_find) {
@@ -890,8 +924,9 @@ static int apply_added(apply_t *a, tb_changes_t *ch, tb_record_t *rec)
     if (idem && idem->sql_phantom_find && rec->id) {
         mapping[0] = store->table;
         mapping[1] = rec->phantom;
-        mapping[2] = rec->id;
-        if (exec_sql(a, idem->sql_phantom_add, 3, mapping, NULL,
+        mapping[2] = a->sync->user ? a->sync->user : "";
+        mapping[3] = rec->id;
+        if (exec_sql(a, idem->sql_phantom_add, 4, mapping, NULL,
                      "recording a phantom id")) {
             if (a->err->db.code == 1062) {
                 /* a twin of this sync committed it first: run again,

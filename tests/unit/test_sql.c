@@ -126,7 +126,11 @@ void test_sql_scoped(void)
     idem.scope = &scope;
     tb_sql_build_idempotency(p, &idem);
     CHECK_STR(idem.sql_phantom_find, "SELECT `real_id` FROM `board_phantoms` "
-              "WHERE `tbl` = %s AND `phantom` = %s AND `board_id` = %s");
+              "WHERE `tbl` = %s AND `phantom` = %s AND `user` = %s AND "
+              "`board_id` = %s");
+    CHECK_STR(idem.sql_phantom_add, "INSERT INTO `board_phantoms` (`tbl`, "
+              "`phantom`, `user`, `real_id`, `board_id`) VALUES (%s, %s, %s, "
+              "%s, %s)");
     CHECK_STR(idem.sql_request_add, "INSERT IGNORE INTO `board_requests` "
               "(`request_id`, `body_hash`, `response`, `board_id`) VALUES "
               "(%s, %s, %s, %s)");
