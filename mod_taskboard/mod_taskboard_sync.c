@@ -109,6 +109,26 @@ static int answer_poll(request_rec *r, const tb_dir_conf_t *conf,
     return tb_answer_load(r, conf, db, &all);
 }
 
+static tb_db_t *acquire_db(request_rec *r, const tb_sync_t *sync)
+{
+    tb_db_t *db = tb_acquire_db(r);
+
+    if (!db) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, TBLOGNO(00112)
+                      "sync requestId=%s: no database connection "
+                      "(is the database reachable? see mod_dbd's messages)",
+                      sync && sync->request_id ? sync->request_id : "-");
+    }
+    return db;
+}
+
+static int no_db(request_rec *r, const tb_sync_t *sync)
+{
+    return tb_send_error(r, HTTP_SERVICE_UNAVAILABLE, "sync",
+                         sync ? sync->request_id : NULL, TB_MSG_UNAVAILABLE
+                         "; your changes were not saved", NULL);
+}
+
 int tb_handle_sync(request_rec *r)
 {
     tb_dir_conf_t *conf = ap_get_module_config(r->per_dir_config,
@@ -134,9 +154,27 @@ int tb_handle_sync(request_rec *r)
                ? status : tb_send_error(r, status, "sync", NULL, msg, NULL);
     }
     sync_conf(conf, &sc);
+    db = NULL;
+    writable = tb_conf_read_only(conf) == 0;
+    /* Who may use the board is known before the package is parsed: a
+     * user without access learns nothing of the stores from a 400 or 422,
+     * and costs no more than the body read. */
+    if (conf->authz_query) {
+        if (!(db = acquire_db(r, NULL))) {
+            return no_db(r, NULL);
+        }
+        if ((status = tb_authorize(r, conf, db, "sync", NULL, board,
+                                   &writable)) != DECLINED) {
+            return status;
+        }
+    }
+    sc.read_only = !writable;
     status = tb_sync_parse(r->pool, &sc, text, len, &sync, &err);
     rid = sync->request_id ? sync->request_id : "-";
     sync->board = board;
+    if (status == HTTP_FORBIDDEN) {
+        return tb_refuse_write(r, conf, sync->request_id, board);
+    }
     if (status != 0) {
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, TBLOGNO(00111)
                       "sync requestId=%s rejected (%d): %s", rid, status,
@@ -144,21 +182,8 @@ int tb_handle_sync(request_rec *r)
         return tb_send_error(r, status, "sync", sync->request_id,
                              err.message, sync);
     }
-    if (!(db = tb_acquire_db(r))) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, TBLOGNO(00112)
-                      "sync requestId=%s: no database connection "
-                      "(is the database reachable? see mod_dbd's messages)",
-                      rid);
-        return tb_send_error(r, HTTP_SERVICE_UNAVAILABLE, "sync",
-                             sync->request_id, TB_MSG_UNAVAILABLE
-                             "; your changes were not saved", NULL);
-    }
-    if ((status = tb_authorize(r, conf, db, "sync", sync->request_id, board,
-                               &writable)) != DECLINED) {
-        return status;
-    }
-    if (sync->nrecords > 0 && !writable) {
-        return tb_refuse_write(r, conf, sync->request_id, board);
+    if (!db && !(db = acquire_db(r, sync))) {
+        return no_db(r, sync);
     }
 
     /* An empty sync is the client's poll (forceSync): it changes

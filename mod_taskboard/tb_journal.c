@@ -122,7 +122,9 @@ int tb_journal_since(tb_db_t *db, const tb_journal_t *journal,
     out->entries = apr_array_make(db->pool, 16, sizeof(tb_journal_entry_t));
     out->changed = apr_hash_make(db->pool);
     out->covered = 0;
-    if (since > upto) {
+    /* Revisions are never negative (the handlers refuse such a client
+     * revision with 400): then upto - since below cannot overflow. */
+    if (since < 0 || since > upto) {
         return 0;
     }
     if (since == upto) {

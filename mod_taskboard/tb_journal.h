@@ -63,7 +63,7 @@ int tb_journal_write(tb_db_t *db, const tb_journal_t *journal,
 /**
  * Reads the rows of the revisions since < revision <= upto.  covered is
  * 0 when some revision in between has none, or when there are more than
- * TB_JOURNAL_MAX_READ rows.
+ * TB_JOURNAL_MAX_READ rows (and for a negative since).
  */
 int tb_journal_since(tb_db_t *db, const tb_journal_t *journal,
                      const char *board, apr_int64_t since, apr_int64_t upto,

@@ -139,7 +139,8 @@ typedef struct tb_revision_t {
 /** Where syncs are remembered, so that a retried sync does not apply
  *  twice (TaskBoardPhantomTable, TaskBoardRequestTable). */
 typedef struct tb_idempotency_t {
-    const char *phantom_table;  /* (tbl, phantom) -> real_id, or NULL */
+    const char *phantom_table;  /* (tbl, phantom, user) -> real_id, or
+                                   NULL */
     const char *request_table;  /* (request_id, body_hash) -> response */
     apr_int64_t retention;      /* seconds both are kept */
     const tb_scope_t *scope;    /* NULL: one board */

@@ -110,7 +110,8 @@ void tb_sql_build_store(apr_pool_t *pool, tb_store_t *store)
 }
 
 const char *tb_sql_insert(apr_pool_t *pool, const tb_store_t *store,
-                          const char *const *columns, int ncolumns)
+                          const char *const *columns, const char *flagged,
+                          int ncolumns)
 {
     apr_array_header_t *names = apr_array_make(pool, ncolumns + 1,
                                                sizeof(char *));
@@ -119,8 +120,12 @@ const char *tb_sql_insert(apr_pool_t *pool, const tb_store_t *store,
     int i;
 
     for (i = 0; i < ncolumns; i++) {
-        APR_ARRAY_PUSH(names, const char *) = quote_id(pool, columns[i]);
-        APR_ARRAY_PUSH(marks, const char *) = "%s";
+        const char *column = quote_id(pool, columns[i]);
+        APR_ARRAY_PUSH(names, const char *) = column;
+        APR_ARRAY_PUSH(marks, const char *) =
+            (flagged && flagged[i])
+            ? apr_pstrcat(pool, "IF(%s, %s, DEFAULT(", column, "))", NULL)
+            : "%s";
     }
     /* the board last, as in every scoped statement */
     if (store->scope) {
@@ -139,14 +144,18 @@ const char *tb_sql_insert(apr_pool_t *pool, const tb_store_t *store,
 }
 
 const char *tb_sql_update(apr_pool_t *pool, const tb_store_t *store,
-                          const char *const *columns, int ncolumns)
+                          const char *const *columns, const char *flagged,
+                          int ncolumns)
 {
     apr_array_header_t *sets = apr_array_make(pool, ncolumns, sizeof(char *));
     int i;
 
     for (i = 0; i < ncolumns; i++) {
+        const char *column = quote_id(pool, columns[i]);
         APR_ARRAY_PUSH(sets, const char *) =
-            apr_pstrcat(pool, quote_id(pool, columns[i]), " = %s", NULL);
+            (flagged && flagged[i])
+            ? apr_pstrcat(pool, column, " = IF(%s, %s, ", column, ")", NULL)
+            : apr_pstrcat(pool, column, " = %s", NULL);
     }
     return apr_pstrcat(pool, "UPDATE ", quote_id(pool, store->table),
                        " SET ", apr_array_pstrcat(pool, sets, ','),
@@ -193,14 +202,17 @@ void tb_sql_build_idempotency(apr_pool_t *pool, tb_idempotency_t *idem)
 
     if (idem->phantom_table) {
         const char *t = quote_id(pool, idem->phantom_table);
+        /* A phantom id is its user's: another user's record with the
+         * same one is another record ('' when no user signed in). */
         idem->sql_phantom_find = apr_pstrcat(pool, "SELECT `real_id` FROM ", t,
                                              " WHERE `tbl` = %s AND "
-                                             "`phantom` = %s", board, NULL);
+                                             "`phantom` = %s AND `user` = %s",
+                                             board, NULL);
         idem->sql_phantom_add = apr_pstrcat(pool, "INSERT INTO ", t,
-                                            " (`tbl`, `phantom`, `real_id`",
-                                            board_column, ") VALUES "
-                                            "(%s, %s, %s", board_mark, ")",
-                                            NULL);
+                                            " (`tbl`, `phantom`, `user`, "
+                                            "`real_id`", board_column,
+                                            ") VALUES (%s, %s, %s, %s",
+                                            board_mark, ")", NULL);
         idem->sql_phantom_prune = apr_pstrcat(pool, "DELETE FROM ", t,
                                               " WHERE `created_at` < NOW() - "
                                               "INTERVAL %s SECOND LIMIT 10000",

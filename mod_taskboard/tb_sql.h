@@ -44,14 +44,25 @@ void tb_sql_build_journal(apr_pool_t *pool, tb_journal_t *journal);
 const char *tb_sql_events_poll(apr_pool_t *pool, const tb_revision_t *rev,
                                const tb_journal_t *journal);
 
-/** INSERT INTO table (columns...) VALUES (%s,...): the columns of the
- *  fields an added record sets (the rest take their defaults). */
+/**
+ * INSERT INTO table (columns...) VALUES (%s,...): the columns of the
+ * fields added records set (the rest take their defaults).  A column
+ * flagged (flagged[i] non-zero; flagged may be NULL) is set by only some
+ * of the records that share the statement: IF(%s, %s, DEFAULT(column)),
+ * bound to "1" or "0" and the value.
+ */
 const char *tb_sql_insert(apr_pool_t *pool, const tb_store_t *store,
-                          const char *const *columns, int ncolumns);
+                          const char *const *columns, const char *flagged,
+                          int ncolumns);
 
-/** UPDATE table SET column = %s, ... WHERE id = %s. */
+/**
+ * UPDATE table SET column = %s, ... WHERE id = %s; a flagged column:
+ * column = IF(%s, %s, column), which keeps its value for the records that
+ * do not set it.
+ */
 const char *tb_sql_update(apr_pool_t *pool, const tb_store_t *store,
-                          const char *const *columns, int ncolumns);
+                          const char *const *columns, const char *flagged,
+                          int ncolumns);
 
 /** A label for a prepared statement: readable prefix plus a hash of the
  *  SQL, so that equal SQL shares one statement per connection. */

@@ -34,6 +34,10 @@ typedef struct tb_sync_conf_t {
     const char *phantom_parent_field;   /* "$PhantomParentId" */
     const apr_array_header_t *ignored;  /* storeIds to drop, or NULL */
     const tb_idempotency_t *idempotency;/* NULL: retries not recognised */
+    int read_only;                      /* the request may not change the
+                                           board: a package with changes is
+                                           refused (403) before its records
+                                           are read */
 } tb_sync_conf_t;
 
 /** One record of added, updated or removed. */
@@ -46,10 +50,22 @@ typedef struct tb_record_t {
     const char **phantom_refs;  /* per store field: a phantom id that the
                                    field refers to, to be translated */
     char *sent;                 /* per store field: the client set it */
-    const char *sql;            /* its INSERT or UPDATE */
+    const char *sql;            /* its INSERT or UPDATE (the store's, see
+                                   tb_changes_t), NULL: an update that
+                                   writes nothing */
     const char *sql_again;      /* an added record's UPDATE, for when a
                                    retried sync adds it a second time */
 } tb_record_t;
+
+/** How the one INSERT or UPDATE a sync runs for a store writes a field:
+ *  records that send different fields share it (so that a sync prepares
+ *  a bounded number of statements), and a field only some of them send
+ *  is written as IF(sent, value, the default or the current value). */
+typedef enum {
+    TB_COLUMN_NONE = 0,         /* no record sends it: not in the SQL */
+    TB_COLUMN_ALL,              /* every record sends it: one placeholder */
+    TB_COLUMN_SOME              /* some do: a flag and a value */
+} tb_column_e;
 
 /** The changes to one store, and what the response says about it. */
 typedef struct tb_changes_t {
@@ -59,6 +75,10 @@ typedef struct tb_changes_t {
     apr_array_header_t *removed;    /* tb_record_t * */
     apr_array_header_t *rows_out;   /* JSON objects for "rows" */
     apr_array_header_t *removed_out;/* ids (SQL text) for "removed" */
+    const char *sql_insert;         /* the store's INSERT in this sync */
+    char *insert_columns;           /* per field: tb_column_e */
+    const char *sql_update;         /* the store's UPDATE in this sync */
+    char *update_columns;           /* per field: tb_column_e */
 } tb_changes_t;
 
 /** One 422 entry. */
@@ -77,6 +97,8 @@ typedef struct tb_sync_t {
     apr_array_header_t *changes;/* tb_changes_t *, parents before children */
     int nrecords;
     apr_array_header_t *invalid;/* tb_invalid_t: the 422 list */
+    apr_hash_t *phantoms;       /* storeId -> (phantom -> tb_record_t *) of
+                                   the added records */
     const char *body_hash;      /* SHA-1 of the package, hex */
     const char *user;           /* the authenticated user, for stamp=
                                    fields (NULL: none) */
@@ -92,7 +114,7 @@ typedef struct tb_sync_t {
 
 /** Why a sync failed: an HTTP status and a message for a person. */
 typedef struct tb_sync_error_t {
-    int status;                 /* 400, 409, 422, 500, 503 */
+    int status;                 /* 400, 403, 409, 422, 500, 503 */
     const char *message;
     tb_db_error_t db;           /* for the log when the database failed */
 } tb_sync_error_t;
@@ -100,7 +122,8 @@ typedef struct tb_sync_error_t {
 /**
  * Decodes and checks a sync package.
  * @return 0, or the status (400 or 422) with err->message, and for 422
- *         the entries in sync->invalid
+ *         the entries in sync->invalid; 403 when conf->read_only and the
+ *         package changes something
  */
 int tb_sync_parse(apr_pool_t *pool, const tb_sync_conf_t *conf,
                   const char *text, apr_size_t len, tb_sync_t **sync,
@@ -109,6 +132,23 @@ int tb_sync_parse(apr_pool_t *pool, const tb_sync_conf_t *conf,
 /** The added record of a store with that phantom id, or NULL. */
 tb_record_t *tb_sync_phantom(const tb_sync_t *sync, const char *store_id,
                              const char *phantom);
+
+/**
+ * Orders a store's added records so that a tree parent added in the same
+ * sync comes before its children (the records a field referring to the
+ * store itself names by phantom id), and otherwise keeps the order the
+ * client sent: in rounds, each taking in sent order every record whose
+ * parents are placed.  Linear in records and references (a chain of
+ * 5,000 records sent children first takes no 5,000 rounds over all).
+ * @param steps when not NULL, incremented by the units of work done, so
+ *        that a unit test can tell that it stays linear
+ * @return the ordered records, or NULL when they refer to each other in a
+ *         cycle
+ */
+apr_array_header_t *tb_sync_order_added(apr_pool_t *pool,
+                                        const tb_store_t *store,
+                                        const apr_array_header_t *added,
+                                        apr_size_t *steps);
 
 /**
  * Applies a parsed sync in one transaction, retrying it from the start

@@ -143,38 +143,95 @@ static int stamps(const tb_field_t *f, int adding)
                || f->stamp == TB_STAMP_UPDATED_AT);
 }
 
-/* The columns an added or updated record writes, and its SQL: the fields
- * the client sent, then the stamps (an update that sends nothing the
- * server stores changes nothing, stamps included). */
-static void build_record_sql(apply_t *a, const tb_store_t *store,
-                             tb_record_t *rec, int adding)
+/* 1 when the record sends a field this server stores. */
+static int sends_any(const tb_store_t *store, const tb_record_t *rec)
 {
-    const char **columns = apr_palloc(a->pool, sizeof(char *)
-                                               * (store->fields->nelts + 1));
-    int n = 0, i;
+    int i;
 
+    for (i = 0; i < store->fields->nelts; i++) {
+        if (rec->sent[i]) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* The one INSERT (adding) or UPDATE that the records of a store share in
+ * this sync, whatever fields each sends, so that no sync prepares more
+ * statements than its configuration has stores (README "Limits"): the
+ * fields some record sends (a plain placeholder when all do, a flag and a
+ * value when only some do), then the stamps.  An update that sends
+ * nothing the server stores changes nothing, stamps included, and needs
+ * no statement.  *modes gets the tb_column_e of each field. */
+static const char *shared_sql(apply_t *a, const tb_store_t *store,
+                              const apr_array_header_t *recs,
+                              const apr_array_header_t *more, int adding,
+                              char **modes)
+{
+    const apr_array_header_t *sets[2];
+    int nfields = store->fields->nelts, nrecs = 0, n = 0, i, j, k;
+    int *count = apr_pcalloc(a->pool, sizeof(int) * (nfields + 1));
+    const char **columns = apr_palloc(a->pool, sizeof(char *)
+                                               * (nfields + 2));
+    char *flagged = apr_pcalloc(a->pool, nfields + 2);
+
+    *modes = apr_pcalloc(a->pool, nfields + 1);
+    sets[0] = recs;
+    sets[1] = more;
+    for (k = 0; k < 2; k++) {
+        for (j = 0; sets[k] && j < sets[k]->nelts; j++) {
+            const tb_record_t *rec = APR_ARRAY_IDX(sets[k], j,
+                                                   const tb_record_t *);
+            if (!adding && !sends_any(store, rec)) {
+                continue;
+            }
+            nrecs++;
+            for (i = 0; i < nfields; i++) {
+                count[i] += rec->sent[i] ? 1 : 0;
+            }
+        }
+    }
+    if (nrecs == 0) {
+        return NULL;
+    }
     if (adding && store->id_kind == TB_ID_STRING) {
         columns[n++] = store->id_field.column;
     }
-    for (i = 0; i < store->fields->nelts; i++) {
-        if (rec->sent[i]) {
-            columns[n++] = APR_ARRAY_IDX(store->fields, i,
-                                         const tb_field_t *)->column;
+    for (i = 0; i < nfields; i++) {
+        if (count[i] == 0) {
+            continue;
         }
+        (*modes)[i] = count[i] == nrecs ? TB_COLUMN_ALL : TB_COLUMN_SOME;
+        flagged[n] = (*modes)[i] == TB_COLUMN_SOME;
+        columns[n++] = APR_ARRAY_IDX(store->fields, i,
+                                     const tb_field_t *)->column;
     }
-    if (!adding && n == 0) {
-        rec->sql = NULL;
-        return;
-    }
-    for (i = 0; i < store->fields->nelts; i++) {
+    for (i = 0; i < nfields; i++) {
         const tb_field_t *f = APR_ARRAY_IDX(store->fields, i,
                                             const tb_field_t *);
         if (stamps(f, adding)) {
             columns[n++] = f->column;
         }
     }
-    rec->sql = adding ? tb_sql_insert(a->pool, store, columns, n)
-                      : tb_sql_update(a->pool, store, columns, n);
+    return adding ? tb_sql_insert(a->pool, store, columns, flagged, n)
+                  : tb_sql_update(a->pool, store, columns, flagged, n);
+}
+
+/* An added record that leaves out a field other added records send. */
+static const tb_record_t *partial_record(const tb_changes_t *ch)
+{
+    int i, j;
+
+    for (j = 0; j < ch->added->nelts; j++) {
+        const tb_record_t *rec = APR_ARRAY_IDX(ch->added, j,
+                                               const tb_record_t *);
+        for (i = 0; i < ch->store->fields->nelts; i++) {
+            if (ch->insert_columns[i] == TB_COLUMN_SOME && !rec->sent[i]) {
+                return rec;
+            }
+        }
+    }
+    return NULL;
 }
 
 /* Prepares every statement the sync will run, before it starts. */
@@ -185,6 +242,7 @@ static int prepare_all(apply_t *a)
     int i, j, rv, removing = 0;
 
     const tb_idempotency_t *idem = conf->idempotency;
+    int again = idem && idem->sql_phantom_find;    /* adds may be retries */
 
     if (conf->revision && ((rv = statement(a, conf->revision->sql_lock, &st))
                            || (rv = statement(a, conf->revision->sql_raise,
@@ -238,36 +296,42 @@ static int prepare_all(apply_t *a)
                 return rv;
             }
         }
-        for (j = 0; j < ch->added->nelts; j++) {
-            tb_record_t *rec = APR_ARRAY_IDX(ch->added, j, tb_record_t *);
-            build_record_sql(a, store, rec, 1);
-            if ((rv = statement(a, rec->sql, &st))
-                || (store->id_kind == TB_ID_AUTO
-                    && (rv = statement(a, SQL_LAST_ID, &st)))) {
+        /* one INSERT and one UPDATE per store, shared by its records */
+        ch->sql_insert = ch->added->nelts
+            ? shared_sql(a, store, ch->added, NULL, 1, &ch->insert_columns)
+            : NULL;
+        ch->sql_update = shared_sql(a, store, ch->updated,
+                                    again ? ch->added : NULL, 0,
+                                    &ch->update_columns);
+        if (ch->sql_insert) {
+            if (tb_db_statement(a->db, ch->sql_insert, a->force_prepare,
+                                &st, &a->err->db)) {
+                /* DEFAULT(column) of a column without a default (1364):
+                 * an added record that leaves it out cannot be saved */
+                return db_failed(a, store, partial_record(ch));
+            }
+            if (store->id_kind == TB_ID_AUTO
+                && (rv = statement(a, SQL_LAST_ID, &st))) {
                 return rv;
             }
-            if (idem && idem->sql_phantom_find) {
-                build_record_sql(a, store, rec, 0);
-                rec->sql_again = rec->sql;
-                build_record_sql(a, store, rec, 1);
-                if (rec->sql_again
-                    && (rv = statement(a, rec->sql_again, &st))) {
-                    return rv;
-                }
-            }
         }
-        /* updates lock their row; so do adds that a retry may repeat */
-        if ((ch->updated->nelts || (ch->added->nelts && idem
-                                    && idem->sql_phantom_find))
-            && (rv = statement(a, store->sql_lock_id, &st))) {
+        if (ch->sql_update && (rv = statement(a, ch->sql_update, &st))) {
             return rv;
+        }
+        for (j = 0; j < ch->added->nelts; j++) {
+            tb_record_t *rec = APR_ARRAY_IDX(ch->added, j, tb_record_t *);
+            rec->sql = ch->sql_insert;
+            rec->sql_again = again && sends_any(store, rec) ? ch->sql_update
+                                                            : NULL;
         }
         for (j = 0; j < ch->updated->nelts; j++) {
             tb_record_t *rec = APR_ARRAY_IDX(ch->updated, j, tb_record_t *);
-            build_record_sql(a, store, rec, 0);
-            if (rec->sql && (rv = statement(a, rec->sql, &st))) {
-                return rv;
-            }
+            rec->sql = sends_any(store, rec) ? ch->sql_update : NULL;
+        }
+        /* updates lock their row; so do adds that a retry may repeat */
+        if ((ch->updated->nelts || (ch->added->nelts && again))
+            && (rv = statement(a, store->sql_lock_id, &st))) {
+            return rv;
         }
     }
     return 0;
@@ -362,6 +426,26 @@ static const tb_journal_entry_t *changed_by_others(apply_t *a,
                         APR_HASH_KEY_STRING);
 }
 
+/* 1 when the row (read with the store's sql_select_id) holds every value
+ * the record sends; a reference to a record added in this sync counts
+ * only once it is translated (translated: record_args ran). */
+static int row_holds(const tb_store_t *store, const tb_record_t *rec,
+                     const char **row, int translated)
+{
+    int i;
+
+    for (i = 0; i < store->fields->nelts; i++) {
+        const tb_field_t *f = APR_ARRAY_IDX(store->fields, i,
+                                            const tb_field_t *);
+        if (rec->sent[i] && ((rec->phantom_refs[i] && !translated)
+                             || !tb_db_value_equal(f->type, rec->values[i],
+                                                   row[i + 1]))) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
 /* 1 when the record already holds every value the update sends: applying
  * it changes nothing, whoever wrote them.  This is how the resend of a
  * sync whose answer was lost (the client still has the old revision) is
@@ -370,7 +454,6 @@ static int holds_values(apply_t *a, const tb_store_t *store,
                         const tb_record_t *rec, int *rv)
 {
     const char **row, *id = rec->id;
-    int i;
 
     *rv = 0;
     if (select_row(a, store->sql_lock_id, 1, &id, store->fields->nelts + 1,
@@ -378,22 +461,41 @@ static int holds_values(apply_t *a, const tb_store_t *store,
         *rv = db_failed(a, store, rec);
         return 0;
     }
-    for (i = 0; row && i < store->fields->nelts; i++) {
-        const tb_field_t *f = APR_ARRAY_IDX(store->fields, i,
-                                            const tb_field_t *);
-        if (rec->sent[i] && (rec->phantom_refs[i]
-                             || !tb_db_value_equal(f->type, rec->values[i],
-                                                   row[i + 1]))) {
-            return 0;
-        }
-    }
-    return row != NULL;
+    return row != NULL && row_holds(store, rec, row, 0);
+}
+
+/* Lists a record that others changed since the client's revision. */
+static void conflict(apply_t *a, const tb_store_t *store,
+                     const tb_record_t *rec, const tb_journal_entry_t *e)
+{
+    tb_invalid_t *inv = apr_array_push(a->sync->invalid);
+
+    inv->store = store->id;
+    inv->key_json = rec->key_json;
+    inv->field = NULL;
+    inv->message = apr_psprintf(a->pool, "%s by someone else in revision %"
+                                APR_INT64_T_FMT,
+                                strcmp(e->operation, "removed") == 0
+                                    ? "removed" : "changed", e->revision);
+}
+
+/* The 409 of the records listed by conflict(): nothing is applied. */
+static int refuse_conflicts(apply_t *a)
+{
+    return fail(a, 409, apr_psprintf(a->pool, "%d of the records you "
+                "changed %s changed by someone else since you loaded the "
+                "board (revision %" APR_INT64_T_FMT ", yours is %"
+                APR_INT64_T_FMT "); nothing was saved: reload, then make "
+                "your changes again", a->sync->invalid->nelts,
+                a->sync->invalid->nelts == 1 ? "was" : "were", a->revision,
+                a->sync->client_revision));
 }
 
 /* Record policy: the sync may go on when none of the records it updates
  * or removes was changed by others since the client's revision (or holds
  * what the update writes already); else every such record is listed, and
- * nothing is applied. */
+ * nothing is applied.  Records added again by a retry are checked as they
+ * are found (apply_added_again). */
 static int check_records(apply_t *a)
 {
     int i, j, k, rv;
@@ -406,7 +508,6 @@ static int check_records(apply_t *a)
                 tb_record_t *rec = APR_ARRAY_IDX(recs, j, tb_record_t *);
                 const tb_journal_entry_t *e = changed_by_others(a, ch->store,
                                                                 rec->id);
-                tb_invalid_t *inv;
                 int gone;
                 if (!e) {
                     continue;
@@ -423,27 +524,11 @@ static int check_records(apply_t *a)
                         return rv;
                     }
                 }
-                inv = apr_array_push(a->sync->invalid);
-                inv->store = ch->store->id;
-                inv->key_json = rec->key_json;
-                inv->field = NULL;
-                inv->message = apr_psprintf(a->pool, "%s by someone else "
-                                            "in revision %" APR_INT64_T_FMT,
-                                            gone ? "removed" : "changed",
-                                            e->revision);
+                conflict(a, ch->store, rec, e);
             }
         }
     }
-    if (a->sync->invalid->nelts == 0) {
-        return 0;
-    }
-    return fail(a, 409, apr_psprintf(a->pool, "%d of the records you "
-                "changed %s changed by someone else since you loaded the "
-                "board (revision %" APR_INT64_T_FMT ", yours is %"
-                APR_INT64_T_FMT "); nothing was saved: reload, then make "
-                "your changes again", a->sync->invalid->nelts,
-                a->sync->invalid->nelts == 1 ? "was" : "were", a->revision,
-                a->sync->client_revision));
+    return a->sync->invalid->nelts == 0 ? 0 : refuse_conflicts(a);
 }
 
 /* Locks the revision row and applies the conflict policy. */
@@ -644,20 +729,32 @@ static int apply_removals(apply_t *a)
     return 0;
 }
 
-/* The values a record binds, with phantom references translated. */
-static int record_args(apply_t *a, const tb_store_t *store, tb_record_t *rec,
+/* The values a record binds to its store's shared INSERT (adding) or
+ * UPDATE, in the order of shared_sql, with phantom references
+ * translated. */
+static int record_args(apply_t *a, const tb_changes_t *ch, tb_record_t *rec,
                        int adding, const char ***args, int *nargs)
 {
+    const tb_store_t *store = ch->store;
+    const char *modes = adding ? ch->insert_columns : ch->update_columns;
     int n = 0, i;
 
-    *args = apr_palloc(a->pool, sizeof(char *) * (store->fields->nelts + 3));
+    *args = apr_palloc(a->pool, sizeof(char *)
+                                * (2 * store->fields->nelts + 3));
     if (adding && store->id_kind == TB_ID_STRING) {
         (*args)[n++] = rec->id;
     }
     for (i = 0; i < store->fields->nelts; i++) {
         const tb_field_t *f = APR_ARRAY_IDX(store->fields, i,
                                             const tb_field_t *);
+        if (modes[i] == TB_COLUMN_NONE) {
+            continue;
+        }
+        if (modes[i] == TB_COLUMN_SOME) {
+            (*args)[n++] = rec->sent[i] ? "1" : "0";
+        }
         if (!rec->sent[i]) {
+            (*args)[n++] = NULL;        /* not used: its flag is 0 */
             continue;
         }
         if (rec->phantom_refs[i]) {
@@ -674,7 +771,6 @@ static int record_args(apply_t *a, const tb_store_t *store, tb_record_t *rec,
         }
         (*args)[n++] = rec->values[i];
     }
-    /* in the order of build_record_sql */
     for (i = 0; i < store->fields->nelts; i++) {
         const tb_field_t *f = APR_ARRAY_IDX(store->fields, i,
                                             const tb_field_t *);
@@ -739,12 +835,14 @@ static int apply_added_again(apply_t *a, tb_changes_t *ch, tb_record_t *rec)
 {
     const tb_store_t *store = ch->store;
     const tb_idempotency_t *idem = a->sync->conf->idempotency;
-    const char *key[2], **found, **row, **args;
+    const char *key[3], **found, **row, **args;
+    const tb_journal_entry_t *e;
     int nargs, rows, rv;
 
     key[0] = store->table;
     key[1] = rec->phantom;
-    if (select_row(a, idem->sql_phantom_find, 2, key, 1, &found,
+    key[2] = a->sync->user ? a->sync->user : "";
+    if (select_row(a, idem->sql_phantom_find, 3, key, 1, &found,
                    "looking up a phantom id")) {
         return db_failed(a, store, rec);
     }
@@ -768,9 +866,20 @@ static int apply_added_again(apply_t *a, tb_changes_t *ch, tb_record_t *rec)
         return 1;
     }
     if (rec->sql_again) {
-        if ((rv = record_args(a, store, rec, 0, &args, &nargs))
+        if ((rv = record_args(a, ch, rec, 0, &args, &nargs))
             || (rv = check_references(a, store, rec))) {
             return rv;
+        }
+        /* The resend goes through the conflict check of any update: a
+         * row someone else changed since the client's revision is not
+         * overwritten, unless it holds what the resend writes already
+         * (the client's own first attempt, which the journal lists
+         * too). */
+        if (a->sync->conf->conflicts == TB_CONFLICT_RECORD
+            && (e = changed_by_others(a, store, rec->id))
+            && !row_holds(store, rec, row, 1)) {
+            conflict(a, store, rec, e);
+            return refuse_conflicts(a);
         }
         if (tb_db_exec(a->db, prepared(a, rec->sql_again), nargs, args,
                        &rows, "updating a record added before",
@@ -796,7 +905,7 @@ static int apply_added(apply_t *a, tb_changes_t *ch, tb_record_t *rec)
 {
     const tb_store_t *store = ch->store;
     const tb_idempotency_t *idem = a->sync->conf->idempotency;
-    const char **args, **row, *mapping[3];
+    const char **args, **row, *mapping[4];
     int nargs, rv;
 
     if (idem && idem->sql_phantom_find) {
@@ -804,7 +913,7 @@ static int apply_added(apply_t *a, tb_changes_t *ch, tb_record_t *rec)
             return rv == 1 ? 0 : rv;
         }
     }
-    if ((rv = record_args(a, store, rec, 1, &args, &nargs))
+    if ((rv = record_args(a, ch, rec, 1, &args, &nargs))
         || (rv = check_references(a, store, rec))) {
         return rv;
     }
@@ -822,8 +931,9 @@ static int apply_added(apply_t *a, tb_changes_t *ch, tb_record_t *rec)
     if (idem && idem->sql_phantom_find && rec->id) {
         mapping[0] = store->table;
         mapping[1] = rec->phantom;
-        mapping[2] = rec->id;
-        if (exec_sql(a, idem->sql_phantom_add, 3, mapping, NULL,
+        mapping[2] = a->sync->user ? a->sync->user : "";
+        mapping[3] = rec->id;
+        if (exec_sql(a, idem->sql_phantom_add, 4, mapping, NULL,
                      "recording a phantom id")) {
             if (a->err->db.code == 1062) {
                 /* a twin of this sync committed it first: run again,
@@ -874,7 +984,7 @@ static int apply_updated(apply_t *a, tb_changes_t *ch, tb_record_t *rec)
                     "someone else; reload to see the current board",
                     describe(a, store, rec)));
     }
-    if ((rv = record_args(a, store, rec, 0, &args, &nargs))
+    if ((rv = record_args(a, ch, rec, 0, &args, &nargs))
         || (rv = check_references(a, store, rec))) {
         return rv;
     }

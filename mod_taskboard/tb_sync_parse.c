@@ -429,45 +429,117 @@ static int parse_removed(parse_t *p, tb_changes_t *ch, json_t *removed,
     return 0;
 }
 
-/* Orders a store's added records so that a tree parent added in this sync
- * is inserted before its children. */
-static int order_added(parse_t *p, tb_changes_t *ch)
-{
-    const tb_store_t *store = ch->store;
-    int n = ch->added->nelts, placed = 0, i, j, progress;
-    apr_array_header_t *sorted;
-    apr_hash_t *done;
+/* A parent's link to one of its children, in the list of its children. */
+typedef struct child_link_t {
+    int child;                  /* the child's place in added */
+    int next;                   /* the parent's next link, or -1 */
+} child_link_t;
 
-    sorted = apr_array_make(p->pool, n, sizeof(tb_record_t *));
-    done = apr_hash_make(p->pool);
-    while (placed < n) {
-        progress = 0;
-        for (i = 0; i < n; i++) {
-            tb_record_t *rec = APR_ARRAY_IDX(ch->added, i, tb_record_t *);
-            int ready = 1;
-            if (apr_hash_get(done, rec->phantom, APR_HASH_KEY_STRING)) {
+apr_array_header_t *tb_sync_order_added(apr_pool_t *pool,
+                                        const tb_store_t *store,
+                                        const apr_array_header_t *added,
+                                        apr_size_t *steps)
+{
+    int n = added->nelts, nfields = store->fields->nelts;
+    int *at = apr_palloc(pool, sizeof(int) * (n + 1));
+    int *waiting = apr_pcalloc(pool, sizeof(int) * (n + 1));
+    int *round = apr_pcalloc(pool, sizeof(int) * (n + 1));
+    int *first = apr_palloc(pool, sizeof(int) * (n + 1));
+    int *queue = apr_palloc(pool, sizeof(int) * (n + 1));
+    int *start = apr_pcalloc(pool, sizeof(int) * (n + 2));
+    apr_array_header_t *links = apr_array_make(pool, n + 1,
+                                               sizeof(child_link_t));
+    apr_array_header_t *sorted;
+    apr_hash_t *index = apr_hash_make(pool);
+    apr_size_t work = 0;
+    int i, j, l, head = 0, tail = 0;
+
+    for (i = 0; i < n; i++) {
+        tb_record_t *rec = APR_ARRAY_IDX(added, i, tb_record_t *);
+        at[i] = i;
+        first[i] = -1;
+        apr_hash_set(index, rec->phantom, APR_HASH_KEY_STRING, &at[i]);
+        work++;
+    }
+    /* Each parent's children, as a list per parent. */
+    for (i = 0; i < n; i++) {
+        tb_record_t *rec = APR_ARRAY_IDX(added, i, tb_record_t *);
+        for (j = 0; j < nfields; j++) {
+            const tb_field_t *f = APR_ARRAY_IDX(store->fields, j,
+                                                const tb_field_t *);
+            const char *ref = rec->phantom_refs[j];
+            child_link_t *link;
+            int *parent;
+            work++;
+            if (!ref || strcmp(f->references, store->id) != 0
+                || !(parent = apr_hash_get(index, ref,
+                                           APR_HASH_KEY_STRING))) {
                 continue;
             }
-            for (j = 0; j < store->fields->nelts; j++) {
-                const tb_field_t *f = APR_ARRAY_IDX(store->fields, j,
-                                                    const tb_field_t *);
-                const char *ref = rec->phantom_refs[j];
-                if (ref && strcmp(f->references, store->id) == 0
-                    && !apr_hash_get(done, ref, APR_HASH_KEY_STRING)) {
-                    ready = 0;
-                }
+            link = apr_array_push(links);
+            link->child = i;
+            link->next = first[*parent];
+            first[*parent] = links->nelts - 1;
+            waiting[i]++;
+        }
+    }
+    /* Parents before children (Kahn's algorithm), each record in the
+     * round that taking, round after round, every record in sent order
+     * whose parents are placed would give it: its last parent's round,
+     * or the next one when that parent was sent after it. */
+    for (i = 0; i < n; i++) {
+        if (waiting[i] == 0) {
+            queue[tail++] = i;
+        }
+    }
+    while (head < tail) {
+        int parent = queue[head++];
+        for (l = first[parent]; l >= 0;
+             l = APR_ARRAY_IDX(links, l, child_link_t).next) {
+            int child = APR_ARRAY_IDX(links, l, child_link_t).child;
+            int r = round[parent] + (parent > child ? 1 : 0);
+            work++;
+            if (r > round[child]) {
+                round[child] = r;
             }
-            if (ready) {
-                apr_hash_set(done, rec->phantom, APR_HASH_KEY_STRING, rec);
-                APR_ARRAY_PUSH(sorted, tb_record_t *) = rec;
-                placed++;
-                progress = 1;
+            if (--waiting[child] == 0) {
+                queue[tail++] = child;
             }
         }
-        if (!progress) {
-            return fail(p, 400, apr_psprintf(p->pool, "store '%s': added "
-                        "records refer to each other in a cycle", store->id));
-        }
+    }
+    if (tail < n) {
+        return NULL;            /* the rest wait for each other */
+    }
+    /* By round, and in sent order within one (a counting sort). */
+    for (i = 0; i < n; i++) {
+        start[round[i] + 1]++;
+        work++;
+    }
+    for (i = 1; i <= n; i++) {
+        start[i] += start[i - 1];
+        work++;
+    }
+    sorted = apr_array_make(pool, n, sizeof(tb_record_t *));
+    sorted->nelts = n;
+    for (i = 0; i < n; i++) {
+        APR_ARRAY_IDX(sorted, start[round[i]]++, tb_record_t *) =
+            APR_ARRAY_IDX(added, i, tb_record_t *);
+        work++;
+    }
+    if (steps) {
+        *steps += work;
+    }
+    return sorted;
+}
+
+static int order_added(parse_t *p, tb_changes_t *ch)
+{
+    apr_array_header_t *sorted = tb_sync_order_added(p->pool, ch->store,
+                                                     ch->added, NULL);
+
+    if (!sorted) {
+        return fail(p, 400, apr_psprintf(p->pool, "store '%s': added "
+                    "records refer to each other in a cycle", ch->store->id));
     }
     ch->added = sorted;
     return 0;
@@ -515,6 +587,7 @@ int tb_sync_parse(apr_pool_t *pool, const tb_sync_conf_t *conf,
     p.err = err;
     p.phantoms = apr_hash_make(pool);
     sync->conf = conf;
+    sync->phantoms = p.phantoms;
     sync->invalid = apr_array_make(pool, 4, sizeof(tb_invalid_t));
     *out = sync;
 
@@ -555,8 +628,11 @@ int tb_sync_parse(apr_pool_t *pool, const tb_sync_conf_t *conf,
     }
     value = json_object_get(package, "revision");
     if (value && !json_is_null(value)) {
-        if (!json_is_integer(value)) {
-            return fail(&p, 400, "revision must be an integer");
+        /* Revisions start at 1: a negative one is no revision, and
+         * arithmetic on it could overflow. */
+        if (!json_is_integer(value) || json_integer_value(value) < 0) {
+            return fail(&p, 400, "revision must be a revision number (an "
+                        "integer of 0 or more)");
         }
         sync->has_revision = 1;
         sync->client_revision = json_integer_value(value);
@@ -626,6 +702,11 @@ int tb_sync_parse(apr_pool_t *pool, const tb_sync_conf_t *conf,
         sync->nrecords += (int)(json_array_size(added)
                                 + json_array_size(updated)
                                 + json_array_size(removed));
+        /* Not the user's to change: refused before any value is read or
+         * checked, so that the answer tells nothing of the stores. */
+        if (conf->read_only && sync->nrecords > 0) {
+            return fail(&p, 403, "you may not change this board");
+        }
         if (sync->nrecords > conf->max_records) {
             return fail(&p, 400, apr_psprintf(pool, "the sync holds more "
                         "than %d records; save in smaller steps",
@@ -664,19 +745,9 @@ int tb_sync_parse(apr_pool_t *pool, const tb_sync_conf_t *conf,
 tb_record_t *tb_sync_phantom(const tb_sync_t *sync, const char *store_id,
                              const char *phantom)
 {
-    int i, j;
+    apr_hash_t *own = sync->phantoms ? apr_hash_get(sync->phantoms, store_id,
+                                                    APR_HASH_KEY_STRING)
+                                     : NULL;
 
-    for (i = 0; i < sync->changes->nelts; i++) {
-        tb_changes_t *ch = APR_ARRAY_IDX(sync->changes, i, tb_changes_t *);
-        if (strcmp(ch->store->id, store_id) != 0) {
-            continue;
-        }
-        for (j = 0; j < ch->added->nelts; j++) {
-            tb_record_t *rec = APR_ARRAY_IDX(ch->added, j, tb_record_t *);
-            if (strcmp(rec->phantom, phantom) == 0) {
-                return rec;
-            }
-        }
-    }
-    return NULL;
+    return own ? apr_hash_get(own, phantom, APR_HASH_KEY_STRING) : NULL;
 }

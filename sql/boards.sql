@@ -74,11 +74,24 @@ CREATE TABLE IF NOT EXISTS `board_phantoms` (
     `board_id`   INT          NOT NULL,
     `tbl`        VARCHAR(64)  NOT NULL,
     `phantom`    VARCHAR(191) NOT NULL,
+    `user`       VARCHAR(255) NOT NULL DEFAULT '',
     `real_id`    VARCHAR(191) NOT NULL,
     `created_at` TIMESTAMP    NOT NULL DEFAULT CURRENT_TIMESTAMP,
-    PRIMARY KEY (`board_id`, `tbl`, `phantom`),
+    PRIMARY KEY (`board_id`, `tbl`, `phantom`, `user`),
     KEY `idx_created` (`created_at`)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_nopad_bin;
+
+-- A phantom table of an earlier version (without `user`) gets the column and the wider key.
+ALTER TABLE `board_phantoms` ADD COLUMN IF NOT EXISTS
+    `user` VARCHAR(255) NOT NULL DEFAULT '' AFTER `phantom`;
+SET @tb_rekey = (SELECT IF(COUNT(*) = 0, 'ALTER TABLE `board_phantoms` DROP PRIMARY KEY, '
+                           'ADD PRIMARY KEY (`board_id`, `tbl`, `phantom`, `user`)', 'DO 0')
+                 FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = DATABASE()
+                 AND TABLE_NAME = 'board_phantoms' AND INDEX_NAME = 'PRIMARY'
+                 AND COLUMN_NAME = 'user');
+PREPARE tb_rekey FROM @tb_rekey;
+EXECUTE tb_rekey;
+DEALLOCATE PREPARE tb_rekey;
 
 CREATE TABLE IF NOT EXISTS `board_requests` (
     `board_id`   INT          NOT NULL,

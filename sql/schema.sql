@@ -105,17 +105,31 @@ INSERT IGNORE INTO `options` (`name`, `value`) VALUES ('revision', 1);
 
 -- Retry records (TaskBoardRetryTables taskboard_phantoms taskboard_requests).  The module keeps
 -- them so that a sync the client sends again is not applied twice: the phantom table maps each
--- added record's $PhantomId to the id it got (per table), the request table keeps the answer to
--- each requestId and body.  Rows older than the retention are pruned by the module.  Binary
--- no-pad collation: phantom ids and request ids are compared byte for byte.
+-- added record's $PhantomId to the id it got (per table and per user: the authenticated user
+-- who added it, '' without one), the request table keeps the answer to each requestId and body.
+-- Rows older than the retention are pruned by the module.  Binary no-pad collation: phantom
+-- ids, users and request ids are compared byte for byte.
 CREATE TABLE IF NOT EXISTS `taskboard_phantoms` (
     `tbl`        VARCHAR(64)  NOT NULL,
     `phantom`    VARCHAR(191) NOT NULL,
+    `user`       VARCHAR(255) NOT NULL DEFAULT '',
     `real_id`    VARCHAR(191) NOT NULL,
     `created_at` TIMESTAMP    NOT NULL DEFAULT CURRENT_TIMESTAMP,
-    PRIMARY KEY (`tbl`, `phantom`),
+    PRIMARY KEY (`tbl`, `phantom`, `user`),
     KEY `idx_created` (`created_at`)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_nopad_bin;
+
+-- A phantom table of an earlier version (without `user`) gets the column and the wider key.
+ALTER TABLE `taskboard_phantoms` ADD COLUMN IF NOT EXISTS
+    `user` VARCHAR(255) NOT NULL DEFAULT '' AFTER `phantom`;
+SET @tb_rekey = (SELECT IF(COUNT(*) = 0, 'ALTER TABLE `taskboard_phantoms` DROP PRIMARY KEY, '
+                           'ADD PRIMARY KEY (`tbl`, `phantom`, `user`)', 'DO 0')
+                 FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = DATABASE()
+                 AND TABLE_NAME = 'taskboard_phantoms' AND INDEX_NAME = 'PRIMARY'
+                 AND COLUMN_NAME = 'user');
+PREPARE tb_rekey FROM @tb_rekey;
+EXECUTE tb_rekey;
+DEALLOCATE PREPARE tb_rekey;
 
 CREATE TABLE IF NOT EXISTS `taskboard_requests` (
     `request_id` VARCHAR(64)  NOT NULL,

@@ -72,6 +72,7 @@ void test_sql_scoped(void)
     tb_journal_t journal;
     tb_idempotency_t idem;
     const char *columns[] = {"name"};
+    const char *both[] = {"name", "parent_id"};
     const char *msg = NULL;
 
     memset(&scope, 0, sizeof(scope));
@@ -93,12 +94,19 @@ void test_sql_scoped(void)
     CHECK_STR(store->sql_referrers[1], "SELECT `id` FROM `tasks` WHERE "
               "`parent_id` = %s AND `board_id` = %s FOR UPDATE");
     CHECK(strstr(store->sql_select_ids, ",%s) AND `board_id` = %s") != NULL);
-    CHECK_STR(tb_sql_insert(p, store, columns, 1),
+    CHECK_STR(tb_sql_insert(p, store, columns, NULL, 1),
               "INSERT INTO `tasks` (`name`,`board_id`) VALUES (%s,%s)");
-    CHECK_STR(tb_sql_insert(p, store, columns, 0),
+    CHECK_STR(tb_sql_insert(p, store, columns, NULL, 0),
               "INSERT INTO `tasks` (`board_id`) VALUES (%s)");
-    CHECK_STR(tb_sql_update(p, store, columns, 1), "UPDATE `tasks` SET "
+    CHECK_STR(tb_sql_update(p, store, columns, NULL, 1), "UPDATE `tasks` SET "
               "`name` = %s WHERE `id` = %s AND `board_id` = %s");
+    /* records that share a statement but not their fields */
+    CHECK_STR(tb_sql_insert(p, store, both, "\0\1", 2),
+              "INSERT INTO `tasks` (`name`,`parent_id`,`board_id`) VALUES "
+              "(%s,IF(%s, %s, DEFAULT(`parent_id`)),%s)");
+    CHECK_STR(tb_sql_update(p, store, both, "\0\1", 2), "UPDATE `tasks` SET "
+              "`name` = %s,`parent_id` = IF(%s, %s, `parent_id`) WHERE "
+              "`id` = %s AND `board_id` = %s");
 
     memset(&journal, 0, sizeof(journal));
     journal.table = "board_journal";
@@ -118,7 +126,11 @@ void test_sql_scoped(void)
     idem.scope = &scope;
     tb_sql_build_idempotency(p, &idem);
     CHECK_STR(idem.sql_phantom_find, "SELECT `real_id` FROM `board_phantoms` "
-              "WHERE `tbl` = %s AND `phantom` = %s AND `board_id` = %s");
+              "WHERE `tbl` = %s AND `phantom` = %s AND `user` = %s AND "
+              "`board_id` = %s");
+    CHECK_STR(idem.sql_phantom_add, "INSERT INTO `board_phantoms` (`tbl`, "
+              "`phantom`, `user`, `real_id`, `board_id`) VALUES (%s, %s, %s, "
+              "%s, %s)");
     CHECK_STR(idem.sql_request_add, "INSERT IGNORE INTO `board_requests` "
               "(`request_id`, `body_hash`, `response`, `board_id`) VALUES "
               "(%s, %s, %s, %s)");

@@ -53,6 +53,43 @@ static tb_changes_t *changes_of(tb_sync_t *s, const char *store_id)
     return NULL;
 }
 
+/* n added records of store tasks (parentId is its third field), record i
+ * with phantom "p<i>" and, when parent[i] >= 0, the parent "p<parent[i]>". */
+static apr_array_header_t *tree(const tb_store_t *tasks, const int *parent,
+                                int n)
+{
+    apr_array_header_t *added = apr_array_make(tb_test_pool, n,
+                                               sizeof(tb_record_t *));
+    int i;
+
+    for (i = 0; i < n; i++) {
+        tb_record_t *rec = apr_pcalloc(tb_test_pool, sizeof(*rec));
+        rec->phantom = apr_psprintf(tb_test_pool, "p%d", i);
+        rec->phantom_refs = apr_pcalloc(tb_test_pool, sizeof(char *)
+                                        * tasks->fields->nelts);
+        if (parent[i] >= 0) {
+            rec->phantom_refs[2] = apr_psprintf(tb_test_pool, "p%d",
+                                                parent[i]);
+        }
+        APR_ARRAY_PUSH(added, tb_record_t *) = rec;
+    }
+    return added;
+}
+
+/* The phantom ids of the ordered records, "p1 p0 ...". */
+static const char *phantoms_of(const apr_array_header_t *recs)
+{
+    const char *out = "";
+    int i;
+
+    for (i = 0; recs && i < recs->nelts; i++) {
+        out = apr_pstrcat(tb_test_pool, out, i ? " " : "",
+                          APR_ARRAY_IDX(recs, i, tb_record_t *)->phantom,
+                          NULL);
+    }
+    return out;
+}
+
 void test_sync(void)
 {
     apr_pool_t *p = tb_test_pool;
@@ -211,4 +248,62 @@ void test_sync(void)
     CHECK(s->invalid->nelts == 3);
     sql = APR_ARRAY_IDX(s->invalid, 0, tb_invalid_t).key_json;
     CHECK_STR(sql, "\"$PhantomId\":\"x\"");
+
+    /* a negative revision: 400 before any arithmetic on it */
+    CHECK(parse(&conf, "{\"revision\":-9223372036854775808}", &s, &err)
+          == 400 && strstr(err.message, "revision"));
+    CHECK(parse(&conf, "{\"revision\":-1,\"tasks\":{\"removed\":[{\"id\":"
+                "1}]}}", &s, &err) == 400);
+    CHECK(parse(&conf, "{\"revision\":0}", &s, &err) == 0);
+
+    /* not the user's to change: 403 before any value is looked at, so
+     * the answer names no field; an empty sync (a poll) is fine */
+    conf.read_only = 1;
+    CHECK(parse(&conf, "{\"tasks\":{\"added\":[{\"$PhantomId\":\"x\"}],"
+                "\"updated\":[{\"id\":4,\"weight\":\"abc\"}]}}", &s, &err)
+          == 403 && s->invalid->nelts == 0 && !strstr(err.message, "weight"));
+    CHECK(parse(&conf, "{\"type\":\"sync\",\"revision\":3}", &s, &err) == 0);
+    conf.read_only = 0;
+
+    /* parents first, otherwise in sent order: round after round, every
+     * record whose parents are placed */
+    {
+        static const int back[] = {1, -1, -1, 0};   /* p0 -> p1, p3 -> p0 */
+        static const int cycle[] = {1, 0, -1};
+        static const int self[] = {0};
+        apr_size_t small = 0, large = 0;
+        int *chain, n;
+
+        CHECK_STR(phantoms_of(tb_sync_order_added(p, tasks,
+                                                  tree(tasks, back, 4),
+                                                  NULL)),
+                  "p1 p2 p0 p3");
+        CHECK(tb_sync_order_added(p, tasks, tree(tasks, cycle, 3), NULL)
+              == NULL);
+        CHECK(tb_sync_order_added(p, tasks, tree(tasks, self, 1), NULL)
+              == NULL);
+
+        /* a chain sent children first (each record the parent of the one
+         * before): linear work, where taking round after round over all
+         * records costs n * n / 2 steps */
+        for (n = 1000; n <= 4000; n += 3000) {
+            apr_array_header_t *sorted;
+            apr_size_t steps = 0;
+            int i;
+            chain = apr_palloc(p, sizeof(int) * n);
+            for (i = 0; i < n; i++) {
+                chain[i] = i + 1 < n ? i + 1 : -1;
+            }
+            sorted = tb_sync_order_added(p, tasks, tree(tasks, chain, n),
+                                         &steps);
+            CHECK(sorted && sorted->nelts == n);
+            CHECK_STR(APR_ARRAY_IDX(sorted, 0, tb_record_t *)->phantom,
+                      apr_psprintf(p, "p%d", n - 1));
+            CHECK_STR(APR_ARRAY_IDX(sorted, n - 1, tb_record_t *)->phantom,
+                      "p0");
+            *(n == 1000 ? &small : &large) = steps;
+        }
+        CHECK(large <= 10 * 4000);
+        CHECK(large <= 5 * small);
+    }
 }
