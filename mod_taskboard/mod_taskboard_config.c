@@ -971,6 +971,8 @@ static const char *cmd_journal(cmd_parms *cmd, void *mconfig,
     }
     journal->table = table;
     journal->retention = TB_DEFAULT_JOURNAL_RETENTION;
+    journal->last_prune = apr_pcalloc(cmd->pool, TB_PRUNE_SLOTS
+                                                 * sizeof(apr_uint32_t));
     if (seconds && (err = parse_number(cmd, "retention", seconds, 1,
                                        APR_INT64_C(10) * 365 * 24 * 3600,
                                        &journal->retention))) {
@@ -1126,6 +1128,7 @@ static const char *cmd_retry_tables(cmd_parms *cmd, void *mconfig,
     if (err) {
         return err;
     }
+    idem->last_prune = apr_pcalloc(cmd->pool, sizeof(apr_uint32_t));
     idem->phantom_table = ap_getword_conf(cmd->pool, &arg);
     idem->request_table = ap_getword_conf(cmd->pool, &arg);
     seconds = ap_getword_conf(cmd->pool, &arg);

@@ -329,13 +329,10 @@ int tb_journal_delta(tb_db_t *db, const tb_journal_t *journal,
     }
 }
 
-/* The time of the last pruning of the journal in this process, per
- * board (by a hash of its value: two boards that share a slot are pruned
- * a little less often, never wrongly). */
-#define TB_PRUNE_SLOTS 256
-static apr_uint32_t last_prune[TB_PRUNE_SLOTS];
-
-static apr_uint32_t *prune_slot(const char *board)
+/* The time of the last pruning of the journal's rows of board in this
+ * process (tb_journal_t.last_prune). */
+static apr_uint32_t *prune_slot(const tb_journal_t *journal,
+                                const char *board)
 {
     apr_uint32_t hash = 2166136261u;
     const unsigned char *p;
@@ -343,14 +340,14 @@ static apr_uint32_t *prune_slot(const char *board)
     for (p = (const unsigned char *)(board ? board : ""); *p; p++) {
         hash = (hash ^ *p) * 16777619u;
     }
-    return &last_prune[hash % TB_PRUNE_SLOTS];
+    return &journal->last_prune[hash % TB_PRUNE_SLOTS];
 }
 
 int tb_journal_prune(tb_db_t *db, const tb_journal_t *journal,
                      const char *board, tb_db_error_t *err)
 {
     apr_uint32_t now = (apr_uint32_t)apr_time_sec(apr_time_now());
-    apr_uint32_t *slot = prune_slot(journal->scope ? board : NULL);
+    apr_uint32_t *slot = prune_slot(journal, journal->scope ? board : NULL);
     apr_uint32_t last = apr_atomic_read32(slot);
     apr_uint32_t every = journal->retention < 60
                          ? (apr_uint32_t)journal->retention : 60;

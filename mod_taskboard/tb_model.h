@@ -150,6 +150,10 @@ typedef struct tb_idempotency_t {
     const char *sql_request_find;
     const char *sql_request_add;
     const char *sql_request_prune;
+    apr_uint32_t *last_prune;   /* when this process last pruned these
+                                   tables (seconds; run-time state, one
+                                   per location, so that a busy location
+                                   does not put off another's pruning) */
 } tb_idempotency_t;
 
 /** What a sync based on an older revision than the board's gets
@@ -173,6 +177,9 @@ typedef struct tb_journal_t {
     const char *sql_since;      /* rows of since < revision <= upto */
     const char *sql_horizon;    /* newest revision older than retention */
     const char *sql_prune;      /* rows of revisions up to %s */
+    apr_uint32_t *last_prune;   /* TB_PRUNE_SLOTS times when this process
+                                   last pruned a board's rows (run-time
+                                   state, by a hash of the board) */
     const char *defn_file;      /* where it was declared, for messages */
     int defn_line;
 } tb_journal_t;
@@ -182,6 +189,9 @@ typedef struct tb_journal_t {
  * and most rows read to answer one "what changed since" (beyond it a full
  * load is cheaper). */
 #define TB_JOURNAL_BATCH 16
+/* Boards of one journal whose pruning times are kept apart: two boards
+ * that share a slot are pruned a little less often, never wrongly. */
+#define TB_PRUNE_SLOTS 256
 #define TB_JOURNAL_FEW 4
 #define TB_JOURNAL_MAX_READ 10000
 

@@ -1226,22 +1226,24 @@ int tb_sync_replay(tb_db_t *db, tb_sync_t *sync, tb_sync_error_t *err)
     return 0;
 }
 
-/* The time of the last pruning in this process, in seconds. */
-static apr_uint32_t last_prune = 0;
-
 int tb_sync_prune(tb_db_t *db, const tb_sync_conf_t *conf,
                   tb_db_error_t *err)
 {
     const tb_idempotency_t *idem = conf->idempotency;
     apr_uint32_t now = (apr_uint32_t)apr_time_sec(apr_time_now());
-    apr_uint32_t last = apr_atomic_read32(&last_prune);
+    apr_uint32_t last;
     const char *sql[2], *retention;
     apr_dbd_prepared_t *stmt;
     int i;
 
-    /* once a minute per process; the thread that wins the swap does it */
-    if (!idem || now - last < 60
-        || apr_atomic_cas32(&last_prune, now, last) != last) {
+    /* once a minute per location and process; the thread that wins the
+     * swap does it */
+    if (!idem) {
+        return 0;
+    }
+    last = apr_atomic_read32(idem->last_prune);
+    if (now - last < 60
+        || apr_atomic_cas32(idem->last_prune, now, last) != last) {
         return 0;
     }
     retention = apr_psprintf(db->pool, "%" APR_INT64_T_FMT,

@@ -183,3 +183,47 @@ class TestRetries:
         tbtest.poll(lambda: retry_rows(db, "taskboard_phantoms") == 0
                     and retry_rows(db, "taskboard_requests") == 1, 10,
                     what="the old retry records pruned")
+
+
+class TestPruningPerLocation:
+    """Each location prunes its own retry tables and journal once a minute per process: a sync
+    of one location does not put off the pruning of another's tables (before, one time per
+    process was shared by every location, so a busy board could keep another's tables growing).
+    One process (ServerLimit 1), so that both syncs meet the same pruning times."""
+
+    @pytest.fixture(autouse=True, scope="class")
+    def _class_scope(self, env, httpd, db):
+        for t in ("taskboard_phantoms", "taskboard_requests", "taskboard_journal"):
+            db.execute(f"DROP TABLE IF EXISTS p2_{t}")
+            db.execute(f"CREATE TABLE p2_{t} LIKE {t}")
+        text = tbtest.sample_test_conf()
+        second = (text.replace("/api", "/b2")
+                  .replace("TaskBoardRetryTables taskboard_phantoms taskboard_requests",
+                           "TaskBoardRetryTables p2_taskboard_phantoms p2_taskboard_requests")
+                  .replace("TaskBoardJournal taskboard_journal",
+                           "TaskBoardJournal p2_taskboard_journal"))
+        assert second.count("p2_") == 3
+        httpd.reload(text + second + tbtest.CACHE_OFF_CONF
+                     + "ServerLimit 1\nMaxRequestWorkers 16\n")
+        yield
+        for t in ("taskboard_phantoms", "taskboard_requests", "taskboard_journal"):
+            db.execute(f"DROP TABLE IF EXISTS p2_{t}")
+        env.db_load()
+
+    def test_tb_650_20(self, httpd, db):
+        db.execute("INSERT INTO p2_taskboard_phantoms (tbl, phantom, user, real_id, created_at) "
+                   "VALUES ('tasks', '_old_phantom', '', '1', NOW() - INTERVAL 8 DAY)")
+        db.execute("INSERT INTO p2_taskboard_requests (request_id, body_hash, response, "
+                   "created_at) VALUES ('old', 'x', '{}', NOW() - INTERVAL 8 DAY)")
+        db.execute("INSERT INTO p2_taskboard_journal (revision, tbl, record_id, operation, "
+                   "changed_at) VALUES (1, 'tasks', '1', 'updated', NOW() - INTERVAL 8 DAY)")
+        for path, rid in (("/api/sync", 65020), ("/b2/sync", 65021)):
+            r = httpd.post(path, json={"type": "sync", "requestId": rid, "tasks": {
+                "updated": [{"id": 1, "name": f"pruned by {path}"}]}})
+            assert r.status_code == 200, tbtest.describe(r)
+        tbtest.poll(lambda: retry_rows(db, "p2_taskboard_phantoms") == 0
+                    and db.scalar("SELECT COUNT(*) FROM p2_taskboard_requests "
+                                  "WHERE request_id = 'old'") == 0
+                    and db.scalar("SELECT COUNT(*) FROM p2_taskboard_journal "
+                                  "WHERE revision = 1") == 0, 10,
+                    what="the second location's old retry records and journal rows pruned")
