@@ -18,10 +18,16 @@
  * A subscriber occupies its worker thread for the stream's lifetime
  * (TaskBoardEventsLifetime), after which the browser reconnects with
  * Last-Event-ID and is answered from the feed's memory or the journal.
+ * So that streams never take every worker of a process, a process serves
+ * at most TaskBoardEventsMaxStreams of them, and of those at most the
+ * per-client number to one client (its user when it signed in, else its
+ * address); the excess gets 503 with Retry-After.
  */
 
+#include <stdlib.h>
 #include <string.h>
 
+#include <apr_hash.h>
 #include <apr_strings.h>
 #include <apr_thread_proc.h>
 
@@ -62,17 +68,30 @@ typedef struct feed_entry_t {
     int failing;                /* the last poll failed (logged once) */
 } feed_entry_t;
 
-/* The process's poller. */
+/* The open streams of one client in this process (malloc'd, in
+ * poller.clients while it has any). */
+typedef struct client_entry_t {
+    int streams;
+    char key[];                 /* "user NAME" or "address IP" */
+} client_entry_t;
+
+/* The process's poller, and the count of its streams. */
 static struct {
-    apr_pool_t *pool;           /* feeds; allocated from under mutex */
+    apr_pool_t *pool;           /* feeds, clients' table; allocated from
+                                   under mutex */
     apr_pool_t *scratch;        /* the thread's alone, cleared after each
                                    poll */
     apr_thread_mutex_t *mutex;
     apr_thread_cond_t *wake;    /* a board needs a poll now */
     apr_thread_t *thread;
     feed_entry_t *feeds;
+    int nfeeds;
     apr_interval_time_t interval;
     int stop;
+    int streams;                /* open streams, under mutex */
+    int max_streams;            /* per process */
+    int max_client;             /* per client */
+    apr_hash_t *clients;        /* key -> client_entry_t *, under mutex */
 } poller;
 
 /* Borrows a connection for one statement or two. */
@@ -202,10 +221,10 @@ static apr_status_t stop_poller(void *data)
     apr_thread_mutex_lock(poller.mutex);
     poller.stop = 1;
     apr_thread_cond_signal(poller.wake);
-    apr_thread_mutex_unlock(poller.mutex);
     for (f = poller.feeds; f; f = f->next) {
         tb_feed_stop(f->feed);
     }
+    apr_thread_mutex_unlock(poller.mutex);
     apr_thread_join(&rv, poller.thread);
     poller.thread = NULL;
     return APR_SUCCESS;
@@ -244,9 +263,22 @@ void tb_events_init(apr_pool_t *pchild, server_rec *s)
     tb_server_conf_t *sconf = ap_get_module_config(s->module_config,
                                                    &taskboard_module);
     apr_status_t rv;
+    int threads = 0;
 
     memset(&poller, 0, sizeof(poller));
     poller.interval = sconf->events_poll;
+    /* By default streams may take half the process's workers, and one
+     * client half of that: the rest is for loads and syncs. */
+    if (ap_mpm_query(AP_MPMQ_MAX_THREADS, &threads) != APR_SUCCESS
+        || threads < 2) {
+        threads = 2;
+    }
+    poller.max_streams = sconf->events_max_streams
+                         ? sconf->events_max_streams : threads / 2;
+    poller.max_client = sconf->events_max_streams
+                        ? sconf->events_max_client
+                        : (poller.max_streams > 1 ? poller.max_streams / 2
+                                                  : 1);
     if ((rv = own_pool(&poller.pool, pchild, 1)) != APR_SUCCESS
         || (rv = own_pool(&poller.scratch, poller.pool, 0)) != APR_SUCCESS
         || (rv = apr_thread_mutex_create(&poller.mutex,
@@ -254,6 +286,7 @@ void tb_events_init(apr_pool_t *pchild, server_rec *s)
                                          poller.pool)) != APR_SUCCESS
         || (rv = apr_thread_cond_create(&poller.wake, poller.pool))
            != APR_SUCCESS
+        || !(poller.clients = apr_hash_make(poller.pool))
         || (rv = apr_thread_create(&poller.thread, NULL, poll_loop, NULL,
                                    poller.pool)) != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_ERR, rv, s, TBLOGNO(00132)
@@ -263,6 +296,21 @@ void tb_events_init(apr_pool_t *pchild, server_rec *s)
         return;
     }
     apr_pool_pre_cleanup_register(pchild, NULL, stop_poller);
+}
+
+void tb_events_counts(int *streams, int *max_streams, int *max_client,
+                      int *feeds)
+{
+    *streams = *max_streams = *max_client = *feeds = 0;
+    if (!poller.mutex) {
+        return;
+    }
+    apr_thread_mutex_lock(poller.mutex);
+    *streams = poller.streams;
+    *max_streams = poller.max_streams;
+    *max_client = poller.max_client;
+    *feeds = poller.nfeeds;
+    apr_thread_mutex_unlock(poller.mutex);
 }
 
 /* The feed of a board in this process, created on first use. */
@@ -290,10 +338,60 @@ static tb_feed_t *find_feed(request_rec *r, const tb_dir_conf_t *conf,
         if ((f->feed = tb_feed_create(poller.pool)) != NULL) {
             f->next = poller.feeds;
             poller.feeds = f;
+            poller.nfeeds++;
         }
     }
     apr_thread_mutex_unlock(poller.mutex);
     return f->feed;
+}
+
+/* Counts a stream of the request's client in, unless the process or the
+ * client has as many as it may.  Returns NULL, or why not. */
+static const char *take_slot(const char *key)
+{
+    apr_size_t len = strlen(key);
+    const char *refused = NULL;
+    client_entry_t *c;
+
+    apr_thread_mutex_lock(poller.mutex);
+    c = apr_hash_get(poller.clients, key, len);
+    if (poller.streams >= poller.max_streams) {
+        refused = "this server process has as many event streams as it "
+                  "serves at once";
+    }
+    else if (c && c->streams >= poller.max_client) {
+        refused = "this client has as many event streams open as it may";
+    }
+    else if (!c && (c = malloc(sizeof(*c) + len + 1)) != NULL) {
+        c->streams = 1;
+        memcpy(c->key, key, len + 1);
+        apr_hash_set(poller.clients, c->key, len, c);
+        poller.streams++;
+    }
+    else if (!c) {
+        refused = "no memory for one more event stream";
+    }
+    else {
+        c->streams++;
+        poller.streams++;
+    }
+    apr_thread_mutex_unlock(poller.mutex);
+    return refused;
+}
+
+static void give_slot(const char *key)
+{
+    apr_size_t len = strlen(key);
+    client_entry_t *c;
+
+    apr_thread_mutex_lock(poller.mutex);
+    poller.streams--;
+    c = apr_hash_get(poller.clients, key, len);
+    if (c && --c->streams == 0) {
+        apr_hash_set(poller.clients, c->key, len, NULL);
+        free(c);
+    }
+    apr_thread_mutex_unlock(poller.mutex);
 }
 
 /* Asks the poller for a poll now (a new subscriber waits for one). */
@@ -505,38 +603,24 @@ static int may_follow(request_rec *r, const tb_dir_conf_t *conf,
     return rv;
 }
 
-int tb_handle_events(request_rec *r)
+/* The stream of a request that has its slot: the board's feed, from the
+ * client's Last-Event-ID on. */
+static int follow(request_rec *r, const tb_dir_conf_t *conf,
+                  const char *board)
 {
-    tb_dir_conf_t *conf = ap_get_module_config(r->per_dir_config,
-                                               &taskboard_module);
     apr_bucket_brigade *bb;
-    const char *last_id, *text, *board;
+    const char *last_id, *text;
     apr_int64_t last = -1, current;
     apr_uint32_t resets;
     tb_feed_t *feed;
     int status;
 
-    if ((status = tb_check_method(r, "events", TB_METHODS_EVENTS)) != DECLINED
-        || (status = tb_check_scope(r, conf, "events")) != DECLINED
-        || (status = tb_request_board(r, conf, "events", &board))
-           != DECLINED
-        || (status = tb_authorize_user(r, conf, "events")) != DECLINED) {
-        return status;
-    }
-    if (!conf->journal || !conf->revision) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, TBLOGNO(00133)
-                      "SetHandler " TB_HANDLER_EVENTS " for %s, but no %s "
-                      "applies to this location", r->uri,
-                      conf->journal ? TB_CMD_REVISION : TB_CMD_JOURNAL);
-        return tb_send_error(r, HTTP_INTERNAL_SERVER_ERROR, "events", NULL,
-                             "this location has no change journal", NULL);
-    }
     /* A feed per board lives as long as the process: only boards that
      * exist get one. */
     if ((status = may_follow(r, conf, board)) != DECLINED) {
         return status;
     }
-    if (!poller.mutex || !(feed = find_feed(r, conf, board))) {
+    if (!(feed = find_feed(r, conf, board))) {
         return tb_send_error(r, HTTP_SERVICE_UNAVAILABLE, "events", NULL,
                              "events are not available at the moment",
                              NULL);
@@ -586,4 +670,56 @@ int tb_handle_events(request_rec *r)
     }
     tb_feed_subscribe(feed, -1);
     return OK;
+}
+
+int tb_handle_events(request_rec *r)
+{
+    tb_dir_conf_t *conf = ap_get_module_config(r->per_dir_config,
+                                               &taskboard_module);
+    const char *board, *client, *refused;
+    int status;
+
+    if ((status = tb_check_method(r, "events", TB_METHODS_EVENTS)) != DECLINED
+        || (status = tb_check_scope(r, conf, "events")) != DECLINED
+        || (status = tb_request_board(r, conf, "events", &board))
+           != DECLINED
+        || (status = tb_authorize_user(r, conf, "events")) != DECLINED) {
+        return status;
+    }
+    if (!conf->journal || !conf->revision) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, TBLOGNO(00133)
+                      "SetHandler " TB_HANDLER_EVENTS " for %s, but no %s "
+                      "applies to this location", r->uri,
+                      conf->journal ? TB_CMD_REVISION : TB_CMD_JOURNAL);
+        return tb_send_error(r, HTTP_INTERNAL_SERVER_ERROR, "events", NULL,
+                             "this location has no change journal", NULL);
+    }
+    if (!poller.mutex) {
+        return tb_send_error(r, HTTP_SERVICE_UNAVAILABLE, "events", NULL,
+                             "events are not available at the moment",
+                             NULL);
+    }
+    /* Before anything costs a database statement: the slot, counted out
+     * again below whatever way the stream ends. */
+    client = r->user ? apr_pstrcat(r->pool, "user ", r->user, NULL)
+                     : apr_pstrcat(r->pool, "address ",
+                                   r->useragent_ip ? r->useragent_ip : "-",
+                                   NULL);
+    if ((refused = take_slot(client)) != NULL) {
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, TBLOGNO(00261)
+                      "events: stream refused (503), %s ("
+                      TB_CMD_EVENTS_MAX_STREAMS " %d %d)", refused,
+                      poller.max_streams, poller.max_client);
+        /* spread over 10 to 29 s, so that the refused do not come back
+         * together */
+        apr_table_setn(r->headers_out, "Retry-After",
+                       apr_psprintf(r->pool, "%d",
+                                    10 + (int)(apr_time_now() % 20)));
+        return tb_send_error(r, HTTP_SERVICE_UNAVAILABLE, "events", NULL,
+                             apr_pstrcat(r->pool, refused, "; try again "
+                                         "later", NULL), NULL);
+    }
+    status = follow(r, conf, board);
+    give_slot(client);
+    return status;
 }

@@ -40,7 +40,11 @@ POLL_S = 0.2
 # The suites here load sql/sample.sql again (the revision goes back to 1): no load cache.
 # Heartbeats every 500 ms: a server notices a client that went away when it writes to it, and
 # tests that need the feed of a process to forget the board wait for that (ended_on_server).
+# Every stream here comes from one address, and a closed one holds its slot until the server
+# notices (up to 2 s): more streams per client than the defaults (half the 16 threads, half of
+# that per client; test_840 tests the limits).
 CONF = (SAMPLE + f"TaskBoardEventsPoll {int(POLL_S * 1000)}ms\n" + tbtest.CACHE_OFF_CONF
+        + "TaskBoardEventsMaxStreams 12 12\n"
         + "<Location /api/events>\n    TaskBoardEventsHeartbeat 500ms\n</Location>\n")
 
 # How long an event may take from the sync's answer to the subscriber: a poll interval, plus
@@ -612,6 +616,7 @@ ThreadsPerChild 160
 MinSpareThreads 10
 MaxSpareThreads 320
 MaxRequestWorkers 320
+TaskBoardEventsMaxStreams 150 150
 """
 
 
@@ -746,6 +751,7 @@ ThreadsPerChild 8
 MinSpareThreads 4
 MaxSpareThreads 24
 MaxRequestWorkers 24
+TaskBoardEventsMaxStreams 7 7
 """
 
 
