@@ -22,6 +22,10 @@
  * at most TaskBoardEventsMaxStreams of them, and of those at most the
  * per-client number to one client (its user when it signed in, else its
  * address); the excess gets 503 with Retry-After.
+ *
+ * A board's feed is keyed by the board as the database stores it (every
+ * spelling the database takes for it shares one), and the poller frees a
+ * feed that no stream used for TB_EVENTS_IDLE_POLLS polls.
  */
 
 #include <stdlib.h>
@@ -56,16 +60,32 @@
  * connection, between heartbeats. */
 #define TB_EVENTS_CHECK apr_time_from_sec(2)
 
-/* A board's feed in this process.  Entries are only ever added. */
+/* Polls after which a feed that no stream used is freed.  An idle feed
+ * holds nothing worth keeping (its next subscriber starts it afresh), so
+ * this only saves making it again for a browser that reconnects. */
+#define TB_EVENTS_IDLE_POLLS 10
+
+/* Free memory the feeds' allocator keeps for new feeds; what freed feeds
+ * leave beyond it goes back to the system. */
+#define TB_EVENTS_KEEP_FREE (1024 * 1024)
+
+/* A board's feed in this process, in its own pool.  Only the poller
+ * thread unlinks and frees entries, under the mutex, and only those that
+ * no stream uses (streams counts the handlers between find_feed and
+ * release_feed). */
 typedef struct feed_entry_t {
     struct feed_entry_t *next;
+    apr_pool_t *pool;           /* the entry's own, destroyed to free it */
     server_rec *server;         /* whose mod_dbd pool to borrow from */
     const tb_revision_t *revision;
     const tb_journal_t *journal;
-    const char *board;          /* scoped: the board's value, else NULL */
+    const char *board;          /* scoped: the board as the database
+                                   stores it, else NULL */
     const char *sql_poll;
     tb_feed_t *feed;
     int failing;                /* the last poll failed (logged once) */
+    int streams;                /* under poller.mutex */
+    apr_time_t idle_since;      /* under poller.mutex: streams fell to 0 */
 } feed_entry_t;
 
 /* The open streams of one client in this process (malloc'd, in
@@ -77,8 +97,8 @@ typedef struct client_entry_t {
 
 /* The process's poller, and the count of its streams. */
 static struct {
-    apr_pool_t *pool;           /* feeds, clients' table; allocated from
-                                   under mutex */
+    apr_pool_t *pool;           /* feeds' pools, clients' table; allocated
+                                   from under mutex */
     apr_pool_t *scratch;        /* the thread's alone, cleared after each
                                    poll */
     apr_thread_mutex_t *mutex;
@@ -170,6 +190,26 @@ static int feed_wanted(tb_feed_t *feed)
     return wanted;
 }
 
+/* Frees the feeds that no stream used for TB_EVENTS_IDLE_POLLS polls.
+ * Under poller.mutex, in the poller thread (the only one that unlinks
+ * entries, so that it may walk the list without the mutex). */
+static void free_idle_feeds(apr_time_t now)
+{
+    feed_entry_t **link = &poller.feeds, *f;
+
+    while ((f = *link) != NULL) {
+        if (f->streams == 0 && now - f->idle_since
+                               >= TB_EVENTS_IDLE_POLLS * poller.interval) {
+            *link = f->next;
+            poller.nfeeds--;
+            apr_pool_destroy(f->pool);
+        }
+        else {
+            link = &f->next;
+        }
+    }
+}
+
 static void *APR_THREAD_FUNC poll_loop(apr_thread_t *thread, void *data)
 {
     feed_entry_t *f, *feeds;
@@ -203,6 +243,9 @@ static void *APR_THREAD_FUNC poll_loop(apr_thread_t *thread, void *data)
             }
         }
         apr_thread_mutex_lock(poller.mutex);
+        if (!poller.stop) {
+            free_idle_feeds(apr_time_now());
+        }
     }
     apr_thread_mutex_unlock(poller.mutex);
     /* Returns rather than apr_thread_exit(): pthread_exit from inside the
@@ -249,6 +292,7 @@ static apr_status_t own_pool(apr_pool_t **pool, apr_pool_t *parent,
     }
     apr_allocator_owner_set(allocator, *pool);
     if (shared) {
+        apr_allocator_max_free_set(allocator, TB_EVENTS_KEEP_FREE);
         if ((rv = apr_thread_mutex_create(&mutex, APR_THREAD_MUTEX_DEFAULT,
                                           *pool)) != APR_SUCCESS) {
             return rv;
@@ -313,9 +357,38 @@ void tb_events_counts(int *streams, int *max_streams, int *max_client,
     apr_thread_mutex_unlock(poller.mutex);
 }
 
-/* The feed of a board in this process, created on first use. */
-static tb_feed_t *find_feed(request_rec *r, const tb_dir_conf_t *conf,
-                            const char *board)
+/* A new entry for the board's feed, linked in; NULL when out of memory.
+ * Under poller.mutex. */
+static feed_entry_t *new_feed(request_rec *r, const tb_dir_conf_t *conf,
+                              const char *board)
+{
+    apr_pool_t *pool;
+    feed_entry_t *f;
+
+    if (apr_pool_create(&pool, poller.pool) != APR_SUCCESS) {
+        return NULL;
+    }
+    f = apr_pcalloc(pool, sizeof(*f));
+    f->pool = pool;
+    f->server = r->server;
+    f->revision = conf->revision;
+    f->journal = conf->journal;
+    f->board = board ? apr_pstrdup(pool, board) : NULL;
+    f->sql_poll = tb_sql_events_poll(pool, conf->revision, conf->journal);
+    if (!(f->feed = tb_feed_create(pool))) {
+        apr_pool_destroy(pool);
+        return NULL;
+    }
+    f->next = poller.feeds;
+    poller.feeds = f;
+    poller.nfeeds++;
+    return f;
+}
+
+/* The feed of a board in this process, created on first use, and counted
+ * as used by one more stream until release_feed. */
+static feed_entry_t *find_feed(request_rec *r, const tb_dir_conf_t *conf,
+                               const char *board)
 {
     feed_entry_t *f;
 
@@ -328,21 +401,22 @@ static tb_feed_t *find_feed(request_rec *r, const tb_dir_conf_t *conf,
         }
     }
     if (!f) {
-        f = apr_pcalloc(poller.pool, sizeof(*f));
-        f->server = r->server;
-        f->revision = conf->revision;
-        f->journal = conf->journal;
-        f->board = board ? apr_pstrdup(poller.pool, board) : NULL;
-        f->sql_poll = tb_sql_events_poll(poller.pool, conf->revision,
-                                         conf->journal);
-        if ((f->feed = tb_feed_create(poller.pool)) != NULL) {
-            f->next = poller.feeds;
-            poller.feeds = f;
-            poller.nfeeds++;
-        }
+        f = new_feed(r, conf, board);
+    }
+    if (f) {
+        f->streams++;
     }
     apr_thread_mutex_unlock(poller.mutex);
-    return f->feed;
+    return f;
+}
+
+static void release_feed(feed_entry_t *f)
+{
+    apr_thread_mutex_lock(poller.mutex);
+    if (--f->streams == 0) {
+        f->idle_since = apr_time_now();
+    }
+    apr_thread_mutex_unlock(poller.mutex);
 }
 
 /* Counts a stream of the request's client in, unless the process or the
@@ -572,9 +646,10 @@ static void stream(request_rec *r, const tb_dir_conf_t *conf,
 
 /* Whether the user may follow the board and the board exists, on a
  * connection borrowed for that moment (a stream holds none).  DECLINED
- * means go on, else the answer sent. */
+ * means go on, with *stored the board as the database stores it (the
+ * key of its feed); else the answer sent. */
 static int may_follow(request_rec *r, const tb_dir_conf_t *conf,
-                      const char *board)
+                      const char *board, const char **stored)
 {
     const char *revision = NULL;
     tb_db_error_t err;
@@ -582,6 +657,7 @@ static int may_follow(request_rec *r, const tb_dir_conf_t *conf,
     tb_db_t *db;
     int rv, writable;
 
+    *stored = board;
     if (!board && !conf->authz_query) {
         return DECLINED;
     }
@@ -592,7 +668,8 @@ static int may_follow(request_rec *r, const tb_dir_conf_t *conf,
     }
     rv = tb_authorize(r, conf, db, "events", NULL, board, &writable);
     if (rv == DECLINED && board) {
-        if (tb_load_revision(db, conf->revision, board, &revision, &err)) {
+        if (tb_load_board(db, conf->revision, board, stored, &revision,
+                          &err)) {
             rv = tb_send_db_error(r, "events", NULL, NULL, &err);
         }
         else if (!revision) {
@@ -612,19 +689,21 @@ static int follow(request_rec *r, const tb_dir_conf_t *conf,
     const char *last_id, *text;
     apr_int64_t last = -1, current;
     apr_uint32_t resets;
+    feed_entry_t *f;
     tb_feed_t *feed;
     int status;
 
-    /* A feed per board lives as long as the process: only boards that
-     * exist get one. */
-    if ((status = may_follow(r, conf, board)) != DECLINED) {
+    /* A feed belongs to a board that exists, keyed by the board as the
+     * database stores it: the spellings it takes for one are one feed. */
+    if ((status = may_follow(r, conf, board, &board)) != DECLINED) {
         return status;
     }
-    if (!(feed = find_feed(r, conf, board))) {
+    if (!(f = find_feed(r, conf, board))) {
         return tb_send_error(r, HTTP_SERVICE_UNAVAILABLE, "events", NULL,
                              "events are not available at the moment",
                              NULL);
     }
+    feed = f->feed;
 
     /* Only a board nobody listened to needs a poll at once: the others
      * are known, and a burst of (re)connecting browsers must not make
@@ -635,6 +714,7 @@ static int follow(request_rec *r, const tb_dir_conf_t *conf,
     if (tb_feed_current(feed, apr_time_now() + TB_EVENTS_FIRST_POLL,
                         &current, &resets)) {
         tb_feed_subscribe(feed, -1);
+        release_feed(f);
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, TBLOGNO(00134)
                       "events: the board's revision could not be read; "
                       "see the poller's messages");
@@ -669,6 +749,7 @@ static int follow(request_rec *r, const tb_dir_conf_t *conf,
         stream(r, conf, board, feed, last, resets);
     }
     tb_feed_subscribe(feed, -1);
+    release_feed(f);
     return OK;
 }
 

@@ -357,3 +357,160 @@ class TestLimitConfig:
             n for n, ln in enumerate(lines.splitlines(), start=1) if "MaxStreams" in ln)
         path = self.cfg.test_conf_path
         assert (f"{path}:{line}" in out or f"line {line} of {path}" in out), (line, out)
+
+
+# ------------------------------------------------------------------------------------------------
+# One feed per board, as the database compares boards
+
+SCOPED_TABLES = ("e840_boards", "e840_tasks", "e840_journal")
+SCOPED_SCHEMA = [
+    "CREATE TABLE IF NOT EXISTS `e840_boards` (`id` VARCHAR(100) NOT NULL, "
+    "`revision` BIGINT NOT NULL DEFAULT 1, PRIMARY KEY (`id`)) ENGINE=InnoDB "
+    "DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci",
+    "CREATE TABLE IF NOT EXISTS `e840_tasks` (`id` INT NOT NULL AUTO_INCREMENT, "
+    "`board` VARCHAR(100) NOT NULL, `name` VARCHAR(100) NOT NULL, PRIMARY KEY (`id`), "
+    "KEY (`board`)) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci",
+    "CREATE TABLE IF NOT EXISTS `e840_journal` (`board` VARCHAR(100) NOT NULL, "
+    "`revision` BIGINT NOT NULL, `tbl` VARCHAR(64) NOT NULL, `record_id` VARCHAR(191) NOT NULL, "
+    "`operation` VARCHAR(8) NOT NULL, `changed_at` TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP, "
+    "PRIMARY KEY (`board`, `revision`, `tbl`, `record_id`), KEY (`changed_at`)) ENGINE=InnoDB "
+    "DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci",
+]
+SCOPED_CONF = """
+<Location /sb>
+    TaskBoardScope board param=board string
+    TaskBoardRevision e840_boards revision id
+    TaskBoardJournal e840_journal
+    <TaskBoardStore tasks>
+        TaskBoardTable e840_tasks
+        TaskBoardField name string required
+    </TaskBoardStore>
+</Location>
+<Location /sb/sync>
+    SetHandler taskboard-sync
+</Location>
+<Location /sb/events>
+    SetHandler taskboard-events
+    TaskBoardEventsHeartbeat 500ms
+</Location>
+"""
+MPM64 = """\
+StartServers 1
+ServerLimit 2
+ThreadsPerChild 64
+MinSpareThreads 1
+MaxSpareThreads 64
+MaxRequestWorkers 64
+TaskBoardEventsMaxStreams 60 60
+"""
+
+# 16 case variants of "team" with 0 to 18 trailing spaces: 304 spellings of one board for a
+# column in utf8mb4_unicode_ci (case-insensitive, PAD SPACE); 300 of them
+SPELLINGS = [("".join(c.upper() if (k >> i) & 1 else c for i, c in enumerate("team")) + " " * n)
+             for n in range(19) for k in range(16)][:300]
+
+
+def events_path(board: str) -> str:
+    return "/sb/events?" + urllib.parse.urlencode({"board": board})
+
+
+def scoped_sync(httpd, board: str, name: str) -> int:
+    r = tbtest.sync_post(httpd, {"type": "sync", "requestId": 1,
+                                 "tasks": {"added": [{"$PhantomId": "p", "name": name}]}},
+                         path="/sb/sync?" + urllib.parse.urlencode({"board": board}))
+    assert r.status_code == 200, describe(r)
+    return tbtest.json_body(r)["revision"]
+
+
+def rss_kib(pid: int) -> int:
+    with open(f"/proc/{pid}/status") as f:
+        for ln in f:
+            if ln.startswith("VmRSS:"):
+                return int(ln.split()[1])
+    raise AssertionError(f"no VmRSS for {pid}")
+
+
+class TestFeedsPerBoard:
+    """A string TaskBoardScope over a case-insensitive column: /sb/events?board=team, TEAM,
+    "team  " ... are one board in the database, and one feed in the process."""
+
+    @pytest.fixture(autouse=True, scope="class")
+    def _class_scope(self, env, httpd, db):
+        for sql in SCOPED_SCHEMA:
+            db.execute(sql)
+        httpd.reload(BASE + SCOPED_CONF + MPM64)
+        yield
+        httpd.stop()                # (its poller would read the tables dropped here)
+        for t in SCOPED_TABLES:
+            db.execute(f"DROP TABLE IF EXISTS `{t}`")
+
+    @pytest.fixture(autouse=True)
+    def _seed(self, db):
+        for t in SCOPED_TABLES:
+            db.execute(f"DELETE FROM `{t}`")
+        db.execute("INSERT INTO e840_boards (id, revision) VALUES ('team', 10), ('other', 20)")
+
+    def test_tb_840_40(self, httpd, db):
+        # streams of several spellings share one feed, and each gets the events of a sync made
+        # through yet another spelling; another board has a feed of its own and its events
+        # reach only its streams; a board that does not exist gets 404 and no feed
+        names = ["team", "TEAM", "Team", "tEaM", "team ", "TEAM     "]
+        streams = [sse.SseStream(httpd, path=events_path(b)) for b in names]
+        try:
+            for s in streams:
+                expect_ready(s, 10)
+            assert status(httpd)["eventFeeds"] == 1
+            with sse.SseStream(httpd, path=events_path("OTHER ")) as o:
+                expect_ready(o, 20)
+                assert status(httpd)["eventFeeds"] == 2
+                r = scoped_sync(httpd, "TeAm  ", "via another spelling")
+                assert r == 11
+                for s, name in zip(streams, names):
+                    b = s.next_event(EVENT_WAIT)
+                    assert b is not None and b.id == "11", (name, b)
+                    assert b.json() == {"revision": 11, "stores": ["tasks"]}, (name, b)
+                assert not o.quiet(5 * POLL_S), "the other board got the team's event"
+                r = scoped_sync(httpd, "other", "the other board")
+                b = o.next_event(EVENT_WAIT)
+                assert b is not None and b.id == str(r) == "21", b
+                for s in streams:
+                    assert not s.quiet(5 * POLL_S), "the team got the other board's event"
+            r = requests.get(httpd.url(events_path("nope")), timeout=10)
+            tbtest.check_error(r, 404, kind="events")
+            assert status(httpd)["eventFeeds"] == 2
+        finally:
+            close_all(streams)
+
+    def test_tb_840_41(self, env, httpd, db):
+        # 300 spellings of one board, 50 streams at a time: one feed; the process's memory does
+        # not grow with them (a feed is 64 KiB: 250 of them would be 16 MB); feeds that no stream
+        # uses are freed after 10 polls
+        wait_streams(httpd, 0)      # (the streams of the test before gone, and their feeds)
+        tbtest.poll(lambda: status(httpd)["eventFeeds"] == 0, 15, what="no feed left")
+        child = next(iter(storm.children(httpd.pid())))
+        batches = [SPELLINGS[i:i + 50] for i in range(0, len(SPELLINGS), 50)]
+        sizes = []
+        for k, batch in enumerate(batches):
+            streams = [sse.SseStream(httpd, path=events_path(b)) for b in batch]
+            try:
+                for s, b in zip(streams, batch):
+                    assert s.status == 200, (repr(b), s.p.status_line)
+                    expect_ready(s, 10)
+                st = status(httpd)
+                assert st["eventFeeds"] == 1, (k, st)
+            finally:
+                close_all(streams)
+            wait_streams(httpd, 0)
+            sizes.append(rss_kib(child))
+        assert storm.children(httpd.pid()) == {child}, "the child was replaced"
+        grown = sizes[-1] - sizes[0]
+        print(f"\n[840 spellings] {len(SPELLINGS)} spellings, VmRSS of the child by batch (KiB): "
+              f"{sizes}; grown {grown} KiB after the first batch")
+        # generous: the 250 feeds of the old behaviour alone were 16,000 KiB
+        assert grown < 6000, sizes
+        # no stream uses the feed any more: freed after 10 polls (2 s here)
+        tbtest.poll(lambda: status(httpd)["eventFeeds"] == 0, 15, what="the idle feed freed")
+        # and made again for the next stream
+        with sse.SseStream(httpd, path=events_path("TEAM")) as s:
+            expect_ready(s, 10)
+            assert status(httpd)["eventFeeds"] == 1
