@@ -498,11 +498,10 @@ static int events_from_journal(request_rec *r, const tb_dir_conf_t *conf,
                                apr_int64_t upto, apr_array_header_t *events)
 {
     tb_journal_read_t read;
-    tb_feed_event_t *e = NULL;
     tb_db_error_t err;
     ap_dbd_t *dbd;
     tb_db_t *db;
-    int i, rv;
+    int rv;
 
     if (!(db = open_db(pool, r->server, &dbd))) {
         return 0;
@@ -523,18 +522,7 @@ static int events_from_journal(request_rec *r, const tb_dir_conf_t *conf,
     if (!read.covered) {
         return 0;
     }
-    for (i = 0; i < read.entries->nelts; i++) {
-        const tb_journal_entry_t *j = &APR_ARRAY_IDX(read.entries, i,
-                                                     tb_journal_entry_t);
-        if (!e || e->revision != j->revision) {
-            e = apr_array_push(events);
-            e->revision = j->revision;
-            e->tables = "";
-        }
-        if (!strstr(e->tables, apr_pstrcat(pool, j->table, "\n", NULL))) {
-            e->tables = apr_pstrcat(pool, e->tables, j->table, "\n", NULL);
-        }
-    }
+    tb_feed_journal_events(pool, read.entries, events);
     return 1;
 }
 

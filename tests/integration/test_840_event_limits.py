@@ -514,3 +514,65 @@ class TestFeedsPerBoard:
         with sse.SseStream(httpd, path=events_path("TEAM")) as s:
             expect_ready(s, 10)
             assert status(httpd)["eventFeeds"] == 1
+
+
+# ------------------------------------------------------------------------------------------------
+# The stores of an event resumed from the journal
+
+SUBTASKS_SCHEMA = ("CREATE TABLE IF NOT EXISTS `subtasks` (`id` INT NOT NULL AUTO_INCREMENT, "
+                   "`name` VARCHAR(100) NOT NULL, PRIMARY KEY (`id`)) ENGINE=InnoDB "
+                   "DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci")
+SUBTASKS_CONF = """
+<Location /api>
+    <TaskBoardStore subtasks>
+        TaskBoardTable subtasks
+        TaskBoardField name string required
+    </TaskBoardStore>
+</Location>
+"""
+SAMPLE_STORES = list(tbtest.parse_board(SAMPLE).stores)
+
+
+class TestResumedTables:
+
+    @pytest.fixture(autouse=True, scope="class")
+    def _class_scope(self, env, httpd, db):
+        db.execute(SUBTASKS_SCHEMA)
+        httpd.reload(BASE + SUBTASKS_CONF)
+        env.db_load()
+        yield
+        httpd.stop()
+        db.execute("DROP TABLE IF EXISTS `subtasks`")
+        env.db_load()
+
+    def test_tb_840_50(self, env, httpd, db):
+        # one sync changes `tasks` and `subtasks`; the journal lists subtasks first (its key
+        # order), and `tasks` is the end of `subtasks`: the event resumed from the journal names
+        # both stores, as the live one does
+        tag = f"{env.current_test}-first"
+        with sse.SseStream(httpd, tag=tag) as s:
+            rev = expect_ready(s)
+        tbtest.poll(lambda: sse.request_logged(httpd, tag), 10, what="the first stream done")
+        live_tag = f"{env.current_test}-live"
+        with sse.SseStream(httpd, tag=live_tag) as live:
+            expect_ready(live, rev)
+            r = tbtest.sync_post(httpd, {"type": "sync", "requestId": 1, "tasks": {
+                "updated": [{"id": 1, "weight": 840_050}]}, "subtasks": {
+                "added": [{"$PhantomId": "s1", "name": "a subtask"}]}})
+            assert r.status_code == 200, describe(r)
+            new = tbtest.json_body(r)["revision"]
+            want = {"revision": new, "stores": ["tasks", "subtasks"]}
+            assert [st for st in SAMPLE_STORES + ["subtasks"] if st in want["stores"]] == \
+                want["stores"]
+            b = live.next_event(EVENT_WAIT)
+            assert b is not None and b.json() == want, b
+        assert db.query("SELECT tbl FROM taskboard_journal WHERE revision = %s ORDER BY tbl",
+                        (new,)) == [("subtasks",), ("tasks",)]
+        # no stream follows the board now: the resume reads the journal
+        tbtest.poll(lambda: sse.request_logged(httpd, live_tag), 10, what="the live stream done")
+        with sse.SseStream(httpd, last_event_id=rev) as s:
+            assert s.status == 200
+            b = s.next(EVENT_WAIT)
+            assert b is not None and b.retry == "2000", b
+            b = s.next_event(EVENT_WAIT)
+            assert b is not None and b.json() == want, b
