@@ -452,6 +452,30 @@ static int check_handlers(apr_pool_t *ptemp, server_rec *s,
     return errors;
 }
 
+/* Streams beyond TaskBoardEventsMaxStreams are refused so that loads and
+ * syncs always find a worker: a limit that takes every thread of a process
+ * would not leave one. */
+static int check_events_limits(server_rec *s)
+{
+    tb_server_conf_t *conf = ap_get_module_config(s->module_config,
+                                                  &taskboard_module);
+    int threads = 0;
+
+    if (!conf->events_max_streams
+        || ap_mpm_query(AP_MPMQ_MAX_THREADS, &threads) != APR_SUCCESS
+        || threads <= 1 || conf->events_max_streams < threads) {
+        return 0;
+    }
+    ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, TBLOGNO(00260)
+                 TB_CMD_EVENTS_MAX_STREAMS " %d at %s:%d: an httpd process "
+                 "has %d worker threads (ThreadsPerChild), and streams "
+                 "that take all of them leave none for loads and syncs; "
+                 "use at most %d", conf->events_max_streams,
+                 conf->events_max_file, conf->events_max_line, threads,
+                 threads - 1);
+    return 1;
+}
+
 int tb_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
                     server_rec *s)
 {
@@ -468,7 +492,8 @@ int tb_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
                               check_record_policy, &ctx)
              + each_directive(ap_conftree, TB_CMD_JOURNAL, check_journal,
                               &ctx)
-             + each_directive(ap_conftree, TB_CMD_SCOPE, check_scope, &ctx);
+             + each_directive(ap_conftree, TB_CMD_SCOPE, check_scope, &ctx)
+             + check_events_limits(s);
     if (errors) {
         ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, TBLOGNO(00005)
                      "mod_taskboard: %d configuration error%s, see above",

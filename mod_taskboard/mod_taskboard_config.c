@@ -205,6 +205,8 @@ void *tb_create_server_conf(apr_pool_t *pool, server_rec *s)
     conf->cache_size = TB_DEFAULT_CACHE_SIZE;
     conf->cache_largest = TB_DEFAULT_CACHE_LARGEST;
     conf->events_poll = TB_DEFAULT_EVENTS_POLL;
+    conf->events_max_streams = 0;   /* from ThreadsPerChild, per process */
+    conf->events_max_client = 0;    /* half of events_max_streams */
     return conf;
 }
 
@@ -1035,6 +1037,40 @@ static const char *cmd_events_poll(cmd_parms *cmd, void *mconfig,
     return parse_time(cmd, arg, apr_time_from_msec(100), &conf->events_poll);
 }
 
+/* Streams are counted per process (the worker threads they hold are the
+ * process's), so the limits are set once, for every location. */
+static const char *cmd_events_max_streams(cmd_parms *cmd, void *mconfig,
+                                          const char *streams_arg,
+                                          const char *client_arg)
+{
+    tb_server_conf_t *conf = ap_get_module_config(cmd->server->module_config,
+                                                  &taskboard_module);
+    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
+    apr_int64_t streams, client;
+
+    (void)mconfig;
+    if (err) {
+        return apr_psprintf(cmd->pool, "%s: event streams are counted per "
+                            "httpd process, so the limits are set once, in "
+                            "the main server configuration", cmd->cmd->name);
+    }
+    if ((err = parse_number(cmd, "streams per process", streams_arg, 1,
+                            100000, &streams))) {
+        return err;
+    }
+    client = streams / 2 > 0 ? streams / 2 : 1;
+    if (client_arg && (err = parse_number(cmd, "streams per client",
+                                          client_arg, 1, streams,
+                                          &client))) {
+        return err;
+    }
+    conf->events_max_streams = (int)streams;
+    conf->events_max_client = (int)client;
+    conf->events_max_file = cmd->directive->filename;
+    conf->events_max_line = cmd->directive->line_num;
+    return NULL;
+}
+
 static const char *cmd_load_cache(cmd_parms *cmd, void *mconfig, int on)
 {
     tb_dir_conf_t *conf = mconfig;
@@ -1225,6 +1261,12 @@ const command_rec tb_cmds[] = {
                   RSRC_CONF | ACCESS_CONF,
                   "how long an event stream stays open before the client "
                   "reconnects (default: 300s)"),
+    AP_INIT_TAKE12(TB_CMD_EVENTS_MAX_STREAMS, cmd_events_max_streams, NULL,
+                   RSRC_CONF,
+                   "per-process [per-client]: the most event streams one "
+                   "httpd process serves at once, and of them the most for "
+                   "one client address or user (default: half of "
+                   "ThreadsPerChild, and half of that)"),
     AP_INIT_RAW_ARGS(TB_CMD_RETRY, cmd_retry_tables, NULL,
                      RSRC_CONF | ACCESS_CONF,
                      "phantom-table request-table [seconds]: remember syncs "

@@ -18,10 +18,20 @@
  * A subscriber occupies its worker thread for the stream's lifetime
  * (TaskBoardEventsLifetime), after which the browser reconnects with
  * Last-Event-ID and is answered from the feed's memory or the journal.
+ * So that streams never take every worker of a process, a process serves
+ * at most TaskBoardEventsMaxStreams of them, and of those at most the
+ * per-client number to one client (its user when it signed in, else its
+ * address); the excess gets 503 with Retry-After.
+ *
+ * A board's feed is keyed by the board as the database stores it (every
+ * spelling the database takes for it shares one), and the poller frees a
+ * feed that no stream used for TB_EVENTS_IDLE_POLLS polls.
  */
 
+#include <stdlib.h>
 #include <string.h>
 
+#include <apr_hash.h>
 #include <apr_strings.h>
 #include <apr_thread_proc.h>
 
@@ -50,29 +60,58 @@
  * connection, between heartbeats. */
 #define TB_EVENTS_CHECK apr_time_from_sec(2)
 
-/* A board's feed in this process.  Entries are only ever added. */
+/* Polls after which a feed that no stream used is freed.  An idle feed
+ * holds nothing worth keeping (its next subscriber starts it afresh), so
+ * this only saves making it again for a browser that reconnects. */
+#define TB_EVENTS_IDLE_POLLS 10
+
+/* Free memory the feeds' allocator keeps for new feeds; what freed feeds
+ * leave beyond it goes back to the system. */
+#define TB_EVENTS_KEEP_FREE (1024 * 1024)
+
+/* A board's feed in this process, in its own pool.  Only the poller
+ * thread unlinks and frees entries, under the mutex, and only those that
+ * no stream uses (streams counts the handlers between find_feed and
+ * release_feed). */
 typedef struct feed_entry_t {
     struct feed_entry_t *next;
+    apr_pool_t *pool;           /* the entry's own, destroyed to free it */
     server_rec *server;         /* whose mod_dbd pool to borrow from */
     const tb_revision_t *revision;
     const tb_journal_t *journal;
-    const char *board;          /* scoped: the board's value, else NULL */
+    const char *board;          /* scoped: the board as the database
+                                   stores it, else NULL */
     const char *sql_poll;
     tb_feed_t *feed;
     int failing;                /* the last poll failed (logged once) */
+    int streams;                /* under poller.mutex */
+    apr_time_t idle_since;      /* under poller.mutex: streams fell to 0 */
 } feed_entry_t;
 
-/* The process's poller. */
+/* The open streams of one client in this process (malloc'd, in
+ * poller.clients while it has any). */
+typedef struct client_entry_t {
+    int streams;
+    char key[];                 /* "user NAME" or "address IP" */
+} client_entry_t;
+
+/* The process's poller, and the count of its streams. */
 static struct {
-    apr_pool_t *pool;           /* feeds; allocated from under mutex */
+    apr_pool_t *pool;           /* feeds' pools, clients' table; allocated
+                                   from under mutex */
     apr_pool_t *scratch;        /* the thread's alone, cleared after each
                                    poll */
     apr_thread_mutex_t *mutex;
     apr_thread_cond_t *wake;    /* a board needs a poll now */
     apr_thread_t *thread;
     feed_entry_t *feeds;
+    int nfeeds;
     apr_interval_time_t interval;
     int stop;
+    int streams;                /* open streams, under mutex */
+    int max_streams;            /* per process */
+    int max_client;             /* per client */
+    apr_hash_t *clients;        /* key -> client_entry_t *, under mutex */
 } poller;
 
 /* Borrows a connection for one statement or two. */
@@ -151,6 +190,26 @@ static int feed_wanted(tb_feed_t *feed)
     return wanted;
 }
 
+/* Frees the feeds that no stream used for TB_EVENTS_IDLE_POLLS polls.
+ * Under poller.mutex, in the poller thread (the only one that unlinks
+ * entries, so that it may walk the list without the mutex). */
+static void free_idle_feeds(apr_time_t now)
+{
+    feed_entry_t **link = &poller.feeds, *f;
+
+    while ((f = *link) != NULL) {
+        if (f->streams == 0 && now - f->idle_since
+                               >= TB_EVENTS_IDLE_POLLS * poller.interval) {
+            *link = f->next;
+            poller.nfeeds--;
+            apr_pool_destroy(f->pool);
+        }
+        else {
+            link = &f->next;
+        }
+    }
+}
+
 static void *APR_THREAD_FUNC poll_loop(apr_thread_t *thread, void *data)
 {
     feed_entry_t *f, *feeds;
@@ -184,6 +243,9 @@ static void *APR_THREAD_FUNC poll_loop(apr_thread_t *thread, void *data)
             }
         }
         apr_thread_mutex_lock(poller.mutex);
+        if (!poller.stop) {
+            free_idle_feeds(apr_time_now());
+        }
     }
     apr_thread_mutex_unlock(poller.mutex);
     /* Returns rather than apr_thread_exit(): pthread_exit from inside the
@@ -202,10 +264,10 @@ static apr_status_t stop_poller(void *data)
     apr_thread_mutex_lock(poller.mutex);
     poller.stop = 1;
     apr_thread_cond_signal(poller.wake);
-    apr_thread_mutex_unlock(poller.mutex);
     for (f = poller.feeds; f; f = f->next) {
         tb_feed_stop(f->feed);
     }
+    apr_thread_mutex_unlock(poller.mutex);
     apr_thread_join(&rv, poller.thread);
     poller.thread = NULL;
     return APR_SUCCESS;
@@ -230,6 +292,7 @@ static apr_status_t own_pool(apr_pool_t **pool, apr_pool_t *parent,
     }
     apr_allocator_owner_set(allocator, *pool);
     if (shared) {
+        apr_allocator_max_free_set(allocator, TB_EVENTS_KEEP_FREE);
         if ((rv = apr_thread_mutex_create(&mutex, APR_THREAD_MUTEX_DEFAULT,
                                           *pool)) != APR_SUCCESS) {
             return rv;
@@ -244,9 +307,22 @@ void tb_events_init(apr_pool_t *pchild, server_rec *s)
     tb_server_conf_t *sconf = ap_get_module_config(s->module_config,
                                                    &taskboard_module);
     apr_status_t rv;
+    int threads = 0;
 
     memset(&poller, 0, sizeof(poller));
     poller.interval = sconf->events_poll;
+    /* By default streams may take half the process's workers, and one
+     * client half of that: the rest is for loads and syncs. */
+    if (ap_mpm_query(AP_MPMQ_MAX_THREADS, &threads) != APR_SUCCESS
+        || threads < 2) {
+        threads = 2;
+    }
+    poller.max_streams = sconf->events_max_streams
+                         ? sconf->events_max_streams : threads / 2;
+    poller.max_client = sconf->events_max_streams
+                        ? sconf->events_max_client
+                        : (poller.max_streams > 1 ? poller.max_streams / 2
+                                                  : 1);
     if ((rv = own_pool(&poller.pool, pchild, 1)) != APR_SUCCESS
         || (rv = own_pool(&poller.scratch, poller.pool, 0)) != APR_SUCCESS
         || (rv = apr_thread_mutex_create(&poller.mutex,
@@ -254,6 +330,7 @@ void tb_events_init(apr_pool_t *pchild, server_rec *s)
                                          poller.pool)) != APR_SUCCESS
         || (rv = apr_thread_cond_create(&poller.wake, poller.pool))
            != APR_SUCCESS
+        || !(poller.clients = apr_hash_make(poller.pool))
         || (rv = apr_thread_create(&poller.thread, NULL, poll_loop, NULL,
                                    poller.pool)) != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_ERR, rv, s, TBLOGNO(00132)
@@ -265,9 +342,53 @@ void tb_events_init(apr_pool_t *pchild, server_rec *s)
     apr_pool_pre_cleanup_register(pchild, NULL, stop_poller);
 }
 
-/* The feed of a board in this process, created on first use. */
-static tb_feed_t *find_feed(request_rec *r, const tb_dir_conf_t *conf,
-                            const char *board)
+void tb_events_counts(int *streams, int *max_streams, int *max_client,
+                      int *feeds)
+{
+    *streams = *max_streams = *max_client = *feeds = 0;
+    if (!poller.mutex) {
+        return;
+    }
+    apr_thread_mutex_lock(poller.mutex);
+    *streams = poller.streams;
+    *max_streams = poller.max_streams;
+    *max_client = poller.max_client;
+    *feeds = poller.nfeeds;
+    apr_thread_mutex_unlock(poller.mutex);
+}
+
+/* A new entry for the board's feed, linked in; NULL when out of memory.
+ * Under poller.mutex. */
+static feed_entry_t *new_feed(request_rec *r, const tb_dir_conf_t *conf,
+                              const char *board)
+{
+    apr_pool_t *pool;
+    feed_entry_t *f;
+
+    if (apr_pool_create(&pool, poller.pool) != APR_SUCCESS) {
+        return NULL;
+    }
+    f = apr_pcalloc(pool, sizeof(*f));
+    f->pool = pool;
+    f->server = r->server;
+    f->revision = conf->revision;
+    f->journal = conf->journal;
+    f->board = board ? apr_pstrdup(pool, board) : NULL;
+    f->sql_poll = tb_sql_events_poll(pool, conf->revision, conf->journal);
+    if (!(f->feed = tb_feed_create(pool))) {
+        apr_pool_destroy(pool);
+        return NULL;
+    }
+    f->next = poller.feeds;
+    poller.feeds = f;
+    poller.nfeeds++;
+    return f;
+}
+
+/* The feed of a board in this process, created on first use, and counted
+ * as used by one more stream until release_feed. */
+static feed_entry_t *find_feed(request_rec *r, const tb_dir_conf_t *conf,
+                               const char *board)
 {
     feed_entry_t *f;
 
@@ -280,20 +401,71 @@ static tb_feed_t *find_feed(request_rec *r, const tb_dir_conf_t *conf,
         }
     }
     if (!f) {
-        f = apr_pcalloc(poller.pool, sizeof(*f));
-        f->server = r->server;
-        f->revision = conf->revision;
-        f->journal = conf->journal;
-        f->board = board ? apr_pstrdup(poller.pool, board) : NULL;
-        f->sql_poll = tb_sql_events_poll(poller.pool, conf->revision,
-                                         conf->journal);
-        if ((f->feed = tb_feed_create(poller.pool)) != NULL) {
-            f->next = poller.feeds;
-            poller.feeds = f;
-        }
+        f = new_feed(r, conf, board);
+    }
+    if (f) {
+        f->streams++;
     }
     apr_thread_mutex_unlock(poller.mutex);
-    return f->feed;
+    return f;
+}
+
+static void release_feed(feed_entry_t *f)
+{
+    apr_thread_mutex_lock(poller.mutex);
+    if (--f->streams == 0) {
+        f->idle_since = apr_time_now();
+    }
+    apr_thread_mutex_unlock(poller.mutex);
+}
+
+/* Counts a stream of the request's client in, unless the process or the
+ * client has as many as it may.  Returns NULL, or why not. */
+static const char *take_slot(const char *key)
+{
+    apr_size_t len = strlen(key);
+    const char *refused = NULL;
+    client_entry_t *c;
+
+    apr_thread_mutex_lock(poller.mutex);
+    c = apr_hash_get(poller.clients, key, len);
+    if (poller.streams >= poller.max_streams) {
+        refused = "this server process has as many event streams as it "
+                  "serves at once";
+    }
+    else if (c && c->streams >= poller.max_client) {
+        refused = "this client has as many event streams open as it may";
+    }
+    else if (!c && (c = malloc(sizeof(*c) + len + 1)) != NULL) {
+        c->streams = 1;
+        memcpy(c->key, key, len + 1);
+        apr_hash_set(poller.clients, c->key, len, c);
+        poller.streams++;
+    }
+    else if (!c) {
+        refused = "no memory for one more event stream";
+    }
+    else {
+        c->streams++;
+        poller.streams++;
+    }
+    apr_thread_mutex_unlock(poller.mutex);
+    return refused;
+}
+
+static void give_slot(const char *key)
+{
+    apr_size_t len = strlen(key);
+    client_entry_t *c;
+
+    apr_thread_mutex_lock(poller.mutex);
+    poller.streams--;
+    c = apr_hash_get(poller.clients, key, len);
+    if (c && --c->streams == 0) {
+        apr_hash_set(poller.clients, c->key, len, NULL);
+        free(c);
+    }
+    apr_thread_mutex_unlock(poller.mutex);
 }
 
 /* Asks the poller for a poll now (a new subscriber waits for one). */
@@ -326,11 +498,10 @@ static int events_from_journal(request_rec *r, const tb_dir_conf_t *conf,
                                apr_int64_t upto, apr_array_header_t *events)
 {
     tb_journal_read_t read;
-    tb_feed_event_t *e = NULL;
     tb_db_error_t err;
     ap_dbd_t *dbd;
     tb_db_t *db;
-    int i, rv;
+    int rv;
 
     if (!(db = open_db(pool, r->server, &dbd))) {
         return 0;
@@ -351,18 +522,7 @@ static int events_from_journal(request_rec *r, const tb_dir_conf_t *conf,
     if (!read.covered) {
         return 0;
     }
-    for (i = 0; i < read.entries->nelts; i++) {
-        const tb_journal_entry_t *j = &APR_ARRAY_IDX(read.entries, i,
-                                                     tb_journal_entry_t);
-        if (!e || e->revision != j->revision) {
-            e = apr_array_push(events);
-            e->revision = j->revision;
-            e->tables = "";
-        }
-        if (!strstr(e->tables, apr_pstrcat(pool, j->table, "\n", NULL))) {
-            e->tables = apr_pstrcat(pool, e->tables, j->table, "\n", NULL);
-        }
-    }
+    tb_feed_journal_events(pool, read.entries, events);
     return 1;
 }
 
@@ -474,9 +634,10 @@ static void stream(request_rec *r, const tb_dir_conf_t *conf,
 
 /* Whether the user may follow the board and the board exists, on a
  * connection borrowed for that moment (a stream holds none).  DECLINED
- * means go on, else the answer sent. */
+ * means go on, with *stored the board as the database stores it (the
+ * key of its feed); else the answer sent. */
 static int may_follow(request_rec *r, const tb_dir_conf_t *conf,
-                      const char *board)
+                      const char *board, const char **stored)
 {
     const char *revision = NULL;
     tb_db_error_t err;
@@ -484,6 +645,7 @@ static int may_follow(request_rec *r, const tb_dir_conf_t *conf,
     tb_db_t *db;
     int rv, writable;
 
+    *stored = board;
     if (!board && !conf->authz_query) {
         return DECLINED;
     }
@@ -494,7 +656,8 @@ static int may_follow(request_rec *r, const tb_dir_conf_t *conf,
     }
     rv = tb_authorize(r, conf, db, "events", NULL, board, &writable);
     if (rv == DECLINED && board) {
-        if (tb_load_revision(db, conf->revision, board, &revision, &err)) {
+        if (tb_load_board(db, conf->revision, board, stored, &revision,
+                          &err)) {
             rv = tb_send_db_error(r, "events", NULL, NULL, &err);
         }
         else if (!revision) {
@@ -505,42 +668,30 @@ static int may_follow(request_rec *r, const tb_dir_conf_t *conf,
     return rv;
 }
 
-int tb_handle_events(request_rec *r)
+/* The stream of a request that has its slot: the board's feed, from the
+ * client's Last-Event-ID on. */
+static int follow(request_rec *r, const tb_dir_conf_t *conf,
+                  const char *board)
 {
-    tb_dir_conf_t *conf = ap_get_module_config(r->per_dir_config,
-                                               &taskboard_module);
     apr_bucket_brigade *bb;
-    const char *last_id, *text, *board;
+    const char *last_id, *text;
     apr_int64_t last = -1, current;
     apr_uint32_t resets;
+    feed_entry_t *f;
     tb_feed_t *feed;
     int status;
 
-    if ((status = tb_check_method(r, "events", TB_METHODS_EVENTS)) != DECLINED
-        || (status = tb_check_scope(r, conf, "events")) != DECLINED
-        || (status = tb_request_board(r, conf, "events", &board))
-           != DECLINED
-        || (status = tb_authorize_user(r, conf, "events")) != DECLINED) {
+    /* A feed belongs to a board that exists, keyed by the board as the
+     * database stores it: the spellings it takes for one are one feed. */
+    if ((status = may_follow(r, conf, board, &board)) != DECLINED) {
         return status;
     }
-    if (!conf->journal || !conf->revision) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, TBLOGNO(00133)
-                      "SetHandler " TB_HANDLER_EVENTS " for %s, but no %s "
-                      "applies to this location", r->uri,
-                      conf->journal ? TB_CMD_REVISION : TB_CMD_JOURNAL);
-        return tb_send_error(r, HTTP_INTERNAL_SERVER_ERROR, "events", NULL,
-                             "this location has no change journal", NULL);
-    }
-    /* A feed per board lives as long as the process: only boards that
-     * exist get one. */
-    if ((status = may_follow(r, conf, board)) != DECLINED) {
-        return status;
-    }
-    if (!poller.mutex || !(feed = find_feed(r, conf, board))) {
+    if (!(f = find_feed(r, conf, board))) {
         return tb_send_error(r, HTTP_SERVICE_UNAVAILABLE, "events", NULL,
                              "events are not available at the moment",
                              NULL);
     }
+    feed = f->feed;
 
     /* Only a board nobody listened to needs a poll at once: the others
      * are known, and a burst of (re)connecting browsers must not make
@@ -551,6 +702,7 @@ int tb_handle_events(request_rec *r)
     if (tb_feed_current(feed, apr_time_now() + TB_EVENTS_FIRST_POLL,
                         &current, &resets)) {
         tb_feed_subscribe(feed, -1);
+        release_feed(f);
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, TBLOGNO(00134)
                       "events: the board's revision could not be read; "
                       "see the poller's messages");
@@ -585,5 +737,58 @@ int tb_handle_events(request_rec *r)
         stream(r, conf, board, feed, last, resets);
     }
     tb_feed_subscribe(feed, -1);
+    release_feed(f);
     return OK;
+}
+
+int tb_handle_events(request_rec *r)
+{
+    tb_dir_conf_t *conf = ap_get_module_config(r->per_dir_config,
+                                               &taskboard_module);
+    const char *board, *client, *refused;
+    int status;
+
+    if ((status = tb_check_method(r, "events", TB_METHODS_EVENTS)) != DECLINED
+        || (status = tb_check_scope(r, conf, "events")) != DECLINED
+        || (status = tb_request_board(r, conf, "events", &board))
+           != DECLINED
+        || (status = tb_authorize_user(r, conf, "events")) != DECLINED) {
+        return status;
+    }
+    if (!conf->journal || !conf->revision) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, TBLOGNO(00133)
+                      "SetHandler " TB_HANDLER_EVENTS " for %s, but no %s "
+                      "applies to this location", r->uri,
+                      conf->journal ? TB_CMD_REVISION : TB_CMD_JOURNAL);
+        return tb_send_error(r, HTTP_INTERNAL_SERVER_ERROR, "events", NULL,
+                             "this location has no change journal", NULL);
+    }
+    if (!poller.mutex) {
+        return tb_send_error(r, HTTP_SERVICE_UNAVAILABLE, "events", NULL,
+                             "events are not available at the moment",
+                             NULL);
+    }
+    /* Before anything costs a database statement: the slot, counted out
+     * again below whatever way the stream ends. */
+    client = r->user ? apr_pstrcat(r->pool, "user ", r->user, NULL)
+                     : apr_pstrcat(r->pool, "address ",
+                                   r->useragent_ip ? r->useragent_ip : "-",
+                                   NULL);
+    if ((refused = take_slot(client)) != NULL) {
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, TBLOGNO(00261)
+                      "events: stream refused (503), %s ("
+                      TB_CMD_EVENTS_MAX_STREAMS " %d %d)", refused,
+                      poller.max_streams, poller.max_client);
+        /* spread over 10 to 29 s, so that the refused do not come back
+         * together */
+        apr_table_setn(r->headers_out, "Retry-After",
+                       apr_psprintf(r->pool, "%d",
+                                    10 + (int)(apr_time_now() % 20)));
+        return tb_send_error(r, HTTP_SERVICE_UNAVAILABLE, "events", NULL,
+                             apr_pstrcat(r->pool, refused, "; try again "
+                                         "later", NULL), NULL);
+    }
+    status = follow(r, conf, board);
+    give_slot(client);
+    return status;
 }

@@ -170,7 +170,8 @@ int tb_send_error(request_rec *r, int status, const char *type,
 
     r->status = status;
     ap_set_content_type(r, "application/json");
-    if (status == HTTP_SERVICE_UNAVAILABLE) {
+    if (status == HTTP_SERVICE_UNAVAILABLE
+        && !apr_table_get(r->headers_out, "Retry-After")) {
         apr_table_setn(r->headers_out, "Retry-After", TB_RETRY_AFTER);
     }
     tb_out_init(&out, r);

@@ -57,6 +57,7 @@ APLOG_USE_MODULE(taskboard);
 #define TB_CMD_EVENTS_POLL "TaskBoardEventsPoll"
 #define TB_CMD_EVENTS_HEARTBEAT "TaskBoardEventsHeartbeat"
 #define TB_CMD_EVENTS_LIFETIME "TaskBoardEventsLifetime"
+#define TB_CMD_EVENTS_MAX_STREAMS "TaskBoardEventsMaxStreams"
 #define TB_CMD_SCOPE "TaskBoardScope"
 #define TB_CMD_AUTHZ_QUERY "TaskBoardAuthzQuery"
 #define TB_CMD_READ_ONLY "TaskBoardReadOnly"
@@ -117,6 +118,12 @@ typedef struct tb_server_conf_t {
     apr_size_t cache_size;      /* bytes per process; 0: no cache */
     apr_size_t cache_largest;   /* largest answer kept */
     apr_interval_time_t events_poll; /* between journal polls */
+    int events_max_streams;     /* per process; 0: half the process's
+                                   worker threads */
+    int events_max_client;      /* per client and process; 0: half of
+                                   events_max_streams */
+    const char *events_max_file;/* where it was set, for tb_check_config */
+    int events_max_line;
 } tb_server_conf_t;
 
 /* mod_taskboard_config.c */
@@ -302,5 +309,9 @@ int tb_handle_status(request_rec *r);
 /** Starts this process's poller thread (child_init). */
 void tb_events_init(apr_pool_t *pchild, server_rec *s);
 int tb_handle_events(request_rec *r);
+/** The open event streams of this process, its limits and its boards'
+ *  feeds (for the status handler). */
+void tb_events_counts(int *streams, int *max_streams, int *max_client,
+                      int *feeds);
 
 #endif /* MOD_TASKBOARD_PRIVATE_H */

@@ -12,6 +12,7 @@
  */
 
 #include <string.h>
+#include <unistd.h>
 
 #include <apr_atomic.h>
 #include <apr_shm.h>
@@ -113,6 +114,7 @@ static void html_row(request_rec *r, const tb_stats_slot_t *s)
 
 int tb_handle_status(request_rec *r)
 {
+    tb_stats_process_t proc;
     tb_out_t out;
     tb_jw_t jw;
     int i, status;
@@ -121,12 +123,16 @@ int tb_handle_status(request_rec *r)
         return status;
     }
     apr_table_setn(r->headers_out, "Cache-Control", "no-cache");
+    memset(&proc, 0, sizeof(proc));
+    proc.pid = (long)getpid();
+    tb_events_counts(&proc.event_streams, &proc.event_streams_max,
+                     &proc.event_streams_client, &proc.event_feeds);
     if (r->args && (strcmp(r->args, "json") == 0
                     || strncmp(r->args, "json&", 5) == 0)) {
         ap_set_content_type(r, "application/json");
         tb_out_init(&out, r);
         tb_jw_init(&jw, tb_out_sink, &out);
-        tb_stats_write_json(&jw, slots);
+        tb_stats_write_json(&jw, slots, &proc);
         tb_jw_flush(&jw);
         tb_out_finish(&out);
         return OK;
@@ -147,6 +153,10 @@ int tb_handle_status(request_rec *r)
             html_row(r, &slots[i]);
         }
     }
-    ap_rputs("</table>\n</body></html>\n", r);
+    ap_rprintf(r, "</table>\n<p>This process (pid %ld): %d event streams "
+               "open of at most %d (%d per client), %d boards' feeds.</p>\n",
+               proc.pid, proc.event_streams, proc.event_streams_max,
+               proc.event_streams_client, proc.event_feeds);
+    ap_rputs("</body></html>\n", r);
     return OK;
 }

@@ -255,6 +255,28 @@ static int lists(const char *tables, const char *table)
     return 0;
 }
 
+void tb_feed_journal_events(apr_pool_t *pool,
+                            const apr_array_header_t *entries,
+                            apr_array_header_t *events)
+{
+    tb_feed_event_t *e = NULL;
+    int i;
+
+    for (i = 0; i < entries->nelts; i++) {
+        const tb_journal_entry_t *j = &APR_ARRAY_IDX(entries, i,
+                                                     tb_journal_entry_t);
+        if (!e || e->revision != j->revision) {
+            e = apr_array_push(events);
+            e->revision = j->revision;
+            e->tables = apr_pstrdup(pool, "");
+        }
+        /* whole names: "tasks" is not "subtasks" */
+        if (!lists(e->tables, j->table)) {
+            e->tables = apr_pstrcat(pool, e->tables, j->table, "\n", NULL);
+        }
+    }
+}
+
 void tb_feed_write_event(tb_jw_t *jw, apr_int64_t revision,
                          const char *tables,
                          const apr_array_header_t *stores)

@@ -26,6 +26,7 @@
 #include <apr_thread_mutex.h>
 #include <apr_time.h>
 
+#include "tb_journal.h"
 #include "tb_json.h"
 
 /** Revisions a feed remembers: more than a busy board gets in one poll
@@ -99,6 +100,15 @@ int tb_feed_current(tb_feed_t *feed, apr_time_t deadline,
  *  feed wait for a new first poll (tb_feed_current).
  *  @return 1 when the feed waits for its first poll */
 int tb_feed_subscribe(tb_feed_t *feed, int delta);
+
+/**
+ * Appends to events one tb_feed_event_t per revision of the journal's
+ * entries (tb_journal_entry_t, in revision order), naming each table once
+ * (in pool): the events of a subscriber that the journal answers.
+ */
+void tb_feed_journal_events(apr_pool_t *pool,
+                            const apr_array_header_t *entries,
+                            apr_array_header_t *events);
 
 /**
  * Writes one Server-Sent Event for a revision:

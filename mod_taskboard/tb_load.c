@@ -166,6 +166,33 @@ static int count_rows(tb_db_t *db, const tb_store_t *store,
     return 0;
 }
 
+int tb_load_board(tb_db_t *db, const tb_revision_t *rev, const char *board,
+                  const char **stored, const char **revision,
+                  tb_db_error_t *err)
+{
+    apr_array_header_t *rows = apr_array_make(db->pool, 1,
+                                              sizeof(const char **));
+    const char **row;
+    int rv;
+
+    *stored = *revision = NULL;
+    if (!rev->sql_select_key || !board) {
+        *stored = board;
+        return tb_load_revision(db, rev, board, revision, err);
+    }
+    rv = tb_db_query_rows(db, rev->sql_select_key, 1, &board, 2, rows,
+                          "reading the board", err);
+    if (rv != 0 || rows->nelts == 0) {
+        return rv;
+    }
+    row = APR_ARRAY_IDX(rows, 0, const char **);
+    if (row[0] && row[1] && tb_is_json_number(row[1])) {
+        *stored = row[0];
+        *revision = row[1];
+    }
+    return 0;
+}
+
 int tb_load_store(tb_db_t *db, tb_jw_t *jw, const tb_store_request_t *sr,
                   const char *board, int *bad_values, tb_db_error_t *err)
 {

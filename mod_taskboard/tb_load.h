@@ -26,6 +26,16 @@ int tb_load_revision(tb_db_t *db, const tb_revision_t *rev,
                      tb_db_error_t *err);
 
 /**
+ * Reads a scoped board's key as the database stores it, and its revision:
+ * *stored is the key column's value of the row the database finds for
+ * board (so every spelling it takes for that board gives the same one),
+ * *revision as in tb_load_revision; both NULL when there is no such row.
+ */
+int tb_load_board(tb_db_t *db, const tb_revision_t *rev, const char *board,
+                  const char **stored, const char **revision,
+                  tb_db_error_t *err);
+
+/**
  * Writes "storeId":{"rows":[...],"total":N} for one store (the rows of
  * board when the store is scoped).
  * @param bad_values incremented for each value that did not fit its

@@ -132,6 +132,8 @@ typedef struct tb_revision_t {
     const tb_scope_t *scope;    /* NULL: one board */
     const char *sql_select;     /* prepared, key bound as %s */
     const char *label_select;
+    const char *sql_select_key; /* the key as stored, and the revision;
+                                   NULL without key_column */
     const char *sql_lock;       /* the same, FOR UPDATE (sync) */
     const char *sql_raise;      /* value = value + 1 */
 } tb_revision_t;

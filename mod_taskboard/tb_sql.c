@@ -186,6 +186,15 @@ void tb_sql_build_revision(apr_pool_t *pool, tb_revision_t *revision)
                                       where, NULL);
     revision->label_select = tb_sql_label(pool, "revision",
                                           revision->sql_select);
+    /* The key as the database has it: a board named in other spellings
+     * that the key column's collation takes for the same value (case,
+     * trailing spaces) is one board, and its event feed is keyed by this. */
+    revision->sql_select_key = revision->key_column
+        ? apr_pstrcat(pool, "SELECT ", quote_id(pool, revision->key_column),
+                      ", ", column, " FROM ",
+                      quote_id(pool, revision->table), where, " LIMIT 1",
+                      NULL)
+        : NULL;
 }
 
 void tb_sql_build_idempotency(apr_pool_t *pool, tb_idempotency_t *idem)

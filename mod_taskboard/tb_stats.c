@@ -131,7 +131,8 @@ static void write_count(tb_jw_t *jw, const char *key, const apr_uint32_t *v)
     tb_jw_cstr(jw, text);
 }
 
-void tb_stats_write_json(tb_jw_t *jw, const tb_stats_slot_t *slots)
+void tb_stats_write_json(tb_jw_t *jw, const tb_stats_slot_t *slots,
+                         const tb_stats_process_t *proc)
 {
     static const double percentiles[] = {0.5, 0.9, 0.99};
     static const char *const names[] = {"p50", "p90", "p99"};
@@ -165,5 +166,18 @@ void tb_stats_write_json(tb_jw_t *jw, const tb_stats_slot_t *slots)
         }
         tb_jw_cstr(jw, "}}");
     }
-    tb_jw_cstr(jw, "]}");
+    tb_jw_cstr(jw, "]");
+    if (proc) {
+        snprintf(text, sizeof(text), ",\"process\":{\"pid\":%ld", proc->pid);
+        tb_jw_cstr(jw, text);
+        snprintf(text, sizeof(text), ",\"eventStreams\":%d,"
+                 "\"eventStreamsMax\":%d", proc->event_streams,
+                 proc->event_streams_max);
+        tb_jw_cstr(jw, text);
+        snprintf(text, sizeof(text), ",\"eventStreamsPerClient\":%d,"
+                 "\"eventFeeds\":%d}", proc->event_streams_client,
+                 proc->event_feeds);
+        tb_jw_cstr(jw, text);
+    }
+    tb_jw_cstr(jw, "}");
 }

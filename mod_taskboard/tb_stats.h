@@ -84,8 +84,20 @@ void tb_stats_add(tb_stats_slot_t *slot, const tb_req_stats_t *req,
 apr_interval_time_t tb_stats_percentile(const tb_stats_slot_t *slot,
                                         double p);
 
+/** What the process that answers the status request has open now (not
+ *  summed: each process has its own). */
+typedef struct tb_stats_process_t {
+    long pid;
+    int event_streams;          /* open event streams */
+    int event_streams_max;      /* the most it serves at once */
+    int event_streams_client;   /* the most for one client */
+    int event_feeds;            /* boards' feeds in its memory */
+} tb_stats_process_t;
+
 /** Writes {"locations":[{"path":..,"requests":..,...},...]}, the slots
- *  in use. */
-void tb_stats_write_json(tb_jw_t *jw, const tb_stats_slot_t *slots);
+ *  in use, and "process":{"pid":..,"eventStreams":..,...} when proc is
+ *  given. */
+void tb_stats_write_json(tb_jw_t *jw, const tb_stats_slot_t *slots,
+                         const tb_stats_process_t *proc);
 
 #endif /* TB_STATS_H */

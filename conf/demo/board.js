@@ -346,8 +346,14 @@
         }
         const events = new EventSource(`${API}/events`, {withCredentials: true});
         events.onopen = () => $('live').classList.add('on');
-        // the browser reconnects by itself (with Last-Event-ID), unless the server refused
-        events.onerror = () => $('live').classList.remove('on');
+        // the browser reconnects by itself (with Last-Event-ID), unless the server refused; a
+        // refusal (503: the server has as many streams as it serves) is tried again later
+        events.onerror = () => {
+            $('live').classList.remove('on');
+            if (events.readyState === EventSource.CLOSED) {
+                setTimeout(listen, 30000);
+            }
+        };
         events.onmessage = (event) => {
             let data;
             try {

@@ -54,7 +54,9 @@ WEIGHTS = itertools.count(10**7)
 # writer and the clients' syncs.  A process may get most of the streams (whichever has idle
 # workers accepts), so each has room for all of them: a process whose workers are all busy
 # closes its idle keep-alive connections.  MaxSpareThreads as high as all threads: the MPM must
-# not stop a process because most of its threads look idle (it would end its streams).
+# not stop a process because most of its threads look idle (it would end its streams).  All
+# subscribers come from one address: each process may give all of them a stream (the default
+# limits, half the threads and half of that per client, are for browsers).
 MPM_CONF = """\
 StartServers 2
 ServerLimit 2
@@ -63,6 +65,7 @@ ThreadsPerChild 256
 MaxRequestWorkers 512
 MinSpareThreads 25
 MaxSpareThreads 512
+TaskBoardEventsMaxStreams 240 240
 """
 
 # the statements of MariaDB's general log that the events cause: the poller's (one per process

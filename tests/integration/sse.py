@@ -191,13 +191,16 @@ class SseStream:
 
     def __init__(self, httpd, path: str = "/api/events", last_event_id=None,
                  headers: Optional[dict] = None, head_timeout: float = 15,
-                 tag: Optional[str] = None):
+                 tag: Optional[str] = None, source: Optional[str] = None):
         self.httpd = httpd
         self.tag = tag
         self.p = SseParser()
         self.pos = 0
         self.t_open = time.monotonic()
-        self.sock = socket.create_connection(("127.0.0.1", httpd.port), timeout=10)
+        # source: the client's address (any of 127.0.0.0/8 reaches the server), for the limits
+        # per client address
+        self.sock = socket.create_connection(("127.0.0.1", httpd.port), timeout=10,
+                                             source_address=(source, 0) if source else None)
         self.sock.sendall(request_bytes(httpd, path, last_event_id=last_event_id,
                                         headers=headers, test=tag))
         deadline = time.monotonic() + head_timeout

@@ -40,7 +40,11 @@ POLL_S = 0.2
 # The suites here load sql/sample.sql again (the revision goes back to 1): no load cache.
 # Heartbeats every 500 ms: a server notices a client that went away when it writes to it, and
 # tests that need the feed of a process to forget the board wait for that (ended_on_server).
+# Every stream here comes from one address, and a closed one holds its slot until the server
+# notices (up to 2 s): more streams per client than the defaults (half the 16 threads, half of
+# that per client; test_840 tests the limits).
 CONF = (SAMPLE + f"TaskBoardEventsPoll {int(POLL_S * 1000)}ms\n" + tbtest.CACHE_OFF_CONF
+        + "TaskBoardEventsMaxStreams 12 12\n"
         + "<Location /api/events>\n    TaskBoardEventsHeartbeat 500ms\n</Location>\n")
 
 # How long an event may take from the sync's answer to the subscriber: a poll interval, plus
@@ -119,6 +123,16 @@ def ended_on_server(h: tbtest.Httpd, *tags: str):
     heartbeat of the configuration in use here (500 ms) makes sure that it does."""
     tbtest.poll(lambda: all(sse.request_logged(h, t) for t in tags), 10,
                 what=f"the server done with the streams {tags}")
+
+
+def streams_logged(h: tbtest.Httpd, tag: str) -> int:
+    """How many event streams sent with X-TB-Test: tag node h has finished (access log)."""
+    try:
+        with open(os.path.join(h.root, "logs", "access_log"), errors="replace") as f:
+            return sum(1 for ln in f
+                       if '"GET /api/events' in ln and ln.rstrip().endswith(f'"{tag}"'))
+    except OSError:
+        return 0
 
 
 def revision(db) -> int:
@@ -612,6 +626,7 @@ ThreadsPerChild 160
 MinSpareThreads 10
 MaxSpareThreads 320
 MaxRequestWorkers 320
+TaskBoardEventsMaxStreams 159 159
 """
 
 
@@ -705,6 +720,10 @@ class TestEventsFanout:
         assert len(polls) <= bound, figures
         assert len(polls) < n, figures
         assert m1 - m0 < FANOUT_WINDOW_S + 5
+        # the server done with the closed streams (within a heartbeat): they hold their slots
+        # of TaskBoardEventsMaxStreams until then, and the next test opens more
+        tbtest.poll(lambda: streams_logged(httpd, env.current_test) >= n, 15,
+                    what=f"the server done with the {n} streams")
 
 
     def test_tb_670_31(self, env, httpd, db):
@@ -746,6 +765,7 @@ ThreadsPerChild 8
 MinSpareThreads 4
 MaxSpareThreads 24
 MaxRequestWorkers 24
+TaskBoardEventsMaxStreams 7 7
 """
 
 

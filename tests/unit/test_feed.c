@@ -205,6 +205,43 @@ static void test_feed_events(void)
               "\"cards\",\"people\"],\"reload\":true}\n\n");
 }
 
+/* The events a subscriber behind the feed's memory gets from the journal:
+ * one per revision, each table once, whole names only. */
+static void test_feed_journal_events(void)
+{
+    static const struct {
+        apr_int64_t revision;
+        const char *table;
+    } rows[] = {
+        {5, "subtasks"}, {5, "tasks"}, {5, "tasks"}, {5, "subtasks"},
+        {6, "tasks"}, {7, "asks"}, {7, "subtasks"}, {7, "ubtasks"}
+    };
+    apr_array_header_t *entries = apr_array_make(tb_test_pool, 8,
+                                                 sizeof(tb_journal_entry_t));
+    apr_array_header_t *events = apr_array_make(tb_test_pool, 4,
+                                                sizeof(tb_feed_event_t));
+    tb_feed_event_t *e;
+    unsigned i;
+
+    for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        tb_journal_entry_t *j = apr_array_push(entries);
+        memset(j, 0, sizeof(*j));
+        j->revision = rows[i].revision;
+        j->table = rows[i].table;
+    }
+    tb_feed_journal_events(tb_test_pool, entries, events);
+    CHECK(events->nelts == 3);
+    e = &APR_ARRAY_IDX(events, 0, tb_feed_event_t);
+    CHECK(e->revision == 5);
+    CHECK_STR(e->tables, "subtasks\ntasks\n");
+    e = &APR_ARRAY_IDX(events, 1, tb_feed_event_t);
+    CHECK(e->revision == 6);
+    CHECK_STR(e->tables, "tasks\n");
+    e = &APR_ARRAY_IDX(events, 2, tb_feed_event_t);
+    CHECK(e->revision == 7);
+    CHECK_STR(e->tables, "asks\nsubtasks\nubtasks\n");
+}
+
 static void test_journal_sql(void)
 {
     tb_journal_t journal;
@@ -244,5 +281,6 @@ void test_feed(void)
     test_feed_ring();
     test_feed_first_poll_wakes();
     test_feed_events();
+    test_feed_journal_events();
     test_journal_sql();
 }

@@ -49,12 +49,16 @@ void test_sql(void)
     tb_sql_build_revision(p, &rev);
     CHECK_STR(rev.sql_select,
               "SELECT `value` FROM `options` WHERE `name` = %s");
+    /* the key as stored, for the events' feeds */
+    CHECK_STR(rev.sql_select_key, "SELECT `name`, `value` FROM `options` "
+              "WHERE `name` = %s LIMIT 1");
 
     memset(&single, 0, sizeof(single));
     single.table = "board_revision";
     single.column = "rev";
     tb_sql_build_revision(p, &single);
     CHECK_STR(single.sql_select, "SELECT `rev` FROM `board_revision` LIMIT 1");
+    CHECK(single.sql_select_key == NULL);
     /* equal SQL shares a label, different SQL does not */
     CHECK_STR(tb_sql_label(p, "x", "SELECT 1"), tb_sql_label(p, "x",
                                                              "SELECT 1"));

@@ -16,6 +16,7 @@ void test_stats(void)
     tb_stats_slot_t *a, *b;
     tb_membuf_t mb;
     tb_jw_t jw;
+    tb_stats_process_t proc;
     int i;
 
     /* buckets: 100 us, then steps of sqrt(2); the last takes the rest */
@@ -74,7 +75,7 @@ void test_stats(void)
 
     tb_membuf_init(&mb, tb_test_pool);
     tb_jw_init(&jw, tb_membuf_sink, &mb);
-    tb_stats_write_json(&jw, slots);
+    tb_stats_write_json(&jw, slots, NULL);
     tb_jw_flush(&jw);
     CHECK(strstr(mb.buf, "{\"path\":\"/api/sync\",\"requests\":2,\"loads\":0,"
                  "\"syncs\":1,\"events\":1,\"errors\":1,\"conflicts\":1,"
@@ -82,4 +83,20 @@ void test_stats(void)
                  "\"dbErrors\":0,\"latencyMs\":{\"p50\":1.1,\"p90\":1.1,"
                  "\"p99\":1.1}}") != NULL);
     CHECK(strncmp(mb.buf, "{\"locations\":[{\"path\":\"(other)\"", 31) == 0);
+    CHECK(strstr(mb.buf, "process") == NULL);
+
+    /* the answering process's own numbers, after the summed ones */
+    memset(&proc, 0, sizeof(proc));
+    proc.pid = 4242;
+    proc.event_streams = 3;
+    proc.event_streams_max = 8;
+    proc.event_streams_client = 4;
+    proc.event_feeds = 2;
+    tb_membuf_init(&mb, tb_test_pool);
+    tb_jw_init(&jw, tb_membuf_sink, &mb);
+    tb_stats_write_json(&jw, slots, &proc);
+    tb_jw_flush(&jw);
+    CHECK(strstr(mb.buf, "}}],\"process\":{\"pid\":4242,\"eventStreams\":3,"
+                 "\"eventStreamsMax\":8,\"eventStreamsPerClient\":4,"
+                 "\"eventFeeds\":2}}") != NULL);
 }
