@@ -69,6 +69,7 @@ static int answer_poll(request_rec *r, const tb_dir_conf_t *conf,
     int covered;
 
     if (!conf->revision) {
+        tb_release_db(r, db);
         return tb_send_sync_answer(r, sync);
     }
     /* Up to date (most polls): one statement. */
@@ -82,6 +83,7 @@ static int answer_poll(request_rec *r, const tb_dir_conf_t *conf,
     if (!conf->journal || !sync->has_revision || !sync->revision
         || (tb_parse_int64(sync->revision, &current)
             && current == sync->client_revision)) {
+        tb_release_db(r, db);
         return tb_send_sync_answer(r, sync);
     }
     if (tb_journal_delta(db, conf->journal, conf->revision, sync->board,
@@ -90,6 +92,7 @@ static int answer_poll(request_rec *r, const tb_dir_conf_t *conf,
         return tb_send_db_error(r, "sync", sync->request_id, NULL, &err);
     }
     if (covered) {
+        tb_release_db(r, db);   /* the delta is in memory */
         return tb_send_sync_answer(r, sync);
     }
     /* Pruned, or changed by another writer: the client needs it all, as
@@ -202,6 +205,7 @@ int tb_handle_sync(request_rec *r)
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, TBLOGNO(00115)
                       "sync requestId=%s: identical resend, the recorded "
                       "answer is replayed", rid);
+        tb_release_db(r, db);
         return tb_send_sync_answer(r, sync);
     }
 
@@ -238,7 +242,9 @@ int tb_handle_sync(request_rec *r)
     if ((rs = tb_req_stats(r)) != NULL) {
         rs->rows_written = sync->rows_written;
     }
-    tb_send_sync_answer(r, sync);
+    /* Pruning (once a minute per location and process) comes before the
+     * answer, so that the connection goes back before anything is
+     * written to the client, who may read slowly. */
     if (tb_sync_prune(db, &sc, &dberr)) {
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, TBLOGNO(00116)
                       "pruning the retry tables failed: [%d] %s", dberr.code,
@@ -249,5 +255,7 @@ int tb_handle_sync(request_rec *r)
                       "pruning the journal failed: [%d] %s", dberr.code,
                       dberr.text ? dberr.text : "");
     }
+    tb_release_db(r, db);
+    tb_send_sync_answer(r, sync);
     return OK;
 }
