@@ -38,7 +38,7 @@ def httpd(env) -> tbtest.Httpd:
     yield h
     h.stop()
     bad = h.error_log.check()
-    assert not bad, "error_log at shutdown:\n" + "\n".join(bad)
+    assert not bad, "error_log at shutdown:\n" + "\n".join(bad + h.crash_reports(bad))
 
 
 @pytest.fixture(scope="session")
@@ -81,6 +81,7 @@ def _log_problems(env):
         bad = h.error_log.check()
         if bad:
             problems.append(f"{h.name}: {h.error_log.path}:\n  " + "\n  ".join(bad))
+        problems += h.crash_reports(bad)
     return problems + _sanitizer_reports()
 
 
