@@ -16,6 +16,7 @@ import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+import sanitizers  # noqa: E402
 import tbtest  # noqa: E402
 
 
@@ -55,8 +56,8 @@ def _check_error_log(env, request):
     env.current_test = None
 
 
-# Sanitizer reports (the sanitizer run sets TB_SANITIZER_REPORTS to the folder the runtimes
-# write into, one file per process: asan.PID, ubsan.PID).  An httpd child that
+# Sanitizer reports (the sanitizer runs set TB_SANITIZER_REPORTS to the folder the runtimes
+# write into, one file per process: asan.PID, ubsan.PID, tsan.PID).  An httpd child that
 # AddressSanitizer or UBSan stops exits with status 1, which httpd does not log, and
 # ThreadSanitizer lets the process go on, so these files are the only trace: they are read after
 # every test like the error log.  A process goes on writing to its file (ThreadSanitizer appends
@@ -64,6 +65,7 @@ def _check_error_log(env, request):
 # remembered by offset, and a report still being written is waited for: a report read half-way
 # would show only its first lines, and the rest would never be shown.
 _SANITIZER_READ = {}        # file name -> bytes already reported
+_SANITIZER_ASIDE = []       # (test, file, sanitizers.Known): httpd's own, listed at the end
 
 # The last line of a complete report: ASan and UBSan with halt_on_error end the process with
 # "==PID==ABORTING"; ThreadSanitizer closes each report with a line of "="; every report has a
@@ -115,11 +117,16 @@ def _sanitizer_reports():
             continue
         data = _read_report(path, offset)
         _SANITIZER_READ[name] = offset + len(data)
-        lines = data.decode("utf-8", "replace").splitlines()
-        shown = lines[:120]
-        # the SUMMARY lines of reports past the part shown
-        shown += [ln for ln in lines[120:] if ln.startswith("SUMMARY:")]
-        found.append(f"sanitizer report {path} (from byte {offset}):\n  " + "\n  ".join(shown))
+        counted, aside = sanitizers.split(data.decode("utf-8", "replace"))
+        for k, _ in aside:
+            _SANITIZER_ASIDE.append((os.environ.get("PYTEST_CURRENT_TEST", "?").split(" ")[0],
+                                     path, k))
+        for report in counted:
+            lines = report.splitlines()
+            shown = lines[:120]
+            # the SUMMARY lines of reports past the part shown
+            shown += [ln for ln in lines[120:] if ln.startswith("SUMMARY:")]
+            found.append(f"sanitizer report {path}:\n  " + "\n  ".join(shown))
     return found
 
 
@@ -154,3 +161,6 @@ def pytest_terminal_summary(terminalreporter):
     """Names the files the run left to look at (tbtest.ARTIFACTS), such as screenshots."""
     for label, path in tbtest.ARTIFACTS:
         terminalreporter.write_line(f"{label}: {path}")
+    for test, path, k in _SANITIZER_ASIDE:
+        terminalreporter.write_line(f"sanitizer report set aside as httpd's own ({k.name}: "
+                                    f"{k.reason}): {path}, during {test}")
