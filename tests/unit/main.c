@@ -40,6 +40,7 @@ int main(int argc, const char *const *argv)
         {"cache", test_cache},
         {"feed", test_feed},
         {"stats", test_stats},
+        {"headers", test_headers},
     };
     apr_size_t i;
 

@@ -44,5 +44,6 @@ void test_sync(void);
 void test_cache(void);
 void test_feed(void);
 void test_stats(void);
+void test_headers(void);
 
 #endif
