@@ -105,26 +105,41 @@ run() {
     echo "fuzz.sh: OK: no crash, leak, UB, timeout or violated invariant"
 }
 
-# "N executions in S seconds" and coverage, from a libFuzzer log.
+# "N executions in S seconds" and coverage, from a libFuzzer log.  One process ends with
+# -print_final_stats's stat:: lines and "Done N runs in S second(s)"; fork mode (FUZZ_JOBS > 1)
+# prints neither, only status lines "#N: cov: C ft: F corp: U exec/s R ... time: Ss job: J"
+# whose N is the total over its jobs.  Every grep may find nothing: under pipefail that must not
+# end the script before the summary (it did: fork mode exited 1 after 4.97 M executions).
 summary() {
-    local log=$1 seconds=$2 execs rate done_line cov ft corp
-    execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | awk '{s += $2} END {print s + 0}')
-    rate=$(grep -o 'stat::average_exec_per_sec: *[0-9]*' "$log" | awk '{s += $2} END {print s + 0}')
+    local log=$1 seconds=$2 execs rate done_line cov ft corp last
+    execs=$( (grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" || true) \
+             | awk '{s += $2} END {print s + 0}')
+    rate=$( (grep -o 'stat::average_exec_per_sec: *[0-9]*' "$log" || true) \
+            | awk '{s += $2} END {print s + 0}')
     done_line=$(grep -E '^Done [0-9]+ runs in [0-9]+ second' "$log" | tail -1 || true)
     if [[ -n $done_line ]]; then
         seconds=$(awk '{print $5}' <<<"$done_line")
         [[ $execs != 0 ]] || execs=$(awk '{print $2}' <<<"$done_line")
     fi
-    if [[ $execs == 0 ]]; then  # fork mode: the last status line carries the total
-        execs=$(grep -oE '^#[0-9]+' "$log" | tail -1 | tr -d '#' || true)
-        execs=${execs:-0}
+    if [[ $execs == 0 ]]; then
+        # fork mode: the last status line carries the total and the time
+        last=$(grep -E '^#[0-9]+: cov: ' "$log" | tail -1 || true)
+        if [[ -n $last ]]; then
+            execs=$(sed -E 's/^#([0-9]+):.*/\1/' <<<"$last")
+            if [[ $last =~ time:\ ([0-9]+)s ]]; then
+                seconds=${BASH_REMATCH[1]}
+            fi
+        else
+            execs=$(grep -oE '^#[0-9]+' "$log" | tail -1 | tr -d '#' || true)
+            execs=${execs:-0}
+        fi
     fi
     if [[ $rate == 0 && $seconds -gt 0 ]]; then
         rate=$(( execs / seconds ))
     fi
     cov=$(grep -oE 'cov: [0-9]+' "$log" | tail -1 | awk '{print $2}' || true)
     ft=$(grep -oE 'ft: [0-9]+' "$log" | tail -1 | awk '{print $2}' || true)
-    corp=$(grep -oE 'corp: [0-9]+/[0-9]+[a-zA-Z]*' "$log" | tail -1 | awk '{print $2}' || true)
+    corp=$(grep -oE 'corp: [0-9]+(/[0-9]+[a-zA-Z]*)?' "$log" | tail -1 | awk '{print $2}' || true)
     echo "fuzz.sh: $execs executions in $seconds seconds ($rate exec/s), cov: ${cov:-?} ft: ${ft:-?}, corpus ${corp:-?} units/bytes"
 }
 
