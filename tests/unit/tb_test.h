@@ -45,5 +45,6 @@ void test_cache(void);
 void test_feed(void);
 void test_stats(void);
 void test_headers(void);
+void test_threads(void);
 
 #endif
