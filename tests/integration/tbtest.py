@@ -402,6 +402,7 @@ RE_LOGNO = re.compile(r"^(TB|AH)\d{5}$")
 RE_CHILD_CRASH = re.compile(r"AH0005[12]: child pid (?P<pid>\d+) exit signal (?P<signal>[^,]+)"
                             r"(?P<core>, possible coredump in .*)?")
 GDB = "/usr/bin/gdb"
+CORES_KEPT = 3          # per httpd and run; later ones are removed once their backtrace is shown
 
 
 def core_pattern() -> str:
@@ -576,6 +577,7 @@ class Httpd:
         # the children (www-data) write their cores there (see crash_reports)
         os.chmod(self.cores_dir, 0o777)
         self.cores_seen = set()
+        self.cores_shown = 0
         self.started_at = time.time()
         # a session starts with empty logs: the last run's lines are not this run's problems
         for f in ("error_log", "access_log", "startup.log"):
@@ -731,7 +733,14 @@ class Httpd:
         for core in cores:
             out.append(f"{self.name}: core {core} (gdb -batch -ex 'thread apply all bt' "
                        f"{APACHE2} {core}):\n  " + "\n  ".join(gdb_backtrace(core)))
-            ARTIFACTS.append(("core of a crashed httpd child", core))
+            self.cores_shown += 1
+            if self.cores_shown <= CORES_KEPT or not os.path.basename(core).startswith("seen-"):
+                ARTIFACTS.append(("core of a crashed httpd child", core))
+            else:
+                # a crash on every request would fill the disk (a core of a ThreadSanitizer
+                # build takes some 350 MB): the backtrace above is what is kept
+                os.remove(core)
+                out.append(f"{self.name}: (core removed: the first {CORES_KEPT} are kept)")
         return out
 
     def _new_cores(self) -> List[str]:
