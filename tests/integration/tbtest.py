@@ -765,7 +765,6 @@ class Httpd:
             if folder != self.cores_dir and (not name.startswith("core")
                                              or os.path.getmtime(path) < self.started_at):
                 continue
-            self.cores_seen.add(path)
             # the kernel writes the core before the parent reaps the child and logs it; a core
             # found before that line is waited for until its size stays put
             size = -1
@@ -775,11 +774,12 @@ class Httpd:
                 size = os.path.getsize(path)
                 time.sleep(0.2)
             if folder == self.cores_dir:
+                # renamed, so that the next core can take its name (core_pattern "core")
                 kept = os.path.join(folder, f"seen-{self.env.current_test or 'between-tests'}-"
-                                            f"{len(self.cores_seen)}-{name}")
+                                            f"{len(self.cores_seen) + 1}-{name}")
                 os.rename(path, kept)
-                self.cores_seen.add(kept)
                 path = kept
+            self.cores_seen.add(path)
             found.append(path)
         return found
 
