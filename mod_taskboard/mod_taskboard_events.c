@@ -718,8 +718,7 @@ static int follow(request_rec *r, const tb_dir_conf_t *conf,
     bb = apr_brigade_create(r->pool, r->connection->bucket_alloc);
 
     last_id = apr_table_get(r->headers_in, "Last-Event-ID");
-    if (last_id && tb_parse_int64(last_id, &last) && last >= 0
-        && last <= current) {
+    if (tb_last_event_id(last_id, current, &last)) {
         /* A reconnect: what it missed comes first. */
         text = "retry: " TB_EVENTS_RETRY_MS "\n\n";
     }

@@ -259,31 +259,10 @@ int tb_check_scope(request_rec *r, const tb_dir_conf_t *conf,
                          "(logged)", NULL);
 }
 
-/* The configured spelling of origin when TaskBoardAllowOrigin lists it,
- * else NULL.  Browsers send the Origin in the normalised form the
- * directive keeps; scheme and host are case-insensitive all the same. */
-static const char *allowed_origin(const tb_dir_conf_t *conf,
-                                  const char *origin)
-{
-    int i;
-
-    if (!conf->allow_origins || !origin) {
-        return NULL;
-    }
-    for (i = 0; i < conf->allow_origins->nelts; i++) {
-        const char *allowed = APR_ARRAY_IDX(conf->allow_origins, i,
-                                            const char *);
-        if (strcasecmp(allowed, origin) == 0) {
-            return allowed;
-        }
-    }
-    return NULL;
-}
-
 const char *tb_cors_headers(request_rec *r, const tb_dir_conf_t *conf)
 {
     const char *origin = apr_table_get(r->headers_in, "Origin");
-    const char *allowed = allowed_origin(conf, origin);
+    const char *allowed = tb_origin_allowed(conf->allow_origins, origin);
 
     if (conf->allow_origins) {
         /* The answer depends on Origin whatever it holds: a cache must

@@ -19,6 +19,7 @@
 #include <mod_dbd.h>
 
 #include "tb_db.h"
+#include "tb_headers.h"
 #include "tb_model.h"
 #include "tb_request.h"
 #include "tb_sync.h"

@@ -49,12 +49,12 @@ struct tb_cache_t {
  */
 static apr_size_t page_round(apr_size_t len)
 {
-    static apr_size_t page;
+    /* Asked every time: a static set on first use was written by one
+     * worker thread while others read it (a data race, ThreadSanitizer);
+     * the C library answers from memory without a system call. */
+    long sz = sysconf(_SC_PAGESIZE);
+    apr_size_t page = sz > 0 ? (apr_size_t)sz : 4096;
 
-    if (!page) {
-        long sz = sysconf(_SC_PAGESIZE);
-        page = sz > 0 ? (apr_size_t)sz : 4096;
-    }
     return (len + page - 1) / page * page;
 }
 

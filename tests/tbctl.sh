@@ -48,8 +48,9 @@ DB_LOG=$DB_DIR/error.log
 DEMO_ROOT=$TB_STATE_DIR/httpd
 
 # the build (apxs, jansson, the sanitizer runtimes), the servers, and the test and benchmark tools
-# (chromium: the browser tests of the demo page, driven by playwright-core from tests/browser)
-DEPS=(gcc make pkg-config libasan8 libubsan1 clang libclang-rt-14-dev
+# (chromium: the browser tests of the demo page, driven by playwright-core from tests/browser;
+# gdb: the backtrace of a crashed httpd child's core, shown by the test during which it died)
+DEPS=(gcc make pkg-config libasan8 libubsan1 libtsan2 clang libclang-rt-14-dev gdb
       apache2 apache2-dev libaprutil1-dbd-mysql libjansson-dev mariadb-server mariadb-client
       python3-pytest python3-requests python3-pymysql curl wrk libmariadb-dev zlib1g-dev
       chromium)

@@ -5,7 +5,9 @@
 #   tests/fuzz/fuzz.sh run SECONDS [ARGS] fuzz for SECONDS on a copy of the corpus; extra ARGS go to
 #                                         libFuzzer.  Exits non-zero on any crash, leak, UB, timeout,
 #                                         OOM or violated invariant (reproducer in state/fuzz/artifacts)
-#   tests/fuzz/fuzz.sh repro FILE...      run the target once on each FILE (e.g. tests/fuzz/crashers/*)
+#   tests/fuzz/fuzz.sh repro [FILE...]    run the target once on each FILE (default: every file of
+#                                         crashers/ and corpus/); a seed that valid.txt lists must
+#                                         also be accepted as the request it names
 #   tests/fuzz/fuzz.sh minimize           merge committed + work corpus into state/fuzz/corpus-min
 #   tests/fuzz/fuzz.sh coverage           line/branch coverage of the core by the committed + work
 #                                         corpus (llvm-cov; report in state/fuzz/coverage.txt)
@@ -22,6 +24,7 @@ case $STATE_ROOT in /*) ;; *) STATE_ROOT=$ROOT/$STATE_ROOT ;; esac
 STATE=$STATE_ROOT/fuzz
 BIN=$STATE/fuzz_core
 CORPUS=$HERE/corpus
+VALID=$HERE/valid.txt
 WORK=$STATE/corpus-work
 ARTIFACTS=$STATE/artifacts
 LOGS=$STATE/logs
@@ -33,7 +36,7 @@ SRC=$ROOT/mod_taskboard
 # tb_db.c (apr_dbd, apr-util) and the journal (tb_journal.c, which reads the revision with
 # tb_load.c).
 CORE="tb_model.c tb_sql.c tb_json.c tb_convert.c tb_request.c tb_sync_parse.c tb_sync_apply.c tb_db.c
-      tb_journal.c tb_load.c"
+      tb_journal.c tb_load.c tb_headers.c"
 
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:symbolize=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
@@ -105,45 +108,102 @@ run() {
     echo "fuzz.sh: OK: no crash, leak, UB, timeout or violated invariant"
 }
 
-# "N executions in S seconds" and coverage, from a libFuzzer log.
+# "N executions in S seconds" and coverage, from a libFuzzer log.  One process ends with
+# -print_final_stats's stat:: lines and "Done N runs in S second(s)"; fork mode (FUZZ_JOBS > 1)
+# prints neither, only status lines "#N: cov: C ft: F corp: U exec/s R ... time: Ss job: J"
+# whose N is the total over its jobs.  Every grep may find nothing: under pipefail that must not
+# end the script before the summary (it did: fork mode exited 1 after 4.97 M executions).
 summary() {
-    local log=$1 seconds=$2 execs rate done_line cov ft corp
-    execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | awk '{s += $2} END {print s + 0}')
-    rate=$(grep -o 'stat::average_exec_per_sec: *[0-9]*' "$log" | awk '{s += $2} END {print s + 0}')
+    local log=$1 seconds=$2 execs rate done_line cov ft corp last
+    execs=$( (grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" || true) \
+             | awk '{s += $2} END {print s + 0}')
+    rate=$( (grep -o 'stat::average_exec_per_sec: *[0-9]*' "$log" || true) \
+            | awk '{s += $2} END {print s + 0}')
     done_line=$(grep -E '^Done [0-9]+ runs in [0-9]+ second' "$log" | tail -1 || true)
     if [[ -n $done_line ]]; then
         seconds=$(awk '{print $5}' <<<"$done_line")
         [[ $execs != 0 ]] || execs=$(awk '{print $2}' <<<"$done_line")
     fi
-    if [[ $execs == 0 ]]; then  # fork mode: the last status line carries the total
-        execs=$(grep -oE '^#[0-9]+' "$log" | tail -1 | tr -d '#' || true)
-        execs=${execs:-0}
+    if [[ $execs == 0 ]]; then
+        # fork mode: the last status line carries the total and the time
+        last=$(grep -E '^#[0-9]+: cov: ' "$log" | tail -1 || true)
+        if [[ -n $last ]]; then
+            execs=$(sed -E 's/^#([0-9]+):.*/\1/' <<<"$last")
+            if [[ $last =~ time:\ ([0-9]+)s ]]; then
+                seconds=${BASH_REMATCH[1]}
+            fi
+        else
+            execs=$(grep -oE '^#[0-9]+' "$log" | tail -1 | tr -d '#' || true)
+            execs=${execs:-0}
+        fi
     fi
     if [[ $rate == 0 && $seconds -gt 0 ]]; then
         rate=$(( execs / seconds ))
     fi
     cov=$(grep -oE 'cov: [0-9]+' "$log" | tail -1 | awk '{print $2}' || true)
     ft=$(grep -oE 'ft: [0-9]+' "$log" | tail -1 | awk '{print $2}' || true)
-    corp=$(grep -oE 'corp: [0-9]+/[0-9]+[a-zA-Z]*' "$log" | tail -1 | awk '{print $2}' || true)
+    corp=$(grep -oE 'corp: [0-9]+(/[0-9]+[a-zA-Z]*)?' "$log" | tail -1 | awk '{print $2}' || true)
     echo "fuzz.sh: $execs executions in $seconds seconds ($rate exec/s), cov: ${cov:-?} ft: ${ft:-?}, corpus ${corp:-?} units/bytes"
 }
 
+# The kinds a seed must be accepted as (valid.txt), or nothing.
+expected_kinds() {
+    awk -v f="$(basename "$1")" '$1 == f && !/^#/ {print $2; exit}' "$VALID"
+}
+
+# Runs the target once on each of the files "$@" with TB_FUZZ_EXPECT=$1 (shifted off), in one
+# process; when that fails, file by file, to tell which.  Prints one line per file.
+repro_group() {
+    local kinds=$1 f rc=0
+    shift
+    if TB_FUZZ_EXPECT=$kinds "$BIN" -timeout=10 -rss_limit_mb=2048 "$@" >"$STATE/repro.log" 2>&1
+    then
+        for f in "$@"; do
+            echo "fuzz.sh: ok      $f${kinds:+ (accepted as $kinds)}"
+        done
+        return 0
+    fi
+    (( $# > 1 )) || {
+        echo "fuzz.sh: FAILED  $1"
+        grep -E -A1 'invariant|not valid JSON|valid request refused|ERROR:|runtime error' \
+            "$STATE/repro.log" \
+            | grep -v -E '^--$|deadly signal|__sanitizer_print_stack_trace' | head -6 | sed 's/^/    /'
+        grep -E '^    #[0-9]+ .* in (tb_|fuzz_|check_|url_|parse_|read_|order_|LLVMFuzzerTestOneInput)' \
+            "$STATE/repro.log" | head -12 | sed 's/^/    /'
+        return 1
+    }
+    for f in "$@"; do
+        repro_group "$kinds" "$f" || rc=1
+    done
+    return $rc
+}
+
 repro() {
-    (( $# > 0 )) || die "usage: fuzz.sh repro FILE..."
+    if (( $# == 0 )); then
+        # the test command's set: every reproducer and every seed
+        set -- "$HERE"/crashers/* "$CORPUS"/*
+    fi
     build_if_needed
-    local f rc=0
+    local f rc=0 kinds name
+    local -A groups=()
+    # every file valid.txt names exists, so a renamed seed is not silently unchecked
+    while read -r name _; do
+        [[ -z $name || $name == \#* || -f $CORPUS/$name ]] && continue
+        echo "fuzz.sh: FAILED  valid.txt names $name, which is not in $CORPUS"
+        rc=1
+    done <"$VALID"
+    # one process per set of expectations (a process per file takes a second each)
     for f in "$@"; do
         [[ $f != *.md ]] || continue
-        if "$BIN" -timeout=10 -rss_limit_mb=2048 "$f" >"$STATE/repro.log" 2>&1; then
-            echo "fuzz.sh: ok      $f"
-        else
-            echo "fuzz.sh: FAILED  $f"
-            grep -E -A1 'invariant|not valid JSON|ERROR:|runtime error' "$STATE/repro.log" \
-                | grep -v -E '^--$|deadly signal|__sanitizer_print_stack_trace' | head -6 | sed 's/^/    /'
-            grep -E '^    #[0-9]+ .* in (tb_|fuzz_|check_|url_|parse_|read_|order_|LLVMFuzzerTestOneInput)' \
-                "$STATE/repro.log" | head -12 | sed 's/^/    /'
-            rc=1
+        kinds=""
+        if [[ $(cd "$(dirname "$f")" && pwd) == "$CORPUS" ]]; then
+            kinds=$(expected_kinds "$f")
         fi
+        groups[x$kinds]+="$f"$'\n'
+    done
+    for kinds in "${!groups[@]}"; do
+        mapfile -t files < <(printf '%s' "${groups[$kinds]}")
+        repro_group "${kinds#x}" "${files[@]}" || rc=1
     done
     return $rc
 }

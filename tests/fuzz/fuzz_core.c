@@ -48,6 +48,7 @@
 #include <apr_tables.h>
 
 #include "tb_convert.h"
+#include "tb_headers.h"
 #include "tb_json.h"
 #include "tb_model.h"
 #include "tb_request.h"
@@ -68,6 +69,31 @@
 #define FUZZ_MAX_INVALID 100
 
 static apr_pool_t *root;
+
+/* What the input was accepted as.  TB_FUZZ_EXPECT (fuzz.sh repro, from
+ * valid.txt) names what a valid seed must be accepted as, so that a
+ * parser that refuses everything fails the reproducers. */
+enum {
+    ACC_LOAD = 1 << 0,          /* tb_load_request_parse: no message */
+    ACC_SYNC = 1 << 1,          /* tb_sync_parse: 0 */
+    ACC_FORM_LOAD = 1 << 2,     /* data= of a query string, as a load */
+    ACC_FORM_SYNC = 1 << 3,     /* data= of a form body, as a sync */
+    ACC_LAST_EVENT_ID = 1 << 4, /* a Last-Event-ID to resume after */
+    ACC_ORIGIN = 1 << 5,        /* an Origin that TaskBoardAllowOrigin lists */
+    ACC_ORIGIN_CONF = 1 << 6,   /* a TaskBoardAllowOrigin argument */
+    ACC_BOARD_INT = 1 << 7,     /* a board of an int TaskBoardScope */
+    ACC_BOARD_STRING = 1 << 8   /* a board of a string TaskBoardScope */
+};
+static const struct {
+    const char *name;
+    unsigned bit;
+} acc_names[] = {
+    {"load", ACC_LOAD}, {"sync", ACC_SYNC}, {"form-load", ACC_FORM_LOAD},
+    {"form-sync", ACC_FORM_SYNC}, {"last-event-id", ACC_LAST_EVENT_ID},
+    {"origin", ACC_ORIGIN}, {"origin-config", ACC_ORIGIN_CONF},
+    {"board-int", ACC_BOARD_INT}, {"board-string", ACC_BOARD_STRING},
+};
+static unsigned accepted, expected;
 static apr_array_header_t *served;      /* tb_store_t * */
 static tb_sync_conf_t sync_conf;
 static int verbose;                     /* TB_FUZZ_VERBOSE=1 */
@@ -392,7 +418,8 @@ static void check_key_json(apr_pool_t *p, const char *key_json)
 /* ---------------------------------------------------------------------- */
 /* Load */
 
-static void fuzz_load(apr_pool_t *p, const char *text, apr_size_t len)
+static void fuzz_load(apr_pool_t *p, const char *text, apr_size_t len,
+                      unsigned ok_bit)
 {
     tb_load_request_t req;
     const char *msg;
@@ -408,6 +435,7 @@ static void fuzz_load(apr_pool_t *p, const char *text, apr_size_t len)
         check_error_body(p, "load", req.request_id, msg, 400, NULL);
         return;
     }
+    accepted |= ok_bit;
     REQUIRE(req.stores != NULL, "no store list");
     if (len == 0) {
         REQUIRE(req.stores->nelts == served->nelts,
@@ -636,7 +664,8 @@ static void check_sync_ok(apr_pool_t *p, const tb_sync_t *s)
     REQUIRE_JSON(&mb, "the sync response");
 }
 
-static void fuzz_sync(apr_pool_t *p, const char *text, apr_size_t len)
+static void fuzz_sync(apr_pool_t *p, const char *text, apr_size_t len,
+                      unsigned ok_bit)
 {
     tb_sync_t *s = NULL;
     tb_sync_error_t err;
@@ -655,6 +684,7 @@ static void fuzz_sync(apr_pool_t *p, const char *text, apr_size_t len)
         REQUIRE(s->body_hash && strlen(s->body_hash) == 40, "body hash");
     }
     if (rv == 0) {
+        accepted |= ok_bit;
         check_sync_ok(p, s);
         return;
     }
@@ -690,8 +720,129 @@ static void fuzz_form(apr_pool_t *p, const char *cstr, apr_size_t len)
     }
     REQUIRE(vlen <= len, "a decoded value longer than its query");
     REQUIRE(v[vlen] == '\0', "a decoded value not NUL-terminated");
-    fuzz_load(p, v, vlen);
-    fuzz_sync(p, v, vlen);
+    fuzz_load(p, v, vlen, ACC_FORM_LOAD);
+    fuzz_sync(p, v, vlen, ACC_FORM_SYNC);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Request headers and the board: Last-Event-ID, Origin, TaskBoardScope */
+
+static apr_array_header_t *allow_origins;   /* TaskBoardAllowOrigin */
+static tb_scope_t scope_int, scope_string;
+
+static int all_digits(const char *s)
+{
+    if (!*s) {
+        return 0;
+    }
+    for (; *s; s++) {
+        if (*s < '0' || *s > '9') {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+static void fuzz_last_event_id(const char *cstr)
+{
+    static const apr_int64_t currents[] = {0, 1000, APR_INT64_MAX};
+    apr_size_t i;
+
+    for (i = 0; i < sizeof(currents) / sizeof(currents[0]); i++) {
+        apr_int64_t last = -1;
+        if (!tb_last_event_id(cstr, currents[i], &last)) {
+            REQUIRE(last == -1, "last set for a new stream");
+            continue;
+        }
+        if (currents[i] == APR_INT64_MAX) {
+            accepted |= ACC_LAST_EVENT_ID;
+        }
+        /* a revision written in decimal (a "-0" aside), within the board */
+        REQUIRE(last >= 0 && last <= currents[i], cstr);
+        REQUIRE(all_digits(cstr[0] == '-' ? cstr + 1 : cstr), cstr);
+        REQUIRE(cstr[0] != '-' || last == 0, cstr);
+        REQUIRE(strtoll(cstr, NULL, 10) == last, cstr);
+    }
+}
+
+static void fuzz_origin(apr_pool_t *p, const char *cstr)
+{
+    const char *allowed = tb_origin_allowed(allow_origins, cstr), *origin,
+               *again, *msg;
+    int i, listed = 0;
+
+    for (i = 0; i < allow_origins->nelts; i++) {
+        const char *entry = APR_ARRAY_IDX(allow_origins, i, const char *);
+        listed |= allowed == entry;
+    }
+    REQUIRE(!allowed || (listed && strcasecmp(allowed, cstr) == 0), cstr);
+    if (allowed) {
+        accepted |= ACC_ORIGIN;
+    }
+
+    /* TaskBoardAllowOrigin's parser, on the same bytes: what it keeps is
+     * its own normal form, and a browser sending exactly that is let in */
+    msg = tb_origin_normalize(p, cstr, &origin);
+    REQUIRE((msg == NULL) == (origin != NULL), cstr);
+    if (!origin) {
+        return;
+    }
+    accepted |= ACC_ORIGIN_CONF;
+    REQUIRE(tb_origin_normalize(p, origin, &again) == NULL
+            && strcmp(again, origin) == 0,
+            apr_psprintf(p, "'%s' -> '%s' -> '%s'", cstr, origin,
+                         again ? again : "(refused)"));
+    /* scheme://host[:port], nothing after it, never longer than given */
+    REQUIRE(strlen(origin) <= strlen(cstr) && strstr(origin, "://")
+            && !strpbrk(strstr(origin, "://") + 3, "/?#@ "), origin);
+    for (i = 0; origin[i]; i++) {
+        REQUIRE(!apr_isupper(origin[i]), origin);
+    }
+    if (strcasecmp(origin, "http://localhost:5173") == 0
+        || strcasecmp(origin, "https://board.example.com") == 0) {
+        REQUIRE(tb_origin_allowed(allow_origins, origin) != NULL, origin);
+    }
+}
+
+static void fuzz_board(apr_pool_t *p, const char *cstr, apr_size_t len)
+{
+    apr_size_t vlen = 0;
+    const char *raw = tb_form_value(p, cstr, "board", &vlen), *msg;
+    const tb_scope_t *scopes[] = {&scope_int, &scope_string};
+    int i;
+
+    (void)len;
+    if (!raw) {
+        raw = cstr;
+    }
+    else if (strlen(raw) != vlen) {
+        return;                 /* a %00: refused by the handler first */
+    }
+    for (i = 0; i < 2; i++) {
+        const char *board = tb_scope_value(p, scopes[i], raw, &msg), *again;
+        if (!board) {
+            REQUIRE(msg && *msg, "a board refused without a message");
+            continue;
+        }
+        accepted |= scopes[i]->type == TB_TYPE_INT ? ACC_BOARD_INT
+                                                   : ACC_BOARD_STRING;
+        /* one board, one spelling: the canonical text is its own */
+        again = tb_scope_value(p, scopes[i], board, &msg);
+        REQUIRE(again && strcmp(again, board) == 0,
+                apr_psprintf(p, "board '%s' -> '%s' -> '%s'", raw, board,
+                             again ? again : "(refused)"));
+        REQUIRE(tb_utf8_length(board, strlen(board)) >= 0, board);
+        if (scopes[i]->type == TB_TYPE_INT) {
+            REQUIRE(tb_parse_int64(board, NULL), board);
+        }
+    }
+}
+
+static void fuzz_headers(apr_pool_t *p, const char *cstr, apr_size_t len)
+{
+    fuzz_last_event_id(cstr);
+    fuzz_origin(p, cstr);
+    fuzz_board(p, cstr, len);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -994,6 +1145,26 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     pool_malloc = !(env && strcmp(env, "0") == 0);
     env = getenv("TB_FUZZ_VERBOSE");
     verbose = env && strcmp(env, "1") == 0;
+    env = getenv("TB_FUZZ_EXPECT");
+    if (env && *env) {
+        char *list = strdup(env), *item, *last;
+        for (item = apr_strtok(list, ",", &last); item;
+             item = apr_strtok(NULL, ",", &last)) {
+            apr_size_t i;
+            for (i = 0; i < sizeof(acc_names) / sizeof(acc_names[0]); i++) {
+                if (strcmp(item, acc_names[i].name) == 0) {
+                    expected |= acc_names[i].bit;
+                    break;
+                }
+            }
+            if (i == sizeof(acc_names) / sizeof(acc_names[0])) {
+                fprintf(stderr, "fuzz_core: TB_FUZZ_EXPECT: unknown kind "
+                        "'%s'\n", item);
+                abort();
+            }
+        }
+        free(list);
+    }
 
     /* conf/taskboard.conf's order: tasks, resources, assignments, columns
      * (the sync puts columns before tasks, resources before assignments) */
@@ -1010,6 +1181,17 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     ignored = apr_array_make(root, 2, sizeof(char *));
     APR_ARRAY_PUSH(ignored, const char *) = "project";
     APR_ARRAY_PUSH(ignored, const char *) = "calendars";
+
+    allow_origins = apr_array_make(root, 2, sizeof(const char *));
+    APR_ARRAY_PUSH(allow_origins, const char *) = "http://localhost:5173";
+    APR_ARRAY_PUSH(allow_origins, const char *) = "https://board.example.com";
+    scope_int.column = "board_id";
+    scope_int.type = TB_TYPE_INT;
+    scope_int.source = TB_SCOPE_PARAM;
+    scope_int.name = "board";
+    scope_string = scope_int;
+    scope_string.column = "board_key";
+    scope_string.type = TB_TYPE_STRING;
 
     memset(&sync_conf, 0, sizeof(sync_conf));
     sync_conf.stores = served;
@@ -1078,13 +1260,27 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memcpy(cstr, data, size);
     cstr[size] = '\0';
 
-    fuzz_load(p, text, size);
-    fuzz_sync(p, text, size);
+    accepted = 0;
+    fuzz_load(p, text, size, ACC_LOAD);
+    fuzz_sync(p, text, size, ACC_SYNC);
     fuzz_form(p, cstr, strlen(cstr));
+    fuzz_headers(p, cstr, strlen(cstr));
     fuzz_dates(p, cstr);
     fuzz_writer(p, text, size);
     fuzz_db_text(p, cstr);
 
+    if (expected & ~accepted) {
+        apr_size_t i;
+        fprintf(stderr, "\nfuzz_core.c: a valid request refused: expected "
+                "to be accepted as");
+        for (i = 0; i < sizeof(acc_names) / sizeof(acc_names[0]); i++) {
+            if (expected & ~accepted & acc_names[i].bit) {
+                fprintf(stderr, " %s", acc_names[i].name);
+            }
+        }
+        fprintf(stderr, " (TB_FUZZ_EXPECT; TB_FUZZ_VERBOSE=1 shows why)\n");
+        abort();
+    }
     free(cstr);
     tracked = NULL;
     apr_pool_destroy(p);

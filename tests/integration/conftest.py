@@ -8,12 +8,15 @@
 """
 
 import os
+import re
 import sys
+import time
 
 import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+import sanitizers  # noqa: E402
 import tbtest  # noqa: E402
 
 
@@ -38,7 +41,7 @@ def httpd(env) -> tbtest.Httpd:
     yield h
     h.stop()
     bad = h.error_log.check()
-    assert not bad, "error_log at shutdown:\n" + "\n".join(bad)
+    assert not bad, "error_log at shutdown:\n" + "\n".join(bad + h.crash_reports(bad))
 
 
 @pytest.fixture(scope="session")
@@ -53,10 +56,50 @@ def _check_error_log(env, request):
     env.current_test = None
 
 
-# Sanitizer reports seen so far (the sanitizer run sets TB_SANITIZER_REPORTS).  An httpd child
-# that AddressSanitizer or UBSan stops exits with status 1, which httpd does not log, so the
-# report files are the only trace: they are checked after every test like the error log.
-_SANITIZER_SEEN = set()
+# Sanitizer reports (the sanitizer runs set TB_SANITIZER_REPORTS to the folder the runtimes
+# write into, one file per process: asan.PID, ubsan.PID, tsan.PID).  An httpd child that
+# AddressSanitizer or UBSan stops exits with status 1, which httpd does not log, and
+# ThreadSanitizer lets the process go on, so these files are the only trace: they are read after
+# every test like the error log.  A process goes on writing to its file (ThreadSanitizer appends
+# one report per race, LeakSanitizer writes at exit), so what was read of each file is
+# remembered by offset, and a report still being written is waited for: a report read half-way
+# would show only its first lines, and the rest would never be shown.
+_SANITIZER_READ = {}        # file name -> bytes already reported
+_SANITIZER_ASIDE = []       # (test, file, sanitizers.Known): httpd's own, listed at the end
+
+# The last line of a complete report: ASan and UBSan with halt_on_error end the process with
+# "==PID==ABORTING"; ThreadSanitizer closes each report with a line of "="; every report has a
+# SUMMARY line.
+_RE_REPORT_END = re.compile(rb"(==\d+==ABORTING|^==================|^SUMMARY: \w+Sanitizer: .*)\n\Z",
+                            re.MULTILINE)
+_RE_REPORT_PID = re.compile(r"\.(\d+)$")
+
+
+def _report_complete(path, data):
+    """A report is complete when it ends with a report's last line, or when the process that
+    wrote it is gone."""
+    end = _RE_REPORT_END.search(data[-300:])
+    if not data or (end and (not end.group(1).startswith(b"====") or b"SUMMARY:" in data)):
+        return True
+    m = _RE_REPORT_PID.search(path)
+    return not (m and tbtest.pid_alive(int(m.group(1))))
+
+
+def _read_report(path, offset):
+    """The bytes of `path` from `offset`, once the writer finished the report (at most 30 s:
+    symbolizing a deep stack takes a while on a busy machine)."""
+    deadline = time.monotonic() + 30
+    last = None
+    while True:
+        with open(path, "rb") as f:
+            f.seek(offset)
+            data = f.read()
+        if data == last and _report_complete(path, data):
+            return data
+        if time.monotonic() >= deadline:
+            return data + b"\n(report still incomplete after 30 s)\n"
+        last = data
+        time.sleep(0.3)
 
 
 def _sanitizer_reports():
@@ -65,13 +108,25 @@ def _sanitizer_reports():
         return []
     found = []
     for name in sorted(os.listdir(folder)):
-        if name in _SANITIZER_SEEN:
-            continue
-        _SANITIZER_SEEN.add(name)
         path = os.path.join(folder, name)
-        with open(path, "rb") as f:
-            text = f.read(20000).decode("utf-8", "replace")
-        found.append(f"sanitizer report {path}:\n  " + "\n  ".join(text.splitlines()[:80]))
+        offset = _SANITIZER_READ.get(name, 0)
+        try:
+            if os.path.getsize(path) <= offset:
+                continue
+        except OSError:
+            continue
+        data = _read_report(path, offset)
+        _SANITIZER_READ[name] = offset + len(data)
+        counted, aside = sanitizers.split(data.decode("utf-8", "replace"))
+        for k, _ in aside:
+            _SANITIZER_ASIDE.append((os.environ.get("PYTEST_CURRENT_TEST", "?").split(" ")[0],
+                                     path, k))
+        for report in counted:
+            lines = report.splitlines()
+            shown = lines[:120]
+            # the SUMMARY lines of reports past the part shown
+            shown += [ln for ln in lines[120:] if ln.startswith("SUMMARY:")]
+            found.append(f"sanitizer report {path}:\n  " + "\n  ".join(shown))
     return found
 
 
@@ -81,6 +136,7 @@ def _log_problems(env):
         bad = h.error_log.check()
         if bad:
             problems.append(f"{h.name}: {h.error_log.path}:\n  " + "\n  ".join(bad))
+        problems += h.crash_reports(bad)
     return problems + _sanitizer_reports()
 
 
@@ -105,3 +161,6 @@ def pytest_terminal_summary(terminalreporter):
     """Names the files the run left to look at (tbtest.ARTIFACTS), such as screenshots."""
     for label, path in tbtest.ARTIFACTS:
         terminalreporter.write_line(f"{label}: {path}")
+    for test, path, k in _SANITIZER_ASIDE:
+        terminalreporter.write_line(f"sanitizer report set aside as httpd's own ({k.name}: "
+                                    f"{k.reason}): {path}, during {test}")

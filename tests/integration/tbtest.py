@@ -11,6 +11,7 @@ import decimal
 import json
 import os
 import re
+import resource
 import shlex
 import signal
 import socket
@@ -397,6 +398,67 @@ FATAL_MARKERS = re.compile(
     r"(Segmentation fault|AddressSanitizer|Assertion|exit signal|glibc detected|"
     r"pool concurrency check|double free|stack smashing)")
 RE_LOGNO = re.compile(r"^(TB|AH)\d{5}$")
+# httpd's parent, when it reaps a child that a signal killed
+RE_CHILD_CRASH = re.compile(r"AH0005[12]: child pid (?P<pid>\d+) exit signal (?P<signal>[^,]+)"
+                            r"(?P<core>, possible coredump in .*)?")
+GDB = "/usr/bin/gdb"
+CORES_KEPT = 3          # per httpd and run; later ones are removed once their backtrace is shown
+
+
+def core_pattern() -> str:
+    try:
+        with open("/proc/sys/kernel/core_pattern") as f:
+            return f.read().strip()
+    except OSError:
+        return "core"
+
+
+GDB_NOISE = ("[New LWP", "[Thread debugging", "Using host libthread_db", "warning: Section `.reg")
+RE_GDB_THREAD = re.compile(r"^Thread (\d+) \(")
+RE_GDB_FRAME_FN = re.compile(r"^#\d+\s+(?:0x[0-9a-f]+ in )?(\S+)")
+
+
+def _group_threads(lines: List[str]) -> List[str]:
+    """gdb's `thread apply all bt` with the threads whose stacks call the same functions (the
+    idle workers) printed once, under "Threads 19, 18, 17 (the same stack; the first shown):"."""
+    head, blocks, cur = [], [], None
+    for ln in lines:
+        if RE_GDB_THREAD.match(ln):
+            cur = [ln]
+            blocks.append(cur)
+        elif cur is not None:
+            cur.append(ln)
+        else:
+            head.append(ln)
+    groups: Dict[tuple, List[List[str]]] = {}
+    for b in blocks:
+        key = tuple(m.group(1) if m else ln for ln in b[1:]
+                    for m in [RE_GDB_FRAME_FN.match(ln)])
+        groups.setdefault(key, []).append(b)
+    out = head
+    for same in groups.values():
+        if len(same) > 1:
+            ids = ", ".join(RE_GDB_THREAD.match(b[0]).group(1) for b in same)
+            out.append(f"Threads {ids} (the same stack; the first shown):")
+        out += same[0]
+    return out
+
+
+def gdb_backtrace(core: str, max_lines: int = 600) -> List[str]:
+    """Every thread's stack in `core` of /usr/sbin/apache2, the crashing thread first."""
+    if not os.path.exists(GDB):
+        return [f"(no {GDB}: install it with tests/tbctl.sh deps to see the backtrace)"]
+    try:
+        p = subprocess.run([GDB, "-nx", "-batch", "-iex", "set debuginfod enabled off",
+                            "-ex", "bt", "-ex", "thread apply all bt", APACHE2, core],
+                           stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=180)
+    except subprocess.TimeoutExpired:
+        return ["(gdb did not finish within 180 s)"]
+    lines = _group_threads([ln for ln in p.stdout.splitlines()
+                            if ln.strip() and not ln.startswith(GDB_NOISE)])
+    if len(lines) > max_lines:
+        lines = lines[:max_lines] + [f"... ({len(lines) - max_lines} more lines)"]
+    return lines or [f"(gdb printed nothing; stderr: {p.stderr.strip()[:500]})"]
 
 
 class ErrorLog:
@@ -463,6 +525,7 @@ ServerName 127.0.0.1
 Listen 127.0.0.1:{port}
 PidFile "{root}/logs/httpd.pid"
 ErrorLog "{root}/logs/error_log"
+CoreDumpDirectory "{root}/cores"
 DefaultRuntimeDir "{root}/logs"
 LogLevel {loglevel}
 User www-data
@@ -508,15 +571,24 @@ class Httpd:
         self.test_conf = ""
         self.error_log = ErrorLog(os.path.join(self.root, "logs", "error_log"))
         self.started = False
-        for d in ("", "conf", "logs", "htdocs"):
+        for d in ("", "conf", "logs", "htdocs", "cores"):
             os.makedirs(os.path.join(self.root, d), exist_ok=True)
             os.chmod(os.path.join(self.root, d), 0o755)
+        # the children (www-data) write their cores there (see crash_reports)
+        os.chmod(self.cores_dir, 0o777)
+        self.cores_seen = set()
+        self.cores_shown = 0
+        self.started_at = time.time()
         # a session starts with empty logs: the last run's lines are not this run's problems
         for f in ("error_log", "access_log", "startup.log"):
             try:
                 os.remove(os.path.join(self.root, "logs", f))
             except FileNotFoundError:
                 pass
+        # and no cores: those of the last run were reported by it
+        for f in os.listdir(self.cores_dir):
+            if os.path.isfile(os.path.join(self.cores_dir, f)):
+                os.remove(os.path.join(self.cores_dir, f))
 
     # -- configuration
 
@@ -626,9 +698,100 @@ class Httpd:
         """Declares log lines (regexes, or log numbers such as TB00123/AH00629) this test causes."""
         self.error_log.expect(*patterns)
 
+    # -- crashed children
+
+    @property
+    def cores_dir(self) -> str:
+        return os.path.join(self.root, "cores")
+
+    def crash_reports(self, bad_lines: List[str]) -> List[str]:
+        """For the error-log lines of children killed by a signal (AH00052) and for any new core
+        file: the backtrace of every thread of the core (gdb), so that the test during which a
+        child died fails with where it died, not only with the log line."""
+        crashes = [m for m in map(RE_CHILD_CRASH.search, bad_lines) if m]
+        cores = self._new_cores()
+        if not crashes and not cores:
+            return []
+        out = []
+        pattern = core_pattern()
+        if crashes and not cores:
+            kept = sorted(c for c in self.cores_seen if os.path.basename(c).startswith("seen-"))
+            if pattern.startswith("|"):
+                where = (f"kernel.core_pattern hands cores to {pattern[1:].split()[0]!r}, "
+                         "so there is no core file here to read")
+            elif kept:
+                where = (f"its core was shown as it appeared, before this line ({kept[-1]}; "
+                         "two children dying at once leave one core with core_uses_pid=0)")
+            elif any(m.group("core") for m in crashes):
+                where = (f"httpd says a core was dumped, but none is in {self.cores_dir} "
+                         f"(kernel.core_pattern {pattern!r})")
+            else:
+                where = ("the kernel wrote no core (RLIMIT_CORE of httpd, or "
+                         f"kernel.core_pattern {pattern!r})")
+            out.append(f"{self.name}: child {', '.join(m.group('pid') for m in crashes)} died "
+                       f"({crashes[0].group('signal')}); {where}")
+        for core in cores:
+            out.append(f"{self.name}: core {core} (gdb -batch -ex 'thread apply all bt' "
+                       f"{APACHE2} {core}):\n  " + "\n  ".join(gdb_backtrace(core)))
+            self.cores_shown += 1
+            if self.cores_shown <= CORES_KEPT or not os.path.basename(core).startswith("seen-"):
+                ARTIFACTS.append(("core of a crashed httpd child", core))
+            else:
+                # a crash on every request would fill the disk (a core of a ThreadSanitizer
+                # build takes some 350 MB): the backtrace above is what is kept
+                os.remove(core)
+                out.append(f"{self.name}: (core removed: the first {CORES_KEPT} are kept)")
+        return out
+
+    def _new_cores(self) -> List[str]:
+        """Core files written since the last look: in CoreDumpDirectory when kernel.core_pattern
+        is a relative name (httpd's crash handler changes there before the core is written), in
+        the pattern's own folder when it is absolute.  Each is renamed after the test that saw it
+        and kept for a person to look at (listed at the end of the run)."""
+        pattern = core_pattern()
+        if pattern.startswith("|"):
+            return []
+        folder = self.cores_dir
+        if pattern.startswith("/"):
+            folder = os.path.dirname(pattern)
+            if "%" in folder or not os.path.isdir(folder):
+                return []
+        found = []
+        for name in sorted(os.listdir(folder)):
+            path = os.path.join(folder, name)
+            if (path in self.cores_seen or not os.path.isfile(path)
+                    or name.startswith("seen-")):
+                continue
+            if folder != self.cores_dir and (not name.startswith("core")
+                                             or os.path.getmtime(path) < self.started_at):
+                continue
+            # the kernel writes the core before the parent reaps the child and logs it; a core
+            # found before that line is waited for until its size stays put
+            size = -1
+            for _ in range(50):
+                if os.path.getsize(path) == size:
+                    break
+                size = os.path.getsize(path)
+                time.sleep(0.2)
+            if folder == self.cores_dir:
+                # renamed, so that the next core can take its name (core_pattern "core")
+                kept = os.path.join(folder, f"seen-{self.env.current_test or 'between-tests'}-"
+                                            f"{len(self.cores_seen) + 1}-{name}")
+                os.rename(path, kept)
+                path = kept
+            self.cores_seen.add(path)
+            found.append(path)
+        return found
+
 
 # ------------------------------------------------------------------------------------------------
 # The session environment
+
+def _allow_cores():
+    """In the child before exec: no limit on the size of core files (the soft limit is often 0)."""
+    _, hard = resource.getrlimit(resource.RLIMIT_CORE)
+    resource.setrlimit(resource.RLIMIT_CORE, (hard, hard))
+
 
 class TbEnv:
 
@@ -668,8 +831,12 @@ class TbEnv:
         env = dict(os.environ)
         env.update(TB_STATE_DIR=self.state_dir, TB_DB_PORT=str(self.db_port), TB_DB_NAME=DB_NAME,
                    TB_DB_USER=DB_USER, TB_DB_PASS=DB_PASS, TB_MODULE=self.module)
+        # httpd may dump core (ulimit -c unlimited): a crashed child then leaves a core whose
+        # backtrace the test that saw the crash shows (Httpd.crash_reports)
+        preexec = _allow_cores if args and args[0] == "httpd-start" else None
         p = subprocess.run([TBCTL, *args], env=env, input=input, capture_output=True, text=True,
-                           timeout=timeout, stdin=None if input is not None else subprocess.DEVNULL)
+                           timeout=timeout, stdin=None if input is not None else subprocess.DEVNULL,
+                           preexec_fn=preexec)
         if check and p.returncode != 0:
             raise RuntimeError(f"tbctl.sh {' '.join(args)} failed ({p.returncode}):\n"
                                f"{p.stdout}{p.stderr}")

@@ -12,14 +12,22 @@ import requests
 import tbtest
 from tbtest import check_sync, check_sync_error, describe, sync_post
 
-# two processes: the counters of one must include what the other served
+# two processes: the counters of one must include what the other served.  MinSpareThreads 1:
+# with all workers started, httpd logs AH10159 ("within MinSpareThreads of MaxRequestWorkers")
+# whenever fewer than MinSpareThreads are idle at its once-a-second check, which with
+# MinSpareThreads = MaxRequestWorkers meant whenever one request was in flight then.  8 threads
+# per process: a worker that ends a response while no other worker of its process is idle
+# closes the kept-alive connection instead of keeping it (connections_above_limit() in the
+# event MPM), and the next load of that session then fails with "Remote end closed connection
+# without response"; with 4, the 4 sessions below met that now and then.  Both were seen under
+# ThreadSanitizer, where requests are slow.
 MPM = """\
 StartServers 2
 ServerLimit 2
-ThreadsPerChild 4
-MinSpareThreads 8
-MaxSpareThreads 16
-MaxRequestWorkers 8
+ThreadsPerChild 8
+MinSpareThreads 1
+MaxSpareThreads 32
+MaxRequestWorkers 16
 """
 
 STATUS = "<Location /tb-status>\n    SetHandler taskboard-status\n</Location>\n"

@@ -30,6 +30,9 @@ int main(int argc, const char *const *argv)
         const char *name;
         tb_test_fn *fn;
     } suites[] = {
+        /* first: what the core sets up on first use is set up there by
+         * many threads at once (see test_threads.c) */
+        {"threads", test_threads},
         {"model", test_model},
         {"convert", test_convert},
         {"json", test_json},
@@ -40,6 +43,7 @@ int main(int argc, const char *const *argv)
         {"cache", test_cache},
         {"feed", test_feed},
         {"stats", test_stats},
+        {"headers", test_headers},
     };
     apr_size_t i;
 

@@ -44,5 +44,7 @@ void test_sync(void);
 void test_cache(void);
 void test_feed(void);
 void test_stats(void);
+void test_headers(void);
+void test_threads(void);
 
 #endif
