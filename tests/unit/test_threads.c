@@ -260,7 +260,7 @@ void test_threads(void)
     CHECK(errors == THREADS * (ROUNDS / 10));
     tb_membuf_init(&mb, p);
     tb_jw_init(&jw, tb_membuf_sink, &mb);
-    tb_stats_write_json(&jw, slots);
+    tb_stats_write_json(&jw, slots, NULL);
     tb_jw_flush(&jw);
     CHECK(strstr(mb.buf, "\"path\":\"/loc7\"") != NULL);
 
