@@ -121,6 +121,14 @@ static tb_db_t *open_db(apr_pool_t *pool, server_rec *s, ap_dbd_t **dbd)
     return *dbd ? tb_db_wrap(pool, *dbd) : NULL;
 }
 
+/* Gives it back, with the statements of this loan closed first: later,
+ * the connection may be another thread's. */
+static void close_db(server_rec *s, ap_dbd_t *dbd, tb_db_t *db)
+{
+    tb_db_end_loan(db);
+    tb_dbd_close_fn(s, dbd);
+}
+
 static void poll_feed(feed_entry_t *f, apr_pool_t *pool)
 {
     apr_array_header_t *rows = apr_array_make(pool, 8, sizeof(char **));
@@ -159,7 +167,7 @@ static void poll_feed(feed_entry_t *f, apr_pool_t *pool)
                               "polling the journal", &err);
     }
     if (dbd) {
-        tb_dbd_close_fn(f->server, dbd);
+        close_db(f->server, dbd, db);
     }
     if (rv) {
         if (!f->failing) {
@@ -514,7 +522,7 @@ static int events_from_journal(request_rec *r, const tb_dir_conf_t *conf,
              || tb_journal_since(db, conf->journal, board, after, upto,
                                  &read, &err);
     }
-    tb_dbd_close_fn(r->server, dbd);
+    close_db(r->server, dbd, db);
     if (rv) {
         tb_log_db_error(r, "events", NULL, NULL, &err);
         return 0;
@@ -664,7 +672,7 @@ static int may_follow(request_rec *r, const tb_dir_conf_t *conf,
             rv = tb_send_no_board(r, "events", NULL, board);
         }
     }
-    tb_dbd_close_fn(r->server, dbd);
+    close_db(r->server, dbd, db);
     return rv;
 }
 

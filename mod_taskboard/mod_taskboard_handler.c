@@ -43,6 +43,10 @@
  * restart each stale pooled connection fails once, so try a few. */
 #define TB_ACQUIRE_ATTEMPTS 3
 
+/* Where tb_acquire_db notes the request's loan (r->pool user data), so
+ * that whatever writes to the client gives the connection back first. */
+#define TB_LOAN_KEY "taskboard-loan"
+
 /************ responses ***************************************************/
 
 /* Moves what bb holds to the end of the spool file, which is created
@@ -106,6 +110,7 @@ int tb_out_sink(void *ctx, const char *buf, apr_size_t len)
             return out->status != APR_SUCCESS;
         }
         out->committed = 1;
+        tb_release_request_db(out->r);
         out->status = ap_pass_brigade(out->r->output_filters, out->bb);
         apr_brigade_cleanup(out->bb);
     }
@@ -156,6 +161,7 @@ apr_status_t tb_out_finish(tb_out_t *out)
     }
     APR_BRIGADE_INSERT_TAIL(out->bb, eos);
     out->committed = 1;
+    tb_release_request_db(out->r);
     out->status = ap_pass_brigade(out->r->output_filters, out->bb);
     apr_brigade_cleanup(out->bb);
     return out->status;
@@ -571,6 +577,7 @@ int tb_read_package(request_rec *r, const tb_dir_conf_t *conf,
 typedef struct tb_loan_t {
     server_rec *s;
     ap_dbd_t *dbd;
+    tb_db_t *db;
 } tb_loan_t;
 
 static apr_status_t give_back_db(void *data)
@@ -578,6 +585,7 @@ static apr_status_t give_back_db(void *data)
     tb_loan_t *loan = data;
 
     if (loan->dbd) {
+        tb_db_end_loan(loan->db);
         tb_dbd_close_fn(loan->s, loan->dbd);
         loan->dbd = NULL;
     }
@@ -615,6 +623,8 @@ tb_db_t *tb_acquire_db(request_rec *r)
                               apr_pool_cleanup_null);
     db = tb_db_wrap(r->pool, dbd);
     db->lent = loan;
+    loan->db = db;
+    apr_pool_userdata_setn(loan, TB_LOAN_KEY, NULL, r->pool);
     if ((rs = tb_req_stats(r)) != NULL) {
         rs->db = db;
     }
@@ -636,6 +646,18 @@ void tb_release_db(request_rec *r, tb_db_t *db)
     db->lent = NULL;
     db->handle = NULL;
     db->prepared = NULL;
+}
+
+void tb_release_request_db(request_rec *r)
+{
+    void *data = NULL;
+    tb_loan_t *loan;
+
+    apr_pool_userdata_get(&data, TB_LOAN_KEY, r->pool);
+    loan = data;
+    if (loan && loan->dbd) {
+        tb_release_db(r, loan->db);
+    }
 }
 
 tb_db_t *tb_db_wrap(apr_pool_t *pool, ap_dbd_t *dbd)

@@ -161,6 +161,7 @@ static int send_cached(request_rec *r, const char *head,
     }
     ap_set_content_length(r, (apr_off_t)total);
     APR_BRIGADE_INSERT_TAIL(bb, apr_bucket_eos_create(bb->bucket_alloc));
+    tb_release_request_db(r);
     rv = ap_pass_brigade(r->output_filters, bb);
     if (rv != APR_SUCCESS) {
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, rv, r, TBLOGNO(00107)

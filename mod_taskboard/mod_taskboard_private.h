@@ -265,6 +265,12 @@ tb_db_t *tb_acquire_db(request_rec *r);
  */
 void tb_release_db(request_rec *r, tb_db_t *db);
 
+/** tb_release_db for the connection the request borrowed, if it still
+ *  has one.  Everything that writes to the client calls it first (the
+ *  answers and the error responses), so no write waits on a slow client
+ *  while a connection, a transaction or a statement is held. */
+void tb_release_request_db(request_rec *r);
+
 /** The module's view of a mod_dbd connection, allocated from pool (the
  *  pool of the request or the moment that has the connection). */
 tb_db_t *tb_db_wrap(apr_pool_t *pool, ap_dbd_t *dbd);

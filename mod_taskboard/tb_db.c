@@ -143,12 +143,19 @@ int tb_db_statement(tb_db_t *db, const char *sql, int force,
                                         APR_HASH_KEY_STRING);
     if (!*stmt) {
         /* Kept in the connection's pool, as long as the connection lives
-         * (it is this request's alone until the request ends, so the
-         * shared hash is safe to change), unless the connection already
-         * keeps its share: then it is closed with the request. */
+         * (it is this borrower's alone until it goes back, so the shared
+         * hash is safe to change), unless the connection already keeps
+         * its share: then it is closed when the loan ends (tb_db_end_loan),
+         * never later, when another thread may have the connection. */
         if (!force && apr_hash_count(db->prepared)
                       >= TB_DB_MAX_KEPT_STATEMENTS) {
-            pool = db->pool;
+            if (!db->loan_pool
+                && apr_pool_create(&db->loan_pool, db->pool)
+                   != APR_SUCCESS) {
+                db->loan_pool = NULL;
+                return tb_db_fail(db, 0, "preparing a statement", err);
+            }
+            pool = db->loan_pool;
         }
         rv = apr_dbd_prepare(db->driver, pool, db->handle, sql, NULL, stmt);
         if (rv != 0) {
@@ -164,6 +171,15 @@ int tb_db_statement(tb_db_t *db, const char *sql, int force,
     }
     apr_hash_set(db->request_stmts, sql, APR_HASH_KEY_STRING, *stmt);
     return 0;
+}
+
+void tb_db_end_loan(tb_db_t *db)
+{
+    if (db && db->loan_pool) {
+        apr_pool_destroy(db->loan_pool);
+        db->loan_pool = NULL;
+        db->request_stmts = NULL;
+    }
 }
 
 /* A statement that was never prepared is a bug in the module: fail the

@@ -31,6 +31,9 @@ typedef struct tb_db_t {
     int rollbacks;              /* transactions rolled back (statistics) */
     apr_hash_t *request_stmts;  /* SQL -> statement, those this request
                                    asked tb_db_statement for */
+    apr_pool_t *loan_pool;      /* statements beyond the kept ones: closed
+                                   by tb_db_end_loan, before the connection
+                                   goes back (or with pool) */
     void *lent;                 /* the lender's record of the loan (the
                                    glue gives the connection back with it),
                                    NULL once given back */
@@ -96,6 +99,14 @@ int tb_db_select_value(tb_db_t *db, const char *sql, const char **value,
  */
 int tb_db_statement(tb_db_t *db, const char *sql, int force,
                     apr_dbd_prepared_t **stmt, tb_db_error_t *err);
+
+/**
+ * Closes the statements of this loan that the connection does not keep
+ * (tb_db_statement beyond TB_DB_MAX_KEPT_STATEMENTS).  Must run before
+ * the connection goes back to its pool: closing a statement talks to the
+ * server over the connection, which by then may serve another thread.
+ */
+void tb_db_end_loan(tb_db_t *db);
 
 /** Like tb_db_exec, but a failure does not doom the open transaction (the
  *  database undoes just that statement), so the caller may recover. */

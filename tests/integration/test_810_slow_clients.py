@@ -9,6 +9,7 @@ still be answered, no transaction may stay open for the stuck answers, and each 
 still arrive complete once its client reads.
 """
 
+import itertools
 import json
 import socket
 import time
@@ -136,3 +137,65 @@ class TestSlowClients:
                                        extra="    TaskBoardLoadCache Off\n")
                    + BASE[len(boards.board_conf("/api") + boards.board_conf(
                        "/big", table_prefix="big_")):])
+
+
+class TestLoanStatements:
+    """A connection keeps 64 prepared statements; a request that needs more prepares them for
+    itself, and they are closed when it gives the connection back: before its answer is written,
+    never later from the request's pool, when the connection may be another thread's (closing
+    a statement talks to the server over the connection).  One connection (DBDMax 1), filled
+    with 64 kept statements by syncs that each send another set of fields; then a sync with a
+    new set of fields and a large answer, whose client does not read: its statement must be
+    closed (Com_stmt_close) while its answer still waits for the client."""
+
+    FIELDS = {"name": "n", "description": "d", "prio": "low", "weight": 3,
+              "deadline": "2024-01-02", "eventColor": "red", "readOnly": False, "meta": {"k": 1}}
+
+    @pytest.fixture(autouse=True, scope="class")
+    def _class_scope(self, env, httpd):
+        httpd.reload(tbtest.sample_test_conf() + tbtest.CACHE_OFF_CONF
+                     + "ServerLimit 1\nMaxRequestWorkers 16\nDBDMin 0\nDBDKeep 1\nDBDMax 1\n"
+                     + "SendBufferSize 16384\n")
+        yield
+        env.db_load()
+
+    def test_tb_810_04(self, env, httpd, db):
+        subsets = [c for n in (1, 2, 3) for c in itertools.combinations(sorted(self.FIELDS), n)]
+        for i, fields in enumerate(subsets[:70]):
+            r = httpd.post("/api/sync", json={"type": "sync", "requestId": 81040 + i, "tasks": {
+                "updated": [{"id": 1, **{f: self.FIELDS[f] for f in fields}}]}})
+            assert r.status_code == 200, tbtest.describe(r)
+
+        def closed():
+            return int(storm.root_query(env, "SHOW GLOBAL STATUS LIKE 'Com_stmt_close'")[0][1])
+
+        before = closed()
+        n = 3000
+        adds = [{"$PhantomId": f"_loan{i}", "name": f"loan {i}", "eventColor": "blue",
+                 "weight": i, "readOnly": True} for i in range(n)]
+        body = json.dumps({"type": "sync", "requestId": 81099, "tasks": {"added": adds}}).encode()
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        sock.settimeout(30)
+        sock.connect(("127.0.0.1", httpd.port))
+        try:
+            sock.sendall(b"POST /api/sync HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                         b"Content-Type: application/json\r\nConnection: close\r\n"
+                         + f"X-TB-Test: {env.current_test}\r\n".encode()
+                         + f"Content-Length: {len(body)}\r\n\r\n".encode() + body)
+            tbtest.poll(lambda: db.scalar("SELECT COUNT(*) FROM tasks WHERE name LIKE 'loan %%'")
+                        == n, 20, what="the sync committed")
+            # committed, its answer (over 100 KB) stuck before a client that does not read
+            got = tbtest.poll(lambda: closed() > before or None, 5,
+                              what="the sync's own statement closed before its answer was read")
+            assert got
+        finally:
+            chunks = []
+            while True:
+                b = sock.recv(1 << 20)
+                if not b:
+                    break
+                chunks.append(b)
+            sock.close()
+        answer = body_of(b"".join(chunks))
+        assert answer["success"] is True and len(answer["tasks"]["rows"]) == n
