@@ -16,7 +16,8 @@
 #
 # Environment: TB_HTTP_PORT (8080), TB_DB_PORT (3307), TB_STATE_DIR (<repo>/state), TB_DB_NAME,
 # TB_DB_USER, TB_DB_PASS (all three "taskboard"), TB_MODULE (<repo>/mod_taskboard/.libs/mod_taskboard.so),
-# TB_HTTPD_PRELOAD (LD_PRELOAD for httpd only, used by the sanitizer run).
+# TB_HTTPD_PRELOAD (LD_PRELOAD for httpd only, used by the sanitizer run), TB_HTTPD_CORE_LIMIT
+# (ulimit -c for httpd, used by the tests).
 
 set -euo pipefail
 # the httpd children run as www-data and must be able to read what we create
@@ -312,6 +313,11 @@ cmd_httpd_start() {
     logpos=$(file_size "$errlog")
 
     rc=0
+    # TB_HTTPD_CORE_LIMIT: ulimit -c for httpd (the tests: unlimited, so that a crashed child
+    # leaves a core in the CoreDumpDirectory of their config)
+    if [ -n "${TB_HTTPD_CORE_LIMIT:-}" ]; then
+        ulimit -S -c "$TB_HTTPD_CORE_LIMIT" || die "ulimit -c $TB_HTTPD_CORE_LIMIT refused"
+    fi
     # TB_HTTPD_PRELOAD: libraries preloaded into httpd, for the sanitizer run (make test-asan)
     LD_PRELOAD=${TB_HTTPD_PRELOAD:-} /usr/sbin/apache2 -d "$dir" -f "$conf" -k start \
         < /dev/null > "$dir/logs/startup.log" 2>&1 || rc=$?

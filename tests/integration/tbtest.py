@@ -787,10 +787,10 @@ class Httpd:
 # ------------------------------------------------------------------------------------------------
 # The session environment
 
-def _allow_cores():
-    """In the child before exec: no limit on the size of core files (the soft limit is often 0)."""
+def _core_limit() -> str:
+    """ulimit -c for httpd: as large as the hard limit allows (the soft limit is often 0)."""
     _, hard = resource.getrlimit(resource.RLIMIT_CORE)
-    resource.setrlimit(resource.RLIMIT_CORE, (hard, hard))
+    return "unlimited" if hard == resource.RLIM_INFINITY else str(hard // 1024)
 
 
 class TbEnv:
@@ -830,13 +830,13 @@ class TbEnv:
               timeout: float = 120) -> subprocess.CompletedProcess:
         env = dict(os.environ)
         env.update(TB_STATE_DIR=self.state_dir, TB_DB_PORT=str(self.db_port), TB_DB_NAME=DB_NAME,
-                   TB_DB_USER=DB_USER, TB_DB_PASS=DB_PASS, TB_MODULE=self.module)
-        # httpd may dump core (ulimit -c unlimited): a crashed child then leaves a core whose
-        # backtrace the test that saw the crash shows (Httpd.crash_reports)
-        preexec = _allow_cores if args and args[0] == "httpd-start" else None
+                   TB_DB_USER=DB_USER, TB_DB_PASS=DB_PASS, TB_MODULE=self.module,
+                   # httpd may dump core (ulimit -c, up to the hard limit): a crashed child then
+                   # leaves a core whose backtrace the test that saw the crash shows
+                   # (Httpd.crash_reports)
+                   TB_HTTPD_CORE_LIMIT=_core_limit())
         p = subprocess.run([TBCTL, *args], env=env, input=input, capture_output=True, text=True,
-                           timeout=timeout, stdin=None if input is not None else subprocess.DEVNULL,
-                           preexec_fn=preexec)
+                           timeout=timeout, stdin=None if input is not None else subprocess.DEVNULL)
         if check and p.returncode != 0:
             raise RuntimeError(f"tbctl.sh {' '.join(args)} failed ({p.returncode}):\n"
                                f"{p.stdout}{p.stderr}")
