@@ -6,8 +6,10 @@ config plus a per-class `test.conf`, and an error-log check that runs after ever
 builder is deliberately dumb: it writes the text it is given and knows nothing of the module.
 """
 
+import base64
 import datetime
 import decimal
+import hashlib
 import json
 import os
 import re
@@ -49,6 +51,27 @@ def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+# The modules of Basic authentication against an htpasswd file.
+AUTH_MODULES = ("auth_basic", "authn_core", "authn_file", "authz_user")
+
+
+def auth_mods() -> str:
+    """LoadModule lines of AUTH_MODULES, for a test.conf that authenticates."""
+    return "".join(f'LoadModule {m}_module "{MODULES_DIR}/mod_{m}.so"\n' for m in AUTH_MODULES)
+
+
+def write_htpasswd(httpd, users: dict, name: str = "htpasswd") -> str:
+    """An htpasswd file ({SHA} digests) of users (name -> password) in the server's conf/,
+    readable by httpd's user; returns its path."""
+    path = os.path.join(httpd.root, "conf", name)
+    with open(path, "w") as f:
+        for user, pw in users.items():
+            digest = base64.b64encode(hashlib.sha1(pw.encode()).digest()).decode()
+            f.write(f"{user}:{{SHA}}{digest}\n")
+    os.chmod(path, 0o644)
+    return path
 
 
 def poll(fn, timeout: float, interval: float = 0.1, what: str = "condition"):

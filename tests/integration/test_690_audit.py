@@ -3,16 +3,14 @@ writes the authenticated user (httpd's, here mod_auth_basic with a password file
 into those columns on insert and on update, never the client, and returns them in the sync
 answer's rows."""
 
-import base64
 import datetime
-import hashlib
 import os
 
 import pytest
 import requests
 
 import tbtest
-from tbtest import MODULES_DIR, describe
+from tbtest import describe
 
 USERS = {"alice": "wonderland", "bob": "builder"}
 
@@ -31,8 +29,7 @@ STORE = """\
 
 
 def conf(htpasswd: str) -> str:
-    mods = "".join(f'LoadModule {m}_module "{MODULES_DIR}/mod_{m}.so"\n'
-                   for m in ("auth_basic", "authn_core", "authn_file", "authz_user"))
+    mods = tbtest.auth_mods()
     return (mods + "<Location /audit>\n" + STORE
             + f'    AuthType Basic\n    AuthName "board"\n    AuthUserFile "{htpasswd}"\n'
             + "    Require valid-user\n</Location>\n"
@@ -53,12 +50,7 @@ class TestAudit:
 
     @pytest.fixture(autouse=True, scope="class")
     def _class_scope(self, env, httpd):
-        path = os.path.join(httpd.root, "conf", "htpasswd")
-        with open(path, "w") as f:
-            for user, pw in USERS.items():
-                digest = base64.b64encode(hashlib.sha1(pw.encode()).digest()).decode()
-                f.write(f"{user}:{{SHA}}{digest}\n")
-        os.chmod(path, 0o644)
+        path = tbtest.write_htpasswd(httpd, USERS)
         httpd.reload(conf(path))
         env.db_load()
         yield

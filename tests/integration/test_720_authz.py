@@ -5,7 +5,6 @@ as the module's JSON errors, whether httpd or the module refuses, and a refused 
 nothing."""
 
 import base64
-import hashlib
 import json
 import os
 import urllib.parse
@@ -15,7 +14,7 @@ import requests
 
 import sse
 import tbtest
-from tbtest import MODULES_DIR, describe
+from tbtest import describe
 from test_710_boards import BOARD_TABLES, SEED, boards_conf
 
 USERS = {"alice": "wonderland", "bob": "builder", "carol": "singer"}
@@ -57,8 +56,7 @@ EXTRA = """
 
 
 def conf(htpasswd: str) -> str:
-    mods = "".join(f'LoadModule {m}_module "{MODULES_DIR}/mod_{m}.so"\n'
-                   for m in ("auth_basic", "authn_core", "authn_file", "authz_user"))
+    mods = tbtest.auth_mods()
     text = boards_conf(with_access=True).replace("/etc/apache2/taskboard.htpasswd", htpasswd)
     return mods + text + EXTRA.replace("{htpasswd}", htpasswd)
 
@@ -76,12 +74,7 @@ class TestAuthz:
 
     @pytest.fixture(autouse=True, scope="class")
     def _class_scope(self, env, httpd, db):
-        path = os.path.join(httpd.root, "conf", "htpasswd")
-        with open(path, "w") as f:
-            for user, pw in USERS.items():
-                digest = base64.b64encode(hashlib.sha1(pw.encode()).digest()).decode()
-                f.write(f"{user}:{{SHA}}{digest}\n")
-        os.chmod(path, 0o644)
+        path = tbtest.write_htpasswd(httpd, USERS)
         env.db_load(os.path.join(tbtest.REPO, "sql", "boards.sql"))
         httpd.reload(conf(path))
         yield

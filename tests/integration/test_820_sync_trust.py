@@ -10,8 +10,6 @@
 - 9: a negative revision is a 400, never arithmetic on it (UBSan: make integration-asan).
 """
 
-import base64
-import hashlib
 import json
 import os
 
@@ -20,7 +18,7 @@ import requests
 
 import boards
 import tbtest
-from tbtest import (MODULES_DIR, Unchanged, check_sync, check_sync_error, check_sync_result,
+from tbtest import (Unchanged, check_sync, check_sync_error, check_sync_result,
                     describe, sync_post)
 from test_710_boards import BOARD_TABLES, SEED, boards_conf
 
@@ -62,18 +60,10 @@ def statement_bound(conf_text: str) -> int:
 
 
 def write_htpasswd(httpd) -> str:
-    path = os.path.join(httpd.root, "conf", "htpasswd")
-    with open(path, "w") as f:
-        for user, pw in USERS.items():
-            digest = base64.b64encode(hashlib.sha1(pw.encode()).digest()).decode()
-            f.write(f"{user}:{{SHA}}{digest}\n")
-    os.chmod(path, 0o644)
-    return path
+    return tbtest.write_htpasswd(httpd, USERS)
 
 
-def auth_mods() -> str:
-    return "".join(f'LoadModule {m}_module "{MODULES_DIR}/mod_{m}.so"\n'
-                   for m in ("auth_basic", "authn_core", "authn_file", "authz_user"))
+auth_mods = tbtest.auth_mods
 
 
 class TestStatements:

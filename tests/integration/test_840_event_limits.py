@@ -15,7 +15,6 @@ that serves the streams.
 """
 
 import base64
-import hashlib
 import json
 import os
 import time
@@ -288,14 +287,8 @@ class TestPerUser:
 
     @pytest.fixture(autouse=True, scope="class")
     def _class_scope(self, env, httpd):
-        path = os.path.join(httpd.root, "conf", "htpasswd840")
-        with open(path, "w") as f:
-            for user, pw in USERS.items():
-                digest = base64.b64encode(hashlib.sha1(pw.encode()).digest()).decode()
-                f.write(f"{user}:{{SHA}}{digest}\n")
-        os.chmod(path, 0o644)
-        mods = "".join(f'LoadModule {m}_module "{tbtest.MODULES_DIR}/mod_{m}.so"\n'
-                       for m in ("auth_basic", "authn_core", "authn_file", "authz_user"))
+        path = tbtest.write_htpasswd(httpd, USERS, "htpasswd840")
+        mods = tbtest.auth_mods()
         httpd.reload(mods + BASE + MPM8 + "TaskBoardEventsMaxStreams 6 2\n"
                      + "<Location /api/events>\n    AuthType Basic\n    AuthName board\n"
                      + f'    AuthUserFile "{path}"\n    Require valid-user\n</Location>\n')
