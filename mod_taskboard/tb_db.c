@@ -20,7 +20,7 @@
  * later: the server is going down, or an administrator (or a watchdog)
  * killed the statement or the whole connection. */
 #define ER_SERVER_SHUTDOWN 1053
-#define ER_QUERY_INTERRUPTED 1317
+#define ER_QUERY_INTERRUPTED TB_ER_QUERY_INTERRUPTED
 #define ER_CONNECTION_KILLED 1927
 #define ER_LOCK_WAIT_TIMEOUT 1205
 #define ER_LOCK_DEADLOCK 1213

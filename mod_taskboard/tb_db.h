@@ -46,6 +46,10 @@ typedef struct tb_db_t {
  *  max_prepared_stmt_count.  Beyond it, statements live for one request. */
 #define TB_DB_MAX_KEPT_STATEMENTS 64
 
+/* MariaDB's "Query execution was interrupted" (KILL QUERY, or a timeout):
+ * the request can succeed a moment later. */
+#define TB_ER_QUERY_INTERRUPTED 1317
+
 /** What went wrong, for the error log; never for the client. */
 typedef struct tb_db_error_t {
     int code;                   /* the driver's errno (MySQL's), or 0 */

@@ -374,6 +374,22 @@ static int select_row(apply_t *a, const char *sql, int n, const char **args,
                             doing, &a->err->db);
 }
 
+/* A statement the database answered with success without doing it.
+ * MariaDB (10.11 at least) answers a DELETE whose ON DELETE CASCADE a
+ * KILL QUERY interrupted with OK and 0 rows, and leaves the row in place;
+ * taken at its word, a removal would be acknowledged and not made.  Such
+ * a statement was interrupted: the sync fails as when the error came
+ * (503, nothing saved, the client sends it again). */
+static int interrupted(apply_t *a, const char *doing)
+{
+    a->err->db.code = TB_ER_QUERY_INTERRUPTED;
+    a->err->db.text = "the database answered success but did not do it "
+                      "(an interrupted statement)";
+    a->err->db.doing = doing;
+    a->err->db.unavailable = 1;
+    return db_failed(a, NULL, NULL);
+}
+
 static int exec_sql(apply_t *a, const char *sql, int n, const char **args,
                     int *nrows, const char *doing)
 {
@@ -701,7 +717,19 @@ static int apply_removals(apply_t *a)
             if (rv) {
                 return db_failed(a, ch->store, rec);
             }
-            a->changed |= rows > 0;     /* gone already: still success */
+            if (rows == 0) {
+                /* gone already (still success), unless the database
+                 * only says so (interrupted above) */
+                const char **still;
+                if (select_row(a, ch->store->sql_select_id, 1, &rec->id, 1,
+                               &still, "checking a removal")) {
+                    return db_failed(a, NULL, NULL);
+                }
+                if (still) {
+                    return interrupted(a, "removing a record");
+                }
+            }
+            a->changed |= rows > 0;
             if (rows > 0) {
                 note(a, ch->store, rec->id, "removed");
             }
@@ -1086,6 +1114,7 @@ static int apply_once(apply_t *a)
     /* Exactly one step per sync that changed something. */
     if (a->has_revision && a->changed) {
         const char *key = rev->scope ? a->sync->board : rev->key_value;
+        int raised = 0;
         if (a->sync->conf->journal
             && tb_journal_write(a->db, a->sync->conf->journal,
                                 a->sync->board, a->revision + 1, a->written,
@@ -1093,9 +1122,13 @@ static int apply_once(apply_t *a)
             return db_failed(a, NULL, NULL);
         }
         if (tb_db_exec(a->db, prepared(a, rev->sql_raise),
-                       rev->key_column ? 1 : 0, &key, NULL,
+                       rev->key_column ? 1 : 0, &key, &raised,
                        "raising the revision", &a->err->db)) {
             return db_failed(a, NULL, NULL);
+        }
+        if (raised < 1) {
+            /* the row is there (locked above): one step per sync */
+            return interrupted(a, "raising the revision");
         }
         a->revision++;
     }

@@ -20,6 +20,7 @@ import urllib.parse
 
 import pymysql
 import pytest
+import requests
 
 import boards
 import storm
@@ -136,9 +137,11 @@ class ConnectionKiller(threading.Thread):
     A kill lands wherever that connection happens to be: in a query, between two statements of
     a transaction, in the COMMIT, in the login or the ping that follows it, or idle in the pool."""
 
-    def __init__(self, env):
+    def __init__(self, env, weights=(6, 3, 1), pause=(0.002, 0.03)):
         super().__init__(name="connection-killer", daemon=True)
         self.env = env
+        self.weights = weights          # of KILL, KILL QUERY and "all"
+        self.pause = pause              # between two kills, seconds (uniform)
         self.stop = threading.Event()
         self.kills = collections.Counter()
         self.error = None
@@ -149,13 +152,13 @@ class ConnectionKiller(threading.Thread):
                             user="root", password="", autocommit=True, connect_timeout=5)
         try:
             with c.cursor() as cur:
-                while not self.stop.wait(rnd.uniform(0.002, 0.03)):
+                while not self.stop.wait(rnd.uniform(*self.pause)):
                     cur.execute("SELECT ID FROM information_schema.PROCESSLIST WHERE USER = %s",
                                 (tbtest.DB_USER,))
                     ids = [row[0] for row in cur.fetchall()]
                     if not ids:
                         continue
-                    how = rnd.choices(["KILL", "KILL QUERY", "all"], [6, 3, 1])[0]
+                    how = rnd.choices(["KILL", "KILL QUERY", "all"], self.weights)[0]
                     for victim in (ids if how == "all" else [rnd.choice(ids)]):
                         try:
                             cur.execute(f"{'KILL' if how == 'all' else how} {int(victim)}")
@@ -215,6 +218,87 @@ class TestConnectionsKilledDuringStorm:
         tbtest.check_load(httpd.get("/api/load"), self.board, db)
         report("900_07 connections killed", {"kills": dict(killer.kills),
                                              "outcomes": s.tally.table(), **result})
+
+
+    def test_tb_900_08(self, env, httpd, db):
+        # Statements interrupted (KILL QUERY, and nothing else) while cards are moved and
+        # removed: what a 200 acknowledged is in the database.  MariaDB 10.11 answers a DELETE
+        # whose ON DELETE CASCADE it interrupted with OK and 0 rows, the row still there (seen
+        # here as acknowledged removals of cards that stayed); the module must not take that
+        # for "removed already".
+        httpd.expect_log(*OUTAGE_LOG)
+        n, workers = scaled(1600), 4
+        tag = "kq-"
+        with db.conn().cursor() as cur:
+            cur.executemany("INSERT INTO tasks (name, status, weight) VALUES (%s, 'todo', 1)",
+                            [(f"{tag}{i}",) for i in range(n)])
+            cur.execute("INSERT INTO assignments (event, resource, units) SELECT id, 1, 50 "
+                        "FROM tasks WHERE name LIKE %s", (tag + "%",))
+        cards = dict(db.query("SELECT t.id, a.id FROM tasks t JOIN assignments a "
+                              "ON a.event = t.id WHERE t.name LIKE %s", (tag + "%",)))
+        assert len(cards) == n
+        rids = iter(range(9080000000, 9090000000))
+        lock = threading.Lock()
+        problems, outcomes = [], collections.Counter()
+
+        def save(changes: dict) -> dict:
+            """Sends changes until they are acknowledged (a 503 may or may not have applied
+            them: the same changes again, under a new requestId, as a client does)."""
+            with requests.Session() as session:
+                for _ in range(200):
+                    with lock:
+                        rid = next(rids)
+                    r = session.post(httpd.url("/api/sync"), timeout=30,
+                                     json={"type": "sync", "requestId": rid, **changes},
+                                     headers={"X-TB-Test": env.current_test})
+                    with lock:
+                        outcomes[r.status_code] += 1
+                    if r.status_code == 200:
+                        return r.json()
+                    assert r.status_code == 503, tbtest.describe(r)
+                    storm.check_unavailable(r, "sync", rid)
+                    time.sleep(0.01)
+            raise AssertionError(f"not acknowledged after 200 attempts: {changes}")
+
+        def work(ids):
+            # checked as root: the killer interrupts only the board user's statements
+            check = pymysql.connect(unix_socket=os.path.join(env.state_dir, "mariadb",
+                                                             "mysqld.sock"),
+                                    user="root", password="", database=tbtest.DB_NAME,
+                                    autocommit=True)
+            try:
+                with check.cursor() as cur:
+                    for tid in ids:
+                        save({"tasks": {"updated": [{"id": tid, "status": "doing"}]}})
+                        cur.execute("SELECT status FROM tasks WHERE id = %s", (tid,))
+                        status = cur.fetchall()
+                        if status != (("doing",),):
+                            problems.append(f"card {tid}: move acknowledged, {status}")
+                        save({"tasks": {"removed": [{"id": tid}]}})
+                        cur.execute("SELECT 'task', id FROM tasks WHERE id = %s UNION ALL "
+                                    "SELECT 'assignment', id FROM assignments WHERE id = %s",
+                                    (tid, cards[tid]))
+                        left = cur.fetchall()
+                        if left:
+                            problems.append(f"card {tid}: removal acknowledged, left {left}")
+            finally:
+                check.close()
+
+        killer = ConnectionKiller(env, weights=(0, 1, 0), pause=(0.001, 0.004))
+        killer.start()
+        try:
+            ids = sorted(cards)
+            with concurrent.futures.ThreadPoolExecutor(workers) as pool:
+                for f in [pool.submit(work, ids[k::workers]) for k in range(workers)]:
+                    f.result()
+        finally:
+            killer.stop.set()
+            killer.join(10)
+        assert killer.error is None, f"the killer failed: {killer.error!r}"
+        report("900_08 statements interrupted", {"cards": n, "kills": dict(killer.kills),
+                                                 "answers": dict(outcomes)})
+        assert outcomes[503] > 0, f"no statement was interrupted: {dict(outcomes)}"
+        assert not problems, problems
 
 
 class TestGracefulRestarts:
