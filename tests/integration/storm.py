@@ -160,6 +160,7 @@ class Card:
     status: str
     resource: int
     assignments: Set[int] = field(default_factory=set)
+    added_by: str = ""                        # the attempt that was acknowledged (diagnostics)
 
 
 @dataclass
@@ -211,6 +212,7 @@ class StormClient(threading.Thread):
         self.failures: List[str] = []
         self.conn_error = None                # a connection error that is not allowed
         self.per_what = collections.Counter()  # requests sent, by "sync" and "load"
+        self.history: List[str] = []          # every sync attempt and its outcome (diagnostics)
 
     # -- plumbing
 
@@ -393,6 +395,8 @@ class StormClient(threading.Thread):
             if unknown:
                 self.resends += 1
             node, r, err, t0, t1 = self.call("POST", "/api/sync", "sync", data=raw)
+            self.history.append(f"{rid} node {node} {parts}: "
+                                f"{r.status_code if r is not None else err}")
             if self.conn_error:
                 self.abandon(parts, err, rid)
                 self.fail(self.conn_error)
@@ -449,8 +453,11 @@ class StormClient(threading.Thread):
                 expect_reported |= self.live[p[1]].assignments
         # a resend finds the cascaded assignments gone already (unless its answer is replayed)
         if (reported != expect_reported) if not resent else not reported <= expect_reported:
-            self.fail(f"sync: assignments removed {sorted(reported)}, expected "
-                      f"{sorted(expect_reported)} (resent: {resent})")
+            removed = [p[1] for p in parts if p[0] == "remove"]
+            self.fail(f"sync {rid}: assignments removed {sorted(reported)}, expected "
+                      f"{sorted(expect_reported)} (resent: {resent}); the cards "
+                      + "; ".join(f"{tid} {self.live[tid]}" for tid in removed)
+                      + "; the client's syncs:\n  " + "\n  ".join(self.history[-40:]))
         if "tasks" in body and "removed" in body["tasks"]:
             self.fail(f"sync: tasks removed {body['tasks']['removed']}")
         for p in parts:
@@ -466,7 +473,8 @@ class StormClient(threading.Thread):
                     self.fail(f"sync: added assignment {a!r} for card {t!r}")
                 if t["id"] in self.live or t["id"] in self.gone:
                     self.fail(f"sync: the new card got id {t['id']}, which is known already")
-                self.live[t["id"]] = Card(name, "todo", res, {a["id"]})
+                self.live[t["id"]] = Card(name, "todo", res, {a["id"]},
+                                          added_by=f"{rid} resent={resent}")
                 self.order.append(t["id"])
             elif p[0] == "move":
                 self.live[p[1]].status = p[2]
