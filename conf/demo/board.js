@@ -43,6 +43,7 @@
 
     let revision = null;            // the board's revision as this page last saw it
     let newestEvent = 0;            // the highest revision an event announced
+    let listening = false;          // the events stream is open (or being retried)
     let inflight = null;            // the changes of the sync under way
     let failed = false;             // the last sync failed: wait for the user (or the next change)
     let requestCounter = 0;
@@ -117,9 +118,11 @@
             applyLoad(body);
             failed = false;
             setStatus('saved');
+            return true;
         } catch (err) {
             showMessage(`The board could not be loaded: ${err.message}`);
             setStatus('unsaved');
+            return false;
         }
     }
 
@@ -340,10 +343,13 @@
     }
 
     // Other users' changes, announced by the events handler (README "Live boards").
+    // Only once the board is loaded: a page that could not load it (no access, wrong
+    // password, server down) has nothing to follow, and its reload button starts over.
     function listen() {
         if (!window.EventSource) {
             return;
         }
+        listening = true;
         const events = new EventSource(`${API}/events`, {withCredentials: true});
         events.onopen = () => $('live').classList.add('on');
         // the browser reconnects by itself (with Last-Event-ID), unless the server refused; a
@@ -701,9 +707,11 @@
             form.elements.name.value = '';
         });
         $('save').addEventListener('click', () => sync(false));
-        $('reload').addEventListener('click', () => load());
+        $('reload').addEventListener('click', () => {
+            load().then((ok) => ok && !listening && listen());
+        });
         $('message-close').addEventListener('click', () => { $('message').hidden = true; });
-        load().then(listen);
+        load().then((ok) => ok && listen());
     }
 
     start();
