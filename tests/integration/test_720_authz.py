@@ -49,6 +49,21 @@ EXTRA = """
 <Location /team/load>
     SetHandler taskboard-load
 </Location>
+<Location /multi>
+    AuthType Basic
+    AuthName "team"
+    AuthUserFile "{htpasswd}"
+    Require valid-user
+    # every row of the user, the narrowest first: the widest must count, not the first
+    TaskBoardAuthzQuery "SELECT access FROM board_access WHERE user = %s ORDER BY access = 'write'"
+    TaskBoardRevision options value name=revision
+    <TaskBoardStore tasks>
+        TaskBoardField name string required
+    </TaskBoardStore>
+</Location>
+<Location /multi/sync>
+    SetHandler taskboard-sync
+</Location>
 <Location /tb-status>
     SetHandler taskboard-status
 </Location>
@@ -190,6 +205,22 @@ class TestAuthz:
                                                               "name": "bob"}]}}), 403, "sync")
             check_json_error(requests.get(httpd.url("/team/load"), timeout=10,
                                           auth=("carol", USERS["carol"])), 403, "load")
+
+    def test_tb_720_09(self, httpd, db, env):
+        # a query that gives several rows (a user's groups): the widest access counts, in
+        # whatever order they come.  alice's rows are 'read' (board 2) then 'write' (board 1);
+        # bob's only row is 'read'.
+        env.db_load()
+        r = requests.post(httpd.url("/multi/sync"), auth=("alice", USERS["alice"]), timeout=10,
+                          json={"type": "sync", "requestId": 30, "tasks": {"added": [
+                              {"$PhantomId": "_m", "name": "multi"}]}})
+        assert r.status_code == 200, describe(r)
+        with tbtest.Unchanged(db):
+            check_json_error(requests.post(httpd.url("/multi/sync"), timeout=10,
+                                           auth=("bob", USERS["bob"]), json={
+                                               "type": "sync", "requestId": 31, "tasks": {
+                                                   "added": [{"$PhantomId": "_n",
+                                                              "name": "bob"}]}}), 403, "sync")
 
     def status(self, httpd) -> dict:
         r = requests.get(httpd.url("/tb-status?json"), headers={"Connection": "close"},
