@@ -177,12 +177,20 @@ class TestRetries:
         assert retry_rows(db, "taskboard_requests") == 1
         db.execute("UPDATE taskboard_phantoms SET created_at = NOW() - INTERVAL 8 DAY")
         db.execute("UPDATE taskboard_requests SET created_at = NOW() - INTERVAL 8 DAY")
+        # younger than the retention (7 days): kept, however long ago within it
+        db.execute("INSERT INTO taskboard_phantoms (tbl, phantom, user, real_id, created_at) "
+                   "VALUES ('tasks', '_young', '', '1', NOW() - INTERVAL 6 DAY)")
+        db.execute("INSERT INTO taskboard_requests (request_id, body_hash, response, "
+                   "created_at) VALUES ('young', 'x', '{}', NOW() - INTERVAL 6 DAY)")
         httpd.restart()
         self.post(httpd, db, {"type": "sync", "requestId": 9,
                               "tasks": {"updated": [{"id": 1, "status": "done"}]}})
-        tbtest.poll(lambda: retry_rows(db, "taskboard_phantoms") == 0
-                    and retry_rows(db, "taskboard_requests") == 1, 10,
+        tbtest.poll(lambda: retry_rows(db, "taskboard_phantoms") == 1
+                    and retry_rows(db, "taskboard_requests") == 2, 10,
                     what="the old retry records pruned")
+        assert db.query("SELECT phantom FROM taskboard_phantoms") == [("_young",)]
+        assert sorted(db.query("SELECT request_id FROM taskboard_requests")) \
+            == [("9",), ("young",)]
 
 
 class TestPruningPerLocation:
