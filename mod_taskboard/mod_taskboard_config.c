@@ -274,7 +274,7 @@ static const char *cmd_store_section(cmd_parms *cmd, void *mconfig,
     const ap_directive_t *section = cmd->directive;
     const char *endp = ap_strrchr_c(arg, '>'), *args, *store_id, *err;
     tb_store_t *store;
-    int i, has_id = 0;
+    int i;
 
     if (!endp) {
         return TB_CMD_STORE_NAME " directive missing closing '>'";
@@ -321,18 +321,6 @@ static const char *cmd_store_section(cmd_parms *cmd, void *mconfig,
         return err;
     }
 
-    /* Rows come in the configured order, then by id so paging is stable. */
-    for (i = 0; i < store->order->nelts; i++) {
-        tb_order_t *o = &APR_ARRAY_IDX(store->order, i, tb_order_t);
-        if (strcasecmp(o->column, store->id_field.column) == 0) {
-            has_id = 1;
-        }
-    }
-    if (!has_id) {
-        tb_order_t *o = apr_array_push(store->order);
-        o->column = store->id_field.column;
-        o->descending = 0;
-    }
     store->scope = conf->scope;
     tb_sql_build_store(cmd->pool, store);
     APR_ARRAY_PUSH(conf->stores, tb_store_t *) = store;

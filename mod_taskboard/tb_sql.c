@@ -2,6 +2,8 @@
  * Licensed under the Apache License, Version 2.0.
  */
 
+#include <strings.h>
+
 #include <apr_strings.h>
 
 #include "tb_sql.h"
@@ -51,6 +53,19 @@ void tb_sql_build_store(apr_pool_t *pool, tb_store_t *store)
     }
     columns = apr_array_pstrcat(pool, parts, ',');
 
+    /* Rows come in the configured order, then by id, so that paging is
+     * stable and a store without TaskBoardOrder has one too. */
+    for (i = 0; i < store->order->nelts; i++) {
+        tb_order_t *o = &APR_ARRAY_IDX(store->order, i, tb_order_t);
+        if (strcasecmp(o->column, store->id_field.column) == 0) {
+            break;
+        }
+    }
+    if (i == store->order->nelts) {
+        tb_order_t *o = apr_array_push(store->order);
+        o->column = store->id_field.column;
+        o->descending = 0;
+    }
     apr_array_clear(parts);
     for (i = 0; i < store->order->nelts; i++) {
         tb_order_t *o = &APR_ARRAY_IDX(store->order, i, tb_order_t);

@@ -55,7 +55,7 @@ class TestRetries:
         # nothing, and leave the revision alone (nothing changed)
         first = self.post(httpd, db, ADD, request_id=100)
         tasks, assignments = db.count("tasks"), db.count("assignments")
-        with Unchanged(db):
+        with Unchanged(db, tbtest.ALL_BUT_ANSWERS):
             again = self.post(httpd, db, with_request_id(ADD, 101), request_id=101)
         assert again["tasks"]["rows"] == first["tasks"]["rows"]
         assert again["assignments"]["rows"] == first["assignments"]["rows"]
@@ -124,7 +124,7 @@ class TestRetries:
         tid = first["tasks"]["rows"][0]["id"]
         aid = first["assignments"]["rows"][0]["id"]
         self.post(httpd, db, {"type": "sync", "requestId": 8, "tasks": {"removed": [{"id": tid}]}})
-        with Unchanged(db):
+        with Unchanged(db, tbtest.ALL_BUT_ANSWERS):
             body = self.post(httpd, db, with_request_id(ADD, 106))
         assert {"$PhantomId": "_generatedEventModel_t1", "id": tid} in body["tasks"]["rows"]
         assert {"id": tid} in body["tasks"]["removed"]
@@ -177,12 +177,20 @@ class TestRetries:
         assert retry_rows(db, "taskboard_requests") == 1
         db.execute("UPDATE taskboard_phantoms SET created_at = NOW() - INTERVAL 8 DAY")
         db.execute("UPDATE taskboard_requests SET created_at = NOW() - INTERVAL 8 DAY")
+        # younger than the retention (7 days): kept, however long ago within it
+        db.execute("INSERT INTO taskboard_phantoms (tbl, phantom, user, real_id, created_at) "
+                   "VALUES ('tasks', '_young', '', '1', NOW() - INTERVAL 6 DAY)")
+        db.execute("INSERT INTO taskboard_requests (request_id, body_hash, response, "
+                   "created_at) VALUES ('young', 'x', '{}', NOW() - INTERVAL 6 DAY)")
         httpd.restart()
         self.post(httpd, db, {"type": "sync", "requestId": 9,
                               "tasks": {"updated": [{"id": 1, "status": "done"}]}})
-        tbtest.poll(lambda: retry_rows(db, "taskboard_phantoms") == 0
-                    and retry_rows(db, "taskboard_requests") == 1, 10,
+        tbtest.poll(lambda: retry_rows(db, "taskboard_phantoms") == 1
+                    and retry_rows(db, "taskboard_requests") == 2, 10,
                     what="the old retry records pruned")
+        assert db.query("SELECT phantom FROM taskboard_phantoms") == [("_young",)]
+        assert sorted(db.query("SELECT request_id FROM taskboard_requests")) \
+            == [("9",), ("young",)]
 
 
 class TestPruningPerLocation:

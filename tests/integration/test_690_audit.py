@@ -17,7 +17,7 @@ USERS = {"alice": "wonderland", "bob": "builder"}
 STORE = """\
     TaskBoardRevision options value name=revision
     <TaskBoardStore tasks>
-        TaskBoardTable tasks
+        TaskBoardTable audit_tasks
         TaskBoardField name      string required
         TaskBoardField status    string
         TaskBoardField createdBy string   column=created_by stamp=created-by
@@ -26,6 +26,19 @@ STORE = """\
         TaskBoardField updatedAt datetime column=updated_at stamp=updated-at
     </TaskBoardStore>
 """
+
+
+# The stamp columns without defaults: the sample's tasks have DEFAULT CURRENT_TIMESTAMP ON UPDATE
+# CURRENT_TIMESTAMP, which would hide a module that never writes the times.
+TABLE = """CREATE TABLE audit_tasks (
+    id INT AUTO_INCREMENT PRIMARY KEY,
+    name VARCHAR(255) NOT NULL,
+    status VARCHAR(20) NULL,
+    created_by VARCHAR(100) NULL,
+    updated_by VARCHAR(100) NULL,
+    created_at DATETIME NULL,
+    updated_at DATETIME NULL
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4"""
 
 
 def conf(htpasswd: str) -> str:
@@ -42,6 +55,8 @@ def db_now(db) -> datetime.datetime:
 
 
 def near(iso: str, now: datetime.datetime) -> bool:
+    if iso is None:
+        return False
     t = datetime.datetime.strptime(iso, "%Y-%m-%dT%H:%M:%SZ")
     return abs((t - now).total_seconds()) < 60
 
@@ -49,11 +64,14 @@ def near(iso: str, now: datetime.datetime) -> bool:
 class TestAudit:
 
     @pytest.fixture(autouse=True, scope="class")
-    def _class_scope(self, env, httpd):
+    def _class_scope(self, env, httpd, db):
         path = tbtest.write_htpasswd(httpd, USERS)
-        httpd.reload(conf(path))
         env.db_load()
+        db.execute("DROP TABLE IF EXISTS audit_tasks")
+        db.execute(TABLE)
+        httpd.reload(conf(path))
         yield
+        db.execute("DROP TABLE IF EXISTS audit_tasks")
         env.db_load()
 
     def sync(self, httpd, user, pkg, path="/audit/sync"):
@@ -73,8 +91,11 @@ class TestAudit:
         assert row["createdBy"] == row["updatedBy"] == "alice", row
         assert near(row["createdAt"], now) and near(row["updatedAt"], now), row
         tid = row["id"]
-        assert db.query("SELECT created_by, updated_by FROM tasks WHERE id = %s",
+        assert db.query("SELECT created_by, updated_by FROM audit_tasks WHERE id = %s",
                         (tid,))[0] == ("alice", "alice")
+        # times the update must leave (created) and replace (updated)
+        db.execute("UPDATE audit_tasks SET created_at = '2002-02-02 02:02:02', "
+                   "updated_at = '2001-01-01 01:01:01' WHERE id = %s", (tid,))
 
         body = self.sync(httpd, "bob", {"type": "sync", "requestId": 2, "tasks": {"updated": [
             {"id": tid, "status": "done", "updatedBy": "mallory"}]}})
@@ -82,14 +103,18 @@ class TestAudit:
         assert row["id"] == tid and row["updatedBy"] == "bob", row
         assert near(row["updatedAt"], now), row
         assert "createdBy" not in row and "status" not in row, row   # unchanged / as sent
-        assert db.query("SELECT created_by, updated_by, status FROM tasks WHERE id = %s",
+        assert db.query("SELECT created_by, updated_by, status FROM audit_tasks WHERE id = %s",
                         (tid,))[0] == ("alice", "bob", "done")
+        created, updated = db.query("SELECT created_at, updated_at FROM audit_tasks "
+                                    "WHERE id = %s", (tid,))[0]
+        assert created == datetime.datetime(2002, 2, 2, 2, 2, 2), created
+        assert abs((updated - now).total_seconds()) < 60, updated
 
         # an update of nothing the server stores writes nothing, stamps included
         body = self.sync(httpd, "alice", {"type": "sync", "requestId": 3, "tasks": {
             "updated": [{"id": tid, "cls": "x"}]}})
         assert "tasks" not in body, body
-        assert db.scalar("SELECT updated_by FROM tasks WHERE id = %s", (tid,)) == "bob"
+        assert db.scalar("SELECT updated_by FROM audit_tasks WHERE id = %s", (tid,)) == "bob"
 
     def test_tb_690_02(self, httpd, db):
         # no authentication in front: the user stamps are NULL, the time stamps are written;

@@ -88,7 +88,7 @@ void test_sql_scoped(void)
     APR_ARRAY_IDX(store->fields, 1, tb_field_t *)->references = "tasks";
     tb_sql_build_store(p, store);
     CHECK_STR(store->sql_select_all, "SELECT `id`,`name`,`parent_id` FROM "
-              "`tasks` WHERE `board_id` = %s ORDER BY ");
+              "`tasks` WHERE `board_id` = %s ORDER BY `id` ASC");
     CHECK_STR(store->sql_count,
               "SELECT COUNT(*) FROM `tasks` WHERE `board_id` = %s");
     CHECK_STR(store->sql_lock_id, "SELECT `id`,`name`,`parent_id` FROM "
