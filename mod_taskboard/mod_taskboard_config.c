@@ -1186,20 +1186,25 @@ const command_rec tb_cmds[] = {
                      "<TaskBoardStore storeId> ... </TaskBoardStore>: a "
                      "store served by this location"),
     AP_INIT_TAKE1(TB_CMD_TABLE, cmd_table, NULL, RSRC_CONF | ACCESS_CONF,
-                  "the table of the store (default: the storeId)"),
+                  "the table of the store (default: the storeId); inside "
+                  "<TaskBoardStore> only"),
     AP_INIT_TAKE12(TB_CMD_ID, cmd_id, NULL, RSRC_CONF | ACCESS_CONF,
                    "the key column and its kind, auto|string "
-                   "(default: id auto)"),
+                   "(default: id auto); inside <TaskBoardStore> only"),
     AP_INIT_RAW_ARGS(TB_CMD_ORDER, cmd_order, NULL, RSRC_CONF | ACCESS_CONF,
                      "columns to order the rows by, each optionally "
-                     "followed by ASC or DESC"),
+                     "followed by ASC or DESC (then by the key); inside "
+                     "<TaskBoardStore> only"),
     AP_INIT_RAW_ARGS(TB_CMD_FIELD, cmd_field, NULL, RSRC_CONF | ACCESS_CONF,
                      "name type [column=] [default=] [readonly] [required] "
-                     "[maxlength=] [values=a,b] [references=store]"),
+                     "[maxlength=] [min=] [max=] [values=a,b] "
+                     "[references=store] [stamp=created-by|updated-by|"
+                     "created-at|updated-at]; inside <TaskBoardStore> only"),
     AP_INIT_RAW_ARGS(TB_CMD_REVISION, cmd_revision, NULL,
                      RSRC_CONF | ACCESS_CONF,
                      "table column [keycolumn=value]: where the revision "
-                     "lives"),
+                     "lives; under TaskBoardScope: table column [keycolumn], "
+                     "one row per board"),
     AP_INIT_TAKE23(TB_CMD_SCOPE, cmd_scope, NULL, RSRC_CONF | ACCESS_CONF,
                    "column env=NAME|param=NAME [int|string]: many boards in "
                    "the same tables, told apart by column; put it before "
@@ -1240,7 +1245,8 @@ const command_rec tb_cmds[] = {
                    "retention: 604800)"),
     AP_INIT_TAKE1(TB_CMD_EVENTS_POLL, cmd_events_poll, NULL, RSRC_CONF,
                   "how often each httpd process reads the journal for its "
-                  "event subscribers (default: 1s)"),
+                  "event subscribers: seconds, or with ms, s, mi or h "
+                  "(default: 1s)"),
     AP_INIT_TAKE1(TB_CMD_EVENTS_HEARTBEAT, cmd_events_time, NULL,
                   RSRC_CONF | ACCESS_CONF,
                   "silence after which an event stream gets a comment line "

@@ -192,19 +192,19 @@ int tb_check_method(request_rec *r, const char *type, const char *allow)
 {
     int allow_get = strstr(allow, "GET") != NULL;
     int allow_post = strstr(allow, "POST") != NULL;
+    /* OPTIONS is answered too, so every Allow header names it. */
+    const char *allow_all = apr_pstrcat(r->pool, allow, ", OPTIONS", NULL);
 
     if (r->method_number == M_OPTIONS) {
         /* Not ap_send_http_options(): it lists the methods through httpd's
          * method registry, which is empty after the configuration is read
          * a second time, so it would answer "Allow: TRACE" only. */
-        apr_table_setn(r->headers_out, "Allow", apr_pstrcat(r->pool, allow,
-                                                            ", OPTIONS",
-                                                            NULL));
+        apr_table_setn(r->headers_out, "Allow", allow_all);
         return OK;
     }
     if (!(allow_post && r->method_number == M_POST)
         && !(allow_get && r->method_number == M_GET)) {
-        apr_table_setn(r->headers_out, "Allow", allow);
+        apr_table_setn(r->headers_out, "Allow", allow_all);
         return tb_send_error(r, HTTP_METHOD_NOT_ALLOWED, type, NULL,
                              apr_psprintf(r->pool, "the %s method is not "
                                           "allowed here (use %s)", r->method,

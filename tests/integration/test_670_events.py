@@ -278,7 +278,7 @@ class TestEvents:
             r = httpd.request(method, "/api/events", data=b"{}",
                               headers={"Content-Type": "application/json"})
             tbtest.check_error(r, 405, kind="events")
-            assert r.headers.get("Allow") == "GET", describe(r)
+            assert r.headers.get("Allow") == "GET, OPTIONS", describe(r)
         r = httpd.request("OPTIONS", "/api/events")
         assert r.status_code == 200, describe(r)
         assert r.headers.get("Allow") == "GET, OPTIONS", describe(r)

@@ -138,4 +138,4 @@ class TestStatus:
         assert len(rows) == len(status(httpd)), r.text[:1000]
         r = requests.post(httpd.url("/tb-status"), data="x", timeout=10)
         tbtest.check_error(r, 405, kind="status")
-        assert r.headers.get("Allow") == "GET"
+        assert r.headers.get("Allow") == "GET, OPTIONS"
