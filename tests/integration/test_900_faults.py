@@ -219,7 +219,6 @@ class TestConnectionsKilledDuringStorm:
         report("900_07 connections killed", {"kills": dict(killer.kills),
                                              "outcomes": s.tally.table(), **result})
 
-
     def test_tb_900_08(self, env, httpd, db):
         # Statements interrupted (KILL QUERY, and nothing else) while cards are moved and
         # removed: what a 200 acknowledged is in the database.  MariaDB 10.11 answers a DELETE
