@@ -331,7 +331,7 @@ static int check_cors(request_rec *r, const char *type, const char *methods)
         return DECLINED;
     }
     /* A preflight: the browser asks whether the page may send the real
-     * request.  It comes without credentials (see README, Cross-origin
+     * request.  It comes without credentials (see docs/configuration.md, Cross-origin
      * front ends). */
     if (!allowed) {
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, TBLOGNO(00150)

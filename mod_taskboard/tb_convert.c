@@ -244,7 +244,7 @@ const char *tb_datetime_to_utc_sql(apr_pool_t *pool, const char *s)
 
 /* Writes DATETIME/TIMESTAMP text "YYYY-MM-DD HH:MM:SS[.ffffff]" (or a bare
  * date) as "YYYY-MM-DDTHH:MM:SS[.fff]Z".  The values are UTC because the
- * connection runs with time_zone '+00:00' (see README). */
+ * connection runs with time_zone '+00:00' (see docs/configuration.md). */
 /* 1 when s[from..to) are all digits. */
 static int digits(const char *s, apr_size_t from, apr_size_t to)
 {

@@ -158,7 +158,7 @@ static int sends_any(const tb_store_t *store, const tb_record_t *rec)
 
 /* The one INSERT (adding) or UPDATE that the records of a store share in
  * this sync, whatever fields each sends, so that no sync prepares more
- * statements than its configuration has stores (README "Limits"): the
+ * statements than its configuration has stores (docs/operations.md "Limits"): the
  * fields some record sends (a plain placeholder when all do, a flag and a
  * value when only some do), then the stamps.  An update that sends
  * nothing the server stores changes nothing, stamps included, and needs

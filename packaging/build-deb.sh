@@ -39,6 +39,10 @@ doc=$root/usr/share/doc/$pkg
 install -d "$doc"
 install -m 644 "$here/copyright" "$doc/copyright"
 gzip -9n <"$here/../README.md" >"$doc/README.md.gz"
+install -d "$doc/docs"
+for f in "$here"/../docs/*.md; do
+    gzip -9n <"$f" >"$doc/docs/$(basename "$f").gz"
+done
 
 # Dependencies: the module ABI the way dh_apache2 states it, the MySQL driver of apr-util that
 # DBDriver mysql loads, and the shared libraries the .so links (dpkg-shlibdeps reads

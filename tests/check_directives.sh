@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Every directive the built module registers is documented in README.md's directive reference (a
+# Every directive the built module registers is documented in docs/directives.md's reference (a
 # "### Name" heading), and every documented directive exists.  The registered ones come from
 # httpd itself: `apache2 -L` with the module loaded lists each directive of its command table,
 # so a directive added to the table without documentation (or renamed) is caught, whatever the
@@ -27,15 +27,15 @@ listing=$(apache2 -L -d "$root" -f "$root/httpd.conf" 2>&1) || {
     echo "check_directives: apache2 -L failed:" >&2; echo "$listing" >&2; exit 1; }
 registered=$(sed -nE 's/^<?([A-Za-z]+) \(mod_taskboard\.c\)$/\1/p' <<<"$listing" | sort -u)
 [ -n "$registered" ] || { echo "check_directives: apache2 -L lists no directive of the module" >&2; exit 1; }
-documented=$(sed -n '/^## Directive reference/,/^## /p' README.md \
+documented=$(sed -n '/^## Directive reference/,/^## /p' docs/directives.md \
              | grep -oE '^### (&lt;)?[A-Za-z]+' | sed -E 's/^### (&lt;)?//' | grep -v '^Handlers$' \
              | sort -u)
 status=0
 for d in $registered; do
-    grep -qx "$d" <<<"$documented" || { echo "check_directives: $d is not in README.md" >&2; status=1; }
+    grep -qx "$d" <<<"$documented" || { echo "check_directives: $d is not in docs/directives.md" >&2; status=1; }
 done
 for d in $documented; do
-    grep -qx "$d" <<<"$registered" || { echo "check_directives: README.md documents $d, which the module does not register" >&2; status=1; }
+    grep -qx "$d" <<<"$registered" || { echo "check_directives: docs/directives.md documents $d, which the module does not register" >&2; status=1; }
 done
 [ $status -eq 0 ] && echo "check_directives: $(wc -w <<<"$registered") directives registered, all documented"
 exit $status

@@ -26,11 +26,11 @@ if perl -0777 -ne 'while (/(ap_log_r?error\(APLOG_MARK[^"]*?)"/g) {
     echo "check_lognos: a log call above has no TBLOGNO" >&2
     status=1
 fi
-# every number has its line in README's log table (the configuration errors
+# every number has its line in the log table of docs/operations.md (the configuration errors
 # TB00001-TB00011 share one line)
 for n in $(grep -ohE 'TBLOGNO\([0-9]{5}\)' mod_taskboard/*.c | grep -oE '[0-9]{5}' | sort -u); do
-    if [ "$n" -gt 11 ] && ! grep -q "^| TB$n |" README.md; then
-        echo "check_lognos: TB$n is not in README.md's log table" >&2
+    if [ "$n" -gt 11 ] && ! grep -q "^| TB$n |" docs/operations.md; then
+        echo "check_lognos: TB$n is not in the log table of docs/operations.md" >&2
         status=1
     fi
 done

@@ -432,7 +432,7 @@ cmd_start() {
 board: http://127.0.0.1:$TB_HTTP_PORT/board/   (the demo page: drag cards, add, rename, delete; open it twice to see changes live)
 load: http://127.0.0.1:$TB_HTTP_PORT/api/load
 sync: http://127.0.0.1:$TB_HTTP_PORT/api/sync
-live: curl -sN http://127.0.0.1:$TB_HTTP_PORT/api/events   (one event per new revision; see README "Live boards")
+live: curl -sN http://127.0.0.1:$TB_HTTP_PORT/api/events   (one event per new revision; see docs/protocol.md "Live boards")
 stat: http://127.0.0.1:$TB_HTTP_PORT/taskboard-status   (counters per location; ?json)
 try:  curl -s 'http://127.0.0.1:$TB_HTTP_PORT/api/load?data=$load'
 save: curl -s http://127.0.0.1:$TB_HTTP_PORT/api/sync -H 'Content-Type: application/json' -d '{"type":"sync","requestId":2,"tasks":{"added":[{"\$PhantomId":"t1","name":"Write the docs"}]},"resources":{"added":[{"\$PhantomId":"r1","name":"Nora"}]},"assignments":{"added":[{"\$PhantomId":"a1","eventId":"t1","resourceId":1},{"\$PhantomId":"a2","eventId":"t1","resourceId":"r1"}]}}'

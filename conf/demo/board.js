@@ -1,6 +1,6 @@
 /*
  * The demo board: loads and saves through mod_taskboard with the Bryntum CrudManager protocol,
- * the way the Bryntum client does it (PROTOCOL.md in the project's notes, README "The load
+ * the way the Bryntum client does it (PROTOCOL.md in the project's notes, docs/protocol.md "The load
  * request" and "The sync request"):
  *
  * - load: GET <api>/load?data=<URL-encoded JSON package>, every store of the board at once;
@@ -342,7 +342,7 @@
         }
     }
 
-    // Other users' changes, announced by the events handler (README "Live boards").
+    // Other users' changes, announced by the events handler (docs/protocol.md "Live boards").
     // Only once the board is loaded: a page that could not load it (no access, wrong
     // password, server down) has nothing to follow, and its reload button starts over.
     function listen() {

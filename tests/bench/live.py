@@ -982,7 +982,7 @@ def section(live: Optional[Live], started: float, load_start: str, version: str,
             "- the client has the change after: from the writer's sync answer until the "
             "client has the change: for events only, until the event that says the revision "
             "exists arrives (the client still has to fetch it); for subscribers that fetch "
-            "(as the README's EventSource example: an empty sync when an event is ahead of "
+            "(as docs/protocol.md's EventSource example: an empty sync when an event is ahead of "
             "its last answer, one sync at a time) and for polling clients, until the sync "
             "answer that carries it.",
             "- an empty sync behind the board reads the revision, then in one snapshot the "

@@ -323,7 +323,7 @@ class Clients:
 class SseClients(Clients):
     """The subscribers; with follow, each also has a sync connection and, whenever its events
     are ahead of its last sync answer and no sync is under way, sends an empty sync (as the
-    README's EventSource example does, one sync at a time)."""
+    docs/protocol.md's EventSource example does, one sync at a time)."""
 
     def __init__(self, port: int, n: int, path: str, follow: bool):
         super().__init__(port, n)

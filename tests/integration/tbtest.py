@@ -330,7 +330,7 @@ class Db:
 
     def _wrote(self, sql: str):
         """The module serves loads from its cache while the revision stays the same, so a writer
-        outside it must raise the revision (README, "The load cache"): the tests' own writes to the
+        outside it must raise the revision (docs/protocol.md, "The load cache"): the tests' own writes to the
         board tables do so, like any other such writer."""
         if RE_WRITE.match(sql) and not RE_REVISION_TABLE.search(sql):
             self.raise_revisions()
@@ -822,7 +822,7 @@ class TbEnv:
         self.state_dir = os.environ.get("TB_TEST_STATE_DIR") or os.path.join(REPO, "state", "pytest")
         # The MySQL client has no connect or read timeout of its own, and DBDParams cannot set
         # one: group=taskboard makes it read the [taskboard] group of $MARIADB_HOME/my.cnf (see
-        # README).  httpd inherits the variable through tests/tbctl.sh.
+        # conf/taskboard.conf).  httpd inherits the variable through tests/tbctl.sh.
         client_home = os.path.join(self.state_dir, "mariadb-client")
         os.makedirs(client_home, exist_ok=True)
         os.chmod(self.state_dir, 0o755)
@@ -923,7 +923,7 @@ RE_BASE_LINE = re.compile(
 
 
 # For the suites that load sql/sample.sql again before each test: that puts the revision back to 1
-# while httpd runs, which no real writer may do (README, "The load cache"), because a load answer
+# while httpd runs, which no real writer may do (docs/protocol.md, "The load cache"), because a load answer
 # cached at revision 2 by one test would be served in the next test at its revision 2.
 CACHE_OFF_CONF = """
 <Location />
@@ -1030,7 +1030,7 @@ def check_error(resp: requests.Response, status: int, request_id=MISSING,
     assert isinstance(msg, str) and msg.strip(), f"no message: {describe(resp)}"
     leak = RE_LEAK.search(resp.text)
     assert leak is None, f"error response reveals internals ({leak.group(0)!r}): {resp.text!r}"
-    # README: errors are {"success":false,"type":"load","requestId":...,"message":...,"code":...}
+    # docs/protocol.md: errors are {"success":false,"type":"load","requestId":...,"message":...,"code":...}
     assert body.get("type") == kind, f"type missing or wrong: {describe(resp)}"
     if request_id is not MISSING:
         assert strict_equal(body.get("requestId"), request_id), (

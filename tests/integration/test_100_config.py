@@ -1,5 +1,5 @@
 """httpd refuses configurations that mod_taskboard cannot serve, naming the directive, the offending
-token and the file and line (README: "Everything is checked when httpd reads its configuration").
+token and the file and line (docs/configuration.md: "Everything is checked when httpd reads its configuration").
 
 Each case is a test.conf text.  Lines starting with "!" are the offending ones (the "!" is
 replaced by a space); the error must name one of them by number.

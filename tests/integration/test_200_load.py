@@ -155,7 +155,7 @@ class TestLoadSample:
 
     def test_tb_200_15(self, httpd, db):
         # changes made in the database show in the next load: tbtest.Db raises the revision, as
-        # the README asks of every writer outside the module (test_520 covers the cache itself)
+        # docs/protocol.md asks of every writer outside the module (test_520 covers the cache itself)
         with db.snapshot("tasks"):
             db.execute("UPDATE tasks SET name = 'changed behind its back', weight = 1 "
                        "WHERE id = 5")

@@ -108,7 +108,7 @@ class TestBigBoard:
         assert body["tasks"]["total"] == N_TASKS and len(body["tasks"]["rows"]) == N_TASKS
         assert body["assignments"]["total"] == 2 * N_TASKS
         assert len({x["id"] for x in body["tasks"]["rows"]}) == N_TASKS
-        # README: an answer larger than the cache keeps is read whole into a spool file before
+        # docs/protocol.md: an answer larger than the cache keeps is read whole into a spool file before
         # it is sent (so it has a Content-Length), and that file is unlinked at once.
         assert r.headers.get("Content-Length") == str(len(r.content)), dict(r.headers)
         assert not glob.glob(os.path.join(tempfile.gettempdir(), "mod_taskboard-*"))

@@ -1,4 +1,4 @@
-"""The load cache (README, "The load cache"): answers are kept per process under (what was asked,
+"""The load cache (docs/protocol.md, "The load cache"): answers are kept per process under (what was asked,
 revision) and served again while the revision stays the same, plain or gzip-compressed, with the
 requestId of each request spliced in front; a load that misses reads every store in one snapshot.
 
@@ -36,7 +36,7 @@ def raw_get(httpd, path, **headers) -> requests.Response:
 
 
 def write_unseen(db, sql, args=None):
-    """A write that does NOT raise the revision (what the README tells outside writers not to
+    """A write that does NOT raise the revision (what docs/protocol.md tells outside writers not to
     do), to tell a cached answer from a fresh one."""
     with db.conn().cursor() as cur:
         cur.execute(sql, args)
@@ -126,7 +126,7 @@ class TestLoadCache:
 
     def test_tb_520_04(self, httpd, db):
         # an outside write that does not raise the revision is not seen while the answer is
-        # cached (the README's rule for outside writers), and is seen once the revision rises
+        # cached (docs/protocol.md's rule for outside writers), and is seen once the revision rises
         with db.snapshot("tasks"):
             before = check_load(httpd.get(load_path(4)), self.board, db, stores=STORES)
             write_unseen(db, "UPDATE tasks SET name = 'behind the cache' WHERE id = 3")

@@ -1,4 +1,4 @@
-"""Cross-origin requests at the HTTP level (TaskBoardAllowOrigin; README "Cross-origin front ends"):
+"""Cross-origin requests at the HTTP level (TaskBoardAllowOrigin; docs/configuration.md "Cross-origin front ends"):
 what a browser's preflight and its real requests get, sent with python's http.client so that every
 header is seen exactly as httpd wrote it.
 
@@ -267,7 +267,7 @@ def auth_header(user, password):
 
 
 class TestCorsBasicAuth:
-    """README's configurations for a board behind Basic auth, and the one that fails."""
+    """docs/configuration.md's configurations for a board behind Basic auth, and the one that fails."""
 
     @pytest.fixture(autouse=True, scope="class")
     def _class_scope(self, env, httpd):
@@ -324,7 +324,7 @@ class TestCorsBasicAuth:
 
     def test_tb_740_12(self, httpd):
         # without the exemption the browser's preflight meets httpd's 401: a preflight that is
-        # not a 2xx fails in the browser whatever its headers, the reason README asks for the
+        # not a 2xx fails in the browser whatever its headers, the reason docs/configuration.md asks for the
         # exemption (the 401 is the module's JSON with the origin's headers all the same)
         status, headers, body = preflight(httpd, "/req/sync", ORIGIN)
         json_error(status, headers, body, 401, "sync")
@@ -332,7 +332,7 @@ class TestCorsBasicAuth:
 
 
 class TestDnsRebinding:
-    """README "DNS rebinding": a board without authentication, served from a name-based virtual
+    """docs/configuration.md "DNS rebinding": a board without authentication, served from a name-based virtual
     host after a catch-all first one, refuses a sync sent under a hostile Host name (what a
     rebound name makes the browser send, with a matching Origin), and takes the same sync under
     its own name."""

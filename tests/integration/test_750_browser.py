@@ -374,7 +374,7 @@ class TestCrossOrigin:
             mods + "<Location /api>\n"
             '    AuthType Basic\n    AuthName "board"\n'
             f'    AuthUserFile "{htpasswd}"\n'
-            # preflights carry no credentials: the module answers them (README)
+            # preflights carry no credentials: the module answers them (docs/configuration.md)
             "    <LimitExcept OPTIONS>\n        Require valid-user\n    </LimitExcept>\n"
             f"    TaskBoardAllowOrigin http://127.0.0.1:{cls.allowed_port}\n"
             "</Location>\n"

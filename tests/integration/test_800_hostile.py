@@ -699,7 +699,7 @@ ROWS = [
     *[Row(f"load-content-type-{name}", "POST", "/api/load", {"Content-Type": ct},
           b'{"type":"load"}', 415)
       for name, ct in (("xml", "application/xml"), ("multipart", "multipart/form-data; boundary=x"))],
-    # no Content-Type at all: the body is read as JSON (README names only the three types;
+    # no Content-Type at all: the body is read as JSON (docs/protocol.md names only the three types;
     # accepting a missing one is lenient and harmless)
     Row("no-content-type", "POST", "/api/sync", {"Content-Type": None},
         json.dumps(sync_pkg(tasks={"updated": [{"id": 3, "name": "untyped"}]})).encode(), 200,
@@ -746,12 +746,12 @@ ROWS = [
     Row("query-and-json-body", "POST", "/api/sync?data=" + q(B), JSON_CT, json.dumps(A), 200,
         task3_name("from the body"), rid="body", applies=A),
     # a POST whose body is empty reads the query (the client's paramName with POST puts the
-    # package in the URL): README "Request details"
+    # package in the URL): docs/operations.md "Request details"
     Row("query-and-empty-body", "POST", "/api/sync?data=" + q(B), JSON_CT, b"", 200,
         task3_name("from the query"), rid="query", applies=B),
-    # a form body without the field is treated like an empty body: the query is read.  README
+    # a form body without the field is treated like an empty body: the query is read.  docs/protocol.md
     # says "the query string is read only when the body is empty"; harmless (the same client
-    # wrote both), but the README should say "when the body carries no package"
+    # wrote both), but docs/protocol.md should say "when the body carries no package"
     Row("query-and-form-body-without-field", "POST", "/api/sync?data=" + q(B), FORM_CT,
         b"other=1&datax=2", 200, task3_name("from the query"), rid="query", applies=B),
     # an explicit empty field in the body is the body's answer: an empty sync

@@ -1,7 +1,7 @@
 """Sync must not hurt the database server or other users (issue 14, points 3, 4, 8 and 9).
 
 - 3: a sync prepares a bounded number of statements, whatever sets of fields its records send
-  (README "Limits"), and still changes only the fields each record sent;
+  (docs/operations.md "Limits"), and still changes only the fields each record sent;
 - 4: a resent $PhantomId goes through the record-level conflict check like any update, and on a
   location that authenticates users a phantom id belongs to the user who added the record;
 - 8: a user without access gets 403 before the package is parsed or checked (no field names, no
@@ -50,7 +50,7 @@ def com_stmt_prepare(db) -> int:
 
 
 def statement_bound(conf_text: str) -> int:
-    """README "Limits": a sync prepares at most 16 + 6 per store + 1 per reference field
+    """docs/operations.md "Limits": a sync prepares at most 16 + 6 per store + 1 per reference field
     statements, whatever it sends."""
     lines = [ln.split() for ln in conf_text.splitlines() if not ln.strip().startswith("#")]
     stores = sum(1 for w in lines if w and w[0].lower() == "<taskboardstore")
