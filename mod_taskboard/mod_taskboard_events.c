@@ -60,6 +60,18 @@
  * connection, between heartbeats. */
 #define TB_EVENTS_CHECK apr_time_from_sec(2)
 
+/* How long a stopping process lets its streams run on before it ends
+ * them.  An ungraceful stop (SIGTERM: apachectl stop or restart) makes
+ * the event MPM's main thread close every busy worker's socket right
+ * after the process enters AP_MPMQ_STOPPING (close_worker_sockets), and
+ * it reads each socket without a lock: a worker that ends its connection
+ * at that moment frees the socket under it, and the child dies with
+ * SIGSEGV in apr_os_sock_get (seen once in CI, from the core).  Streams
+ * ended at once by the poller would all end in that window; a moment
+ * later that close is long done, and a graceful stop still ends them
+ * within this plus a poll interval. */
+#define TB_EVENTS_STOP_DELAY apr_time_from_msec(200)
+
 /* Polls after which a feed that no stream used is freed.  An idle feed
  * holds nothing worth keeping (its next subscriber starts it afresh), so
  * this only saves making it again for a browser that reconnects. */
@@ -221,13 +233,16 @@ static void free_idle_feeds(apr_time_t now)
 static void *APR_THREAD_FUNC poll_loop(apr_thread_t *thread, void *data)
 {
     feed_entry_t *f, *feeds;
+    apr_time_t stopping_since = 0;
     int state;
 
     (void)thread;
     (void)data;
     apr_thread_mutex_lock(poller.mutex);
     while (!poller.stop) {
-        apr_thread_cond_timedwait(poller.wake, poller.mutex, poller.interval);
+        apr_thread_cond_timedwait(poller.wake, poller.mutex,
+                                  stopping_since ? TB_EVENTS_STOP_DELAY
+                                                 : poller.interval);
         if (poller.stop) {
             break;
         }
@@ -235,10 +250,15 @@ static void *APR_THREAD_FUNC poll_loop(apr_thread_t *thread, void *data)
         apr_thread_mutex_unlock(poller.mutex);
 
         /* A stopping process (graceful restart too) waits for its
-         * requests: end the streams, the browsers reconnect elsewhere. */
+         * requests: end the streams, the browsers reconnect elsewhere;
+         * not at once (TB_EVENTS_STOP_DELAY). */
         if (ap_mpm_query(AP_MPMQ_MPM_STATE, &state) == APR_SUCCESS
             && state == AP_MPMQ_STOPPING) {
-            for (f = feeds; f; f = f->next) {
+            if (!stopping_since) {
+                stopping_since = apr_time_now();
+            }
+            for (f = feeds; f && apr_time_now() - stopping_since
+                                 >= TB_EVENTS_STOP_DELAY; f = f->next) {
                 tb_feed_stop(f->feed);
             }
         }
