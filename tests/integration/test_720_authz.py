@@ -193,16 +193,12 @@ class TestAuthz:
     def test_tb_720_07(self, httpd, db, env):
         # a query with the user alone decides for a location without boards
         env.db_load()
-        r = requests.post(httpd.url("/team/sync"), auth=("alice", USERS["alice"]), timeout=10,
-                          json={"type": "sync", "requestId": 11, "tasks": {"added": [
-                              {"$PhantomId": "_t", "name": "team"}]}})
+        r = self.sync(httpd, None, "alice", {"requestId": 11, "tasks": {"added": [
+            {"$PhantomId": "_t", "name": "team"}]}}, path="/team/sync")
         assert r.status_code == 200, describe(r)
         with tbtest.Unchanged(db):
-            check_json_error(requests.post(httpd.url("/team/sync"), timeout=10,
-                                           auth=("bob", USERS["bob"]), json={
-                                               "type": "sync", "requestId": 12, "tasks": {
-                                                   "added": [{"$PhantomId": "_u",
-                                                              "name": "bob"}]}}), 403, "sync")
+            check_json_error(self.sync(httpd, None, "bob", {"requestId": 12, "tasks": {"added": [
+                {"$PhantomId": "_u", "name": "bob"}]}}, path="/team/sync"), 403, "sync")
             check_json_error(requests.get(httpd.url("/team/load"), timeout=10,
                                           auth=("carol", USERS["carol"])), 403, "load")
 
@@ -211,16 +207,12 @@ class TestAuthz:
         # whatever order they come.  alice's rows are 'read' (board 2) then 'write' (board 1);
         # bob's only row is 'read'.
         env.db_load()
-        r = requests.post(httpd.url("/multi/sync"), auth=("alice", USERS["alice"]), timeout=10,
-                          json={"type": "sync", "requestId": 30, "tasks": {"added": [
-                              {"$PhantomId": "_m", "name": "multi"}]}})
+        r = self.sync(httpd, None, "alice", {"requestId": 30, "tasks": {"added": [
+            {"$PhantomId": "_m", "name": "multi"}]}}, path="/multi/sync")
         assert r.status_code == 200, describe(r)
         with tbtest.Unchanged(db):
-            check_json_error(requests.post(httpd.url("/multi/sync"), timeout=10,
-                                           auth=("bob", USERS["bob"]), json={
-                                               "type": "sync", "requestId": 31, "tasks": {
-                                                   "added": [{"$PhantomId": "_n",
-                                                              "name": "bob"}]}}), 403, "sync")
+            check_json_error(self.sync(httpd, None, "bob", {"requestId": 31, "tasks": {"added": [
+                {"$PhantomId": "_n", "name": "bob"}]}}, path="/multi/sync"), 403, "sync")
 
     def status(self, httpd) -> dict:
         r = requests.get(httpd.url("/tb-status?json"), headers={"Connection": "close"},
