@@ -1,13 +1,15 @@
-/* mod_taskboard: a Bryntum CrudManager backend for Apache httpd.
+/* mod_taskboard_check.c: the checks that need the whole configuration.
+ * Part of mod_taskboard, a Bryntum CrudManager backend for Apache httpd.
  * Licensed under the Apache License, Version 2.0.
  */
 
 /*
- * The checks that need the whole configuration (check_config, which also
- * runs for "apachectl -t"): every references= names a store that applies
- * where the field's store is declared, with the right id type, every
- * "SetHandler taskboard-*" location has stores, and the journal has the
- * revision it needs and is there wherever something needs it.  They look
+ * They run in check_config, which also runs for "apachectl -t": every
+ * references= names a store that applies where the field's store is
+ * declared, with the right id type, every "SetHandler taskboard-*"
+ * location has stores, the journal has the revision it needs and is there
+ * wherever something needs it, and an authorization query that asks for
+ * the board has a TaskBoardScope to give it one.  They look
  * at the configuration tree, because which <Location> applies to which is
  * only decided per request otherwise.
  */
@@ -279,6 +281,73 @@ typedef struct {
     server_rec *s;
 } check_ctx_t;
 
+/* The %s placeholders of a TaskBoardAuthzQuery (%% is a percent sign). */
+static int authz_placeholders(const char *query)
+{
+    const char *p;
+    int n = 0;
+
+    for (p = strchr(query, '%'); p; p = strchr(p + 2, '%')) {
+        n += p[1] == 's';
+        if (!p[1]) {
+            break;
+        }
+    }
+    return n;
+}
+
+/* Which TaskBoardAuthzQuery applies to a handler's location: how many of
+ * those that surely apply ask for the board, and how many do not. */
+typedef struct {
+    apr_pool_t *pool;
+    const scope_t *scope;
+    int with_board, without_board;
+} authz_seen_t;
+
+static int note_authz(const ap_directive_t *node, void *baton)
+{
+    authz_seen_t *seen = baton;
+    scope_t other;
+
+    scope_of(seen->pool, node, &other);
+    if (scope_covers(&other, seen->scope) == 1) {
+        if (node->args && authz_placeholders(node->args) == 2) {
+            seen->with_board++;
+        }
+        else {
+            seen->without_board++;
+        }
+    }
+    return 0;
+}
+
+/* A query that binds the board, where no TaskBoardScope gives one, could
+ * only answer 500 to every request (TB00164): refused now. */
+static int check_authz_board(apr_pool_t *pool, server_rec *s,
+                             const ap_directive_t *node)
+{
+    authz_seen_t seen;
+    scope_t scope;
+
+    scope_of(pool, node, &scope);
+    memset(&seen, 0, sizeof(seen));
+    seen.pool = pool;
+    seen.scope = &scope;
+    each_directive(ap_conftree, TB_CMD_AUTHZ_QUERY, note_authz, &seen);
+    if (!seen.with_board || seen.without_board
+        || directive_applies(pool, node, TB_CMD_SCOPE)) {
+        return 0;
+    }
+    ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, TBLOGNO(00012)
+                 "SetHandler %s at %s:%d: the " TB_CMD_AUTHZ_QUERY " that "
+                 "applies here binds the user and the board (two %%s), but "
+                 "no " TB_CMD_SCOPE " applies to this location to give a "
+                 "board; use a query with the user alone, or declare the "
+                 "location's " TB_CMD_SCOPE, node->args, node->filename,
+                 node->line_num);
+    return 1;
+}
+
 static int check_record_policy(const ap_directive_t *node, void *baton)
 {
     check_ctx_t *ctx = baton;
@@ -439,6 +508,7 @@ static int check_handlers(apr_pool_t *ptemp, server_rec *s,
                          node->filename, node->line_num);
             errors++;
         }
+        errors += check_authz_board(ptemp, s, node);
         scope_of(ptemp, node, &scope);
         if (!visible_store(ptemp, &scope, NULL, &unsure) && !unsure) {
             ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, TBLOGNO(00004)

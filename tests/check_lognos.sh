@@ -27,9 +27,9 @@ if perl -0777 -ne 'while (/(ap_log_r?error\(APLOG_MARK[^"]*?)"/g) {
     status=1
 fi
 # every number has its line in the log table of docs/operations.md (the configuration errors
-# TB00001-TB00011 share one line)
+# TB00001-TB00012 share one line)
 for n in $(grep -ohE 'TBLOGNO\([0-9]{5}\)' mod_taskboard/*.c | grep -oE '[0-9]{5}' | sort -u); do
-    if [ "$n" -gt 11 ] && ! grep -q "^| TB$n |" docs/operations.md; then
+    if [ "$n" -gt 12 ] && ! grep -q "^| TB$n |" docs/operations.md; then
         echo "check_lognos: TB$n is not in the log table of docs/operations.md" >&2
         status=1
     fi

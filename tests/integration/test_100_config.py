@@ -349,6 +349,12 @@ CASES = [
                                                 '!   TaskBoardAuthzQuery "SELECT a FROM acl '
                                                 'WHERE u = %s"\n'),
      r"TaskBoardAuthzQuery", ["second %s"], True),
+    # a query binding the board where no TaskBoardScope gives one: -t refuses the handler's
+    # location instead of every request answering 500 (TB00164)
+    ("authz-board-without-scope", store_conf("TaskBoardField name string", loc_extra=(
+        '    TaskBoardAuthzQuery "SELECT a FROM acl WHERE u = %s AND b = %s"\n'))
+     .replace("    SetHandler taskboard-load", "!   SetHandler taskboard-load"),
+     r"SetHandler", ["TB00012", "TaskBoardAuthzQuery", "TaskBoardScope"], True),
     ("scope-inner-store", store_conf(
         "TaskBoardField name string", loc_extra="    TaskBoardScope board_id env=B\n"
                                                 "    TaskBoardRevision boards revision id\n")
