@@ -1,11 +1,13 @@
-/* mod_taskboard: a Bryntum CrudManager backend for Apache httpd.
+/* mod_taskboard.c: the module structure and its hooks.
+ * Part of mod_taskboard, a Bryntum CrudManager backend for Apache httpd.
  * Licensed under the Apache License, Version 2.0.
  */
 
 /*
- * The module: hooks and the module structure.  Directives live in
- * mod_taskboard_config.c, the handlers in mod_taskboard_handler.c, and
- * everything that does not need httpd in the tb_*.c files.
+ * Directives live in mod_taskboard_config.c (and the checks of the whole
+ * configuration in mod_taskboard_check.c), the routing to the handlers in
+ * mod_taskboard_handler.c, and everything that does not need httpd in the
+ * tb_*.c files; docs/HACKING.md has the map.
  */
 
 #include <httpd.h>
@@ -38,7 +40,7 @@ static void tb_register_hooks(apr_pool_t *pool)
     ap_hook_post_config(tb_stats_post_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_child_init(tb_child_init, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_handler(tb_handler, NULL, NULL, APR_HOOK_MIDDLE);
-    tb_authz_register_hooks(pool);
+    tb_answer_register_hooks(pool);
 }
 
 /* Not AP_DECLARE_MODULE: the private header already says

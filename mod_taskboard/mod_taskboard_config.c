@@ -24,20 +24,6 @@
 #include "tb_json.h"
 #include "tb_sql.h"
 
-ap_dbd_t *(*tb_dbd_open_fn)(apr_pool_t *, server_rec *) = NULL;
-void (*tb_dbd_close_fn)(server_rec *, ap_dbd_t *) = NULL;
-
-void tb_retrieve_dbd_functions(void)
-{
-    /* Requests and the events poller borrow connections with
-     * ap_dbd_open and give them back with ap_dbd_close, as soon as they
-     * are done with the database (tb_acquire_db says why). */
-    if (!tb_dbd_open_fn || !tb_dbd_close_fn) {
-        tb_dbd_open_fn = APR_RETRIEVE_OPTIONAL_FN(ap_dbd_open);
-        tb_dbd_close_fn = APR_RETRIEVE_OPTIONAL_FN(ap_dbd_close);
-    }
-}
-
 /************ per-directory configuration: create and merge ***************/
 
 void *tb_create_dir_conf(apr_pool_t *pool, char *dir)

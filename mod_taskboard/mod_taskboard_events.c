@@ -1,10 +1,11 @@
-/* mod_taskboard: a Bryntum CrudManager backend for Apache httpd.
+/* mod_taskboard_events.c: the taskboard-events handler.
+ * Part of mod_taskboard, a Bryntum CrudManager backend for Apache httpd.
  * Licensed under the Apache License, Version 2.0.
  */
 
 /*
- * The taskboard-events handler: Server-Sent Events, one per new revision
- * of the board, naming the stores it changed.
+ * Server-Sent Events, one per new revision of the board, naming the
+ * stores it changed.
  *
  * Each httpd process has one poller thread.  Once per TaskBoardEventsPoll
  * interval it reads, for every board that has subscribers in this
@@ -520,11 +521,12 @@ static int send_now(request_rec *r, apr_bucket_brigade *bb, const char *text,
 /* The events of the revisions after `after` up to `upto`, from the
  * journal (for a subscriber further behind than the feed remembers).
  * Returns 1 with events filled, 0 when the journal cannot tell. */
-static int events_from_journal(request_rec *r, const tb_dir_conf_t *conf,
-                               const char *board, apr_pool_t *pool,
-                               apr_int64_t after,
-                               apr_int64_t upto, apr_array_header_t *events)
+static int events_from_journal(tb_req_t *tr, apr_pool_t *pool,
+                               apr_int64_t after, apr_int64_t upto,
+                               apr_array_header_t *events)
 {
+    request_rec *r = tr->r;
+    const tb_journal_t *journal = tr->conf->journal;
     tb_journal_read_t read;
     tb_db_error_t err;
     ap_dbd_t *dbd;
@@ -534,17 +536,16 @@ static int events_from_journal(request_rec *r, const tb_dir_conf_t *conf,
     if (!(db = open_db(pool, r->server, &dbd))) {
         return 0;
     }
-    rv = tb_journal_since(db, conf->journal, board, after, upto, &read,
-                          &err);
+    rv = tb_journal_since(db, journal, tr->board, after, upto, &read, &err);
     if (rv && tb_db_is_stale_statement(err.code)) {
         /* kept from before a silent reconnect: prepare it again */
-        rv = tb_journal_prepare(db, conf->journal, 0, 1, &err)
-             || tb_journal_since(db, conf->journal, board, after, upto,
+        rv = tb_journal_prepare(db, journal, 0, 1, &err)
+             || tb_journal_since(db, journal, tr->board, after, upto,
                                  &read, &err);
     }
     close_db(r->server, dbd, db);
     if (rv) {
-        tb_log_db_error(r, "events", NULL, NULL, &err);
+        tb_log_db_error(tr, NULL, &err);
         return 0;
     }
     if (!read.covered) {
@@ -582,10 +583,11 @@ static int client_closed(request_rec *r)
 }
 
 /* The subscriber's stream, from `last` on, until its lifetime ends. */
-static void stream(request_rec *r, const tb_dir_conf_t *conf,
-                   const char *board, tb_feed_t *feed, apr_int64_t last,
+static void stream(tb_req_t *tr, tb_feed_t *feed, apr_int64_t last,
                    apr_uint32_t resets)
 {
+    request_rec *r = tr->r;
+    const tb_dir_conf_t *conf = tr->conf;
     apr_bucket_brigade *bb = apr_brigade_create(r->pool,
                                                 r->connection->bucket_alloc);
     apr_interval_time_t lifetime = tb_conf_events_lifetime(conf);
@@ -632,8 +634,7 @@ static void stream(request_rec *r, const tb_dir_conf_t *conf,
             apr_array_clear(events);
             break;
         case TB_FEED_BEHIND:
-            if (!events_from_journal(r, conf, board, pool, last, newest,
-                                     events)) {
+            if (!events_from_journal(tr, pool, last, newest, events)) {
                 apr_array_clear(events);
             }
             break;
@@ -661,46 +662,46 @@ static void stream(request_rec *r, const tb_dir_conf_t *conf,
 }
 
 /* Whether the user may follow the board and the board exists, on a
- * connection borrowed for that moment (a stream holds none).  DECLINED
- * means go on, with *stored the board as the database stores it (the
- * key of its feed); else the answer sent. */
-static int may_follow(request_rec *r, const tb_dir_conf_t *conf,
-                      const char *board, const char **stored)
+ * connection borrowed for that moment (a stream holds none).  TB_GO_ON
+ * with tr->board the board as the database stores it (the key of its
+ * feed). */
+static int may_follow(tb_req_t *tr)
 {
-    const char *revision = NULL;
+    request_rec *r = tr->r;
+    const char *revision = NULL, *stored = tr->board;
     tb_db_error_t err;
     ap_dbd_t *dbd;
-    tb_db_t *db;
     int rv, writable;
 
-    *stored = board;
-    if (!board && !conf->authz_query) {
-        return DECLINED;
+    if (!tr->board && !tr->conf->authz_query) {
+        return TB_GO_ON;
     }
     memset(&err, 0, sizeof(err));
-    if (!(db = open_db(r->pool, r->server, &dbd))) {
-        return tb_send_error(r, HTTP_SERVICE_UNAVAILABLE, "events", NULL,
+    if (!(tr->db = open_db(r->pool, r->server, &dbd))) {
+        return tb_send_error(tr, HTTP_SERVICE_UNAVAILABLE,
                              TB_MSG_UNAVAILABLE, NULL);
     }
-    rv = tb_authorize(r, conf, db, "events", NULL, board, &writable);
-    if (rv == DECLINED && board) {
-        if (tb_load_board(db, conf->revision, board, stored, &revision,
-                          &err)) {
-            rv = tb_send_db_error(r, "events", NULL, NULL, &err);
+    rv = tb_authorize(tr, &writable);
+    if (rv == TB_GO_ON && tr->board) {
+        if (tb_load_board(tr->db, tr->conf->revision, tr->board, &stored,
+                          &revision, &err)) {
+            rv = tb_send_db_error(tr, NULL, &err);
         }
         else if (!revision) {
-            rv = tb_send_no_board(r, "events", NULL, board);
+            rv = tb_send_no_board(tr);
         }
     }
-    close_db(r->server, dbd, db);
+    close_db(r->server, dbd, tr->db);
+    tr->db = NULL;
+    tr->board = stored;
     return rv;
 }
 
 /* The stream of a request that has its slot: the board's feed, from the
  * client's Last-Event-ID on. */
-static int follow(request_rec *r, const tb_dir_conf_t *conf,
-                  const char *board)
+static int follow(tb_req_t *tr)
 {
+    request_rec *r = tr->r;
     apr_bucket_brigade *bb;
     const char *last_id, *text;
     apr_int64_t last = -1, current;
@@ -711,13 +712,12 @@ static int follow(request_rec *r, const tb_dir_conf_t *conf,
 
     /* A feed belongs to a board that exists, keyed by the board as the
      * database stores it: the spellings it takes for one are one feed. */
-    if ((status = may_follow(r, conf, board, &board)) != DECLINED) {
+    if ((status = may_follow(tr)) != TB_GO_ON) {
         return status;
     }
-    if (!(f = find_feed(r, conf, board))) {
-        return tb_send_error(r, HTTP_SERVICE_UNAVAILABLE, "events", NULL,
-                             "events are not available at the moment",
-                             NULL);
+    if (!(f = find_feed(r, tr->conf, tr->board))) {
+        return tb_send_error(tr, HTTP_SERVICE_UNAVAILABLE, "events are not "
+                             "available at the moment", NULL);
     }
     feed = f->feed;
 
@@ -734,7 +734,7 @@ static int follow(request_rec *r, const tb_dir_conf_t *conf,
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, TBLOGNO(00134)
                       "events: the board's revision could not be read; "
                       "see the poller's messages");
-        return tb_send_error(r, HTTP_SERVICE_UNAVAILABLE, "events", NULL,
+        return tb_send_error(tr, HTTP_SERVICE_UNAVAILABLE,
                              TB_MSG_UNAVAILABLE, NULL);
     }
 
@@ -761,25 +761,24 @@ static int follow(request_rec *r, const tb_dir_conf_t *conf,
         last = current;
     }
     if (!send_now(r, bb, text, strlen(text))) {
-        stream(r, conf, board, feed, last, resets);
+        stream(tr, feed, last, resets);
     }
     tb_feed_subscribe(feed, -1);
     release_feed(f);
     return OK;
 }
 
-int tb_handle_events(request_rec *r)
+int tb_handle_events(tb_req_t *tr)
 {
-    tb_dir_conf_t *conf = ap_get_module_config(r->per_dir_config,
-                                               &taskboard_module);
-    const char *board, *client, *refused;
+    request_rec *r = tr->r;
+    const tb_dir_conf_t *conf = tr->conf;
+    const char *client, *refused;
     int status;
 
-    if ((status = tb_check_method(r, "events", TB_METHODS_EVENTS)) != DECLINED
-        || (status = tb_check_scope(r, conf, "events")) != DECLINED
-        || (status = tb_request_board(r, conf, "events", &board))
-           != DECLINED
-        || (status = tb_authorize_user(r, conf, "events")) != DECLINED) {
+    if ((status = tb_check_method(tr, TB_METHODS_EVENTS)) != TB_GO_ON
+        || (status = tb_check_scope(tr)) != TB_GO_ON
+        || (status = tb_request_board(tr)) != TB_GO_ON
+        || (status = tb_authorize_user(tr)) != TB_GO_ON) {
         return status;
     }
     if (!conf->journal || !conf->revision) {
@@ -787,13 +786,12 @@ int tb_handle_events(request_rec *r)
                       "SetHandler " TB_HANDLER_EVENTS " for %s, but no %s "
                       "applies to this location", r->uri,
                       conf->journal ? TB_CMD_REVISION : TB_CMD_JOURNAL);
-        return tb_send_error(r, HTTP_INTERNAL_SERVER_ERROR, "events", NULL,
-                             "this location has no change journal", NULL);
+        return tb_send_error(tr, HTTP_INTERNAL_SERVER_ERROR, "this location "
+                             "has no change journal", NULL);
     }
     if (!poller.mutex) {
-        return tb_send_error(r, HTTP_SERVICE_UNAVAILABLE, "events", NULL,
-                             "events are not available at the moment",
-                             NULL);
+        return tb_send_error(tr, HTTP_SERVICE_UNAVAILABLE, "events are not "
+                             "available at the moment", NULL);
     }
     /* Before anything costs a database statement: the slot, counted out
      * again below whatever way the stream ends. */
@@ -811,11 +809,11 @@ int tb_handle_events(request_rec *r)
         apr_table_setn(r->headers_out, "Retry-After",
                        apr_psprintf(r->pool, "%d",
                                     10 + (int)(apr_time_now() % 20)));
-        return tb_send_error(r, HTTP_SERVICE_UNAVAILABLE, "events", NULL,
+        return tb_send_error(tr, HTTP_SERVICE_UNAVAILABLE,
                              apr_pstrcat(r->pool, refused, "; try again "
                                          "later", NULL), NULL);
     }
-    status = follow(r, conf, board);
+    status = follow(tr);
     give_slot(client);
     return status;
 }

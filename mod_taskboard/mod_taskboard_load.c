@@ -1,9 +1,10 @@
-/* mod_taskboard: a Bryntum CrudManager backend for Apache httpd.
+/* mod_taskboard_load.c: the taskboard-load handler.
+ * Part of mod_taskboard, a Bryntum CrudManager backend for Apache httpd.
  * Licensed under the Apache License, Version 2.0.
  */
 
 /*
- * The taskboard-load handler: decodes the package, reads the revision,
+ * It decodes the package, reads the revision,
  * and answers from this process's cache of answers (tb_cache.h) while the
  * revision is unchanged.  Otherwise it reads the revision and every store
  * in one consistent snapshot from the database cursor (tb_load.c): an
@@ -131,9 +132,9 @@ static void add_bytes(request_rec *r, apr_bucket_brigade *bb,
 
 /* Sends head + the cached answer, gzip-compressed when the client takes
  * it; holds a reference on the entry until the request pool goes. */
-static int send_cached(request_rec *r, const char *head,
-                       apr_size_t head_len, tb_cached_t *hit)
+static int send_cached(request_rec *r, const char *head, tb_cached_t *hit)
 {
+    apr_size_t head_len = strlen(head);
     apr_bucket_brigade *bb = apr_brigade_create(r->pool,
                                                 r->connection->bucket_alloc);
     apr_size_t total;
@@ -239,10 +240,10 @@ static int collect_sink(void *ctx, const char *buf, apr_size_t len)
 }
 
 /* "sinceRevision": only what changed after it, as a sync answer, when the
- * journal reaches back that far.  Returns DECLINED for a full load. */
-static int answer_since(request_rec *r, const tb_dir_conf_t *conf,
-                        tb_db_t *db, const tb_load_request_t *req)
+ * journal reaches back that far.  TB_GO_ON for a full load. */
+static int answer_since(tb_req_t *tr, const tb_load_request_t *req)
 {
+    request_rec *r = tr->r;
     tb_sync_t delta;
     tb_db_error_t err;
     int i, covered;
@@ -258,220 +259,273 @@ static int answer_since(request_rec *r, const tb_dir_conf_t *conf,
         ch->removed_out = apr_array_make(r->pool, 4, sizeof(char *));
         APR_ARRAY_PUSH(delta.changes, tb_changes_t *) = ch;
     }
-    if (tb_journal_delta(db, conf->journal, conf->revision, req->board,
-                         req->since, delta.changes, &delta.revision,
-                         &covered, &err)) {
-        return tb_send_db_error(r, "load", req->request_id, NULL, &err);
+    if (tb_journal_delta(tr->db, tr->conf->journal, tr->conf->revision,
+                         tr->board, req->since, delta.changes,
+                         &delta.revision, &covered, &err)) {
+        return tb_send_db_error(tr, NULL, &err);
     }
-    if (req->board && !delta.revision) {
-        return tb_send_no_board(r, "load", req->request_id, req->board);
+    if (tr->board && !delta.revision) {
+        return tb_send_no_board(tr);
     }
     if (!covered) {
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, TBLOGNO(00109)
                       "load requestId=%s: the journal does not reach back "
                       "to revision %" APR_INT64_T_FMT ", full load",
-                      req->request_id ? req->request_id : "-", req->since);
-        return DECLINED;
+                      TB_RID(tr), req->since);
+        return TB_GO_ON;
     }
-    tb_release_db(r, db);       /* the delta is in memory */
-    return tb_send_sync_answer(r, &delta);
+    tb_release_db(tr);          /* the delta is in memory */
+    return tb_send_sync_answer(tr, &delta);
 }
 
-int tb_handle_load(request_rec *r)
+int tb_handle_load(tb_req_t *tr)
 {
-    tb_dir_conf_t *conf = ap_get_module_config(r->per_dir_config,
-                                               &taskboard_module);
+    request_rec *r = tr->r;
     tb_load_request_t req;
-    tb_db_t *db;
-    const char *text, *msg, *board;
+    const char *text, *msg;
     apr_size_t len;
     int status, writable;
 
-    if ((status = tb_check_request(r, conf, "load", 1)) != DECLINED
-        || (status = tb_request_board(r, conf, "load", &board)) != DECLINED
-        || (status = tb_authorize_user(r, conf, "load")) != DECLINED) {
+    if ((status = tb_check_request(tr, TB_METHODS_LOAD)) != TB_GO_ON
+        || (status = tb_request_board(tr)) != TB_GO_ON
+        || (status = tb_authorize_user(tr)) != TB_GO_ON
+        || (status = tb_read_package(tr, &text, &len)) != TB_GO_ON) {
         return status;
     }
-    status = tb_read_package(r, conf, &text, &len, &msg);
-    if (status != OK) {
-        if (status == AP_FILTER_ERROR) {
-            return status;
-        }
-        return tb_send_error(r, status, "load", NULL, msg, NULL);
-    }
-    msg = tb_load_request_parse(r->pool, text, len, conf->stores, &req);
+    msg = tb_load_request_parse(r->pool, text, len, tr->conf->stores, &req);
+    tr->request_id = req.request_id;
     if (msg) {
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, TBLOGNO(00103)
-                      "load requestId=%s rejected: %s",
-                      req.request_id ? req.request_id : "-", msg);
-        return tb_send_error(r, HTTP_BAD_REQUEST, "load", req.request_id, msg,
-                             NULL);
+                      "load requestId=%s rejected: %s", TB_RID(tr), msg);
+        return tb_send_error(tr, HTTP_BAD_REQUEST, msg, NULL);
     }
-    req.board = board;
+    req.board = tr->board;
 
-    if (!(db = tb_acquire_db(r))) {
+    if (!tb_acquire_db(tr)) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, TBLOGNO(00104)
                       "load requestId=%s: no database connection "
                       "(is the database reachable? see mod_dbd's messages)",
-                      req.request_id ? req.request_id : "-");
-        return tb_send_error(r, HTTP_SERVICE_UNAVAILABLE, "load",
-                             req.request_id, TB_MSG_UNAVAILABLE, NULL);
+                      TB_RID(tr));
+        return tb_send_error(tr, HTTP_SERVICE_UNAVAILABLE,
+                             TB_MSG_UNAVAILABLE, NULL);
     }
-    if ((status = tb_authorize(r, conf, db, "load", req.request_id, board,
-                               &writable)) != DECLINED) {
+    if ((status = tb_authorize(tr, &writable)) != TB_GO_ON) {
         return status;
     }
-    if (req.has_since && conf->journal && conf->revision
-        && (status = answer_since(r, conf, db, &req)) != DECLINED) {
+    if (req.has_since && tr->conf->journal && tr->conf->revision
+        && (status = answer_since(tr, &req)) != TB_GO_ON) {
         return status;
     }
-    return tb_answer_load(r, conf, db, &req);
+    return tb_answer_load(tr, &req);
 }
 
-int tb_answer_load(request_rec *r, const tb_dir_conf_t *conf, tb_db_t *db,
-                   const tb_load_request_t *req)
+/* The answer's first bytes, before the revision and the stores. */
+static const char *answer_head(tb_req_t *tr)
 {
-    tb_db_error_t err;
+    return tr->request_id ? apr_pstrcat(tr->r->pool, "{\"success\":true,"
+                                        "\"type\":\"load\",\"requestId\":",
+                                        tr->request_id, NULL)
+                          : "{\"success\":true,\"type\":\"load\"";
+}
+
+/* A load on its way: what the steps of tb_answer_load share. */
+typedef struct load_t {
+    tb_req_t *tr;
+    const tb_load_request_t *req;
+    const char *head;           /* answer_head() */
+    int use_cache;              /* the cache may answer and keep it */
+    const char *key;            /* cache_key(), when use_cache */
+    const char *revision;       /* the board's, as the answer carries it */
     tb_out_t out;
     collect_t *collect;
-    tb_jw_t jw;
+} load_t;
+
+/* Answers from the cache when it holds this revision's answer; TB_GO_ON
+ * on a miss. */
+static int answer_cached(load_t *ld)
+{
+    tb_req_t *tr = ld->tr;
+    tb_db_error_t err;
     tb_cached_t *hit;
-    tb_req_stats_t *rs;
-    const char *head, *key = NULL, *revision = NULL;
-    int i, bad_values = 0, use_cache, committed;
 
-    head = req->request_id ? apr_pstrcat(r->pool, "{\"success\":true,"
-                                         "\"type\":\"load\",\"requestId\":",
-                                         req->request_id, NULL)
-                           : "{\"success\":true,\"type\":\"load\"";
-    ap_set_content_type(r, "application/json");
+    apr_table_mergen(tr->r->headers_out, "Vary", "Accept-Encoding");
+    if (tb_load_revision(tr->db, tr->conf->revision, tr->board,
+                         &ld->revision, &err) != 0) {
+        return tb_send_db_error(tr, NULL, &err);
+    }
+    ld->key = cache_key(tr->r, tr->conf, ld->req);
+    if (!ld->revision
+        || (hit = tb_cache_get(load_cache, ld->key, ld->revision)) == NULL) {
+        return TB_GO_ON;
+    }
+    if (tr->stats) {
+        tr->stats->cache_hit = 1;
+    }
+    tb_release_db(tr);
+    return send_cached(tr->r, ld->head, hit);
+}
 
-    /* Without a revision nothing tells a cached answer is still right. */
-    use_cache = load_cache && conf->revision && tb_conf_load_cache(conf);
-    if (use_cache) {
-        apr_table_mergen(r->headers_out, "Vary", "Accept-Encoding");
-        if (tb_load_revision(db, conf->revision, req->board, &revision,
-                             &err) != 0) {
-            return tb_send_db_error(r, "load", req->request_id, NULL, &err);
-        }
-        key = cache_key(r, conf, req);
-        if (revision) {
-            if ((hit = tb_cache_get(load_cache, key, revision)) != NULL) {
-                if ((rs = tb_req_stats(r)) != NULL) {
-                    rs->cache_hit = 1;
-                }
-                tb_release_db(r, db);
-                return send_cached(r, head, strlen(head), hit);
-            }
-        }
-    }
+/* One snapshot for the revision and every store, so that an answer never
+ * shows half of a sync that committed while it was read.  The revision
+ * read by answer_cached decided hit or miss in one statement (a hit needs
+ * no snapshot); it is read again inside the snapshot so that the answer,
+ * and its cache entry, carry the revision of its rows. */
+static int begin_snapshot(load_t *ld)
+{
+    tb_req_t *tr = ld->tr;
+    tb_db_error_t err;
 
-    /* One snapshot for the revision and every store, so that an answer
-     * never shows half of a sync that committed while it was read.  The
-     * revision read above decided hit or miss in one statement (a hit
-     * needs no snapshot); it is read again inside the snapshot so that the
-     * answer, and its cache entry, carry the revision of its rows. */
-    if ((conf->revision || req->stores->nelts > 1)
-        && tb_db_begin_snapshot(db, &err) != 0) {
-        return tb_send_db_error(r, "load", req->request_id, NULL, &err);
+    if ((tr->conf->revision || ld->req->stores->nelts > 1)
+        && tb_db_begin_snapshot(tr->db, &err) != 0) {
+        return tb_send_db_error(tr, NULL, &err);
     }
-    if (conf->revision
-        && tb_load_revision(db, conf->revision, req->board, &revision,
-                            &err) != 0) {
-        return tb_send_db_error(r, "load", req->request_id, NULL, &err);
+    if (tr->conf->revision
+        && tb_load_revision(tr->db, tr->conf->revision, tr->board,
+                            &ld->revision, &err) != 0) {
+        return tb_send_db_error(tr, NULL, &err);
     }
-    if (req->board && !revision) {
-        tb_db_commit(db, &err);     /* nothing read: ends the snapshot */
-        return tb_send_no_board(r, "load", req->request_id, req->board);
+    if (tr->board && !ld->revision) {
+        tb_db_commit(tr->db, &err);     /* nothing read: ends the snapshot */
+        return tb_send_no_board(tr);
     }
+    return TB_GO_ON;
+}
 
-    /* Nothing goes to the client before the last row is read: what the
-     * cache cannot keep waits in a spool file (tb_out_spool), so the
-     * snapshot and the connection are never held by a slow reader. */
-    tb_out_init(&out, r);
-    tb_out_spool(&out);
-    collect = apr_pcalloc(r->pool, sizeof(*collect));
-    collect->out = &out;
-    collect->head = head;
-    collect->key = key;
-    collect->revision = revision;
+/* Where the answer goes as it is read: nothing goes to the client before
+ * the last row is read.  What the cache can keep is collected; what it
+ * cannot waits in a spool file (tb_out_spool), so the snapshot and the
+ * connection are never held by a slow reader. */
+static void start_collecting(load_t *ld)
+{
+    request_rec *r = ld->tr->r;
+    collect_t *collect = apr_pcalloc(r->pool, sizeof(*collect));
+
+    tb_out_init(&ld->out, r);
+    tb_out_spool(&ld->out);
+    collect->out = &ld->out;
+    collect->head = ld->head;
+    collect->key = ld->key;
+    collect->revision = ld->revision;
     collect->collecting = 1;
     apr_pool_cleanup_register(r->pool, collect, free_collected,
                               apr_pool_cleanup_null);
-    if (use_cache && revision
-        && !tb_cache_is_too_large(load_cache, key, revision)) {
+    if (ld->use_cache && ld->revision
+        && !tb_cache_is_too_large(load_cache, ld->key, ld->revision)) {
         collect->max = tb_cache_largest(load_cache);
     }
     else {
         start_spooling(collect);
     }
-    tb_jw_init(&jw, collect_sink, collect);
-    if (revision) {
+    ld->collect = collect;
+}
+
+/* Writes the revision and every store; TB_GO_ON once all is read. */
+static int read_stores(load_t *ld)
+{
+    tb_req_t *tr = ld->tr;
+    tb_db_error_t err;
+    tb_jw_t jw;
+    int i, bad_values = 0;
+
+    tb_jw_init(&jw, collect_sink, ld->collect);
+    if (ld->revision) {
         tb_jw_cstr(&jw, ",\"revision\":");
-        tb_jw_cstr(&jw, revision);
+        tb_jw_cstr(&jw, ld->revision);
     }
-    for (i = 0; i < req->stores->nelts; i++) {
-        tb_store_request_t *sr = &APR_ARRAY_IDX(req->stores, i,
+    for (i = 0; i < ld->req->stores->nelts; i++) {
+        tb_store_request_t *sr = &APR_ARRAY_IDX(ld->req->stores, i,
                                                 tb_store_request_t);
         tb_jw_raw(&jw, ",", 1);
-        if (tb_load_store(db, &jw, sr, req->board, &bad_values, &err) != 0) {
-            tb_out_discard(&out);
-            return tb_send_db_error(r, "load", req->request_id, sr->store->id,
-                                    &err);
+        if (tb_load_store(tr->db, &jw, sr, tr->board, &bad_values,
+                          &err) != 0) {
+            tb_out_discard(&ld->out);
+            return tb_send_db_error(tr, sr->store->id, &err);
         }
     }
     tb_jw_raw(&jw, "}", 1);
     if (bad_values > 0) {
-        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, TBLOGNO(00105)
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, tr->r, TBLOGNO(00105)
                       "load requestId=%s: %d value%s did not fit the "
                       "declared field type and %s sent as strings; check "
                       "the TaskBoardField types against the columns",
-                      req->request_id ? req->request_id : "-", bad_values,
-                      bad_values == 1 ? "" : "s",
+                      TB_RID(tr), bad_values, bad_values == 1 ? "" : "s",
                       bad_values == 1 ? "was" : "were");
     }
     tb_jw_flush(&jw);
+    return TB_GO_ON;
+}
+
+/* Sends what was read, from the cache when it was collected (keeping it
+ * there when the snapshot ended cleanly), else from the spool. */
+static int send_answer(load_t *ld, int committed)
+{
+    tb_req_t *tr = ld->tr;
+    collect_t *collect = ld->collect;
+    tb_cached_t *entry;
+
+    if (ld->out.spool_failed) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, ld->out.status, tr->r,
+                      TBLOGNO(00200) "load requestId=%s: could not spool an "
+                      "answer of %" APR_OFF_T_FMT " bytes to a temporary "
+                      "file (is the temporary folder full or not "
+                      "writable?)", TB_RID(tr),
+                      ld->out.spooled + (apr_off_t)ld->out.pending);
+        tb_out_discard(&ld->out);
+        return tb_send_error(tr, HTTP_INTERNAL_SERVER_ERROR, "the request "
+                             "failed because of a server error (logged)",
+                             NULL);
+    }
+    if (!collect->collecting) {
+        if (tb_out_finish(&ld->out) != APR_SUCCESS) {
+            ap_log_rerror(APLOG_MARK, APLOG_DEBUG, ld->out.status, tr->r,
+                          TBLOGNO(00106) "load requestId=%s: the client went "
+                          "away", TB_RID(tr));
+        }
+        return OK;
+    }
+    entry = tb_cache_entry_create(load_cache, ld->key, ld->revision,
+                                  collect->copy, collect->len);
+    collect->copy = NULL;
+    if (!entry) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, tr->r, TBLOGNO(00108)
+                      "load requestId=%s: out of memory for an answer of %"
+                      APR_SIZE_T_FMT " bytes", TB_RID(tr), collect->len);
+        return tb_send_error(tr, HTTP_INTERNAL_SERVER_ERROR, "the server ran "
+                             "out of memory", NULL);
+    }
+    if (committed) {
+        tb_cache_publish(entry);
+    }
+    return send_cached(tr->r, ld->head, entry);
+}
+
+int tb_answer_load(tb_req_t *tr, const tb_load_request_t *req)
+{
+    tb_db_error_t err;
+    load_t ld;
+    int status, committed;
+
+    memset(&ld, 0, sizeof(ld));
+    ld.tr = tr;
+    ld.req = req;
+    ld.head = answer_head(tr);
+    ap_set_content_type(tr->r, "application/json");
+
+    /* Without a revision nothing tells a cached answer is still right. */
+    ld.use_cache = load_cache && tr->conf->revision
+                   && tb_conf_load_cache(tr->conf);
+    if ((ld.use_cache && (status = answer_cached(&ld)) != TB_GO_ON)
+        || (status = begin_snapshot(&ld)) != TB_GO_ON) {
+        return status;
+    }
+    start_collecting(&ld);
+    if ((status = read_stores(&ld)) != TB_GO_ON) {
+        return status;
+    }
     /* Ending a read-only snapshot cannot lose anything: every row has
      * been read.  A failure only means the connection broke just now; the
      * answer is still right, but it is not kept. */
-    committed = tb_db_commit(db, &err) == 0;
-    tb_release_db(r, db);
-    if (out.spool_failed) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, out.status, r, TBLOGNO(00200)
-                      "load requestId=%s: could not spool an answer of "
-                      "%" APR_OFF_T_FMT " bytes to a temporary file (is "
-                      "the temporary folder full or not writable?)",
-                      req->request_id ? req->request_id : "-",
-                      out.spooled + (apr_off_t)out.pending);
-        tb_out_discard(&out);
-        return tb_send_error(r, HTTP_INTERNAL_SERVER_ERROR, "load",
-                             req->request_id, "the request failed because "
-                             "of a server error (logged)", NULL);
-    }
-    if (collect->collecting) {
-        tb_cached_t *entry = tb_cache_entry_create(load_cache, key, revision,
-                                                   collect->copy,
-                                                   collect->len);
-        collect->copy = NULL;
-        if (!entry) {
-            ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, TBLOGNO(00108)
-                          "load requestId=%s: out of memory for an answer "
-                          "of %" APR_SIZE_T_FMT " bytes",
-                          req->request_id ? req->request_id : "-",
-                          collect->len);
-            return tb_send_error(r, HTTP_INTERNAL_SERVER_ERROR, "load",
-                                 req->request_id, "the server ran out of "
-                                 "memory", NULL);
-        }
-        if (committed) {
-            tb_cache_publish(entry);
-        }
-        return send_cached(r, head, strlen(head), entry);
-    }
-    if (tb_out_finish(&out) != APR_SUCCESS) {
-        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, out.status, r, TBLOGNO(00106)
-                      "load requestId=%s: the client went away",
-                      req->request_id ? req->request_id : "-");
-    }
-    return OK;
+    committed = tb_db_commit(tr->db, &err) == 0;
+    tb_release_db(tr);
+    return send_answer(&ld, committed);
 }

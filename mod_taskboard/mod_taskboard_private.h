@@ -127,19 +127,13 @@ typedef struct tb_server_conf_t {
     int events_max_line;
 } tb_server_conf_t;
 
-/* mod_taskboard_config.c */
+/* mod_taskboard_config.c: the directives, and what they mean where they
+ * were not set */
 extern const command_rec tb_cmds[];
 void *tb_create_dir_conf(apr_pool_t *pool, char *dir);
 void *tb_merge_dir_conf(apr_pool_t *pool, void *basev, void *addv);
 void *tb_create_server_conf(apr_pool_t *pool, server_rec *s);
 int tb_conf_load_cache(const tb_dir_conf_t *conf);
-
-/* mod_taskboard_check.c */
-/** Remembers a <TaskBoardStore> and its node, for tb_check_config. */
-void tb_remember_store(cmd_parms *cmd, tb_store_t *store,
-                       const ap_directive_t *node);
-int tb_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
-                    server_rec *s);
 const char *tb_conf_param_name(const tb_dir_conf_t *conf);
 apr_off_t tb_conf_max_body(const tb_dir_conf_t *conf);
 int tb_conf_max_records(const tb_dir_conf_t *conf);
@@ -148,36 +142,80 @@ const char *tb_conf_phantom_parent_field(const tb_dir_conf_t *conf);
 tb_conflict_e tb_conf_conflicts(const tb_dir_conf_t *conf);
 apr_interval_time_t tb_conf_events_heartbeat(const tb_dir_conf_t *conf);
 apr_interval_time_t tb_conf_events_lifetime(const tb_dir_conf_t *conf);
-
 int tb_conf_read_only(const tb_dir_conf_t *conf);
 
-/* mod_taskboard_authz.c */
-/** 401 when an authorization query applies but nobody signed in;
- *  DECLINED means go on, else the result. */
-int tb_authorize_user(request_rec *r, const tb_dir_conf_t *conf,
-                      const char *type);
+/* mod_taskboard_check.c: the checks of the whole configuration */
+/** Remembers a <TaskBoardStore> and its node, for tb_check_config. */
+void tb_remember_store(cmd_parms *cmd, tb_store_t *store,
+                       const ap_directive_t *node);
+int tb_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
+                    server_rec *s);
+
+/************ one request *************************************************/
+
 /**
- * Runs the location's authorization query for the user (and board): 403
- * for no access.  DECLINED means go on, with *writable 0 when the user
- * may only read (or the location is read-only); else the result.
+ * One request to a taskboard handler: what every glue function needs to
+ * answer it, log it and count it.  tb_handler makes it once; the handler
+ * fills in what it learns as it goes (the requestId once the package is
+ * decoded, the board, the connection), and every helper that answers,
+ * logs or counts takes it.
  */
-int tb_authorize(request_rec *r, const tb_dir_conf_t *conf, tb_db_t *db,
-                 const char *type, const char *request_id,
-                 const char *board, int *writable);
-/** The 403 of a sync with changes that may not write. */
-int tb_refuse_write(request_rec *r, const tb_dir_conf_t *conf,
-                    const char *request_id, const char *board);
-/** The JSON error body of httpd's own errors on boards' locations. */
-void tb_authz_register_hooks(apr_pool_t *pool);
+typedef struct tb_req_t {
+    request_rec *r;
+    const tb_dir_conf_t *conf;  /* the location's configuration */
+    const char *op;             /* "load", "sync", "events", "status": the
+                                   "type" of its JSON answers, and the
+                                   first word of its log lines */
+    const char *request_id;     /* the client's requestId once decoded;
+                                   NULL before, and when it sent none */
+    const char *board;          /* under TaskBoardScope, once read (see
+                                   tb_request_board); else NULL */
+    tb_db_t *db;                /* the connection it holds, or NULL */
+    struct tb_req_stats_t *stats; /* its status counters, or NULL */
+} tb_req_t;
 
-/* mod_dbd's functions, looked up once (optional functions, so that the
- * LoadModule order does not matter). */
-extern ap_dbd_t *(*tb_dbd_open_fn)(apr_pool_t *, server_rec *);
-extern void (*tb_dbd_close_fn)(server_rec *, ap_dbd_t *);
-void tb_retrieve_dbd_functions(void);
+/** The requestId as log lines show it. */
+#define TB_RID(tr) ((tr)->request_id ? (tr)->request_id : "-")
 
-/* mod_taskboard_handler.c: what the handlers share */
+/**
+ * The one convention of the helpers that may answer a request: TB_GO_ON
+ * means nothing was sent and the handler goes on; anything else is the
+ * handler's result (OK once an answer was sent, or an HTTP status that
+ * httpd answers, such as AP_FILTER_ERROR).
+ */
+#define TB_GO_ON DECLINED
+
+/* mod_taskboard_handler.c: routing, and the checks before a handler
+ * reads its package */
 int tb_handler(request_rec *r);
+
+/** OPTIONS (answered with Allow) and methods other than allow ("GET",
+ *  "POST" or "GET, POST"; 405). */
+int tb_check_method(tb_req_t *tr, const char *allow);
+
+/** Whether everything the location uses has the scope in force (see
+ *  TaskBoardScope); 500 when not. */
+int tb_check_scope(tb_req_t *tr);
+
+/** The method, the scope, and that the location has stores. */
+int tb_check_request(tb_req_t *tr, const char *methods);
+
+/** Adds the CORS headers of the request's Origin when TaskBoardAllowOrigin
+ *  lists it (to err_headers_out, which error answers keep too), and Vary:
+ *  Origin where the directive applies; returns the allowed origin or NULL. */
+const char *tb_cors_headers(request_rec *r, const tb_dir_conf_t *conf);
+
+/** Sets tr->board when the location is scoped (TaskBoardScope); 400 for
+ *  a missing or invalid board. */
+int tb_request_board(tb_req_t *tr);
+
+/** Finds the JSON package in the query or the body (400, 413, 415 when
+ *  it cannot). */
+int tb_read_package(tb_req_t *tr, const char **text, apr_size_t *len);
+
+/* mod_taskboard_answer.c: the answer on its way to the client, and the
+ * JSON error answers (the module's, and httpd's own on a board's
+ * location) */
 
 /* Bytes collected before the answer is passed on to the network: small
  * answers go out in one piece with a Content-Length, and an error found
@@ -208,114 +246,106 @@ int tb_out_sink(void *ctx, const char *buf, apr_size_t len);
 /** Forgets what a spooled body holds, to send something else instead. */
 void tb_out_discard(tb_out_t *out);
 apr_status_t tb_out_finish(tb_out_t *out);
-/** Cuts short an answer that has started to flow (connection closed). */
-void tb_out_abort(request_rec *r, tb_out_t *out);
 
 /**
  * Sends {"success":false,"type":..,"requestId":..,"message":..,"code":..}
  * with that HTTP status (and "errors" of a 422 when invalid is given).
  * The message is for a person and never holds database text.  Returns OK.
  */
-int tb_send_error(request_rec *r, int status, const char *type,
-                  const char *request_id, const char *message,
+int tb_send_error(tb_req_t *tr, int status, const char *message,
                   const tb_sync_t *invalid);
-
-/** OPTIONS (answered with Allow) and methods other than allow ("GET",
- *  "POST" or "GET, POST"; 405); DECLINED means go on, else the result. */
-int tb_check_method(request_rec *r, const char *type, const char *allow);
-
-/** Whether everything the location uses has the scope in force (see
- *  TaskBoardScope); DECLINED means go on, else the result (500). */
-int tb_check_scope(request_rec *r, const tb_dir_conf_t *conf,
-                   const char *type);
-
-/** Adds the CORS headers of the request's Origin when TaskBoardAllowOrigin
- *  lists it (to err_headers_out, which error answers keep too), and Vary:
- *  Origin where the directive applies; returns the allowed origin or NULL. */
-const char *tb_cors_headers(request_rec *r, const tb_dir_conf_t *conf);
-
-/** Method and location checks; DECLINED means go on, else the result. */
-int tb_check_request(request_rec *r, const tb_dir_conf_t *conf,
-                     const char *type, int allow_get);
-
-/**
- * The request's board when the location is scoped (TaskBoardScope), else
- * NULL.  DECLINED means go on (with *board set); else an error was sent
- * (400: missing or invalid) and this is the handler's result.
- */
-int tb_request_board(request_rec *r, const tb_dir_conf_t *conf,
-                     const char *type, const char **board);
 
 /** The answer for a board that does not exist (its revision row is
  *  missing): 404, for loads, syncs and event streams alike. */
-int tb_send_no_board(request_rec *r, const char *type,
-                     const char *request_id, const char *board);
+int tb_send_no_board(tb_req_t *tr);
 
-/** Finds the JSON package in the query or the body; OK or a status. */
-int tb_read_package(request_rec *r, const tb_dir_conf_t *conf,
-                    const char **text, apr_size_t *len, const char **msg);
+/** Logs a database failure (store_id: the store it concerned, or NULL). */
+void tb_log_db_error(tb_req_t *tr, const char *store_id,
+                     const tb_db_error_t *err);
 
-/** Borrows a pooled connection for the request, or NULL (answer 503). */
-tb_db_t *tb_acquire_db(request_rec *r);
+/** Logs a database failure and answers 503 (unreachable) or 500. */
+int tb_send_db_error(tb_req_t *tr, const char *store_id,
+                     const tb_db_error_t *err);
+
+#define TB_MSG_UNAVAILABLE "the database is not reachable at the moment, " \
+                           "please try again shortly"
+
+/** Registers the filter that gives httpd's own error answers on a board's
+ *  location the module's JSON body. */
+void tb_answer_register_hooks(apr_pool_t *pool);
+
+/* mod_taskboard_db.c: mod_dbd's connections, lent to a request */
+
+/* mod_dbd's functions, looked up once (optional functions, so that the
+ * LoadModule order does not matter). */
+extern ap_dbd_t *(*tb_dbd_open_fn)(apr_pool_t *, server_rec *);
+extern void (*tb_dbd_close_fn)(server_rec *, ap_dbd_t *);
+void tb_retrieve_dbd_functions(void);
+
+/** Borrows a pooled connection for the request into tr->db; returns it,
+ *  or NULL (the caller answers 503). */
+tb_db_t *tb_acquire_db(tb_req_t *tr);
 
 /**
- * Gives the request's connection back to mod_dbd before the answer is
- * written, so that a slow client holds no database connection (ending a
- * transaction left open).  db is unusable afterwards; NULL is allowed.
+ * Gives tr->db back to mod_dbd before the answer is written, so that a
+ * slow client holds no database connection (ending a transaction left
+ * open).  tr->db is NULL afterwards; a request without one is left alone.
  */
-void tb_release_db(request_rec *r, tb_db_t *db);
+void tb_release_db(tb_req_t *tr);
 
-/** tb_release_db for the connection the request borrowed, if it still
- *  has one.  Everything that writes to the client calls it first (the
- *  answers and the error responses), so no write waits on a slow client
- *  while a connection, a transaction or a statement is held. */
+/** Gives back the connection the request borrowed, if it still has one.
+ *  Everything that writes to the client calls it first (the answers and
+ *  the error responses), so no write waits on a slow client while a
+ *  connection, a transaction or a statement is held. */
 void tb_release_request_db(request_rec *r);
 
 /** The module's view of a mod_dbd connection, allocated from pool (the
  *  pool of the request or the moment that has the connection). */
 tb_db_t *tb_db_wrap(apr_pool_t *pool, ap_dbd_t *dbd);
 
-void tb_log_db_error(request_rec *r, const char *type,
-                     const char *request_id, const char *store_id,
-                     const tb_db_error_t *err);
+/* mod_taskboard_authz.c: who may read or change a board */
+/** 401 when an authorization query applies but nobody signed in. */
+int tb_authorize_user(tb_req_t *tr);
+/**
+ * Runs the location's authorization query for the user (and board) on
+ * tr->db: 403 for no access.  To go on, *writable is 0 when the user may
+ * only read (or the location is read-only).
+ */
+int tb_authorize(tb_req_t *tr, int *writable);
+/** The 403 of a sync with changes that may not write. */
+int tb_refuse_write(tb_req_t *tr);
 
-/** Logs a database failure and answers 503 (unreachable) or 500. */
-int tb_send_db_error(request_rec *r, const char *type,
-                     const char *request_id, const char *store_id,
-                     const tb_db_error_t *err);
-
-#define TB_MSG_UNAVAILABLE "the database is not reachable at the moment, " \
-                           "please try again shortly"
-
-/* mod_taskboard_load.c, mod_taskboard_sync.c */
+/* mod_taskboard_load.c */
 /** Creates this process's load cache (child_init). */
 void tb_load_cache_init(apr_pool_t *pchild, server_rec *s);
-int tb_handle_load(request_rec *r);
-int tb_handle_sync(request_rec *r);
+int tb_handle_load(tb_req_t *tr);
 
-/** Answers with a full load of req's stores (also a sync poll's answer
- *  when the journal no longer reaches back to the client's revision). */
-int tb_answer_load(request_rec *r, const tb_dir_conf_t *conf, tb_db_t *db,
-                   const tb_load_request_t *req);
+/** Answers with a full load of req's stores from tr->db (also a sync
+ *  poll's answer when the journal no longer reaches back to the client's
+ *  revision). */
+int tb_answer_load(tb_req_t *tr, const tb_load_request_t *req);
 
+/* mod_taskboard_sync.c */
+int tb_handle_sync(tb_req_t *tr);
 /** Sends a sync answer (as recorded, or written from sync). */
-int tb_send_sync_answer(request_rec *r, const tb_sync_t *sync);
+int tb_send_sync_answer(tb_req_t *tr, const tb_sync_t *sync);
 
 /* mod_taskboard_status.c */
 /** Creates the shared counters (post_config, before the fork). */
 int tb_stats_post_config(apr_pool_t *pconf, apr_pool_t *plog,
                          apr_pool_t *ptemp, server_rec *s);
-/** Starts a request's counters; tb_stats_end adds them to its section's. */
-void tb_stats_begin(request_rec *r, int kind);
+/** Starts a request's counters; tb_stats_end adds them to the row of the
+ *  section that set its handler. */
+struct tb_req_stats_t *tb_stats_begin(request_rec *r, int kind);
 void tb_stats_end(request_rec *r, apr_interval_time_t duration);
 /** The counters of the request, or NULL. */
 struct tb_req_stats_t *tb_req_stats(request_rec *r);
-int tb_handle_status(request_rec *r);
+int tb_handle_status(tb_req_t *tr);
 
 /* mod_taskboard_events.c */
 /** Starts this process's poller thread (child_init). */
 void tb_events_init(apr_pool_t *pchild, server_rec *s);
-int tb_handle_events(request_rec *r);
+int tb_handle_events(tb_req_t *tr);
 /** The open event streams of this process, its limits and its boards'
  *  feeds (for the status handler). */
 void tb_events_counts(int *streams, int *max_streams, int *max_client,

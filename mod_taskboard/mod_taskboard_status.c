@@ -1,20 +1,22 @@
-/* mod_taskboard: a Bryntum CrudManager backend for Apache httpd.
+/* mod_taskboard_status.c: the taskboard-status handler and its counters.
+ * Part of mod_taskboard, a Bryntum CrudManager backend for Apache httpd.
  * Licensed under the Apache License, Version 2.0.
  */
 
 /*
- * The taskboard-status handler and the counters behind it: slots in memory
- * shared by every httpd process, created before the processes fork
- * (post_config) and made anew on each restart.  tb_handler adds each
- * finished load, sync and event stream to the slot of its innermost
- * section (the <Location> of its SetHandler), claimed on first use; the
- * handler shows the slots as an HTML table, or as JSON with ?json.
+ * The counters are slots in memory shared by every httpd process, created
+ * before the processes fork (post_config) and made anew on each restart.
+ * tb_handler adds each finished load, sync and event stream to the slot of
+ * the section whose SetHandler routed it (its <Location>), claimed on
+ * first use; the handler shows the slots as an HTML table, or as JSON
+ * with ?json.
  */
 
 #include <string.h>
 #include <unistd.h>
 
 #include <apr_atomic.h>
+#include <apr_hash.h>
 #include <apr_shm.h>
 #include <apr_strings.h>
 
@@ -31,11 +33,84 @@
 /* The shared slots (tb_stats.h), set before the fork; NULL without. */
 static tb_stats_slot_t *slots = NULL;
 
+/* Which section set each SetHandler: the handler of a section's core
+ * configuration (a pointer that merging copies, never duplicates) -> the
+ * section's path.  A request's merged configuration does not say which
+ * section its handler came from: the last section merged can be another
+ * one (a <Location /api> after <Location /api/load>).  Made in post_config
+ * and only read afterwards; NULL before. */
+static apr_hash_t *handler_sections = NULL;
+
 static apr_status_t forget(void *unused)
 {
     (void)unused;
     slots = NULL;
+    handler_sections = NULL;
     return APR_SUCCESS;
+}
+
+/* The key of a core configuration's handler, or NULL when it sets none. */
+static const void *handler_key(const core_dir_config *dc)
+{
+    if (!dc) {
+        return NULL;
+    }
+    return dc->expr_handler ? (const void *)dc->expr_handler
+                            : (const void *)dc->handler;
+}
+
+static void note_handler_sections(apr_pool_t *pool, apr_hash_t *map,
+                                  const apr_array_header_t *sections)
+{
+    int i;
+
+    for (i = 0; sections && i < sections->nelts; i++) {
+        ap_conf_vector_t *v = APR_ARRAY_IDX(sections, i, ap_conf_vector_t *);
+        const core_dir_config *dc = ap_get_core_module_config(v);
+        const void *handler = handler_key(dc), **key;
+
+        if (handler && dc->d) {
+            key = apr_palloc(pool, sizeof(*key));
+            *key = handler;
+            apr_hash_set(map, key, sizeof(*key), dc->d);
+        }
+    }
+}
+
+/* Every <Location> and <Directory> of every server with a SetHandler
+ * (a virtual host's list holds the main server's too). */
+static void find_handler_sections(apr_pool_t *pconf, server_rec *s)
+{
+    apr_hash_t *map = apr_hash_make(pconf);
+
+    for (; s; s = s->next) {
+        core_server_config *sconf = ap_get_core_module_config(
+                                        s->module_config);
+        note_handler_sections(pconf, map, sconf->sec_url);
+        note_handler_sections(pconf, map, sconf->sec_dir);
+    }
+    handler_sections = map;
+}
+
+/* The row of a request: the section whose SetHandler routed it, else
+ * (a SetHandler in an <If> or .htaccess) the innermost section. */
+static const char *section_label(request_rec *r)
+{
+    core_dir_config *core = ap_get_core_module_config(r->per_dir_config);
+    const void *handler = handler_key(core);
+    const char *label = NULL;
+
+    if (handler && handler_sections) {
+        label = apr_hash_get(handler_sections, &handler, sizeof(handler));
+    }
+    if (!label) {
+        label = core && core->d ? core->d : "(no section)";
+    }
+    if (r->server->is_virtual && r->server->server_hostname) {
+        label = apr_pstrcat(r->pool, r->server->server_hostname, " ", label,
+                            NULL);
+    }
+    return label;
 }
 
 int tb_stats_post_config(apr_pool_t *pconf, apr_pool_t *plog,
@@ -47,6 +122,7 @@ int tb_stats_post_config(apr_pool_t *pconf, apr_pool_t *plog,
 
     (void)plog;
     (void)ptemp;
+    find_handler_sections(pconf, s);
     /* anonymous: inherited by the children, gone with the last of them */
     rv = apr_shm_create(&shm, size, NULL, pconf);
     if (rv != APR_SUCCESS) {
@@ -68,19 +144,18 @@ tb_req_stats_t *tb_req_stats(request_rec *r)
     return ap_get_module_config(r->request_config, &taskboard_module);
 }
 
-void tb_stats_begin(request_rec *r, int kind)
+tb_req_stats_t *tb_stats_begin(request_rec *r, int kind)
 {
     tb_req_stats_t *rs = apr_pcalloc(r->pool, sizeof(*rs));
 
     rs->kind = kind;
     ap_set_module_config(r->request_config, &taskboard_module, rs);
+    return rs;
 }
 
 void tb_stats_end(request_rec *r, apr_interval_time_t duration)
 {
     tb_req_stats_t *rs = tb_req_stats(r);
-    core_dir_config *core = ap_get_core_module_config(r->per_dir_config);
-    const char *label;
 
     if (!slots || !rs) {
         return;
@@ -88,14 +163,8 @@ void tb_stats_end(request_rec *r, apr_interval_time_t duration)
     if (rs->db) {
         rs->rollbacks = rs->db->rollbacks;
     }
-    /* The innermost section's path (the <Location> of the SetHandler), and
-     * the virtual host it belongs to, if any. */
-    label = core && core->d ? core->d : "(no section)";
-    if (r->server->is_virtual && r->server->server_hostname) {
-        label = apr_pstrcat(r->pool, r->server->server_hostname, " ", label,
-                            NULL);
-    }
-    tb_stats_add(tb_stats_find(slots, label), rs, r->status, duration);
+    tb_stats_add(tb_stats_find(slots, section_label(r)), rs, r->status,
+                 duration);
 }
 
 static void html_row(request_rec *r, const tb_stats_slot_t *s)
@@ -112,14 +181,15 @@ static void html_row(request_rec *r, const tb_stats_slot_t *s)
                tb_stats_percentile(s, 0.99) / 1000.0);
 }
 
-int tb_handle_status(request_rec *r)
+int tb_handle_status(tb_req_t *tr)
 {
+    request_rec *r = tr->r;
     tb_stats_process_t proc;
     tb_out_t out;
     tb_jw_t jw;
     int i, status;
 
-    if ((status = tb_check_method(r, "status", "GET")) != DECLINED) {
+    if ((status = tb_check_method(tr, "GET")) != TB_GO_ON) {
         return status;
     }
     apr_table_setn(r->headers_out, "Cache-Control", "no-cache");

@@ -139,3 +139,37 @@ class TestStatus:
         r = requests.post(httpd.url("/tb-status"), data="x", timeout=10)
         tbtest.check_error(r, 405, kind="status")
         assert r.headers.get("Allow") == "GET, OPTIONS"
+
+
+# As the demo has it: a <Location /api> after the handlers' locations (the demo's adds its
+# access rules), so that it is the last section merged into every request under /api.
+LATE_API = "<Location /api>\n    TaskBoardMaxRecords 5000\n</Location>\n"
+
+
+class TestStatusSections:
+    """A row per handler location: the section whose SetHandler routed the request, whatever
+    section came last in the merge."""
+
+    @pytest.fixture(autouse=True, scope="class")
+    def _class_scope(self, env, httpd):
+        text = tbtest.sample_test_conf()
+        assert text is not None
+        TestStatusSections.board = tbtest.parse_board(text)
+        env.db_load()
+        httpd.reload(text + STATUS + LATE_API)
+        yield
+        env.db_load()
+
+    def test_tb_680_10(self, httpd, db):
+        for rid in (1, 2):
+            r = httpd.get("/api/load?data=" + urllib.parse.quote(json.dumps(
+                {"type": "load", "requestId": rid, "stores": ["tasks"]}), safe=""))
+            assert r.status_code == 200, describe(r)
+        check_sync(sync_post(httpd, {"type": "sync", "requestId": 3,
+                                     "revision": int(db.revision(self.board)),
+                                     "tasks": {"updated": [{"id": 1, "weight": 7}]}}),
+                   self.board, db)
+        st = status(httpd)
+        assert "/api" not in st, st
+        assert st["/api/load"]["loads"] == 2 and st["/api/load"]["syncs"] == 0, st
+        assert st["/api/sync"]["syncs"] == 1 and st["/api/sync"]["loads"] == 0, st
