@@ -29,6 +29,7 @@
 #include <util_filter.h>
 
 #include "mod_taskboard_private.h"
+#include "tb_answer.h"
 #include "tb_json.h"
 #include "tb_stats.h"
 

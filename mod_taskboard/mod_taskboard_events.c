@@ -149,12 +149,11 @@ static void poll_feed(feed_entry_t *f, apr_pool_t *pool)
     ap_dbd_t *dbd;
     tb_db_t *db;
     const char *args[3], *since, **row;
+    apr_int64_t known;
     int polled, nargs = 0, rv = 0;
 
-    apr_thread_mutex_lock(f->feed->mutex);
-    polled = f->feed->polled;
-    since = apr_psprintf(pool, "%" APR_INT64_T_FMT, f->feed->revision);
-    apr_thread_mutex_unlock(f->feed->mutex);
+    polled = tb_feed_polled(f->feed, &known);
+    since = apr_psprintf(pool, "%" APR_INT64_T_FMT, known);
 
     memset(&err, 0, sizeof(err));
     if (!(db = open_db(pool, f->server, &dbd))) {
@@ -199,16 +198,6 @@ static void poll_feed(feed_entry_t *f, apr_pool_t *pool)
         f->failing = 0;
     }
     tb_feed_apply(f->feed, rows);
-}
-
-static int feed_wanted(tb_feed_t *feed)
-{
-    int wanted;
-
-    apr_thread_mutex_lock(feed->mutex);
-    wanted = feed->subscribers > 0;
-    apr_thread_mutex_unlock(feed->mutex);
-    return wanted;
 }
 
 /* Frees the feeds that no stream used for TB_EVENTS_IDLE_POLLS polls.
@@ -265,7 +254,7 @@ static void *APR_THREAD_FUNC poll_loop(apr_thread_t *thread, void *data)
         }
         else {
             for (f = feeds; f; f = f->next) {
-                if (feed_wanted(f->feed)) {
+                if (tb_feed_has_subscribers(f->feed)) {
                     poll_feed(f, poller.scratch);
                     apr_pool_clear(poller.scratch);
                 }

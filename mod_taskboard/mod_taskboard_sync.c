@@ -18,6 +18,7 @@
 #include <http_protocol.h>
 
 #include "mod_taskboard_private.h"
+#include "tb_answer.h"
 #include "tb_convert.h"
 #include "tb_journal.h"
 #include "tb_load.h"

@@ -1,4 +1,5 @@
-/* mod_taskboard: a Bryntum CrudManager backend for Apache httpd.
+/* tb_feed.c: what one process knows of a board's new revisions.
+ * Part of mod_taskboard, a Bryntum CrudManager backend for Apache httpd.
  * Licensed under the Apache License, Version 2.0.
  */
 
@@ -11,6 +12,18 @@
 #include "tb_feed.h"
 #include "tb_convert.h"
 #include "tb_model.h"
+
+struct tb_feed_t {
+    apr_thread_mutex_t *mutex;
+    apr_thread_cond_t *changed;     /* broadcast on news and on stopping */
+    apr_int64_t revision;           /* newest known; valid once polled */
+    int polled;
+    int stopping;                   /* the process is shutting down */
+    apr_uint32_t resets;            /* times the revision went back */
+    tb_feed_event_t ring[TB_FEED_RING]; /* tables malloc'd */
+    int ring_start, ring_count;
+    int subscribers;
+};
 
 static void clear_ring(tb_feed_t *feed)
 {
@@ -301,4 +314,25 @@ void tb_feed_write_event(tb_jw_t *jw, apr_int64_t revision,
         tb_jw_string(jw, store->id, strlen(store->id));
     }
     tb_jw_cstr(jw, tables ? "]}\n\n" : "],\"reload\":true}\n\n");
+}
+
+int tb_feed_polled(tb_feed_t *feed, apr_int64_t *revision)
+{
+    int polled;
+
+    apr_thread_mutex_lock(feed->mutex);
+    polled = feed->polled;
+    *revision = feed->revision;
+    apr_thread_mutex_unlock(feed->mutex);
+    return polled;
+}
+
+int tb_feed_has_subscribers(tb_feed_t *feed)
+{
+    int wanted;
+
+    apr_thread_mutex_lock(feed->mutex);
+    wanted = feed->subscribers > 0;
+    apr_thread_mutex_unlock(feed->mutex);
+    return wanted;
 }

@@ -1,4 +1,5 @@
-/* mod_taskboard: a Bryntum CrudManager backend for Apache httpd.
+/* tb_feed.h: what one process knows of a board's new revisions.
+ * Part of mod_taskboard, a Bryntum CrudManager backend for Apache httpd.
  * Licensed under the Apache License, Version 2.0.
  */
 
@@ -41,17 +42,8 @@ typedef struct tb_feed_event_t {
                                    for it (another writer raised it) */
 } tb_feed_event_t;
 
-typedef struct tb_feed_t {
-    apr_thread_mutex_t *mutex;
-    apr_thread_cond_t *changed;     /* broadcast on news and on stopping */
-    apr_int64_t revision;           /* newest known; valid once polled */
-    int polled;
-    int stopping;                   /* the process is shutting down */
-    apr_uint32_t resets;            /* times the revision went back */
-    tb_feed_event_t ring[TB_FEED_RING]; /* tables malloc'd */
-    int ring_start, ring_count;
-    int subscribers;
-} tb_feed_t;
+/** A board's feed; opaque: every access takes its mutex. */
+typedef struct tb_feed_t tb_feed_t;
 
 /** What tb_feed_wait found. */
 typedef enum {
@@ -95,6 +87,15 @@ tb_feed_wait_e tb_feed_wait(tb_feed_t *feed, apr_int64_t after,
  */
 int tb_feed_current(tb_feed_t *feed, apr_time_t deadline,
                     apr_int64_t *revision, apr_uint32_t *resets);
+
+/**
+ * What the poller needs for its next statement: 1 once the feed was
+ * polled (then *revision is the newest revision known), else 0.
+ */
+int tb_feed_polled(tb_feed_t *feed, apr_int64_t *revision);
+
+/** 1 while the feed has subscribers (the poller reads its board). */
+int tb_feed_has_subscribers(tb_feed_t *feed);
 
 /** Counts a subscriber in or out.  The first one after none makes the
  *  feed wait for a new first poll (tb_feed_current).

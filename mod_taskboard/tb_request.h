@@ -1,4 +1,5 @@
-/* mod_taskboard: a Bryntum CrudManager backend for Apache httpd.
+/* tb_request.h: decoding the load package and the form and query values.
+ * Part of mod_taskboard, a Bryntum CrudManager backend for Apache httpd.
  * Licensed under the Apache License, Version 2.0.
  */
 
@@ -61,18 +62,5 @@ const char *tb_request_id(apr_pool_t *pool, json_t *package,
  *  hold NUL bytes (%00): its length is stored in *value_len. */
 const char *tb_form_value(apr_pool_t *pool, const char *query,
                           const char *name, apr_size_t *value_len);
-
-/**
- * Checks an origin as TaskBoardAllowOrigin takes it, scheme://host[:port],
- * and writes it the way a browser's Origin header does, so that the two
- * can be compared as strings: scheme and host in lower case, the port
- * without leading zeros and left out when it is the scheme's default
- * (http 80, https 443).
- * @param origin set to the normalised origin (from pool) on success
- * @return NULL, or a message saying what is wrong (for the directive's
- *         error, which names the directive itself)
- */
-const char *tb_origin_normalize(apr_pool_t *pool, const char *text,
-                                const char **origin);
 
 #endif /* TB_REQUEST_H */

@@ -1,4 +1,5 @@
-/* mod_taskboard: a Bryntum CrudManager backend for Apache httpd.
+/* tb_sync.h: the sync request: its package, its checks and its transaction.
+ * Part of mod_taskboard, a Bryntum CrudManager backend for Apache httpd.
  * Licensed under the Apache License, Version 2.0.
  */
 
@@ -171,21 +172,5 @@ int tb_sync_replay(tb_db_t *db, tb_sync_t *sync, tb_sync_error_t *err);
  */
 int tb_sync_prune(tb_db_t *db, const tb_sync_conf_t *conf,
                   tb_db_error_t *err);
-
-/** Writes the success response of an applied sync. */
-void tb_sync_write_response(tb_jw_t *jw, const tb_sync_t *sync);
-
-/** Writes the 422 "errors" array. */
-void tb_sync_write_invalid(tb_jw_t *jw, const tb_sync_t *sync);
-
-/**
- * Writes the error response of a load or sync:
- * {"success":false,"type":..,"requestId":..,"message":..,"code":status}
- * and the "errors" of a 422 when invalid holds any.
- * @param request_id the requestId as JSON text, or NULL
- */
-void tb_write_error(tb_jw_t *jw, const char *type, const char *request_id,
-                    const char *message, int status,
-                    const tb_sync_t *invalid);
 
 #endif /* TB_SYNC_H */

@@ -1,4 +1,5 @@
-/* mod_taskboard: a Bryntum CrudManager backend for Apache httpd.
+/* tb_sync_apply.c: applying a checked sync in one transaction.
+ * Part of mod_taskboard, a Bryntum CrudManager backend for Apache httpd.
  * Licensed under the Apache License, Version 2.0.
  */
 
@@ -25,6 +26,7 @@
 #include <apr_time.h>
 
 #include "tb_sync.h"
+#include "tb_answer.h"
 #include "tb_convert.h"
 #include "tb_journal.h"
 #include "tb_sql.h"
@@ -632,17 +634,13 @@ static int remove_tree_bottom_up(apply_t *a, tb_changes_t *ch,
     return 0;
 }
 
-/* Removals: first find the rows that point at removed rows (and at those,
- * and so on), so that the rows the database cascades to can be reported;
- * then remove, children first. */
-static int apply_removals(apply_t *a)
+/* The removals the client sent, to start the search for what they
+ * cascade to; listed gets each one's "store\nid". */
+static void list_removed(apply_t *a, apr_array_header_t *work,
+                         apr_hash_t *listed)
 {
     apr_array_header_t *changes = a->sync->changes;
-    apr_array_header_t *work = apr_array_make(a->pool, 8, sizeof(cascade_t));
-    apr_array_header_t *found = apr_array_make(a->pool, 8,
-                                               sizeof(cascade_t));
-    apr_hash_t *listed = apr_hash_make(a->pool);
-    int i, j, k, n, rows;
+    int i, j;
 
     for (i = 0; i < changes->nelts; i++) {
         tb_changes_t *ch = APR_ARRAY_IDX(changes, i, tb_changes_t *);
@@ -656,89 +654,116 @@ static int apply_removals(apply_t *a)
                          APR_HASH_KEY_STRING, c);
         }
     }
+}
+
+/* Appends to work and found the rows of ch's store whose field j refers
+ * to parent and that are not listed yet. */
+static int find_referrers(apply_t *a, cascade_t *parent,
+                          tb_changes_t *ch, int j, apr_array_header_t *work,
+                          apr_array_header_t *found, apr_hash_t *listed)
+{
+    const tb_store_t *store = ch->store;
+    apr_array_header_t *ids = apr_array_make(a->pool, 4, sizeof(char *));
+    const char **args;
+    int k, nargs;
+
+    args = on_board(a, 1, &parent->id, &nargs);
+    if (tb_db_select_column(a->db, prepared(a, store->sql_referrers[j]),
+                            nargs, args, ids, "finding referring rows",
+                            &a->err->db)) {
+        return db_failed(a, NULL, NULL);
+    }
+    for (k = 0; k < ids->nelts; k++) {
+        const char *id = APR_ARRAY_IDX(ids, k, const char *);
+        const char *key = apr_pstrcat(a->pool, store->id, "\n", id, NULL);
+        cascade_t *c;
+        if (!id || apr_hash_get(listed, key, APR_HASH_KEY_STRING)) {
+            continue;
+        }
+        c = apr_array_push(work);
+        c->ch = ch;
+        c->id = id;
+        c->tree = (ch == parent->ch);
+        apr_hash_set(listed, key, APR_HASH_KEY_STRING, c);
+        *(cascade_t *)apr_array_push(found) = *c;
+    }
+    return 0;
+}
+
+/* Every row that points at a removed row (and at those, and so on): the
+ * rows the database will cascade to, in found. */
+static int find_cascades(apply_t *a, apr_array_header_t *found)
+{
+    apr_array_header_t *changes = a->sync->changes;
+    apr_array_header_t *work = apr_array_make(a->pool, 8, sizeof(cascade_t));
+    apr_hash_t *listed = apr_hash_make(a->pool);
+    int i, j, n, rv;
+
+    list_removed(a, work, listed);
     for (n = 0; n < work->nelts; n++) {
         cascade_t parent = APR_ARRAY_IDX(work, n, cascade_t);
         for (i = 0; i < changes->nelts; i++) {
             tb_changes_t *ch = APR_ARRAY_IDX(changes, i, tb_changes_t *);
-            const tb_store_t *store = ch->store;
-            for (j = 0; j < store->fields->nelts; j++) {
-                const tb_field_t *f = APR_ARRAY_IDX(store->fields, j,
+            const apr_array_header_t *fields = ch->store->fields;
+            for (j = 0; j < fields->nelts; j++) {
+                const tb_field_t *f = APR_ARRAY_IDX(fields, j,
                                                     const tb_field_t *);
-                apr_array_header_t *ids;
-                const char **args;
-                int nargs;
-                if (!f->references
-                    || strcmp(f->references, parent.ch->store->id) != 0) {
-                    continue;
-                }
-                ids = apr_array_make(a->pool, 4, sizeof(char *));
-                args = on_board(a, 1, &parent.id, &nargs);
-                if (tb_db_select_column(a->db,
-                                        prepared(a, store->sql_referrers[j]),
-                                        nargs, args, ids,
-                                        "finding referring rows",
-                                        &a->err->db)) {
-                    return db_failed(a, NULL, NULL);
-                }
-                for (k = 0; k < ids->nelts; k++) {
-                    const char *id = APR_ARRAY_IDX(ids, k, const char *);
-                    const char *key = apr_pstrcat(a->pool, store->id, "\n",
-                                                  id, NULL);
-                    cascade_t *c;
-                    if (!id || apr_hash_get(listed, key,
-                                            APR_HASH_KEY_STRING)) {
-                        continue;
-                    }
-                    c = apr_array_push(work);
-                    c->ch = ch;
-                    c->id = id;
-                    c->tree = (ch == parent.ch);
-                    apr_hash_set(listed, key, APR_HASH_KEY_STRING, c);
-                    *(cascade_t *)apr_array_push(found) = *c;
+                if (f->references
+                    && strcmp(f->references, parent.ch->store->id) == 0
+                    && (rv = find_referrers(a, &parent, ch, j, work, found,
+                                            listed))) {
+                    return rv;
                 }
             }
         }
     }
+    return 0;
+}
 
-    for (i = changes->nelts - 1; i >= 0; i--) {
-        tb_changes_t *ch = APR_ARRAY_IDX(changes, i, tb_changes_t *);
-        for (j = 0; j < ch->removed->nelts; j++) {
-            tb_record_t *rec = APR_ARRAY_IDX(ch->removed, j, tb_record_t *);
-            apr_dbd_prepared_t *del = prepared(a, ch->store->sql_delete_id);
-            int nargs;
-            const char **args = on_board(a, 1, &rec->id, &nargs);
-            int rv = tb_db_exec_may_fail(a->db, del, nargs, args, &rows,
-                                         "removing a record", &a->err->db);
-            if (rv == ER_CASCADE_TOO_DEEP
-                && (rv = remove_tree_bottom_up(a, ch, found)) == 0) {
-                rv = tb_db_exec(a->db, del, nargs, args, &rows,
-                                "removing a record", &a->err->db);
-            }
-            if (rv) {
-                return db_failed(a, ch->store, rec);
-            }
-            if (rows == 0) {
-                /* gone already (still success), unless the database
-                 * only says so (interrupted above) */
-                const char **still;
-                if (select_row(a, ch->store->sql_select_id, 1, &rec->id, 1,
-                               &still, "checking a removal")) {
-                    return db_failed(a, NULL, NULL);
-                }
-                if (still) {
-                    return interrupted(a, "removing a record");
-                }
-            }
-            a->changed |= rows > 0;
-            if (rows > 0) {
-                note(a, ch->store, rec->id, "removed");
-            }
-            touch(a, ch->store, rec->id);
+/* Removes one record the client sent. */
+static int remove_record(apply_t *a, tb_changes_t *ch, tb_record_t *rec,
+                         apr_array_header_t *found)
+{
+    apr_dbd_prepared_t *del = prepared(a, ch->store->sql_delete_id);
+    const char **args, **still;
+    int nargs, rows, rv;
+
+    args = on_board(a, 1, &rec->id, &nargs);
+    rv = tb_db_exec_may_fail(a->db, del, nargs, args, &rows,
+                             "removing a record", &a->err->db);
+    if (rv == ER_CASCADE_TOO_DEEP
+        && (rv = remove_tree_bottom_up(a, ch, found)) == 0) {
+        rv = tb_db_exec(a->db, del, nargs, args, &rows, "removing a record",
+                        &a->err->db);
+    }
+    if (rv) {
+        return db_failed(a, ch->store, rec);
+    }
+    if (rows == 0) {
+        /* gone already (still success), unless the database only says so
+         * (interrupted above) */
+        if (select_row(a, ch->store->sql_select_id, 1, &rec->id, 1, &still,
+                       "checking a removal")) {
+            return db_failed(a, NULL, NULL);
+        }
+        if (still) {
+            return interrupted(a, "removing a record");
         }
     }
+    a->changed |= rows > 0;
+    if (rows > 0) {
+        note(a, ch->store, rec->id, "removed");
+    }
+    touch(a, ch->store, rec->id);
+    return 0;
+}
 
-    /* Rows the database removed along with them are reported, so the
-     * client does not ask to remove them again. */
+/* Rows the database removed along with them are reported, so the client
+ * does not ask to remove them again. */
+static int report_cascades(apply_t *a, apr_array_header_t *found)
+{
+    int n;
+
     for (n = 0; n < found->nelts; n++) {
         cascade_t *c = &APR_ARRAY_IDX(found, n, cascade_t);
         const char **row;
@@ -755,6 +780,32 @@ static int apply_removals(apply_t *a)
         }
     }
     return 0;
+}
+
+/* Removals: first find the rows that point at removed rows (and at those,
+ * and so on), so that the rows the database cascades to can be reported;
+ * then remove, children first. */
+static int apply_removals(apply_t *a)
+{
+    apr_array_header_t *changes = a->sync->changes;
+    apr_array_header_t *found = apr_array_make(a->pool, 8,
+                                               sizeof(cascade_t));
+    int i, j, rv;
+
+    if ((rv = find_cascades(a, found))) {
+        return rv;
+    }
+    for (i = changes->nelts - 1; i >= 0; i--) {
+        tb_changes_t *ch = APR_ARRAY_IDX(changes, i, tb_changes_t *);
+        for (j = 0; j < ch->removed->nelts; j++) {
+            if ((rv = remove_record(a, ch, APR_ARRAY_IDX(ch->removed, j,
+                                                         tb_record_t *),
+                                    found))) {
+                return rv;
+            }
+        }
+    }
+    return report_cascades(a, found);
 }
 
 /* The values a record binds to its store's shared INSERT (adding) or
@@ -1293,109 +1344,4 @@ int tb_sync_prune(tb_db_t *db, const tb_sync_conf_t *conf,
         }
     }
     return 0;
-}
-
-static void write_invalid_entry(tb_jw_t *jw, const tb_invalid_t *inv)
-{
-    tb_jw_cstr(jw, "{\"store\":");
-    tb_jw_string(jw, inv->store, strlen(inv->store));
-    tb_jw_raw(jw, ",", 1);
-    tb_jw_cstr(jw, inv->key_json);
-    tb_jw_cstr(jw, ",\"field\":");
-    if (inv->field) {
-        tb_jw_string(jw, inv->field, strlen(inv->field));
-    }
-    else {
-        tb_jw_cstr(jw, "null");
-    }
-    tb_jw_cstr(jw, ",\"message\":");
-    tb_jw_string(jw, inv->message, strlen(inv->message));
-    tb_jw_raw(jw, "}", 1);
-}
-
-void tb_sync_write_invalid(tb_jw_t *jw, const tb_sync_t *sync)
-{
-    int i;
-
-    tb_jw_cstr(jw, "\"errors\":[");
-    for (i = 0; i < sync->invalid->nelts; i++) {
-        if (i > 0) {
-            tb_jw_raw(jw, ",", 1);
-        }
-        write_invalid_entry(jw, &APR_ARRAY_IDX(sync->invalid, i,
-                                               tb_invalid_t));
-    }
-    tb_jw_raw(jw, "]", 1);
-}
-
-void tb_write_error(tb_jw_t *jw, const char *type, const char *request_id,
-                    const char *message, int status,
-                    const tb_sync_t *invalid)
-{
-    char code[32];
-
-    tb_jw_cstr(jw, "{\"success\":false,\"type\":");
-    tb_jw_string(jw, type, strlen(type));
-    if (request_id) {
-        tb_jw_cstr(jw, ",\"requestId\":");
-        tb_jw_cstr(jw, request_id);
-    }
-    tb_jw_cstr(jw, ",\"message\":");
-    tb_jw_string(jw, message, strlen(message));
-    snprintf(code, sizeof(code), ",\"code\":%d", status);
-    tb_jw_cstr(jw, code);
-    if (invalid && invalid->invalid->nelts > 0) {
-        tb_jw_raw(jw, ",", 1);
-        tb_sync_write_invalid(jw, invalid);
-    }
-    tb_jw_raw(jw, "}", 1);
-}
-
-void tb_sync_write_response(tb_jw_t *jw, const tb_sync_t *sync)
-{
-    int i, j;
-
-    tb_jw_cstr(jw, "{\"success\":true,\"type\":\"sync\"");
-    if (sync->request_id) {
-        tb_jw_cstr(jw, ",\"requestId\":");
-        tb_jw_cstr(jw, sync->request_id);
-    }
-    if (sync->revision) {
-        tb_jw_cstr(jw, ",\"revision\":");
-        tb_jw_cstr(jw, sync->revision);
-    }
-    for (i = 0; i < sync->changes->nelts; i++) {
-        const tb_changes_t *ch = APR_ARRAY_IDX(sync->changes, i,
-                                               const tb_changes_t *);
-        if (!ch->rows_out->nelts && !ch->removed_out->nelts) {
-            continue;
-        }
-        tb_jw_raw(jw, ",", 1);
-        tb_jw_cstr(jw, ch->store->json_key);
-        tb_jw_raw(jw, "{", 1);
-        if (ch->rows_out->nelts) {
-            tb_jw_cstr(jw, "\"rows\":[");
-            for (j = 0; j < ch->rows_out->nelts; j++) {
-                if (j > 0) {
-                    tb_jw_raw(jw, ",", 1);
-                }
-                tb_jw_cstr(jw, APR_ARRAY_IDX(ch->rows_out, j, const char *));
-            }
-            tb_jw_raw(jw, "]", 1);
-        }
-        if (ch->removed_out->nelts) {
-            tb_jw_cstr(jw, ch->rows_out->nelts ? ",\"removed\":["
-                                               : "\"removed\":[");
-            for (j = 0; j < ch->removed_out->nelts; j++) {
-                tb_jw_cstr(jw, j > 0 ? ",{\"id\":" : "{\"id\":");
-                tb_write_db_value(jw, ch->store->id_field.type,
-                                  APR_ARRAY_IDX(ch->removed_out, j,
-                                                const char *));
-                tb_jw_raw(jw, "}", 1);
-            }
-            tb_jw_raw(jw, "]", 1);
-        }
-        tb_jw_raw(jw, "}", 1);
-    }
-    tb_jw_raw(jw, "}", 1);
 }

@@ -1,4 +1,5 @@
-/* mod_taskboard: a Bryntum CrudManager backend for Apache httpd.
+/* tb_sync_parse.c: decoding and checking a sync package.
+ * Part of mod_taskboard, a Bryntum CrudManager backend for Apache httpd.
  * Licensed under the Apache License, Version 2.0.
  */
 
@@ -569,15 +570,182 @@ static int check_unserved(parse_t *p, const char *key, json_t *value)
     return 0;
 }
 
+/* Identifies the body, for replaying an identical resend. */
+static const char *body_hash(apr_pool_t *pool, const char *text,
+                             apr_size_t len)
+{
+    unsigned char digest[APR_SHA1_DIGESTSIZE];
+    char *hex = apr_palloc(pool, 2 * APR_SHA1_DIGESTSIZE + 1);
+    apr_sha1_ctx_t sha;
+    int k;
+
+    apr_sha1_init(&sha);
+    apr_sha1_update_binary(&sha, (const unsigned char *)text,
+                           (unsigned int)len);
+    apr_sha1_final(digest, &sha);
+    for (k = 0; k < APR_SHA1_DIGESTSIZE; k++) {
+        apr_snprintf(hex + 2 * k, 3, "%02x", digest[k]);
+    }
+    return hex;
+}
+
+/* The package's own members: type, requestId and revision; and the
+ * sections of stores this location does not serve. */
+static int parse_head(parse_t *p, json_t *package)
+{
+    tb_sync_t *sync = p->sync;
+    json_t *value;
+    const char *key, *msg;
+    int rv;
+
+    if (!json_is_object(package)) {
+        return fail(p, 400, "the sync package must be a JSON object");
+    }
+    if ((msg = tb_request_id(p->pool, package, &sync->request_id))) {
+        return fail(p, 400, msg);
+    }
+    value = json_object_get(package, "type");
+    if (value && !(json_is_string(value)
+                   && strcmp(json_string_value(value), "sync") == 0)) {
+        return fail(p, 400, "this is the sync URL: the package type must "
+                    "be \"sync\"");
+    }
+    value = json_object_get(package, "revision");
+    if (value && !json_is_null(value)) {
+        /* Revisions start at 1: a negative one is no revision, and
+         * arithmetic on it could overflow. */
+        if (!json_is_integer(value) || json_integer_value(value) < 0) {
+            return fail(p, 400, "revision must be a revision number (an "
+                        "integer of 0 or more)");
+        }
+        sync->has_revision = 1;
+        sync->client_revision = json_integer_value(value);
+    }
+    json_object_foreach(package, key, value) {
+        if (strcmp(key, "type") && strcmp(key, "requestId")
+            && strcmp(key, "revision")
+            && !tb_store_find(p->conf->stores, key)
+            && (rv = check_unserved(p, key, value))) {
+            return rv;
+        }
+    }
+    return 0;
+}
+
+/* Every served store gets an entry, parents first, so that cascades into
+ * stores the client did not mention can be reported too; sections[i]
+ * gets the section of the i-th (or NULL), and the phantom ids of every
+ * store's added records are known before any reference is read. */
+static int make_changes(parse_t *p, json_t *package, json_t ***sections)
+{
+    apr_pool_t *pool = p->pool;
+    apr_array_header_t *order = parents_first(pool, p->conf->stores);
+    int i, rv;
+
+    p->sync->changes = apr_array_make(pool, order->nelts, sizeof(void *));
+    *sections = apr_pcalloc(pool, sizeof(json_t *) * (order->nelts + 1));
+    for (i = 0; i < order->nelts; i++) {
+        tb_changes_t *ch = apr_pcalloc(pool, sizeof(*ch));
+        json_t *section, *added;
+        ch->store = APR_ARRAY_IDX(order, i, const tb_store_t *);
+        ch->added = apr_array_make(pool, 0, sizeof(tb_record_t *));
+        ch->updated = apr_array_make(pool, 0, sizeof(tb_record_t *));
+        ch->removed = apr_array_make(pool, 0, sizeof(tb_record_t *));
+        ch->rows_out = apr_array_make(pool, 0, sizeof(char *));
+        ch->removed_out = apr_array_make(pool, 0, sizeof(char *));
+        APR_ARRAY_PUSH(p->sync->changes, tb_changes_t *) = ch;
+
+        section = json_object_get(package, ch->store->id);
+        if (section && json_is_null(section)) {
+            section = NULL;
+        }
+        if (section && !json_is_object(section)) {
+            return fail(p, 400, apr_psprintf(pool, "store '%s': the section "
+                        "must be an object with added, updated or removed",
+                        ch->store->id));
+        }
+        (*sections)[i] = section;
+        if (section) {
+            if ((rv = section_array(p, ch->store->id, section, "added",
+                                    &added))) {
+                return rv;
+            }
+            if (added && (rv = register_phantoms(p, ch->store, added))) {
+                return rv;
+            }
+        }
+    }
+    return 0;
+}
+
+/* The records of one store's section. */
+static int parse_section(parse_t *p, tb_changes_t *ch, json_t *section)
+{
+    const tb_sync_conf_t *conf = p->conf;
+    tb_sync_t *sync = p->sync;
+    json_t *added, *updated, *removed;
+    apr_hash_t *updated_ids = apr_hash_make(p->pool);
+    int rv;
+
+    if ((rv = section_array(p, ch->store->id, section, "added", &added))
+        || (rv = section_array(p, ch->store->id, section, "updated",
+                               &updated))
+        || (rv = section_array(p, ch->store->id, section, "removed",
+                               &removed))) {
+        return rv;
+    }
+    sync->nrecords += (int)(json_array_size(added)
+                            + json_array_size(updated)
+                            + json_array_size(removed));
+    /* Not the user's to change: refused before any value is read or
+     * checked, so that the answer tells nothing of the stores. */
+    if (conf->read_only && sync->nrecords > 0) {
+        return fail(p, 403, "you may not change this board");
+    }
+    if (sync->nrecords > conf->max_records) {
+        return fail(p, 400, apr_psprintf(p->pool, "the sync holds more "
+                    "than %d records; save in smaller steps",
+                    conf->max_records));
+    }
+    if ((added && (rv = parse_added(p, ch, added)))
+        || (updated && (rv = parse_updated(p, ch, updated, updated_ids)))
+        || (removed && (rv = parse_removed(p, ch, removed, updated_ids)))) {
+        return rv;
+    }
+    return 0;
+}
+
+/* The placeholders of the phantom ids become their records (for the
+ * translation of references), and each store's additions are put in the
+ * order they can be inserted. */
+static int link_phantoms(parse_t *p)
+{
+    int i, j, rv;
+
+    for (i = 0; i < p->sync->changes->nelts; i++) {
+        tb_changes_t *ch = APR_ARRAY_IDX(p->sync->changes, i,
+                                         tb_changes_t *);
+        apr_hash_t *own = apr_hash_get(p->phantoms, ch->store->id,
+                                       APR_HASH_KEY_STRING);
+        for (j = 0; own && j < ch->added->nelts; j++) {
+            tb_record_t *rec = APR_ARRAY_IDX(ch->added, j, tb_record_t *);
+            apr_hash_set(own, rec->phantom, APR_HASH_KEY_STRING, rec);
+        }
+        if ((rv = order_added(p, ch))) {
+            return rv;
+        }
+    }
+    return 0;
+}
+
 int tb_sync_parse(apr_pool_t *pool, const tb_sync_conf_t *conf,
                   const char *text, apr_size_t len, tb_sync_t **out,
                   tb_sync_error_t *err)
 {
     parse_t p;
     tb_sync_t *sync = apr_pcalloc(pool, sizeof(*sync));
-    apr_array_header_t *order;
-    json_t *package, *value, **sections;
-    const char *key, *msg;
+    json_t *package, **sections;
+    const char *msg;
     int i, rv;
 
     memset(err, 0, sizeof(*err));
@@ -594,145 +762,24 @@ int tb_sync_parse(apr_pool_t *pool, const tb_sync_conf_t *conf,
     if (len == 0) {
         return fail(&p, 400, "the sync request is empty");
     }
-    {
-        /* Identifies the body for replaying an identical resend. */
-        unsigned char digest[APR_SHA1_DIGESTSIZE];
-        char *hex = apr_palloc(pool, 2 * APR_SHA1_DIGESTSIZE + 1);
-        apr_sha1_ctx_t sha;
-        int k;
-
-        apr_sha1_init(&sha);
-        apr_sha1_update_binary(&sha, (const unsigned char *)text,
-                               (unsigned int)len);
-        apr_sha1_final(digest, &sha);
-        for (k = 0; k < APR_SHA1_DIGESTSIZE; k++) {
-            apr_snprintf(hex + 2 * k, 3, "%02x", digest[k]);
-        }
-        sync->body_hash = hex;
-    }
-    package = tb_json_parse(pool, text, len, &msg);
-    if (!package) {
+    sync->body_hash = body_hash(pool, text, len);
+    if (!(package = tb_json_parse(pool, text, len, &msg))) {
         return fail(&p, 400, msg);
     }
-    if (!json_is_object(package)) {
-        return fail(&p, 400, "the sync package must be a JSON object");
+    if ((rv = parse_head(&p, package))
+        || (rv = make_changes(&p, package, &sections))) {
+        return rv;
     }
-    if ((msg = tb_request_id(pool, package, &sync->request_id))) {
-        return fail(&p, 400, msg);
-    }
-    value = json_object_get(package, "type");
-    if (value && !(json_is_string(value)
-                   && strcmp(json_string_value(value), "sync") == 0)) {
-        return fail(&p, 400, "this is the sync URL: the package type must "
-                    "be \"sync\"");
-    }
-    value = json_object_get(package, "revision");
-    if (value && !json_is_null(value)) {
-        /* Revisions start at 1: a negative one is no revision, and
-         * arithmetic on it could overflow. */
-        if (!json_is_integer(value) || json_integer_value(value) < 0) {
-            return fail(&p, 400, "revision must be a revision number (an "
-                        "integer of 0 or more)");
-        }
-        sync->has_revision = 1;
-        sync->client_revision = json_integer_value(value);
-    }
-
-    /* Sections of stores this location does not serve. */
-    json_object_foreach(package, key, value) {
-        if (strcmp(key, "type") && strcmp(key, "requestId")
-            && strcmp(key, "revision") && !tb_store_find(conf->stores, key)
-            && (rv = check_unserved(&p, key, value))) {
-            return rv;
-        }
-    }
-
-    /* Every served store gets an entry, parents first, so that cascades
-     * into stores the client did not mention can be reported too. */
-    order = parents_first(pool, conf->stores);
-    sync->changes = apr_array_make(pool, order->nelts, sizeof(void *));
-    sections = apr_pcalloc(pool, sizeof(json_t *) * (order->nelts + 1));
-    for (i = 0; i < order->nelts; i++) {
-        tb_changes_t *ch = apr_pcalloc(pool, sizeof(*ch));
-        json_t *section, *added;
-        ch->store = APR_ARRAY_IDX(order, i, const tb_store_t *);
-        ch->added = apr_array_make(pool, 0, sizeof(tb_record_t *));
-        ch->updated = apr_array_make(pool, 0, sizeof(tb_record_t *));
-        ch->removed = apr_array_make(pool, 0, sizeof(tb_record_t *));
-        ch->rows_out = apr_array_make(pool, 0, sizeof(char *));
-        ch->removed_out = apr_array_make(pool, 0, sizeof(char *));
-        APR_ARRAY_PUSH(sync->changes, tb_changes_t *) = ch;
-
-        section = json_object_get(package, ch->store->id);
-        if (section && json_is_null(section)) {
-            section = NULL;
-        }
-        if (section && !json_is_object(section)) {
-            return fail(&p, 400, apr_psprintf(pool, "store '%s': the section "
-                        "must be an object with added, updated or removed",
-                        ch->store->id));
-        }
-        sections[i] = section;
-        if (section) {
-            if ((rv = section_array(&p, ch->store->id, section, "added",
-                                    &added))) {
-                return rv;
-            }
-            if (added && (rv = register_phantoms(&p, ch->store, added))) {
-                return rv;
-            }
-        }
-    }
-
     for (i = 0; i < sync->changes->nelts; i++) {
-        tb_changes_t *ch = APR_ARRAY_IDX(sync->changes, i, tb_changes_t *);
-        json_t *section = sections[i], *added, *updated, *removed;
-        apr_hash_t *updated_ids = apr_hash_make(pool);
-
-        if (!section) {
-            continue;
-        }
-        if ((rv = section_array(&p, ch->store->id, section, "added", &added))
-            || (rv = section_array(&p, ch->store->id, section, "updated",
-                                   &updated))
-            || (rv = section_array(&p, ch->store->id, section, "removed",
-                                   &removed))) {
-            return rv;
-        }
-        sync->nrecords += (int)(json_array_size(added)
-                                + json_array_size(updated)
-                                + json_array_size(removed));
-        /* Not the user's to change: refused before any value is read or
-         * checked, so that the answer tells nothing of the stores. */
-        if (conf->read_only && sync->nrecords > 0) {
-            return fail(&p, 403, "you may not change this board");
-        }
-        if (sync->nrecords > conf->max_records) {
-            return fail(&p, 400, apr_psprintf(pool, "the sync holds more "
-                        "than %d records; save in smaller steps",
-                        conf->max_records));
-        }
-        if ((added && (rv = parse_added(&p, ch, added)))
-            || (updated && (rv = parse_updated(&p, ch, updated,
-                                               updated_ids)))
-            || (removed && (rv = parse_removed(&p, ch, removed,
-                                               updated_ids)))) {
+        if (sections[i]
+            && (rv = parse_section(&p, APR_ARRAY_IDX(sync->changes, i,
+                                                     tb_changes_t *),
+                                   sections[i]))) {
             return rv;
         }
     }
-    /* The placeholders become the records, for phantom translation. */
-    for (i = 0; i < sync->changes->nelts; i++) {
-        tb_changes_t *ch = APR_ARRAY_IDX(sync->changes, i, tb_changes_t *);
-        apr_hash_t *own = apr_hash_get(p.phantoms, ch->store->id,
-                                       APR_HASH_KEY_STRING);
-        int j;
-        for (j = 0; own && j < ch->added->nelts; j++) {
-            tb_record_t *rec = APR_ARRAY_IDX(ch->added, j, tb_record_t *);
-            apr_hash_set(own, rec->phantom, APR_HASH_KEY_STRING, rec);
-        }
-        if ((rv = order_added(&p, ch))) {
-            return rv;
-        }
+    if ((rv = link_phantoms(&p))) {
+        return rv;
     }
     if (sync->invalid->nelts > 0) {
         return fail(&p, 422, apr_psprintf(pool, "%d value%s could not be "

@@ -54,6 +54,7 @@
 #include "tb_request.h"
 #include "tb_sql.h"
 #include "tb_sync.h"
+#include "tb_answer.h"
 
 #if defined(__has_feature)
 #if __has_feature(address_sanitizer)

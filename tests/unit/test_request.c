@@ -4,6 +4,7 @@
 
 #include "tb_test.h"
 #include "tb_request.h"
+#include "tb_headers.h"
 
 static apr_array_header_t *served;
 

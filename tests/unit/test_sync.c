@@ -8,6 +8,7 @@
 #include "tb_convert.h"
 #include "tb_sql.h"
 #include "tb_sync.h"
+#include "tb_answer.h"
 
 static tb_field_t *field(apr_pool_t *p, tb_store_t *store, const char *name,
                          tb_type_e type, const char *references)
