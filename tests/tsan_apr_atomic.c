@@ -21,101 +21,56 @@
 
 #include <apr_atomic.h>
 
-APR_DECLARE(apr_uint32_t) apr_atomic_read32(volatile apr_uint32_t *mem)
-{
-    return __atomic_load_n(mem, __ATOMIC_SEQ_CST);
+/* The 32- and 64-bit families are the same operations on another width:
+ * one definition of them, so that the two cannot drift apart.  It defines
+ * apr_atomic_read, _set, _add, _sub, _inc, _dec, _cas and _xchg with 32
+ * and 64 appended; apr_atomic.h's prototypes check each signature. */
+#define TB_APR_ATOMICS(bits, type)                                          \
+APR_DECLARE(type) apr_atomic_read##bits(volatile type *mem)                 \
+{                                                                           \
+    return __atomic_load_n(mem, __ATOMIC_SEQ_CST);                          \
+}                                                                           \
+                                                                            \
+APR_DECLARE(void) apr_atomic_set##bits(volatile type *mem, type val)        \
+{                                                                           \
+    __atomic_store_n(mem, val, __ATOMIC_SEQ_CST);                           \
+}                                                                           \
+                                                                            \
+APR_DECLARE(type) apr_atomic_add##bits(volatile type *mem, type val)        \
+{                                                                           \
+    return __atomic_fetch_add(mem, val, __ATOMIC_SEQ_CST);                  \
+}                                                                           \
+                                                                            \
+APR_DECLARE(void) apr_atomic_sub##bits(volatile type *mem, type val)        \
+{                                                                           \
+    __atomic_fetch_sub(mem, val, __ATOMIC_SEQ_CST);                         \
+}                                                                           \
+                                                                            \
+APR_DECLARE(type) apr_atomic_inc##bits(volatile type *mem)                  \
+{                                                                           \
+    return __atomic_fetch_add(mem, 1, __ATOMIC_SEQ_CST);                    \
+}                                                                           \
+                                                                            \
+APR_DECLARE(int) apr_atomic_dec##bits(volatile type *mem)                   \
+{                                                                           \
+    return __atomic_sub_fetch(mem, 1, __ATOMIC_SEQ_CST) != 0;               \
+}                                                                           \
+                                                                            \
+APR_DECLARE(type) apr_atomic_cas##bits(volatile type *mem, type with,       \
+                                       type cmp)                            \
+{                                                                           \
+    __atomic_compare_exchange_n(mem, &cmp, with, 0, __ATOMIC_SEQ_CST,       \
+                                __ATOMIC_SEQ_CST);                          \
+    return cmp;                                                             \
+}                                                                           \
+                                                                            \
+APR_DECLARE(type) apr_atomic_xchg##bits(volatile type *mem, type val)       \
+{                                                                           \
+    return __atomic_exchange_n(mem, val, __ATOMIC_SEQ_CST);                 \
 }
 
-APR_DECLARE(void) apr_atomic_set32(volatile apr_uint32_t *mem,
-                                   apr_uint32_t val)
-{
-    __atomic_store_n(mem, val, __ATOMIC_SEQ_CST);
-}
-
-APR_DECLARE(apr_uint32_t) apr_atomic_add32(volatile apr_uint32_t *mem,
-                                           apr_uint32_t val)
-{
-    return __atomic_fetch_add(mem, val, __ATOMIC_SEQ_CST);
-}
-
-APR_DECLARE(void) apr_atomic_sub32(volatile apr_uint32_t *mem,
-                                   apr_uint32_t val)
-{
-    __atomic_fetch_sub(mem, val, __ATOMIC_SEQ_CST);
-}
-
-APR_DECLARE(apr_uint32_t) apr_atomic_inc32(volatile apr_uint32_t *mem)
-{
-    return __atomic_fetch_add(mem, 1, __ATOMIC_SEQ_CST);
-}
-
-APR_DECLARE(int) apr_atomic_dec32(volatile apr_uint32_t *mem)
-{
-    return __atomic_sub_fetch(mem, 1, __ATOMIC_SEQ_CST) != 0;
-}
-
-APR_DECLARE(apr_uint32_t) apr_atomic_cas32(volatile apr_uint32_t *mem,
-                                           apr_uint32_t with,
-                                           apr_uint32_t cmp)
-{
-    __atomic_compare_exchange_n(mem, &cmp, with, 0, __ATOMIC_SEQ_CST,
-                                __ATOMIC_SEQ_CST);
-    return cmp;
-}
-
-APR_DECLARE(apr_uint32_t) apr_atomic_xchg32(volatile apr_uint32_t *mem,
-                                            apr_uint32_t val)
-{
-    return __atomic_exchange_n(mem, val, __ATOMIC_SEQ_CST);
-}
-
-APR_DECLARE(apr_uint64_t) apr_atomic_read64(volatile apr_uint64_t *mem)
-{
-    return __atomic_load_n(mem, __ATOMIC_SEQ_CST);
-}
-
-APR_DECLARE(void) apr_atomic_set64(volatile apr_uint64_t *mem,
-                                   apr_uint64_t val)
-{
-    __atomic_store_n(mem, val, __ATOMIC_SEQ_CST);
-}
-
-APR_DECLARE(apr_uint64_t) apr_atomic_add64(volatile apr_uint64_t *mem,
-                                           apr_uint64_t val)
-{
-    return __atomic_fetch_add(mem, val, __ATOMIC_SEQ_CST);
-}
-
-APR_DECLARE(void) apr_atomic_sub64(volatile apr_uint64_t *mem,
-                                   apr_uint64_t val)
-{
-    __atomic_fetch_sub(mem, val, __ATOMIC_SEQ_CST);
-}
-
-APR_DECLARE(apr_uint64_t) apr_atomic_inc64(volatile apr_uint64_t *mem)
-{
-    return __atomic_fetch_add(mem, 1, __ATOMIC_SEQ_CST);
-}
-
-APR_DECLARE(int) apr_atomic_dec64(volatile apr_uint64_t *mem)
-{
-    return __atomic_sub_fetch(mem, 1, __ATOMIC_SEQ_CST) != 0;
-}
-
-APR_DECLARE(apr_uint64_t) apr_atomic_cas64(volatile apr_uint64_t *mem,
-                                           apr_uint64_t with,
-                                           apr_uint64_t cmp)
-{
-    __atomic_compare_exchange_n(mem, &cmp, with, 0, __ATOMIC_SEQ_CST,
-                                __ATOMIC_SEQ_CST);
-    return cmp;
-}
-
-APR_DECLARE(apr_uint64_t) apr_atomic_xchg64(volatile apr_uint64_t *mem,
-                                            apr_uint64_t val)
-{
-    return __atomic_exchange_n(mem, val, __ATOMIC_SEQ_CST);
-}
+TB_APR_ATOMICS(32, apr_uint32_t)
+TB_APR_ATOMICS(64, apr_uint64_t)
 
 APR_DECLARE(void *) apr_atomic_casptr(volatile void **mem, void *with,
                                       const void *cmp)

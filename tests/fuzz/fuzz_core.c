@@ -477,6 +477,19 @@ static int store_index(const tb_sync_t *s, const char *store_id)
     return -1;
 }
 
+/* The index of the first of records[0..n) with that id, or -1. */
+static int id_index(const apr_array_header_t *records, int n, const char *id)
+{
+    int i;
+
+    for (i = 0; i < n; i++) {
+        if (strcmp(APR_ARRAY_IDX(records, i, tb_record_t *)->id, id) == 0) {
+            return i;
+        }
+    }
+    return -1;
+}
+
 static int frac_digits(const char *sql)
 {
     const char *dot = strchr(sql, '.');
@@ -610,7 +623,7 @@ static void check_sync_ok(apr_pool_t *p, const tb_sync_t *s)
 {
     tb_membuf_t mb;
     tb_jw_t jw;
-    int i, j, k, total = 0;
+    int i, j, total = 0;
 
     REQUIRE(s->invalid->nelts == 0, "success with invalid entries");
     REQUIRE(s->changes->nelts == served->nelts, "a store without changes");
@@ -635,25 +648,16 @@ static void check_sync_ok(apr_pool_t *p, const tb_sync_t *s)
         for (j = 0; j < ch->updated->nelts; j++) {
             tb_record_t *rec = APR_ARRAY_IDX(ch->updated, j, tb_record_t *);
             check_record(p, s, ch, rec, 0, j);
-            for (k = 0; k < j; k++) {
-                REQUIRE(strcmp(APR_ARRAY_IDX(ch->updated, k,
-                                             tb_record_t *)->id, rec->id),
-                        "a record updated twice");
-            }
+            REQUIRE(id_index(ch->updated, j, rec->id) < 0,
+                    "a record updated twice");
         }
         for (j = 0; j < ch->removed->nelts; j++) {
             tb_record_t *rec = APR_ARRAY_IDX(ch->removed, j, tb_record_t *);
             check_record(p, s, ch, rec, 0, j);
-            for (k = 0; k < j; k++) {
-                REQUIRE(strcmp(APR_ARRAY_IDX(ch->removed, k,
-                                             tb_record_t *)->id, rec->id),
-                        "a record removed twice");
-            }
-            for (k = 0; k < ch->updated->nelts; k++) {
-                REQUIRE(strcmp(APR_ARRAY_IDX(ch->updated, k,
-                                             tb_record_t *)->id, rec->id),
-                        "a record updated and removed");
-            }
+            REQUIRE(id_index(ch->removed, j, rec->id) < 0,
+                    "a record removed twice");
+            REQUIRE(id_index(ch->updated, ch->updated->nelts, rec->id) < 0,
+                    "a record updated and removed");
         }
     }
     REQUIRE(total <= s->nrecords, "more records than counted");

@@ -2,6 +2,11 @@
  * Licensed under the Apache License, Version 2.0.
  */
 
+/* tb_cache.c: load answers kept by key and revision, least recently used
+ * out first, and their gzip form.  The case's pool frees what a cache
+ * still holds; LeakSanitizer in the fuzz and ASan builds would report
+ * anything else. */
+
 #include <stdlib.h>
 
 #include <apr_strings.h>
@@ -67,41 +72,155 @@ static unsigned char *gzip_answer(const char *head, tb_cached_t *e,
     return buf;
 }
 
-static void test_gzip(void)
+/* A cache of 2000 bytes that keeps answers up to 600. */
+static tb_cache_t *small_cache(void)
 {
-    apr_pool_t *p = tb_test_pool;
-    tb_cache_t *cache = tb_cache_create(p, 1 << 22, 1 << 21);
-    const char *body = ",\"revision\":7,\"tasks\":{\"rows\":[{\"id\":1,"
-                       "\"name\":\"Gr\xc3\xb6\xc3\x9f" "e\"}],\"total\":1}}";
-    const char *head = "{\"success\":true,\"type\":\"load\",\"requestId\":42";
-    char *big_body, *long_head, *plain;
+    return tb_cache_create(tb_test_pool, 2000, 600);
+}
+
+static void found_by_key_and_revision(void)
+{
+    tb_cache_t *cache = small_cache();
+    tb_cached_t *e;
+
+    CHECK(tb_cache_get(cache, "a", "1") == NULL);
+    tb_cache_put(cache, "a", "1", heap(cache, "[answer a1]"), 11);
+    CHECK(tb_cache_get(cache, "a", "2") == NULL);   /* another revision */
+    CHECK(tb_cache_get(cache, "b", "1") == NULL);   /* another key */
+    e = tb_cache_get(cache, "a", "1");
+    CHECK(e && e->body_len == 11 && !memcmp(e->body, "[answer a1]", 11));
+    if (e) {
+        tb_cache_release(e);
+    }
+}
+
+/* the old bytes stay valid for whoever still sends them */
+static void newer_revision_replaces(void)
+{
+    tb_cache_t *cache = small_cache();
+    tb_cached_t *held, *e;
+
+    tb_cache_put(cache, "a", "1", heap(cache, "[answer a1]"), 11);
+    held = tb_cache_get(cache, "a", "1");
+    tb_cache_put(cache, "a", "2", heap(cache, "[answer a2]"), 11);
+    CHECK(tb_cache_get(cache, "a", "1") == NULL);
+    CHECK(held && !memcmp(held->body, "[answer a1]", 11));
+    if (held) {
+        tb_cache_release(held);
+    }
+    e = tb_cache_get(cache, "a", "2");
+    CHECK(e && !memcmp(e->body, "[answer a2]", 11));
+    if (e) {
+        tb_cache_release(e);
+    }
+}
+
+static void too_large_not_kept(void)
+{
+    tb_cache_t *cache = small_cache();
+
+    tb_cache_put(cache, "huge", "1", filled(cache, 'x', 700), 700);
+    CHECK(tb_cache_get(cache, "huge", "1") == NULL);
+}
+
+static void least_recently_used_make_room(void)
+{
+    tb_cache_t *cache = small_cache();
+    tb_cache_stats_t st;
+    tb_cached_t *e;
+
+    tb_cache_put(cache, "a", "2", heap(cache, "[answer a2]"), 11);
+    tb_cache_put(cache, "b", "1", filled(cache, 'y', 500), 500);
+    tb_cache_put(cache, "c", "1", filled(cache, 'z', 500), 500);
+    e = tb_cache_get(cache, "a", "2");     /* a is now the most recent */
+    CHECK(e != NULL);
+    if (e) {
+        tb_cache_release(e);
+    }
+    tb_cache_put(cache, "d", "1", filled(cache, 'w', 500), 500);
+    tb_cache_put(cache, "e", "1", filled(cache, 'v', 500), 500);
+    tb_cache_stats(cache, &st);
+    CHECK(st.bytes <= 2000);
+    CHECK(tb_cache_get(cache, "b", "1") == NULL);   /* evicted first */
+    e = tb_cache_get(cache, "e", "1");
+    CHECK(e != NULL);
+    if (e) {
+        tb_cache_release(e);
+    }
+}
+
+static void too_large_note_per_revision(void)
+{
+    tb_cache_t *cache = small_cache();
+
+    CHECK(!tb_cache_is_too_large(cache, "xl", "5"));
+    tb_cache_note_too_large(cache, "xl", "5");
+    CHECK(tb_cache_is_too_large(cache, "xl", "5"));
+    CHECK(!tb_cache_is_too_large(cache, "xl", "6"));
+    tb_cache_note_too_large(cache, "xl", "6");
+    CHECK(tb_cache_is_too_large(cache, "xl", "6"));
+    CHECK(!tb_cache_is_too_large(cache, "xl", "5"));
+    CHECK(!tb_cache_is_too_large(cache, "other", "6"));
+}
+
+static const char gzip_body[] =
+    ",\"revision\":7,\"tasks\":{\"rows\":[{\"id\":1,"
+    "\"name\":\"Gr\xc3\xb6\xc3\x9f" "e\"}],\"total\":1}}";
+static const char gzip_head[] =
+    "{\"success\":true,\"type\":\"load\",\"requestId\":42";
+
+static void gzip_inflates_to_head_and_body(void)
+{
+    tb_cache_t *cache = tb_cache_create(tb_test_pool, 1 << 22, 1 << 21);
+    apr_size_t gz_len, plain_len;
+    unsigned char *gz;
+    char *plain;
+    tb_cached_t *e;
+
+    tb_cache_put(cache, "k", "7", heap(cache, gzip_body), strlen(gzip_body));
+    e = tb_cache_get(cache, "k", "7");
+    REQUIRE(e != NULL && tb_cached_gzip(e) == 1);
+    gz = gzip_answer(gzip_head, e, &gz_len);
+    plain = gunzip(gz, gz_len, &plain_len);
+    CHECK(plain != NULL);
+    CHECK(plain && plain_len == strlen(gzip_head) + strlen(gzip_body)
+          && !memcmp(plain, gzip_head, strlen(gzip_head))
+          && !memcmp(plain + strlen(gzip_head), gzip_body,
+                     strlen(gzip_body)));
+    tb_cache_release(e);
+}
+
+/* a second call finds it ready */
+static void gzip_made_once(void)
+{
+    tb_cache_t *cache = tb_cache_create(tb_test_pool, 1 << 22, 1 << 21);
+    tb_cached_t *e;
+
+    tb_cache_put(cache, "k", "7", heap(cache, gzip_body), strlen(gzip_body));
+    e = tb_cache_get(cache, "k", "7");
+    REQUIRE(e != NULL);
+    tb_cached_gzip(e);
+    CHECK(tb_cached_gzip(e) == 1);
+    tb_cache_release(e);
+}
+
+/* a large, compressible body, and a head longer than one stored block
+ * (65,535 bytes) */
+static void gzip_large(void)
+{
+    tb_cache_t *cache = tb_cache_create(tb_test_pool, 1 << 22, 1 << 21);
+    char *big_body = tb_cache_body_new(cache), *long_head, *plain;
     apr_size_t gz_len, plain_len, i;
     unsigned char *gz;
     tb_cached_t *e;
 
-    tb_cache_put(cache, "k", "7", heap(cache, body), strlen(body));
-    e = tb_cache_get(cache, "k", "7");
-    CHECK(e != NULL && tb_cached_gzip(e) == 1);
-    gz = gzip_answer(head, e, &gz_len);
-    plain = gunzip(gz, gz_len, &plain_len);
-    CHECK(plain != NULL);
-    CHECK(plain && plain_len == strlen(head) + strlen(body)
-          && !memcmp(plain, head, strlen(head))
-          && !memcmp(plain + strlen(head), body, strlen(body)));
-    /* made once: a second call finds it ready */
-    CHECK(tb_cached_gzip(e) == 1);
-    tb_cache_release(e);
-
-    /* a large, compressible body, and a head longer than one stored
-     * block (65,535 bytes) */
-    big_body = tb_cache_body_new(cache);
     for (i = 0; i < 300000; i++) {
         big_body[i] = "{\"id\":1234,\"name\":\"x\"},"[i % 23];
     }
     tb_cache_put(cache, "big", "8", big_body, 300000);
     e = tb_cache_get(cache, "big", "8");
-    CHECK(e && tb_cached_gzip(e) && e->deflated_len < 300000 / 10);
-    long_head = apr_palloc(p, 70001);
+    REQUIRE(e && tb_cached_gzip(e) && e->deflated_len < 300000 / 10);
+    long_head = apr_palloc(tb_test_pool, 70001);
     memset(long_head, 'h', 70000);
     long_head[70000] = '\0';
     gz = gzip_answer(long_head, e, &gz_len);
@@ -114,73 +233,21 @@ static void test_gzip(void)
     tb_cache_release(e);
 }
 
-static void test_entries(void)
-{
-    apr_pool_t *p = tb_test_pool;
-    tb_cache_t *cache = tb_cache_create(p, 2000, 600);
-    tb_cache_stats_t st;
-    tb_cached_t *held, *e;
-    char *body;
-
-    CHECK(tb_cache_get(cache, "a", "1") == NULL);
-    tb_cache_put(cache, "a", "1", heap(cache, "[answer a1]"), 11);
-    CHECK(tb_cache_get(cache, "a", "2") == NULL);   /* another revision */
-    CHECK(tb_cache_get(cache, "b", "1") == NULL);   /* another key */
-    held = tb_cache_get(cache, "a", "1");
-    CHECK(held && held->body_len == 11 && !memcmp(held->body, "[answer a1]", 11));
-
-    /* a newer revision replaces the entry; the old bytes stay valid for
-     * whoever still sends them */
-    tb_cache_put(cache, "a", "2", heap(cache, "[answer a2]"), 11);
-    CHECK(tb_cache_get(cache, "a", "1") == NULL);
-    CHECK(held && !memcmp(held->body, "[answer a1]", 11));
-    tb_cache_release(held);
-    e = tb_cache_get(cache, "a", "2");
-    CHECK(e && !memcmp(e->body, "[answer a2]", 11));
-    tb_cache_release(e);
-
-    /* an answer larger than the largest kept is not kept */
-    body = filled(cache, 'x', 700);
-    tb_cache_put(cache, "huge", "1", body, 700);
-    CHECK(tb_cache_get(cache, "huge", "1") == NULL);
-
-    /* the least recently used entries make room */
-    body = filled(cache, 'y', 500);
-    tb_cache_put(cache, "b", "1", body, 500);
-    body = filled(cache, 'z', 500);
-    tb_cache_put(cache, "c", "1", body, 500);
-    e = tb_cache_get(cache, "a", "2");     /* a is now the most recent */
-    CHECK(e != NULL);
-    if (e) {
-        tb_cache_release(e);
-    }
-    body = filled(cache, 'w', 500);
-    tb_cache_put(cache, "d", "1", body, 500);
-    body = filled(cache, 'v', 500);
-    tb_cache_put(cache, "e", "1", body, 500);
-    tb_cache_stats(cache, &st);
-    CHECK(st.bytes <= 2000);
-    CHECK(tb_cache_get(cache, "b", "1") == NULL);   /* evicted first */
-    e = tb_cache_get(cache, "e", "1");
-    CHECK(e != NULL);
-    if (e) {
-        tb_cache_release(e);
-    }
-    /* a note that an answer is too large holds for its revision only */
-    CHECK(!tb_cache_is_too_large(cache, "xl", "5"));
-    tb_cache_note_too_large(cache, "xl", "5");
-    CHECK(tb_cache_is_too_large(cache, "xl", "5"));
-    CHECK(!tb_cache_is_too_large(cache, "xl", "6"));
-    tb_cache_note_too_large(cache, "xl", "6");
-    CHECK(tb_cache_is_too_large(cache, "xl", "6"));
-    CHECK(!tb_cache_is_too_large(cache, "xl", "5"));
-    CHECK(!tb_cache_is_too_large(cache, "other", "6"));
-    /* the pool's end frees what is left; LeakSanitizer in the fuzz and
-     * ASan builds would report anything else */
-}
-
-void test_cache(void)
-{
-    test_entries();
-    test_gzip();
-}
+const tb_case_t tb_cache_cases[] = {
+    {"an answer is found by its key and revision only",
+     found_by_key_and_revision},
+    {"a newer revision replaces an answer, whose holder still reads it",
+     newer_revision_replaces},
+    {"an answer larger than the largest kept is not kept",
+     too_large_not_kept},
+    {"the least recently used answers make room",
+     least_recently_used_make_room},
+    {"a note that an answer is too large holds for its revision only",
+     too_large_note_per_revision},
+    {"gzip: head + the stored deflate inflate to the answer",
+     gzip_inflates_to_head_and_body},
+    {"gzip: made once per answer", gzip_made_once},
+    {"gzip: a large body, and a head longer than a stored block",
+     gzip_large},
+    {NULL, NULL}
+};

@@ -2,6 +2,9 @@
  * Licensed under the Apache License, Version 2.0.
  */
 
+/* tb_feed.c: what one process knows of a board's new revisions, for its
+ * event subscribers; the events' text; the journal's statements. */
+
 #include <stdarg.h>
 
 #include <apr_strings.h>
@@ -57,33 +60,76 @@ static const char *event_text(apr_int64_t revision, const char *tables,
     return mb.buf;
 }
 
-static void test_feed_ring(void)
+/* A feed whose first poll found revision 7. */
+static tb_feed_t *feed_at_7(void)
+{
+    tb_feed_t *feed = tb_feed_create(tb_test_pool);
+
+    tb_feed_apply(feed, poll_rows("7", NULL));
+    return feed;
+}
+
+/* feed_at_7, then 8 from the journal (two tables, one of them twice) and
+ * 9 raised by someone else (no journal rows) */
+static tb_feed_t *feed_at_9(void)
+{
+    tb_feed_t *feed = feed_at_7();
+
+    tb_feed_apply(feed, poll_rows("9", "8", "tasks", "8", "assignments",
+                                  "8", "tasks", NULL));
+    return feed;
+}
+
+/* feed_at_9, then 20 revisions more than the ring holds, one a poll */
+static tb_feed_t *feed_past_ring(void)
+{
+    tb_feed_t *feed = feed_at_9();
+    int i;
+
+    for (i = 10; i < 10 + TB_FEED_RING + 20; i++) {
+        const char *r = apr_psprintf(tb_test_pool, "%d", i);
+        tb_feed_apply(feed, poll_rows(r, r, "tasks", NULL));
+    }
+    return feed;
+}
+
+static void nothing_before_first_poll(void)
 {
     tb_feed_t *feed = tb_feed_create(tb_test_pool);
     apr_array_header_t *events;
     apr_int64_t newest, rev;
     apr_uint32_t resets;
-    tb_feed_event_t *e;
-    int i;
 
-    CHECK(feed != NULL);
-    /* before the first poll nothing is known */
+    REQUIRE(feed != NULL);
     CHECK(tb_feed_current(feed, apr_time_now(), &rev, &resets) == -1);
     CHECK(wait_now(feed, 0, 0, &events, &newest) == TB_FEED_TIMEOUT);
+}
 
-    /* the first poll only learns the revision */
+static void first_poll_learns_revision(void)
+{
+    tb_feed_t *feed = tb_feed_create(tb_test_pool);
+    apr_array_header_t *events;
+    apr_int64_t newest, rev;
+    apr_uint32_t resets;
+
     CHECK(tb_feed_apply(feed, poll_rows("7", NULL)) == 0);
     CHECK(tb_feed_current(feed, apr_time_now(), &rev, &resets) == 0);
     CHECK(rev == 7 && resets == 0);
     CHECK(wait_now(feed, 7, 0, &events, &newest) == TB_FEED_TIMEOUT);
     CHECK(wait_now(feed, 5, 0, &events, &newest) == TB_FEED_BEHIND);
+}
 
-    /* 8 from the journal (two tables, one of them twice), 9 raised by
-     * someone else (no journal rows) */
+static void journal_rows_become_events(void)
+{
+    tb_feed_t *feed = feed_at_7();
+    apr_array_header_t *events;
+    apr_int64_t newest;
+    tb_feed_event_t *e;
+
     CHECK(tb_feed_apply(feed, poll_rows("9", "8", "tasks", "8", "assignments",
                                         "8", "tasks", NULL)) == 2);
     CHECK(wait_now(feed, 7, 0, &events, &newest) == TB_FEED_EVENTS);
-    CHECK(newest == 9 && events->nelts == 2);
+    REQUIRE(newest == 9 && events->nelts == 2);
     e = &APR_ARRAY_IDX(events, 0, tb_feed_event_t);
     CHECK(e->revision == 8);
     CHECK_STR(e->tables, "tasks\nassignments\n");
@@ -92,35 +138,62 @@ static void test_feed_ring(void)
     CHECK(wait_now(feed, 8, 0, &events, &newest) == TB_FEED_EVENTS);
     CHECK(events->nelts == 1);
     CHECK(wait_now(feed, 9, 0, &events, &newest) == TB_FEED_TIMEOUT);
-    /* the same poll again is no news */
-    CHECK(tb_feed_apply(feed, poll_rows("9", NULL)) == 0);
+}
 
-    /* more revisions than the ring holds: the oldest are forgotten, and a
-     * subscriber from before them is told it is behind */
-    for (i = 10; i < 10 + TB_FEED_RING + 20; i++) {
-        const char *r = apr_psprintf(tb_test_pool, "%d", i);
-        tb_feed_apply(feed, poll_rows(r, r, "tasks", NULL));
-    }
+static void same_poll_again_no_news(void)
+{
+    CHECK(tb_feed_apply(feed_at_9(), poll_rows("9", NULL)) == 0);
+}
+
+/* a subscriber from before the forgotten revisions is told it is behind */
+static void ring_forgets_oldest(void)
+{
+    tb_feed_t *feed = feed_past_ring();
+    apr_array_header_t *events;
+    apr_int64_t newest;
+
     CHECK(wait_now(feed, 9, 0, &events, &newest) == TB_FEED_BEHIND);
     CHECK(newest == 9 + TB_FEED_RING + 20);
     CHECK(wait_now(feed, newest - TB_FEED_RING, 0, &events, &newest)
           == TB_FEED_EVENTS);
     CHECK(events->nelts == TB_FEED_RING);
-    /* a jump of more than the ring at once keeps the ring contiguous */
+}
+
+static void jump_keeps_ring_contiguous(void)
+{
+    tb_feed_t *feed = feed_past_ring();
+    apr_array_header_t *events;
+    apr_int64_t newest;
+
     tb_feed_apply(feed, poll_rows("100000", "100000", "tasks", NULL));
     CHECK(wait_now(feed, 99999, 0, &events, &newest) == TB_FEED_EVENTS);
     CHECK(events->nelts == 1);
     CHECK(wait_now(feed, 99998 - TB_FEED_RING, 0, &events, &newest)
           == TB_FEED_BEHIND);
+}
 
-    /* the revision went back (a restored backup): subscribers reload */
+/* a restored backup: subscribers reload */
+static void revision_back_resets(void)
+{
+    tb_feed_t *feed = tb_feed_create(tb_test_pool);
+    apr_array_header_t *events;
+    apr_int64_t newest, rev;
+    apr_uint32_t resets;
+
+    tb_feed_apply(feed, poll_rows("100000", NULL));
     CHECK(tb_feed_apply(feed, poll_rows("3", NULL)) == 1);
     CHECK(wait_now(feed, 100000, 0, &events, &newest) == TB_FEED_RESET);
     CHECK(tb_feed_current(feed, apr_time_now(), &rev, &resets) == 0);
     CHECK(rev == 3 && resets == 1);
     CHECK(wait_now(feed, 3, resets, &events, &newest) == TB_FEED_TIMEOUT);
+}
 
-    /* a first subscriber after none waits for a new first poll */
+static void first_subscriber_waits_for_poll(void)
+{
+    tb_feed_t *feed = feed_at_7();
+    apr_int64_t rev;
+    apr_uint32_t resets;
+
     tb_feed_subscribe(feed, 1);
     CHECK(tb_feed_current(feed, apr_time_now(), &rev, &resets) == -1);
     tb_feed_apply(feed, poll_rows("4", "4", "tasks", NULL));
@@ -129,12 +202,23 @@ static void test_feed_ring(void)
     tb_feed_subscribe(feed, 1);     /* a second one keeps what is known */
     CHECK(tb_feed_current(feed, apr_time_now(), &rev, &resets) == 0);
     tb_feed_subscribe(feed, -2);
+}
 
-    /* a poll without the revision row tells nothing */
-    CHECK(tb_feed_apply(feed, poll_rows(NULL, "5", "tasks", NULL)) == 0);
+static void poll_without_revision_row(void)
+{
+    CHECK(tb_feed_apply(feed_at_7(), poll_rows(NULL, "5", "tasks", NULL))
+          == 0);
+}
+
+static void stop_ends_waits(void)
+{
+    tb_feed_t *feed = feed_at_7();
+    apr_array_header_t *events;
+    apr_int64_t newest, rev;
+    apr_uint32_t resets;
 
     tb_feed_stop(feed);
-    CHECK(wait_now(feed, 0, resets, &events, &newest) == TB_FEED_STOPPING);
+    CHECK(wait_now(feed, 7, 0, &events, &newest) == TB_FEED_STOPPING);
     CHECK(tb_feed_current(feed, apr_time_now(), &rev, &resets) == -1);
 }
 
@@ -160,7 +244,7 @@ static void *APR_THREAD_FUNC wait_first_poll(apr_thread_t *thread, void *data)
 
 /* A subscriber waiting for the first poll is woken by it, not by its
  * deadline. */
-static void test_feed_first_poll_wakes(void)
+static void first_poll_wakes(void)
 {
     tb_feed_t *feed = tb_feed_create(tb_test_pool);
     apr_thread_t *thread;
@@ -179,7 +263,7 @@ static void test_feed_first_poll_wakes(void)
     CHECK(w.waited < apr_time_from_sec(2));
 }
 
-static void test_feed_events(void)
+static void event_text_names_stores(void)
 {
     apr_array_header_t *stores = apr_array_make(tb_test_pool, 3,
                                                 sizeof(tb_store_t *));
@@ -207,7 +291,7 @@ static void test_feed_events(void)
 
 /* The events a subscriber behind the feed's memory gets from the journal:
  * one per revision, each table once, whole names only. */
-static void test_feed_journal_events(void)
+static void journal_events(void)
 {
     static const struct {
         apr_int64_t revision;
@@ -242,10 +326,9 @@ static void test_feed_journal_events(void)
     CHECK_STR(e->tables, "asks\nsubtasks\nubtasks\n");
 }
 
-static void test_journal_sql(void)
+static void journal_statements(void)
 {
     tb_journal_t journal;
-    tb_revision_t rev;
 
     memset(&journal, 0, sizeof(journal));
     journal.table = "taskboard_journal";
@@ -260,7 +343,16 @@ static void test_journal_sql(void)
                  "(%s,%s,%s,%s),(%s,%s,%s,%s) ON") != NULL);
     CHECK_STR(journal.sql_prune,
               "DELETE FROM `taskboard_journal` WHERE `revision` <= %s");
+}
 
+/* one statement per interval, however many subscribers */
+static void events_poll_statement(void)
+{
+    tb_journal_t journal;
+    tb_revision_t rev;
+
+    memset(&journal, 0, sizeof(journal));
+    journal.table = "taskboard_journal";
     memset(&rev, 0, sizeof(rev));
     rev.table = "options";
     rev.column = "value";
@@ -276,11 +368,32 @@ static void test_journal_sql(void)
                  "FROM `options` LIMIT 1)") != NULL);
 }
 
-void test_feed(void)
-{
-    test_feed_ring();
-    test_feed_first_poll_wakes();
-    test_feed_events();
-    test_feed_journal_events();
-    test_journal_sql();
-}
+const tb_case_t tb_feed_cases[] = {
+    {"nothing is known before the first poll", nothing_before_first_poll},
+    {"the first poll only learns the revision", first_poll_learns_revision},
+    {"journal rows are events; a revision raised elsewhere one without "
+     "tables", journal_rows_become_events},
+    {"the same poll again is no news", same_poll_again_no_news},
+    {"past the ring: the oldest forgotten, their subscriber behind",
+     ring_forgets_oldest},
+    {"a jump of more than the ring keeps it contiguous",
+     jump_keeps_ring_contiguous},
+    {"a revision that goes back makes subscribers reload",
+     revision_back_resets},
+    {"a first subscriber after none waits for a new first poll",
+     first_subscriber_waits_for_poll},
+    {"a poll without the revision row tells nothing",
+     poll_without_revision_row},
+    {"a stopped feed stops its waiters and knows nothing",
+     stop_ends_waits},
+    {"a subscriber waiting for the first poll is woken by it",
+     first_poll_wakes},
+    {"an event names the stores on its tables, whole names only",
+     event_text_names_stores},
+    {"journal rows become one event per revision, each table once",
+     journal_events},
+    {"the journal's statements", journal_statements},
+    {"the events poll: the revision and the journal in one statement",
+     events_poll_statement},
+    {NULL, NULL}
+};

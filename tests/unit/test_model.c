@@ -2,6 +2,11 @@
  * Licensed under the Apache License, Version 2.0.
  */
 
+/* tb_model.c: identifiers, type names, values as database text, and a
+ * store's defaults. */
+
+#include <apr_strings.h>
+
 #include "tb_test.h"
 #include "tb_model.h"
 
@@ -16,15 +21,8 @@ static tb_field_t field_of(tb_type_e type)
     return f;
 }
 
-void test_model(void)
+static void identifiers(void)
 {
-    apr_pool_t *p = tb_test_pool;
-    tb_field_t f;
-    tb_type_e type;
-    tb_store_t *store;
-    const char *allowed[] = {"todo", "doing"};
-    apr_array_header_t *list;
-
     CHECK(tb_is_identifier("tasks"));
     CHECK(tb_is_identifier("_x9"));
     CHECK(tb_is_identifier("A_b_C"));
@@ -40,63 +38,93 @@ void test_model(void)
         "a234567890123456789012345678901234567890123456789012345678901234"));
     CHECK(!tb_is_identifier(
         "a2345678901234567890123456789012345678901234567890123456789012345"));
+}
+
+static void type_names(void)
+{
+    tb_type_e type;
 
     CHECK(tb_type_parse("datetime", &type) == 0 && type == TB_TYPE_DATETIME);
     CHECK(tb_type_parse("json", &type) == 0 && type == TB_TYPE_JSON);
     CHECK(tb_type_parse("integer", &type) == -1);
     CHECK(tb_type_parse("INT", &type) == -1);
     CHECK_STR(tb_type_name(TB_TYPE_BOOLEAN), "boolean");
+}
 
-    f = field_of(TB_TYPE_INT);
-    CHECK(tb_field_check_text(p, &f, "-42") == NULL);
-    CHECK(tb_field_check_text(p, &f, "9223372036854775807") == NULL);
-    CHECK(tb_field_check_text(p, &f, "9223372036854775808") != NULL);
-    CHECK(tb_field_check_text(p, &f, "abc") != NULL);
-    CHECK(tb_field_check_text(p, &f, "1.5") != NULL);
-    CHECK(tb_field_check_text(p, &f, "12abc") != NULL);
-    CHECK(tb_field_check_text(p, &f, "") != NULL);
+/* Database text for a field of each type without options: what the
+ * type accepts and nothing else. */
+static void field_text_by_type(void)
+{
+    static const struct {
+        tb_type_e type;
+        const char *text;
+        int accepted;
+    } rows[] = {
+        {TB_TYPE_INT, "-42", 1},
+        {TB_TYPE_INT, "9223372036854775807", 1},
+        {TB_TYPE_INT, "9223372036854775808", 0},
+        {TB_TYPE_INT, "abc", 0},
+        {TB_TYPE_INT, "1.5", 0},
+        {TB_TYPE_INT, "12abc", 0},
+        {TB_TYPE_INT, "", 0},
+        {TB_TYPE_NUMBER, "100.25", 1},
+        {TB_TYPE_NUMBER, "-1e3", 1},
+        {TB_TYPE_NUMBER, "NaN", 0},
+        {TB_TYPE_NUMBER, ".5", 0},
+        {TB_TYPE_BOOLEAN, "true", 1},
+        {TB_TYPE_BOOLEAN, "0", 1},
+        {TB_TYPE_BOOLEAN, "yes", 0},
+        {TB_TYPE_DATE, "2024-02-29", 1},
+        {TB_TYPE_DATE, "2023-02-29", 0},
+        {TB_TYPE_DATE, "2024-13-01", 0},
+        {TB_TYPE_DATE, "2024-03-05T10:00:00Z", 0},
+        {TB_TYPE_DATETIME, "2024-03-05T10:30:00+01:00", 1},
+        {TB_TYPE_DATETIME, "2024-03-05 25:00", 0},
+        {TB_TYPE_JSON, "{\"a\":[1,2]}", 1},
+        {TB_TYPE_JSON, "{a:1}", 0},
+    };
+    apr_pool_t *p = tb_test_pool;
+    apr_size_t i;
 
-    f = field_of(TB_TYPE_NUMBER);
-    CHECK(tb_field_check_text(p, &f, "100.25") == NULL);
-    CHECK(tb_field_check_text(p, &f, "-1e3") == NULL);
-    CHECK(tb_field_check_text(p, &f, "NaN") != NULL);
-    CHECK(tb_field_check_text(p, &f, ".5") != NULL);
+    for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        tb_field_t f = field_of(rows[i].type);
 
-    f = field_of(TB_TYPE_BOOLEAN);
-    CHECK(tb_field_check_text(p, &f, "true") == NULL);
-    CHECK(tb_field_check_text(p, &f, "0") == NULL);
-    CHECK(tb_field_check_text(p, &f, "yes") != NULL);
+        CHECK_ROW(apr_pstrcat(p, tb_type_name(rows[i].type), " ",
+                              rows[i].text, NULL),
+                  (tb_field_check_text(p, &f, rows[i].text) == NULL)
+                  == rows[i].accepted);
+    }
+}
 
-    f = field_of(TB_TYPE_DATE);
-    CHECK(tb_field_check_text(p, &f, "2024-02-29") == NULL);
-    CHECK(tb_field_check_text(p, &f, "2023-02-29") != NULL);
-    CHECK(tb_field_check_text(p, &f, "2024-13-01") != NULL);
-    CHECK(tb_field_check_text(p, &f, "2024-03-05T10:00:00Z") != NULL);
+static void string_text(void)
+{
+    apr_pool_t *p = tb_test_pool;
+    tb_field_t f = field_of(TB_TYPE_STRING);
 
-    f = field_of(TB_TYPE_DATETIME);
-    CHECK(tb_field_check_text(p, &f, "2024-03-05T10:30:00+01:00") == NULL);
-    CHECK(tb_field_check_text(p, &f, "2024-03-05 25:00") != NULL);
-
-    f = field_of(TB_TYPE_JSON);
-    CHECK(tb_field_check_text(p, &f, "{\"a\":[1,2]}") == NULL);
-    CHECK(tb_field_check_text(p, &f, "{a:1}") != NULL);
-
-    f = field_of(TB_TYPE_STRING);
     f.max_length = 3;
     /* three characters, six bytes: the limit counts characters */
     CHECK(tb_field_check_text(p, &f, "\xc3\xa4\xc3\xb6\xc3\xbc") == NULL);
     CHECK(tb_field_check_text(p, &f, "abcd") != NULL);
     CHECK(tb_field_check_text(p, &f, "\xff") != NULL);
+}
 
-    list = apr_array_make(p, 2, sizeof(char *));
-    APR_ARRAY_PUSH(list, const char *) = allowed[0];
-    APR_ARRAY_PUSH(list, const char *) = allowed[1];
-    f = field_of(TB_TYPE_STRING);
+static void allowed_values(void)
+{
+    apr_pool_t *p = tb_test_pool;
+    tb_field_t f = field_of(TB_TYPE_STRING);
+    apr_array_header_t *list = apr_array_make(p, 2, sizeof(char *));
+
+    APR_ARRAY_PUSH(list, const char *) = "todo";
+    APR_ARRAY_PUSH(list, const char *) = "doing";
     f.allowed = list;
     CHECK(tb_field_check_text(p, &f, "doing") == NULL);
     CHECK(tb_field_check_text(p, &f, "done") != NULL);
+}
 
-    store = tb_store_create(p, "tasks");
+static void store_defaults(void)
+{
+    tb_store_t *store = tb_store_create(tb_test_pool, "tasks");
+
     CHECK_STR(store->table, "tasks");
     CHECK_STR(store->id_field.column, "id");
     CHECK(store->id_kind == TB_ID_AUTO);
@@ -104,3 +132,17 @@ void test_model(void)
     CHECK(tb_store_field(store, "name") == NULL);
     CHECK(tb_store_field_by_column(store, "ID") == &store->id_field);
 }
+
+const tb_case_t tb_model_cases[] = {
+    {"identifiers: a letter or _, then letters, digits, _; 64 at most",
+     identifiers},
+    {"types are parsed by their lower-case names only", type_names},
+    {"database text: each type accepts its own form only",
+     field_text_by_type},
+    {"database text: a string's maxlength= counts characters, UTF-8 only",
+     string_text},
+    {"database text: values= lets only the listed values in",
+     allowed_values},
+    {"a new store: its table, an auto id, no fields", store_defaults},
+    {NULL, NULL}
+};

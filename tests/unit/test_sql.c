@@ -2,6 +2,9 @@
  * Licensed under the Apache License, Version 2.0.
  */
 
+/* tb_sql.c: the statements built once per store, revision, journal and
+ * retry table, with and without a board scope. */
+
 #include "tb_test.h"
 #include "tb_sql.h"
 
@@ -16,11 +19,11 @@ static void add_field(tb_store_t *store, const char *name,
     APR_ARRAY_PUSH(store->fields, tb_field_t *) = f;
 }
 
-void test_sql(void)
+/* assignments(event, resource), ordered by event descending, then id */
+static tb_store_t *assignments(void)
 {
     apr_pool_t *p = tb_test_pool;
     tb_store_t *store = tb_store_create(p, "assignments");
-    tb_revision_t rev, single;
     tb_order_t *o;
 
     add_field(store, "eventId", "event", TB_TYPE_INT);
@@ -32,6 +35,13 @@ void test_sql(void)
     o->column = "id";
     o->descending = 0;
     tb_sql_build_store(p, store);
+    return store;
+}
+
+static void store_selects(void)
+{
+    tb_store_t *store = assignments();
+
     CHECK_STR(store->sql_select_all,
               "SELECT `id`,`event`,`resource` FROM `assignments` "
               "ORDER BY `event` DESC,`id` ASC");
@@ -40,26 +50,41 @@ void test_sql(void)
               "ORDER BY `event` DESC,`id` ASC LIMIT %lld OFFSET %lld");
     CHECK_STR(store->sql_count, "SELECT COUNT(*) FROM `assignments`");
     CHECK(strncmp(store->label_select_page, "taskboard_page_", 15) == 0);
+}
+
+static void revision_keyed_row(void)
+{
+    tb_revision_t rev;
 
     memset(&rev, 0, sizeof(rev));
     rev.table = "options";
     rev.column = "value";
     rev.key_column = "name";
     rev.key_value = "revision";
-    tb_sql_build_revision(p, &rev);
+    tb_sql_build_revision(tb_test_pool, &rev);
     CHECK_STR(rev.sql_select,
               "SELECT `value` FROM `options` WHERE `name` = %s");
     /* the key as stored, for the events' feeds */
     CHECK_STR(rev.sql_select_key, "SELECT `name`, `value` FROM `options` "
               "WHERE `name` = %s LIMIT 1");
+}
+
+static void revision_single_row(void)
+{
+    tb_revision_t single;
 
     memset(&single, 0, sizeof(single));
     single.table = "board_revision";
     single.column = "rev";
-    tb_sql_build_revision(p, &single);
+    tb_sql_build_revision(tb_test_pool, &single);
     CHECK_STR(single.sql_select, "SELECT `rev` FROM `board_revision` LIMIT 1");
     CHECK(single.sql_select_key == NULL);
-    /* equal SQL shares a label, different SQL does not */
+}
+
+static void labels(void)
+{
+    apr_pool_t *p = tb_test_pool;
+
     CHECK_STR(tb_sql_label(p, "x", "SELECT 1"), tb_sql_label(p, "x",
                                                              "SELECT 1"));
     CHECK(strcmp(tb_sql_label(p, "x", "SELECT 1"),
@@ -68,25 +93,32 @@ void test_sql(void)
 
 /* Under a scope, every statement on a table carries the board, as its
  * last placeholder (the page's first: LIMIT and OFFSET follow it). */
-void test_sql_scoped(void)
+static tb_scope_t *int_scope(void)
 {
-    apr_pool_t *p = tb_test_pool;
-    tb_scope_t scope;
-    tb_store_t *store = tb_store_create(p, "tasks");
-    tb_journal_t journal;
-    tb_idempotency_t idem;
-    const char *columns[] = {"name"};
-    const char *both[] = {"name", "parent_id"};
-    const char *msg = NULL;
+    tb_scope_t *scope = apr_pcalloc(tb_test_pool, sizeof(*scope));
 
-    memset(&scope, 0, sizeof(scope));
-    scope.column = "board_id";
-    scope.type = TB_TYPE_INT;
-    store->scope = &scope;
+    scope->column = "board_id";
+    scope->type = TB_TYPE_INT;
+    return scope;
+}
+
+/* tasks(name, parent_id) on boards */
+static tb_store_t *scoped_tasks(void)
+{
+    tb_store_t *store = tb_store_create(tb_test_pool, "tasks");
+
+    store->scope = int_scope();
     add_field(store, "name", "name", TB_TYPE_STRING);
     add_field(store, "parentId", "parent_id", TB_TYPE_INT);
     APR_ARRAY_IDX(store->fields, 1, tb_field_t *)->references = "tasks";
-    tb_sql_build_store(p, store);
+    tb_sql_build_store(tb_test_pool, store);
+    return store;
+}
+
+static void scoped_store_statements(void)
+{
+    tb_store_t *store = scoped_tasks();
+
     CHECK_STR(store->sql_select_all, "SELECT `id`,`name`,`parent_id` FROM "
               "`tasks` WHERE `board_id` = %s ORDER BY `id` ASC");
     CHECK_STR(store->sql_count,
@@ -98,24 +130,45 @@ void test_sql_scoped(void)
     CHECK_STR(store->sql_referrers[1], "SELECT `id` FROM `tasks` WHERE "
               "`parent_id` = %s AND `board_id` = %s FOR UPDATE");
     CHECK(strstr(store->sql_select_ids, ",%s) AND `board_id` = %s") != NULL);
+}
+
+static void scoped_insert_update(void)
+{
+    apr_pool_t *p = tb_test_pool;
+    tb_store_t *store = scoped_tasks();
+    const char *columns[] = {"name"};
+
     CHECK_STR(tb_sql_insert(p, store, columns, NULL, 1),
               "INSERT INTO `tasks` (`name`,`board_id`) VALUES (%s,%s)");
     CHECK_STR(tb_sql_insert(p, store, columns, NULL, 0),
               "INSERT INTO `tasks` (`board_id`) VALUES (%s)");
     CHECK_STR(tb_sql_update(p, store, columns, NULL, 1), "UPDATE `tasks` SET "
               "`name` = %s WHERE `id` = %s AND `board_id` = %s");
-    /* records that share a statement but not their fields */
+}
+
+/* records that share a statement but not their fields */
+static void scoped_shared_statements(void)
+{
+    apr_pool_t *p = tb_test_pool;
+    tb_store_t *store = scoped_tasks();
+    const char *both[] = {"name", "parent_id"};
+
     CHECK_STR(tb_sql_insert(p, store, both, "\0\1", 2),
               "INSERT INTO `tasks` (`name`,`parent_id`,`board_id`) VALUES "
               "(%s,IF(%s, %s, DEFAULT(`parent_id`)),%s)");
     CHECK_STR(tb_sql_update(p, store, both, "\0\1", 2), "UPDATE `tasks` SET "
               "`name` = %s,`parent_id` = IF(%s, %s, `parent_id`) WHERE "
               "`id` = %s AND `board_id` = %s");
+}
+
+static void scoped_journal(void)
+{
+    tb_journal_t journal;
 
     memset(&journal, 0, sizeof(journal));
     journal.table = "board_journal";
-    journal.scope = &scope;
-    tb_sql_build_journal(p, &journal);
+    journal.scope = int_scope();
+    tb_sql_build_journal(tb_test_pool, &journal);
     CHECK(strncmp(journal.sql_insert_one, "INSERT INTO `board_journal` "
                   "(`revision`, `tbl`, `record_id`, `operation`, `board_id`) "
                   "VALUES (%s,%s,%s,%s,%s) ON DUPLICATE", 106) == 0);
@@ -123,12 +176,17 @@ void test_sql_scoped(void)
                  "ORDER BY") != NULL);
     CHECK(strstr(journal.sql_prune, "`revision` <= %s AND `board_id` = %s")
           != NULL);
+}
+
+static void scoped_idempotency(void)
+{
+    tb_idempotency_t idem;
 
     memset(&idem, 0, sizeof(idem));
     idem.phantom_table = "board_phantoms";
     idem.request_table = "board_requests";
-    idem.scope = &scope;
-    tb_sql_build_idempotency(p, &idem);
+    idem.scope = int_scope();
+    tb_sql_build_idempotency(tb_test_pool, &idem);
     CHECK_STR(idem.sql_phantom_find, "SELECT `real_id` FROM `board_phantoms` "
               "WHERE `tbl` = %s AND `phantom` = %s AND `user` = %s AND "
               "`board_id` = %s");
@@ -138,15 +196,51 @@ void test_sql_scoped(void)
     CHECK_STR(idem.sql_request_add, "INSERT IGNORE INTO `board_requests` "
               "(`request_id`, `body_hash`, `response`, `board_id`) VALUES "
               "(%s, %s, %s, %s)");
-
-    /* the board's value: one spelling per int board, none for junk */
-    CHECK_STR(tb_scope_value(p, &scope, "007", &msg), "7");
-    CHECK(tb_scope_value(p, &scope, "7x", &msg) == NULL && msg);
-    CHECK(tb_scope_value(p, &scope, "", &msg) == NULL);
-    CHECK(tb_scope_value(p, &scope, NULL, &msg) == NULL);
-    CHECK(tb_scope_value(p, &scope, "99999999999999999999", &msg) == NULL);
-    scope.type = TB_TYPE_STRING;
-    CHECK_STR(tb_scope_value(p, &scope, "team-α", &msg), "team-α");
-    CHECK(tb_scope_value(p, &scope, "a\tb", &msg) == NULL);
-    CHECK(tb_scope_value(p, &scope, "\xff\xfe", &msg) == NULL);
 }
+
+/* the board's value: one spelling per int board, none for junk */
+static void scope_int_values(void)
+{
+    apr_pool_t *p = tb_test_pool;
+    tb_scope_t *scope = int_scope();
+    const char *msg = NULL;
+
+    CHECK_STR(tb_scope_value(p, scope, "007", &msg), "7");
+    CHECK(tb_scope_value(p, scope, "7x", &msg) == NULL && msg);
+    CHECK(tb_scope_value(p, scope, "", &msg) == NULL);
+    CHECK(tb_scope_value(p, scope, NULL, &msg) == NULL);
+    CHECK(tb_scope_value(p, scope, "99999999999999999999", &msg) == NULL);
+}
+
+static void scope_string_values(void)
+{
+    apr_pool_t *p = tb_test_pool;
+    tb_scope_t *scope = int_scope();
+    const char *msg = NULL;
+
+    scope->type = TB_TYPE_STRING;
+    CHECK_STR(tb_scope_value(p, scope, "team-α", &msg), "team-α");
+    CHECK(tb_scope_value(p, scope, "a\tb", &msg) == NULL);
+    CHECK(tb_scope_value(p, scope, "\xff\xfe", &msg) == NULL);
+}
+
+const tb_case_t tb_sql_cases[] = {
+    {"a store's selects: all rows, a page, the count, one label each",
+     store_selects},
+    {"a revision in a keyed row, and its key for the feeds",
+     revision_keyed_row},
+    {"a revision in a one-row table", revision_single_row},
+    {"equal SQL shares a label, different SQL does not", labels},
+    {"scoped: every statement on a store carries the board",
+     scoped_store_statements},
+    {"scoped: INSERT and UPDATE carry the board last",
+     scoped_insert_update},
+    {"scoped: records that share a statement but not their fields",
+     scoped_shared_statements},
+    {"scoped: the journal's statements carry the board", scoped_journal},
+    {"scoped: the retry tables' statements carry the board",
+     scoped_idempotency},
+    {"scoped: an int board has one spelling, junk none", scope_int_values},
+    {"scoped: a string board is printable UTF-8", scope_string_values},
+    {NULL, NULL}
+};

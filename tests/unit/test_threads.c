@@ -11,7 +11,7 @@
  * and fails the run.  The threads start together behind a barrier, so
  * that what one sets up on first use, another meets before anything
  * orders them.  This suite runs first (main.c): state set up on first
- * use is set up by these threads, not by an earlier suite.
+ * use is set up by these threads, not by an earlier case.
  */
 
 #include <pthread.h>
@@ -159,7 +159,7 @@ static void *APR_THREAD_FUNC subscribe(apr_thread_t *thread, void *data)
     return NULL;
 }
 
-static void test_threads_feed(void)
+static void feed_subscribers_follow(void)
 {
     apr_pool_t *p = tb_test_pool;
     tb_feed_t *feed = tb_feed_create(p);
@@ -211,7 +211,7 @@ static void test_threads_feed(void)
 
 /* ---------------------------------------------------------------------- */
 
-void test_threads(void)
+static void cache_and_counters(void)
 {
     apr_pool_t *p = tb_test_pool;
     tb_cache_t *cache = tb_cache_create(p, 1 << 16, 1 << 12);
@@ -263,6 +263,12 @@ void test_threads(void)
     tb_stats_write_json(&jw, slots, NULL);
     tb_jw_flush(&jw);
     CHECK(strstr(mb.buf, "\"path\":\"/loc7\"") != NULL);
-
-    test_threads_feed();
 }
+
+const tb_case_t tb_threads_cases[] = {
+    {"many threads load through one cache and count in one status table",
+     cache_and_counters},
+    {"an events feed's subscribers each see every revision once, in order",
+     feed_subscribers_follow},
+    {NULL, NULL}
+};
