@@ -1,4 +1,5 @@
-/* mod_taskboard: a Bryntum CrudManager backend for Apache httpd.
+/* fuzz_core.c: the libFuzzer target over every parser of request bytes.
+ * Part of mod_taskboard, a Bryntum CrudManager backend for Apache httpd.
  * Licensed under the Apache License, Version 2.0.
  */
 

@@ -1,4 +1,5 @@
-/* mod_taskboard: a Bryntum CrudManager backend for Apache httpd.
+/* main.c: the unit test runner: one pool and one TAP line per case.
+ * Part of mod_taskboard, a Bryntum CrudManager backend for Apache httpd.
  * Licensed under the Apache License, Version 2.0.
  */
 

@@ -1,4 +1,5 @@
-/* mod_taskboard: a Bryntum CrudManager backend for Apache httpd.
+/* test_cache.c: unit cases of the load cache and its gzip framing.
+ * Part of mod_taskboard, a Bryntum CrudManager backend for Apache httpd.
  * Licensed under the Apache License, Version 2.0.
  */
 

@@ -1,4 +1,5 @@
-/* mod_taskboard: a Bryntum CrudManager backend for Apache httpd.
+/* test_headers.c: unit cases of Last-Event-ID and Origin (tb_headers.c).
+ * Part of mod_taskboard, a Bryntum CrudManager backend for Apache httpd.
  * Licensed under the Apache License, Version 2.0.
  */
 

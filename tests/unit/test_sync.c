@@ -1,4 +1,5 @@
-/* mod_taskboard: a Bryntum CrudManager backend for Apache httpd.
+/* test_sync.c: unit cases of decoding and answering a sync.
+ * Part of mod_taskboard, a Bryntum CrudManager backend for Apache httpd.
  * Licensed under the Apache License, Version 2.0.
  */
 
