@@ -223,9 +223,10 @@ class TestAuthz:
     def test_tb_720_08(self, httpd, env, db):
         # the status page counts every request the module answered in its location, refusals
         # as errors; httpd's own 401s never reach the module.  Counted as differences, so that
-        # the test does not depend on the ones before it.  A request counts in the most
-        # specific section that applies: a board's, the last <LocationMatch> of
-        # conf/taskboard-boards.conf.
+        # the test does not depend on the ones before it.  A request counts in the section
+        # whose SetHandler routed it: a board's load and sync in the handlers' <LocationMatch>
+        # of conf/taskboard-boards.conf, not in the <LocationMatch "^/boards/"> merged after
+        # them.
         before = self.status(httpd)
         check_json_error(self.load(httpd, 1, None), 401, "load")                # not counted
         check_json_error(self.load(httpd, 1, "carol"), 403, "load")
@@ -247,7 +248,12 @@ class TestAuthz:
         def delta(path, key):
             return after[path][key] - before.get(path, {}).get(key, 0)
 
-        got = {k: delta("^/boards/", k) for k in ("loads", "syncs", "errors", "rowsWritten")}
+        load_row, sync_row = "^/boards/[0-9]+/load$", "^/boards/[0-9]+/sync$"
+        assert "^/boards/" not in after, after
+        got = {"loads": delta(load_row, "loads"), "syncs": delta(sync_row, "syncs"),
+               "errors": delta(load_row, "errors") + delta(sync_row, "errors"),
+               "rowsWritten": delta(sync_row, "rowsWritten")}
         assert got == {"loads": 2, "syncs": 3, "errors": 2, "rowsWritten": 1}, (got, after)
+        assert delta(load_row, "syncs") == delta(sync_row, "loads") == 0, after
         assert delta("/ro/sync", "errors") == 1, after
         assert delta("/team/load", "errors") == 1, after
