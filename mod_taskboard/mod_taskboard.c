@@ -14,6 +14,7 @@
 #include <http_config.h>
 #include <http_log.h>
 #include <http_request.h>
+#include <mpm_common.h>
 
 #include "mod_taskboard_private.h"
 
@@ -39,6 +40,10 @@ static void tb_register_hooks(apr_pool_t *pool)
     ap_hook_check_config(tb_check_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_config(tb_stats_post_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_child_init(tb_child_init, NULL, NULL, APR_HOOK_MIDDLE);
+#if AP_MODULE_MAGIC_AT_LEAST(20120211, 110)
+    ap_hook_child_stopping(tb_events_child_stopping, NULL, NULL,
+                           APR_HOOK_MIDDLE);
+#endif
     ap_hook_handler(tb_handler, NULL, NULL, APR_HOOK_MIDDLE);
     tb_answer_register_hooks(pool);
 }

@@ -61,16 +61,20 @@
  * connection, between heartbeats. */
 #define TB_EVENTS_CHECK apr_time_from_sec(2)
 
-/* How long a stopping process lets its streams run on before it ends
- * them.  An ungraceful stop (SIGTERM: apachectl stop or restart) makes
- * the event MPM's main thread close every busy worker's socket right
- * after the process enters AP_MPMQ_STOPPING (close_worker_sockets), and
- * it reads each socket without a lock: a worker that ends its connection
- * at that moment frees the socket under it, and the child dies with
- * SIGSEGV in apr_os_sock_get (seen once in CI, from the core).  Streams
- * ended at once by the poller would all end in that window; a moment
- * later that close is long done, and a graceful stop still ends them
- * within this plus a poll interval. */
+/* When a stopping process ends its streams.  An ungraceful stop (SIGTERM:
+ * apachectl stop or restart) makes the event MPM's main thread close
+ * every busy worker's socket (close_worker_sockets) right after the
+ * process enters AP_MPMQ_STOPPING, reading each socket without a lock: a
+ * worker that ends its connection at that moment has its socket freed
+ * under that read, and the child dies with SIGSEGV in apr_os_sock_get
+ * (seen twice in CI, from the cores).  Streams ended by the poller as
+ * soon as it sees the state would all end in that window.  So they end
+ * once httpd says the child is stopping (the child_stopping hook, which
+ * the event MPM runs after that close); where httpd has no such hook
+ * (before 2.4.49), TB_EVENTS_STOP_DELAY after the state changed. */
+#if AP_MODULE_MAGIC_AT_LEAST(20120211, 110)
+#define TB_EVENTS_HAVE_STOPPING_HOOK 1
+#endif
 #define TB_EVENTS_STOP_DELAY apr_time_from_msec(200)
 
 /* Polls after which a feed that no stream used is freed.  An idle feed
@@ -121,6 +125,8 @@ static struct {
     int nfeeds;
     apr_interval_time_t interval;
     int stop;
+    int child_stopping;         /* under mutex: the child_stopping hook
+                                   ran (TB_EVENTS_HAVE_STOPPING_HOOK) */
     int streams;                /* open streams, under mutex */
     int max_streams;            /* per process */
     int max_client;             /* per client */
@@ -220,37 +226,72 @@ static void free_idle_feeds(apr_time_t now)
     }
 }
 
+/* Whether the streams may end now that the process is stopping (see
+ * TB_EVENTS_STOP_DELAY).  Under poller.mutex. */
+static int may_end_streams(apr_time_t *stopping_since)
+{
+    int state;
+
+#ifdef TB_EVENTS_HAVE_STOPPING_HOOK
+    (void)stopping_since;
+    (void)state;
+    return poller.child_stopping;
+#else
+    if (ap_mpm_query(AP_MPMQ_MPM_STATE, &state) != APR_SUCCESS
+        || state != AP_MPMQ_STOPPING) {
+        return 0;
+    }
+    if (!*stopping_since) {
+        *stopping_since = apr_time_now();
+    }
+    return apr_time_now() - *stopping_since >= TB_EVENTS_STOP_DELAY;
+#endif
+}
+
+void tb_events_child_stopping(apr_pool_t *pchild, int graceful)
+{
+    (void)pchild;
+    (void)graceful;
+    if (!poller.mutex) {
+        return;
+    }
+    apr_thread_mutex_lock(poller.mutex);
+    poller.child_stopping = 1;
+    apr_thread_cond_signal(poller.wake);
+    apr_thread_mutex_unlock(poller.mutex);
+}
+
 static void *APR_THREAD_FUNC poll_loop(apr_thread_t *thread, void *data)
 {
     feed_entry_t *f, *feeds;
     apr_time_t stopping_since = 0;
-    int state;
+    int ending;
 
     (void)thread;
     (void)data;
     apr_thread_mutex_lock(poller.mutex);
     while (!poller.stop) {
-        apr_thread_cond_timedwait(poller.wake, poller.mutex,
-                                  stopping_since ? TB_EVENTS_STOP_DELAY
-                                                 : poller.interval);
+        if (!poller.child_stopping) {
+            apr_thread_cond_timedwait(poller.wake, poller.mutex,
+                                      stopping_since ? TB_EVENTS_STOP_DELAY
+                                                     : poller.interval);
+        }
         if (poller.stop) {
             break;
         }
         feeds = poller.feeds;
+        ending = may_end_streams(&stopping_since);
         apr_thread_mutex_unlock(poller.mutex);
 
         /* A stopping process (graceful restart too) waits for its
-         * requests: end the streams, the browsers reconnect elsewhere;
-         * not at once (TB_EVENTS_STOP_DELAY). */
-        if (ap_mpm_query(AP_MPMQ_MPM_STATE, &state) == APR_SUCCESS
-            && state == AP_MPMQ_STOPPING) {
-            if (!stopping_since) {
-                stopping_since = apr_time_now();
-            }
-            for (f = feeds; f && apr_time_now() - stopping_since
-                                 >= TB_EVENTS_STOP_DELAY; f = f->next) {
+         * requests: end the streams, the browsers reconnect elsewhere. */
+        if (ending) {
+            for (f = feeds; f; f = f->next) {
                 tb_feed_stop(f->feed);
             }
+        }
+        else if (stopping_since) {
+            continue;           /* without the hook: until the delay */
         }
         else {
             for (f = feeds; f; f = f->next) {

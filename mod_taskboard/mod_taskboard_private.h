@@ -347,6 +347,9 @@ int tb_handle_status(tb_req_t *tr);
 /** Starts this process's poller thread (child_init). */
 void tb_events_init(apr_pool_t *pchild, server_rec *s);
 int tb_handle_events(tb_req_t *tr);
+/** child_stopping: the streams of this process may end now (httpd 2.4.49
+ *  and later; see TB_EVENTS_STOP_DELAY). */
+void tb_events_child_stopping(apr_pool_t *pchild, int graceful);
 /** The open event streams of this process, its limits and its boards'
  *  feeds (for the status handler). */
 void tb_events_counts(int *streams, int *max_streams, int *max_client,
