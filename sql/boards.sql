@@ -13,7 +13,8 @@
 -- (UNIQUE KEY (id)): the client knows records by id alone.
 
 -- One row per board: its revision (TaskBoardRevision boards revision id), which is also how the
--- module knows that a board exists (a request for a board without a row gets 404).
+-- module knows that a board exists (a request for a board without a row gets 404, or 403 first
+-- from TaskBoardAuthzQuery: board_access can only name boards that have their row here).
 CREATE TABLE IF NOT EXISTS `boards` (
     `id`       INT          NOT NULL,
     `name`     VARCHAR(100) NOT NULL,

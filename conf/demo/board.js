@@ -1,7 +1,7 @@
 /*
  * The demo board: loads and saves through mod_taskboard with the Bryntum CrudManager protocol,
- * the way the Bryntum client does it (PROTOCOL.md in the project's notes, docs/protocol.md "The load
- * request" and "The sync request"):
+ * the way the Bryntum client does it (docs/protocol.md, sections 1 "The load request" and 2
+ * "The sync request"):
  *
  * - load: GET <api>/load?data=<URL-encoded JSON package>, every store of the board at once;
  * - sync: POST <api>/sync with a JSON body holding, per store, "added" records (every field
@@ -87,7 +87,7 @@
     }
 
     // A request to the module; resolves with the JSON answer, or throws a ServerError with
-    // the server's message (written for a person: PROTOCOL.md, "Errors").
+    // the server's message (written for a person: docs/protocol.md section 3).
     async function call(url, options) {
         let response;
         try {
@@ -151,7 +151,7 @@
                                     || pending[s].removed.size);
     }
 
-    // The sync package of the pending changes (PROTOCOL.md, "Sync"), or null when there are
+    // The sync package of the pending changes (docs/protocol.md section 2), or null when there are
     // none and force is not set.
     function buildPackage(changes, force) {
         const pkg = {type: 'sync', requestId: nextRequestId()};
@@ -342,7 +342,7 @@
         }
     }
 
-    // Other users' changes, announced by the events handler (docs/protocol.md "Live boards").
+    // Other users' changes, announced by the events handler (docs/protocol.md section 7).
     // Only once the board is loaded: a page that could not load it (no access, wrong
     // password, server down) has nothing to follow, and its reload button starts over.
     function listen() {
@@ -448,7 +448,7 @@
     }
 
     // Deleting a card deletes its assignments too; the client lists them itself
-    // (PROTOCOL.md: "the client itself removes the deleted card's assignments").
+    // (docs/protocol.md section 2: "the client itself removes the deleted card's assignments").
     function deleteCard(key) {
         const task = records.tasks.get(key);
         if (!task) {

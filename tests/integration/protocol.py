@@ -1,13 +1,13 @@
-"""Requests shared by the suites: what the real clients sent (PROTOCOL.md), verbatim, and the
+"""Requests shared by the suites: what the real clients sent (docs/protocol.md), verbatim, and the
 builder of sync packages that must be refused as a whole."""
 
 import json
 
-# The load the real 7.3 client sent (PROTOCOL.md section 1).
+# The load the real 7.3 client sent (docs/protocol.md section 1).
 REAL_LOAD = ('{"type":"load","requestId":17957455532200,"stores":["calendars","tasks","resources",'
              '"assignments","dependencies","timeRanges","resourceTimeRanges"]}')
 
-# The sync the real 7.3 client sent (PROTOCOL.md section 2).  It expects the sample data:
+# The sync the real 7.3 client sent (docs/protocol.md section 2).  It expects the sample data:
 # revision 1, tasks 1 and 2.
 REAL_SYNC = """{"type":"sync","requestId":17957455534381,"revision":1,
  "tasks":{"added":[{"name":"New task","status":"doing","deadline":"2024-03-05T10:30:00Z","durationUnit":"day","cls":"",

@@ -112,7 +112,7 @@ def check_retry_after(resp: requests.Response):
 
 
 def check_unavailable(resp: requests.Response, kind: str, request_id):
-    """A 503 as PROTOCOL.md wants it: JSON error of the right type, requestId, Retry-After."""
+    """A 503 as docs/protocol.md section 3 has it: JSON error of its type, requestId, Retry-After"""
     if kind == "sync":
         tbtest.check_sync_error(resp, 503, request_id=request_id)
     else:

@@ -107,7 +107,7 @@ class TestLoadErrors:
         check_load(httpd.get("/api/load"), self.board, db)
 
     def test_tb_300_06(self, httpd, db):
-        # a store the location does not serve is skipped, not an error (PROTOCOL decision)
+        # an unserved store is skipped, not an error (docs/protocol.md section 1, Decision)
         r = httpd.get("/api/load?" + q_data('{"type":"load","requestId":5,'
                                             '"stores":["nosuch",{"storeId":"calendars"}]}'))
         check_load(r, self.board, db, stores=[], request_id=5)

@@ -21,7 +21,7 @@ from protocol import REAL_LOAD, REAL_SYNC
 from tbtest import (MISSING, Unchanged, board_state, check_load, check_sync, check_sync_error,
                     check_sync_result, column_default, jloads, state_diff, sync_post)
 
-# TaskBoard 5.6 (PROTOCOL.md section 2): a card added with an assignee, and card 5 deleted together
+# TaskBoard 5.6 (docs/protocol.md section 2): a card added with an assignee, card 5 deleted together
 # with its assignments 9 and 10, which the client lists itself.  Verbatim, the shortened phantom
 # ids included.
 TB56_SYNC = ('{"tasks":{"added":[{"startDate":null,"endDate":null,"duration":null,'

@@ -231,7 +231,7 @@ def message_has(*words):
 
 
 def message_is_for_a_person(ctx):
-    # PROTOCOL 3: the message is shown to the user; a C library's flag name means nothing to one
+    # docs/protocol.md section 3: the user reads the message; a C library's flag name means nothing
     assert "JSON_ALLOW_NUL" not in ctx.body["message"], ctx.body["message"]
 
 
@@ -478,7 +478,7 @@ ROWS = [
                columns={"removed": [{"id": f"gone{i}"} for i in range(2500)]}),
       400, message_has(str(MAX_RECORDS)), rid=800),
     # a huge array in a field the server does not map is parsed and ignored: it only counts
-    # against TaskBoardMaxBodySize (PROTOCOL: added rows carry many unmapped fields)
+    # against TaskBoardMaxBodySize (docs/protocol.md section 2: added rows carry unmapped fields)
     S("huge-unmapped-array",
       lambda: sync_pkg(tasks={"added": [dict(FULL_TASK, **{"$PhantomId": "_h",
                                                            "exceptionDates": list(range(100000))})]}),
