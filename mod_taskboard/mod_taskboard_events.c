@@ -70,12 +70,15 @@
  * (seen twice in CI, from the cores).  Streams ended by the poller as
  * soon as it sees the state would all end in that window.  So they end
  * once httpd says the child is stopping (the child_stopping hook, which
- * the event MPM runs after that close); where httpd has no such hook
- * (before 2.4.49), TB_EVENTS_STOP_DELAY after the state changed. */
+ * the event MPM runs after that close), or TB_EVENTS_STOP_DELAY after
+ * the state changed, for an MPM that does not run the hook or an httpd
+ * without it (before 2.4.49), where the delay is all there is. */
 #if AP_MODULE_MAGIC_AT_LEAST(20120211, 110)
 #define TB_EVENTS_HAVE_STOPPING_HOOK 1
-#endif
+#define TB_EVENTS_STOP_DELAY apr_time_from_sec(2)
+#else
 #define TB_EVENTS_STOP_DELAY apr_time_from_msec(200)
+#endif
 
 /* Polls after which a feed that no stream used is freed.  An idle feed
  * holds nothing worth keeping (its next subscriber starts it afresh), so
@@ -232,11 +235,9 @@ static int may_end_streams(apr_time_t *stopping_since)
 {
     int state;
 
-#ifdef TB_EVENTS_HAVE_STOPPING_HOOK
-    (void)stopping_since;
-    (void)state;
-    return poller.child_stopping;
-#else
+    if (poller.child_stopping) {
+        return 1;
+    }
     if (ap_mpm_query(AP_MPMQ_MPM_STATE, &state) != APR_SUCCESS
         || state != AP_MPMQ_STOPPING) {
         return 0;
@@ -245,7 +246,6 @@ static int may_end_streams(apr_time_t *stopping_since)
         *stopping_since = apr_time_now();
     }
     return apr_time_now() - *stopping_since >= TB_EVENTS_STOP_DELAY;
-#endif
 }
 
 void tb_events_child_stopping(apr_pool_t *pchild, int graceful)
@@ -265,16 +265,18 @@ static void *APR_THREAD_FUNC poll_loop(apr_thread_t *thread, void *data)
 {
     feed_entry_t *f, *feeds;
     apr_time_t stopping_since = 0;
-    int ending;
+    int ending = 0;
 
     (void)thread;
     (void)data;
     apr_thread_mutex_lock(poller.mutex);
     while (!poller.stop) {
-        if (!poller.child_stopping) {
+        /* the hook's wake-up may have come while this thread polled */
+        if (ending || !poller.child_stopping) {
             apr_thread_cond_timedwait(poller.wake, poller.mutex,
-                                      stopping_since ? TB_EVENTS_STOP_DELAY
-                                                     : poller.interval);
+                                      stopping_since || ending
+                                          ? TB_EVENTS_STOP_DELAY
+                                          : poller.interval);
         }
         if (poller.stop) {
             break;
@@ -284,16 +286,14 @@ static void *APR_THREAD_FUNC poll_loop(apr_thread_t *thread, void *data)
         apr_thread_mutex_unlock(poller.mutex);
 
         /* A stopping process (graceful restart too) waits for its
-         * requests: end the streams, the browsers reconnect elsewhere. */
+         * requests: end the streams, the browsers reconnect elsewhere.
+         * Until then a stopping process polls no more. */
         if (ending) {
             for (f = feeds; f; f = f->next) {
                 tb_feed_stop(f->feed);
             }
         }
-        else if (stopping_since) {
-            continue;           /* without the hook: until the delay */
-        }
-        else {
+        else if (!stopping_since) {
             for (f = feeds; f; f = f->next) {
                 if (tb_feed_has_subscribers(f->feed)) {
                     poll_feed(f, poller.scratch);
