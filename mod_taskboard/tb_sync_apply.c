@@ -236,15 +236,14 @@ static const tb_record_t *partial_record(const tb_changes_t *ch)
     return NULL;
 }
 
-/* Prepares every statement the sync will run, before it starts. */
-static int prepare_all(apply_t *a)
+/* The statements every sync of this location may run: the revision's,
+ * the retry tables', the journal's. */
+static int prepare_location(apply_t *a)
 {
     const tb_sync_conf_t *conf = a->sync->conf;
-    apr_dbd_prepared_t *st;
-    int i, j, rv, removing = 0;
-
     const tb_idempotency_t *idem = conf->idempotency;
-    int again = idem && idem->sql_phantom_find;    /* adds may be retries */
+    apr_dbd_prepared_t *st;
+    int rv;
 
     if (conf->revision && ((rv = statement(a, conf->revision->sql_lock, &st))
                            || (rv = statement(a, conf->revision->sql_raise,
@@ -265,74 +264,112 @@ static int prepare_all(apply_t *a)
                               &a->err->db)) {
         return db_failed(a, NULL, NULL);
     }
+    return 0;
+}
+
+/* The statements that read a store's rows: by id, by ids for the
+ * journal, the referrers of a removal's cascade, the records references
+ * point at (check_references). */
+static int prepare_reads(apply_t *a, tb_changes_t *ch, int removing)
+{
+    const tb_sync_conf_t *conf = a->sync->conf;
+    const tb_store_t *store = ch->store;
+    apr_dbd_prepared_t *st;
+    int j, rv;
+
+    if ((rv = statement(a, store->sql_select_id, &st))
+        || (conf->journal && conf->revision
+            && (rv = statement(a, store->sql_select_ids, &st)))) {
+        return rv;
+    }
+    if (ch->removed->nelts
+        && (rv = statement(a, store->sql_delete_id, &st))) {
+        return rv;
+    }
+    for (j = 0; removing && j < store->fields->nelts; j++) {
+        if (store->sql_referrers[j]
+            && (rv = statement(a, store->sql_referrers[j], &st))) {
+            return rv;
+        }
+    }
+    for (j = 0; a->sync->board && j < store->fields->nelts; j++) {
+        const tb_field_t *f = APR_ARRAY_IDX(store->fields, j,
+                                            const tb_field_t *);
+        const tb_store_t *target = f->references
+            ? tb_store_find(conf->stores, f->references) : NULL;
+        if (target && (rv = statement(a, target->sql_select_id, &st))) {
+            return rv;
+        }
+    }
+    return 0;
+}
+
+/* One INSERT and one UPDATE per store, shared by its records (again: an
+ * add may be a retry, written as an update), and each record told which
+ * it runs. */
+static int prepare_writes(apply_t *a, tb_changes_t *ch, int again)
+{
+    const tb_store_t *store = ch->store;
+    apr_dbd_prepared_t *st;
+    int j, rv;
+
+    ch->sql_insert = ch->added->nelts
+        ? shared_sql(a, store, ch->added, NULL, 1, &ch->insert_columns)
+        : NULL;
+    ch->sql_update = shared_sql(a, store, ch->updated,
+                                again ? ch->added : NULL, 0,
+                                &ch->update_columns);
+    if (ch->sql_insert) {
+        if (tb_db_statement(a->db, ch->sql_insert, a->force_prepare, &st,
+                            &a->err->db)) {
+            /* DEFAULT(column) of a column without a default (1364): an
+             * added record that leaves it out cannot be saved */
+            return db_failed(a, store, partial_record(ch));
+        }
+        if (store->id_kind == TB_ID_AUTO
+            && (rv = statement(a, SQL_LAST_ID, &st))) {
+            return rv;
+        }
+    }
+    if (ch->sql_update && (rv = statement(a, ch->sql_update, &st))) {
+        return rv;
+    }
+    for (j = 0; j < ch->added->nelts; j++) {
+        tb_record_t *rec = APR_ARRAY_IDX(ch->added, j, tb_record_t *);
+        rec->sql = ch->sql_insert;
+        rec->sql_again = again && sends_any(store, rec) ? ch->sql_update
+                                                        : NULL;
+    }
+    for (j = 0; j < ch->updated->nelts; j++) {
+        tb_record_t *rec = APR_ARRAY_IDX(ch->updated, j, tb_record_t *);
+        rec->sql = sends_any(store, rec) ? ch->sql_update : NULL;
+    }
+    /* updates lock their row; so do adds that a retry may repeat */
+    if ((ch->updated->nelts || (ch->added->nelts && again))
+        && (rv = statement(a, store->sql_lock_id, &st))) {
+        return rv;
+    }
+    return 0;
+}
+
+/* Prepares every statement the sync will run, before it starts. */
+static int prepare_all(apply_t *a)
+{
+    const tb_idempotency_t *idem = a->sync->conf->idempotency;
+    int again = idem && idem->sql_phantom_find;    /* adds may be retries */
+    int i, rv, removing = 0;
+
+    if ((rv = prepare_location(a))) {
+        return rv;
+    }
     for (i = 0; i < a->sync->changes->nelts; i++) {
         tb_changes_t *ch = APR_ARRAY_IDX(a->sync->changes, i, tb_changes_t *);
         removing |= ch->removed->nelts > 0;
     }
     for (i = 0; i < a->sync->changes->nelts; i++) {
         tb_changes_t *ch = APR_ARRAY_IDX(a->sync->changes, i, tb_changes_t *);
-        const tb_store_t *store = ch->store;
-
-        if ((rv = statement(a, store->sql_select_id, &st))
-            || (conf->journal && conf->revision
-                && (rv = statement(a, store->sql_select_ids, &st)))) {
-            return rv;
-        }
-        if (ch->removed->nelts
-            && (rv = statement(a, store->sql_delete_id, &st))) {
-            return rv;
-        }
-        for (j = 0; removing && j < store->fields->nelts; j++) {
-            if (store->sql_referrers[j]
-                && (rv = statement(a, store->sql_referrers[j], &st))) {
-                return rv;
-            }
-        }
-        /* the records references point at (check_references) */
-        for (j = 0; a->sync->board && j < store->fields->nelts; j++) {
-            const tb_field_t *f = APR_ARRAY_IDX(store->fields, j,
-                                                const tb_field_t *);
-            const tb_store_t *target = f->references
-                ? tb_store_find(conf->stores, f->references) : NULL;
-            if (target && (rv = statement(a, target->sql_select_id, &st))) {
-                return rv;
-            }
-        }
-        /* one INSERT and one UPDATE per store, shared by its records */
-        ch->sql_insert = ch->added->nelts
-            ? shared_sql(a, store, ch->added, NULL, 1, &ch->insert_columns)
-            : NULL;
-        ch->sql_update = shared_sql(a, store, ch->updated,
-                                    again ? ch->added : NULL, 0,
-                                    &ch->update_columns);
-        if (ch->sql_insert) {
-            if (tb_db_statement(a->db, ch->sql_insert, a->force_prepare,
-                                &st, &a->err->db)) {
-                /* DEFAULT(column) of a column without a default (1364):
-                 * an added record that leaves it out cannot be saved */
-                return db_failed(a, store, partial_record(ch));
-            }
-            if (store->id_kind == TB_ID_AUTO
-                && (rv = statement(a, SQL_LAST_ID, &st))) {
-                return rv;
-            }
-        }
-        if (ch->sql_update && (rv = statement(a, ch->sql_update, &st))) {
-            return rv;
-        }
-        for (j = 0; j < ch->added->nelts; j++) {
-            tb_record_t *rec = APR_ARRAY_IDX(ch->added, j, tb_record_t *);
-            rec->sql = ch->sql_insert;
-            rec->sql_again = again && sends_any(store, rec) ? ch->sql_update
-                                                            : NULL;
-        }
-        for (j = 0; j < ch->updated->nelts; j++) {
-            tb_record_t *rec = APR_ARRAY_IDX(ch->updated, j, tb_record_t *);
-            rec->sql = sends_any(store, rec) ? ch->sql_update : NULL;
-        }
-        /* updates lock their row; so do adds that a retry may repeat */
-        if ((ch->updated->nelts || (ch->added->nelts && again))
-            && (rv = statement(a, store->sql_lock_id, &st))) {
+        if ((rv = prepare_reads(a, ch, removing))
+            || (rv = prepare_writes(a, ch, again))) {
             return rv;
         }
     }
