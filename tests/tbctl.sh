@@ -188,8 +188,12 @@ cmd_db_start() {
     # setsid and the redirections detach the server from our terminal and from the caller's pipes:
     # a Ctrl-C must reach only the demo's trap, and a caller reading our output must not wait
     # for the server to close it.
+    # Its own temporary folder: on-disk temporary tables (information_schema queries make
+    # them) are files there, which nothing else on the machine may clean up under it.
+    mkdir -p "$DB_DIR/tmp"
     setsid /usr/sbin/mariadbd --no-defaults --user=root \
         --datadir="$DB_DIR/data" --socket="$DB_SOCK" --pid-file="$DB_PIDFILE" \
+        --tmpdir="$DB_DIR/tmp" \
         --port="$TB_DB_PORT" --bind-address=127.0.0.1 --log-error="$DB_LOG" \
         --skip-name-resolve --innodb-buffer-pool-size=64M --max-connections=300 \
         < /dev/null > "$DB_DIR/stdout.log" 2>&1 &

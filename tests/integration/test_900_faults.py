@@ -153,9 +153,12 @@ class ConnectionKiller(threading.Thread):
         try:
             with c.cursor() as cur:
                 while not self.stop.wait(rnd.uniform(*self.pause)):
-                    cur.execute("SELECT ID FROM information_schema.PROCESSLIST WHERE USER = %s",
-                                (tbtest.DB_USER,))
-                    ids = [row[0] for row in cur.fetchall()]
+                    # SHOW PROCESSLIST, not information_schema.PROCESSLIST: that one builds an
+                    # on-disk temporary table (its INFO column is a blob) every few milliseconds,
+                    # and MariaDB 10.11 once died in it (SIGSEGV in ha_maria::drop_table from
+                    # free_tmp_table) while connections were being killed
+                    cur.execute("SHOW PROCESSLIST")
+                    ids = [row[0] for row in cur.fetchall() if row[1] == tbtest.DB_USER]
                     if not ids:
                         continue
                     how = rnd.choices(["KILL", "KILL QUERY", "all"], self.weights)[0]
