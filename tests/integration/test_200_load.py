@@ -5,8 +5,6 @@ import json
 import re
 import urllib.parse
 
-import pytest
-
 import boards
 import tbtest
 from protocol import REAL_LOAD
@@ -32,13 +30,7 @@ def q_data(package: str) -> str:
 class TestLoadSample:
     """The shipped conf/taskboard.conf, as a client uses it."""
 
-    @pytest.fixture(autouse=True, scope="class")
-    def _class_scope(self, env, httpd):
-        text = tbtest.sample_test_conf()
-        if text is None:
-            pytest.fail(f"{tbtest.sample_conf_path()} does not exist")
-        TestLoadSample.board = tbtest.parse_board(text)
-        httpd.reload(text)
+    CONF = tbtest.sample_test_conf()
 
     def test_tb_200_01(self, httpd, db):
         # the sample board has the five stores of the sample schema, on /api/load
@@ -184,11 +176,6 @@ class TestLoadTypes:
     """A board that maps every column of the schema, to check each type's wire format."""
 
     CONF = boards.board_conf()
-
-    @pytest.fixture(autouse=True, scope="class")
-    def _class_scope(self, env, httpd):
-        TestLoadTypes.board = tbtest.parse_board(self.CONF)
-        httpd.reload(self.CONF)
 
     def test_tb_200_20(self, httpd, db):
         # every store, every column, typed
@@ -351,11 +338,6 @@ class TestLoadOptions:
     SetHandler taskboard-load
 </Location>
 """
-
-    @pytest.fixture(autouse=True, scope="class")
-    def _class_scope(self, env, httpd):
-        TestLoadOptions.board = tbtest.parse_board(self.CONF)
-        httpd.reload(self.CONF)
 
     def test_tb_200_30(self, httpd, db):
         # stores declared for the server serve a location without stores of its own

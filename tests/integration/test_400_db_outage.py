@@ -40,14 +40,6 @@ class TestDbOutage:
 
     CONF = boards.board_conf()
 
-    @pytest.fixture(autouse=True, scope="class")
-    def _class_scope(self, env, httpd):
-        TestDbOutage.board = tbtest.parse_board(self.CONF)
-        httpd.reload(self.CONF)
-        yield
-        if not env.db_running():
-            env.db_start()
-
     @pytest.fixture(autouse=True)
     def _db_back(self, env):
         # whatever a test did, the next one starts with the database up
@@ -133,20 +125,15 @@ class TestStaleStatements:
     prepared on that connection are gone on the server (PLATFORM.md: error 2030 on every use).
     The module must prepare them again; every load after the restart succeeds at once."""
 
-    @pytest.fixture(autouse=True, scope="class")
-    def _class_scope(self, env, httpd):
-        # test.conf comes after the base DBDParams, so this line replaces it.  The load cache is
-        # off so that every load runs its page statements, not only the revision's.
-        TestStaleStatements.CONF = boards.board_conf(
-            extra="    TaskBoardJournal taskboard_journal\n") + (
+    # The load cache is off so that every load runs its page statements, not only the revision's.
+    CACHE_OFF = True
+
+    @classmethod
+    def prepare_class(cls, env):
+        # test.conf comes after the base DBDParams, so this line replaces it
+        cls.CONF = boards.board_conf(extra="    TaskBoardJournal taskboard_journal\n") + (
             f'DBDParams "host=127.0.0.1 port={env.db_port} user={tbtest.DB_USER} '
-            f'pass={tbtest.DB_PASS} dbname={tbtest.DB_NAME} group=taskboard"\n'
-            ) + tbtest.CACHE_OFF_CONF
-        TestStaleStatements.board = tbtest.parse_board(self.CONF)
-        httpd.reload(self.CONF)
-        yield
-        if not env.db_running():
-            env.db_start()
+            f'pass={tbtest.DB_PASS} dbname={tbtest.DB_NAME} group=taskboard"\n')
 
     def paged(self, rid: int) -> str:
         p = json.dumps({"type": "load", "requestId": rid,
@@ -218,12 +205,6 @@ class TestKilledStatements:
     with Retry-After, as for any passing outage, and nothing of the sync is stored."""
 
     CONF = boards.board_conf()
-
-    @pytest.fixture(autouse=True, scope="class")
-    def _class_scope(self, env, httpd):
-        TestKilledStatements.board = tbtest.parse_board(self.CONF)
-        httpd.reload(self.CONF)
-        yield
 
     def killed_sync(self, env, httpd, db, rid: int, kill: str):
         """A sync that renames card 1 waits for the lock a second connection holds on it; the

@@ -238,12 +238,8 @@ def node2(env):
 class TestEvents:
     """One node, the sample configuration, a poll every 200 ms."""
 
-    @pytest.fixture(autouse=True, scope="class")
-    def _class_scope(self, env, httpd):
-        httpd.reload(CONF)
-        env.db_load()
-        yield
-        env.db_load()
+    CONF = CONF
+    SAMPLE_DATA = ("started", "teardown")
 
     def test_tb_670_01(self, httpd, db):
         # a new subscriber: 200, text/event-stream, not cached, not compressed (even when the
@@ -411,13 +407,12 @@ class TestEvents:
 class TestEventsTwoNodes:
     """Two httpd nodes (the `httpd` fixture is node A) on one database, same configuration."""
 
-    @pytest.fixture(autouse=True, scope="class")
-    def _class_scope(self, env, httpd, node2):
-        httpd.reload(CONF)
+    CONF = CONF
+    SAMPLE_DATA = ("started", "teardown")
+
+    @classmethod
+    def prepare_class(cls, node2):
         node2.reload(CONF)
-        env.db_load()
-        yield
-        env.db_load()
 
     def test_tb_670_10(self, httpd, node2, db):
         # a subscriber on each node: the syncs made through node B (and some through A) reach
@@ -570,13 +565,7 @@ class TestEventsHeartbeat:
     TaskBoardEventsLifetime 2s
 </Location>
 """
-
-    @pytest.fixture(autouse=True, scope="class")
-    def _class_scope(self, env, httpd):
-        httpd.reload(self.CONF)
-        env.db_load()
-        yield
-        env.db_load()
+    SAMPLE_DATA = ("started", "teardown")
 
     def test_tb_670_20(self, httpd, db):
         # a quiet stream gets a ":" comment after each 300 ms of silence, and the server ends
@@ -646,14 +635,12 @@ class TestEventsFanout:
             + tbtest.CACHE_OFF_CONF + FANOUT_MPM
             + "<Location /api/events>\n    TaskBoardEventsHeartbeat 2s\n</Location>\n")
 
-    @pytest.fixture(autouse=True, scope="class")
-    def _class_scope(self, env, httpd):
-        httpd.reload(self.CONF)
-        env.db_load()
-        yield
+    SAMPLE_DATA = ("started", "teardown")
+
+    @classmethod
+    def cleanup_class(cls, httpd):
         # the streams end with the server: their threads are not left waiting for a heartbeat
         httpd.stop()
-        env.db_load()
 
     def test_tb_670_30(self, env, httpd, db):
         # while 200 subscribers listen and a writer syncs, the journal is read at most once per
@@ -785,14 +772,13 @@ class TestEventsGraceful:
 
     CONF = (SAMPLE + "TaskBoardEventsPoll 500ms\n" + tbtest.CACHE_OFF_CONF + GRACEFUL_MPM)
 
-    @pytest.fixture(autouse=True, scope="class")
-    def _class_scope(self, env, httpd):
-        httpd.reload(self.CONF)
-        env.db_load()
-        yield
+    SAMPLE_DATA = ("started", "teardown")
+
+    @classmethod
+    def cleanup_class(cls, httpd):
+        # a test that failed while it had the server stopped leaves none
         if httpd.pid() is None:
             httpd.start()
-        env.db_load()
 
     def test_tb_670_40(self, httpd, db):
         # graceful restart: every open stream ends (the last chunk, not a reset) within a

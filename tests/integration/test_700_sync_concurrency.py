@@ -7,7 +7,6 @@ import os
 import threading
 import urllib.parse
 
-import pytest
 import requests
 
 import boards
@@ -122,11 +121,7 @@ class Client(threading.Thread):
 
 
 class TestConcurrentSyncs:
-
-    @pytest.fixture(autouse=True, scope="class")
-    def _class_scope(self, env, httpd):
-        TestConcurrentSyncs.httpd = httpd
-        yield
+    """Each test starts the server with its own configuration (run_clients)."""
 
     def run_clients(self, env, httpd, db, check_revision: bool):
         conf = boards.board_conf(extra=("" if check_revision

@@ -83,11 +83,11 @@ def board_rows(db, board):
 
 class TestBoards:
 
-    @pytest.fixture(autouse=True, scope="class")
-    def _class_scope(self, env, httpd, db):
+    CONF = boards_conf()
+
+    @classmethod
+    def prepare_class(cls, env):
         env.db_load(os.path.join(tbtest.REPO, "sql", "boards.sql"))
-        httpd.reload(boards_conf())
-        yield
 
     @pytest.fixture(autouse=True)
     def _seed(self, db):

@@ -87,13 +87,12 @@ def check_json_error(r, status, kind):
 
 class TestAuthz:
 
-    @pytest.fixture(autouse=True, scope="class")
-    def _class_scope(self, env, httpd, db):
-        path = tbtest.write_htpasswd(httpd, USERS)
+    SAMPLE_DATA = ("teardown",)
+
+    @classmethod
+    def prepare_class(cls, env, httpd):
+        cls.CONF = conf(tbtest.write_htpasswd(httpd, USERS))
         env.db_load(os.path.join(tbtest.REPO, "sql", "boards.sql"))
-        httpd.reload(conf(path))
-        yield
-        env.db_load()
 
     @pytest.fixture(autouse=True)
     def _seed(self, db):

@@ -132,10 +132,8 @@ def browser(env):
 
 def page_conf(extra: str = "") -> str:
     """The shipped sample board with the demo page: the configuration the demo serves."""
-    text = tbtest.sample_test_conf()
-    assert text is not None, "conf/taskboard.conf is missing"
     return (f'LoadModule dir_module "{MODULES_DIR}/mod_dir.so"\n'
-            "DirectoryIndex index.html\n" + text + extra)
+            "DirectoryIndex index.html\n" + tbtest.sample_test_conf() + extra)
 
 
 def install_page(httpd):
@@ -200,11 +198,9 @@ def page_problems(browser, page, allowed=()):
 class TestBoardPage:
     CONF = page_conf()
 
-    @pytest.fixture(autouse=True, scope="class")
-    def _class_scope(self, env, httpd):
-        TestBoardPage.board = tbtest.parse_board(self.CONF)
+    @classmethod
+    def prepare_class(cls, httpd):
         install_page(httpd)
-        httpd.reload(self.CONF)
 
     @pytest.fixture(autouse=True)
     def _pages(self, browser, db):
@@ -360,9 +356,8 @@ class TestBoardPage:
 class TestCrossOrigin:
     """The page from one origin, the API on another: TaskBoardAllowOrigin and credentials."""
 
-    @pytest.fixture(autouse=True, scope="class")
-    def _class_scope(self, env, httpd):
-        cls = TestCrossOrigin
+    @classmethod
+    def prepare_class(cls, httpd):
         cls.allowed_port, cls.other_port = tbtest.free_port(), tbtest.free_port()
         htpasswd = os.path.join(httpd.root, "conf", "htpasswd")
         subprocess.run(["htpasswd", "-bcB", htpasswd, USER, PASSWORD], check=True,
@@ -370,7 +365,7 @@ class TestCrossOrigin:
         os.chmod(htpasswd, 0o644)
         mods = "".join(f'LoadModule {m}_module "{MODULES_DIR}/mod_{m}.so"\n'
                        for m in ("auth_basic", "authn_core", "authn_file", "authz_user"))
-        cls.conf = page_conf(
+        cls.CONF = page_conf(
             mods + "<Location /api>\n"
             '    AuthType Basic\n    AuthName "board"\n'
             f'    AuthUserFile "{htpasswd}"\n'
@@ -382,9 +377,7 @@ class TestCrossOrigin:
             + "".join(f"Listen 127.0.0.1:{p}\n<VirtualHost 127.0.0.1:{p}>\n"
                       f'    DocumentRoot "{httpd.root}/htdocs"\n</VirtualHost>\n'
                       for p in (cls.allowed_port, cls.other_port)))
-        cls.board = tbtest.parse_board(cls.conf)
         install_page(httpd)
-        httpd.reload(cls.conf)
         cls.api = httpd.url("/api")
 
     @pytest.fixture(autouse=True)

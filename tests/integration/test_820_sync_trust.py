@@ -69,18 +69,10 @@ auth_mods = tbtest.auth_mods
 class TestStatements:
     """Point 3: the shipped configuration (journal, retry tables, record conflicts)."""
 
-    @pytest.fixture(autouse=True, scope="class")
-    def _class_scope(self, env, httpd):
-        text = tbtest.sample_test_conf() + tbtest.CACHE_OFF_CONF
-        TestStatements.board = tbtest.parse_board(text)
-        TestStatements.bound = statement_bound(text)
-        httpd.reload(text)
-        yield
-        env.db_load()
-
-    @pytest.fixture(autouse=True)
-    def _fresh(self, env):
-        env.db_load()
+    CONF = tbtest.sample_test_conf()
+    CACHE_OFF = True
+    SAMPLE_DATA = ("test", "teardown")
+    bound = statement_bound(CONF)
 
     def test_tb_820_01(self, httpd, db):
         # 300 updated records, each with its own set of fields: a bounded number of prepares
@@ -166,20 +158,14 @@ class TestStatements:
 class TestPhantomResend:
     """Point 4: the shipped configuration behind Basic authentication."""
 
-    @pytest.fixture(autouse=True, scope="class")
-    def _class_scope(self, env, httpd):
-        path = write_htpasswd(httpd)
-        text = (auth_mods() + tbtest.sample_test_conf() + tbtest.CACHE_OFF_CONF
-                + f'<Location /api>\n    AuthType Basic\n    AuthName "board"\n'
-                  f'    AuthUserFile "{path}"\n    Require valid-user\n</Location>\n')
-        TestPhantomResend.board = tbtest.parse_board(text)
-        httpd.reload(text)
-        yield
-        env.db_load()
+    SAMPLE_DATA = ("test", "teardown")
 
-    @pytest.fixture(autouse=True)
-    def _fresh(self, env):
-        env.db_load()
+    @classmethod
+    def prepare_class(cls, httpd):
+        path = write_htpasswd(httpd)
+        cls.CONF = (auth_mods() + tbtest.sample_test_conf() + tbtest.CACHE_OFF_CONF
+                    + f'<Location /api>\n    AuthType Basic\n    AuthName "board"\n'
+                      f'    AuthUserFile "{path}"\n    Require valid-user\n</Location>\n')
 
     def sync(self, httpd, user, pkg):
         return requests.post(httpd.url("/api/sync"), data=json.dumps(pkg).encode(),
@@ -258,14 +244,14 @@ class TestPhantomResend:
 class TestAuthorizeFirst:
     """Point 8: the boards of conf/taskboard-boards.conf with board_access, as test_720."""
 
-    @pytest.fixture(autouse=True, scope="class")
-    def _class_scope(self, env, httpd, db):
+    SAMPLE_DATA = ("teardown",)
+
+    @classmethod
+    def prepare_class(cls, env, httpd):
         path = write_htpasswd(httpd)
         env.db_load(os.path.join(tbtest.REPO, "sql", "boards.sql"))
-        text = boards_conf(with_access=True).replace("/etc/apache2/taskboard.htpasswd", path)
-        httpd.reload(auth_mods() + text)
-        yield
-        env.db_load()
+        cls.CONF = auth_mods() + boards_conf(with_access=True).replace(
+            "/etc/apache2/taskboard.htpasswd", path)
 
     @pytest.fixture(autouse=True)
     def _seed(self, db):
@@ -324,13 +310,9 @@ def httpd_cpu(httpd) -> int:
 class TestChainedAdds:
     """Point 8: parents-first ordering of 5,000 chained adds (the full board, no journal)."""
 
-    @pytest.fixture(autouse=True, scope="class")
-    def _class_scope(self, env, httpd):
-        text = boards.board_conf() + tbtest.CACHE_OFF_CONF
-        TestChainedAdds.board = tbtest.parse_board(text)
-        httpd.reload(text)
-        yield
-        env.db_load()
+    CONF = boards.board_conf()
+    CACHE_OFF = True
+    SAMPLE_DATA = ("teardown",)
 
     @staticmethod
     def package(rid, n, chained):
@@ -384,14 +366,9 @@ class TestChainedAdds:
 class TestRevisionRange:
     """Point 9: the shipped configuration (journal, record conflicts)."""
 
-    @pytest.fixture(autouse=True, scope="class")
-    def _class_scope(self, env, httpd):
-        text = tbtest.sample_test_conf() + tbtest.CACHE_OFF_CONF
-        TestRevisionRange.board = tbtest.parse_board(text)
-        httpd.reload(text)
-        env.db_load()
-        yield
-        env.db_load()
+    CONF = tbtest.sample_test_conf()
+    CACHE_OFF = True
+    SAMPLE_DATA = ("started", "teardown")
 
     def test_tb_820_08(self, httpd, db):
         # a negative revision is a 400, in a sync that changes something and in an empty one

@@ -211,14 +211,17 @@ def ok(resp, kind: str = "load") -> dict:
 class BigValues:
     """The tables, the locations, and fresh rows before each test."""
 
-    @pytest.fixture(autouse=True, scope="class")
-    def _class_scope(self, env, httpd, db):
+    CONF = CONF
+
+    @classmethod
+    def prepare_class(cls, db):
         for t in TABLES:
             db.execute(f"DROP TABLE IF EXISTS `{t}`")
         for sql in DDL:
             db.execute(sql)
-        httpd.reload(CONF)
-        yield
+
+    @classmethod
+    def cleanup_class(cls, db):
         for t in TABLES:
             db.execute(f"DROP TABLE IF EXISTS `{t}`")
 
