@@ -7,11 +7,16 @@ import os
 import re
 import socket
 import subprocess
+import sys
 import threading
 import time
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 TBCTL = os.path.join(REPO, "tests", "tbctl.sh")
+# what the integration tests share with the benchmarks (sse, procfs)
+sys.path.insert(1, os.path.join(REPO, "tests", "lib"))
+
+import procfs  # noqa: E402
 
 
 # ---------------------------------------------------------------------------------------------
@@ -256,26 +261,7 @@ def wrk(url: str, script: str, args, connections: int, seconds: int, headers=(),
 def httpd_children(root: str):
     """The pids of the httpd children (the processes whose parent is the pid in httpd.pid)."""
     with open(os.path.join(root, "logs", "httpd.pid")) as f:
-        parent = f.read().strip()
-    children = []
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            with open(f"/proc/{pid}/status") as f:
-                if re.search(rf"^PPid:\s+{parent}$", f.read(), re.M):
-                    children.append(int(pid))
-        except OSError:
-            pass
-    return sorted(children)
-
-
-def vm_kib(pid: int, field: str) -> int:
-    """VmRSS, VmHWM, ... of a process in KiB (0 once it is gone)."""
-    try:
-        with open(f"/proc/{pid}/status") as f:
-            m = re.search(rf"^{field}:\s+(\d+) kB", f.read(), re.M)
-    except OSError:
-        return 0
-    return int(m.group(1)) if m else 0
+        return sorted(procfs.children(int(f.read().strip())))
 
 
 def reset_peak(pid: int):
@@ -303,7 +289,7 @@ class MemoryPeak:
     def _run(self):
         while not self._stop.is_set():
             for pid in httpd_children(self.root):
-                rss = vm_kib(pid, "VmRSS")
+                rss = procfs.vm_kib(pid, "VmRSS")
                 self.first.setdefault(pid, rss)
                 self.sampled[pid] = max(self.sampled.get(pid, 0), rss)
             self._stop.wait(0.05)
@@ -317,8 +303,8 @@ class MemoryPeak:
     def __exit__(self, *exc):
         self._stop.set()
         self._thread.join()
-        self.hwm = {pid: vm_kib(pid, "VmHWM") for pid in self.sampled}
-        self.after = {pid: vm_kib(pid, "VmRSS") for pid in self.sampled}
+        self.hwm = {pid: procfs.vm_kib(pid, "VmHWM") for pid in self.sampled}
+        self.after = {pid: procfs.vm_kib(pid, "VmRSS") for pid in self.sampled}
 
     def above_idle(self, idle: dict, peaks: dict) -> int:
         """Sum over the children of peak - idle (a child started meanwhile counts from its
@@ -328,4 +314,4 @@ class MemoryPeak:
 
 
 def idle_rss(root: str) -> dict:
-    return {pid: vm_kib(pid, "VmRSS") for pid in httpd_children(root)}
+    return {pid: procfs.vm_kib(pid, "VmRSS") for pid in httpd_children(root)}

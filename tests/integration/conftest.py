@@ -17,7 +17,10 @@ import time
 
 import pytest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+# the helpers the benchmarks share (tests/lib: sse, procfs)
+sys.path.insert(1, os.path.join(os.path.dirname(HERE), "lib"))
 
 import sanitizers  # noqa: E402
 import tbtest  # noqa: E402

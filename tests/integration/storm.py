@@ -44,6 +44,7 @@ from typing import Dict, List, Optional, Set
 import pymysql
 import requests
 
+import procfs
 import tbtest
 
 SCALE = float(os.environ.get("TB_STORM_SCALE") or 1)
@@ -780,22 +781,6 @@ def real_time_order(timed: List[Timed]) -> List[str]:
 # ------------------------------------------------------------------------------------------------
 # Processes and the database, seen from outside
 
-def children(ppid: int) -> Set[int]:
-    """The live child processes of ppid."""
-    out = set()
-    for d in os.listdir("/proc"):
-        if not d.isdigit():
-            continue
-        try:
-            with open(f"/proc/{d}/stat") as f:
-                rest = f.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(rest[1]) == ppid and rest[0] != "Z":
-            out.add(int(d))
-    return out
-
-
 # x86_64 system call numbers, for telling where httpd's threads wait
 SYSCALLS = {0: "read", 7: "poll", 23: "select", 45: "recvfrom", 202: "futex", 232: "epoll_wait",
             271: "ppoll", 281: "epoll_pwait"}
@@ -812,7 +797,7 @@ def httpd_threads(httpd: tbtest.Httpd, db_port: int) -> str:
     except (OSError, subprocess.SubprocessError) as e:
         ss = f"(ss: {e!r})"
     out = [f"{httpd.name} (pid {parent}):"]
-    for pid in sorted(children(parent)):
+    for pid in sorted(procfs.children(parent)):
         waits = collections.Counter()
         try:
             for tid in os.listdir(f"/proc/{pid}/task"):

@@ -28,6 +28,7 @@ import pymysql
 import pytest
 import requests
 
+import procfs
 import sse
 import storm
 import tbtest
@@ -150,30 +151,8 @@ def root_conn(env):
 def connections_per_child(h: tbtest.Httpd) -> dict:
     """{child pid: its established client connections on h's port}, read from /proc (the
     sockets of each child against /proc/net/tcp); {} when /proc does not tell."""
-    inodes = {}
-    try:
-        with open("/proc/net/tcp") as f:
-            for ln in f.readlines()[1:]:
-                parts = ln.split()
-                if int(parts[1].split(":")[1], 16) == h.port and parts[3] == "01":
-                    inodes[parts[9]] = True
-    except OSError:
-        return {}
-    out = {}
-    for pid in storm.children(h.pid()):
-        n = 0
-        try:
-            for fd in os.listdir(f"/proc/{pid}/fd"):
-                try:
-                    link = os.readlink(f"/proc/{pid}/fd/{fd}")
-                except OSError:
-                    continue
-                if link.startswith("socket:[") and link[8:-1] in inodes:
-                    n += 1
-        except OSError:
-            return {}
-        out[pid] = n
-    return out
+    counts = procfs.established(h.port, procfs.children(h.pid()))
+    return {} if None in counts.values() else counts
 
 
 class GeneralLog:
@@ -656,7 +635,7 @@ class TestEventsFanout:
             for c in fan.clients:
                 assert c.status == 200 and c.blocks[1].event == "ready", c.blocks[:2]
                 assert c.blocks[1].id == str(rev0), c.blocks[1]
-            children = storm.children(httpd.pid())
+            children = procfs.children(httpd.pid())
             per_child = connections_per_child(httpd)
             # the processes that serve subscribers (all children, if /proc cannot tell)
             processes = len([p for p, k in per_child.items() if k]) or len(children)
@@ -748,7 +727,7 @@ class TestEventsFanout:
         # Every process polls: the one that holds the 60 subscribers, and the other too, where
         # the reconnects land when the 60 all went to one (either may take every connection),
         # and whose subscribers overlap (a closed stream is noticed within 2 s).
-        processes = len(storm.children(httpd.pid()))
+        processes = len(procfs.children(httpd.pid()))
         bound = processes * (window / FANOUT_POLL_S + 2)
         print(f"\n[670 churn] {churn} subscribers came and went in {window:.2f} s: "
               f"{len(polls)} polls (bound {bound:.1f})")
@@ -790,14 +769,14 @@ class TestEventsGraceful:
         try:
             for s in streams:
                 expect_ready(s, rev)
-            old = storm.children(parent)
+            old = procfs.children(parent)
             t0 = time.monotonic()
             storm.apache_signal(httpd, "graceful")
             for s in streams:
                 assert s.wait_closed(0.5 + 4.5), "a stream outlived the graceful restart"
                 assert s.p.ended and not s.p.bad, "the stream was cut, not ended"
             ended = time.monotonic() - t0
-            tbtest.poll(lambda: storm.children(parent) and not storm.children(parent) & old,
+            tbtest.poll(lambda: procfs.children(parent) and not procfs.children(parent) & old,
                         30, what="the old generation of children gone")
             assert httpd.pid() == parent
         finally:

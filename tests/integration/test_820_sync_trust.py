@@ -17,6 +17,7 @@ import pytest
 import requests
 
 import boards
+import procfs
 import tbtest
 from tbtest import (Unchanged, check_sync, check_sync_error, check_sync_result,
                     describe, sync_post)
@@ -284,25 +285,14 @@ class TestAuthorizeFirst:
         assert r.status_code == 422 and r.json()["errors"], describe(r)
 
 
-def proc_cpu_ticks(pid: int) -> int:
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return int(fields[11]) + int(fields[12])    # utime, stime
-
-
 def httpd_cpu(httpd) -> int:
     """CPU ticks used so far by the httpd parent and its children."""
     parent = httpd.pid()
-    total = proc_cpu_ticks(parent)
-    for name in os.listdir("/proc"):
-        if not name.isdigit():
-            continue
+    total = procfs.cpu_ticks(parent)
+    for pid in procfs.children(parent):
         try:
-            with open(f"/proc/{name}/stat") as f:
-                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
-            if ppid == parent:
-                total += proc_cpu_ticks(int(name))
-        except (OSError, ValueError, IndexError):
+            total += procfs.cpu_ticks(pid)
+        except OSError:
             pass
     return total
 

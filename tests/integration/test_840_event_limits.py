@@ -23,6 +23,7 @@ import urllib.parse
 import pytest
 import requests
 
+import procfs
 import sse
 import storm
 import tbtest
@@ -243,7 +244,7 @@ class TestConfiguredLimits:
         # a graceful restart ends the streams; the new generation serves up to the limit again
         # and refuses the excess (the counts start afresh with the process)
         parent = httpd.pid()
-        old = storm.children(parent)
+        old = procfs.children(parent)
         streams = [sse.SseStream(httpd, source=f"127.0.0.{51 + i}") for i in range(3)]
         try:
             for s in streams:
@@ -254,7 +255,7 @@ class TestConfiguredLimits:
                 assert s.p.ended
         finally:
             close_all(streams)
-        tbtest.poll(lambda: storm.children(parent) and not storm.children(parent) & old,
+        tbtest.poll(lambda: procfs.children(parent) and not procfs.children(parent) & old,
                     30, what="the old generation of children gone")
         streams = [sse.SseStream(httpd, source=f"127.0.0.{51 + i}") for i in range(3)]
         try:
@@ -409,11 +410,9 @@ def scoped_sync(httpd, board: str, name: str) -> int:
 
 
 def rss_kib(pid: int) -> int:
-    with open(f"/proc/{pid}/status") as f:
-        for ln in f:
-            if ln.startswith("VmRSS:"):
-                return int(ln.split()[1])
-    raise AssertionError(f"no VmRSS for {pid}")
+    kib = procfs.vm_kib(pid, "VmRSS")
+    assert kib, f"no VmRSS for {pid}"
+    return kib
 
 
 class TestFeedsPerBoard:
@@ -476,7 +475,7 @@ class TestFeedsPerBoard:
         # uses are freed after 10 polls
         wait_streams(httpd, 0)      # (the streams of the test before gone, and their feeds)
         tbtest.poll(lambda: status(httpd)["eventFeeds"] == 0, 15, what="no feed left")
-        child = next(iter(storm.children(httpd.pid())))
+        child = next(iter(procfs.children(httpd.pid())))
         batches = [SPELLINGS[i:i + 50] for i in range(0, len(SPELLINGS), 50)]
         sizes = []
         for k, batch in enumerate(batches):
@@ -491,7 +490,7 @@ class TestFeedsPerBoard:
                 close_all(streams)
             wait_streams(httpd, 0)
             sizes.append(rss_kib(child))
-        assert storm.children(httpd.pid()) == {child}, "the child was replaced"
+        assert procfs.children(httpd.pid()) == {child}, "the child was replaced"
         grown = sizes[-1] - sizes[0]
         print(f"\n[840 spellings] {len(SPELLINGS)} spellings, VmRSS of the child by batch (KiB): "
               f"{sizes}; grown {grown} KiB after the first batch")

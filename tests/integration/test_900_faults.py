@@ -22,6 +22,7 @@ import pymysql
 import requests
 
 import boards
+import procfs
 import storm
 import tbtest
 from storm import OUTAGE_LOG, RETRY_TABLES, scaled
@@ -316,13 +317,13 @@ class TestGracefulRestarts:
                 s.set_phase("steady")
                 s.wait_acked(scaled(30), 60, "before the graceful restart")
                 s.set_phase("graceful")
-                old = storm.children(parent)
+                old = procfs.children(parent)
                 t0 = time.monotonic()
                 storm.apache_signal(httpd, "graceful")
-                tbtest.poll(lambda: (storm.children(parent)
-                                     and not storm.children(parent) & old), 30,
+                tbtest.poll(lambda: (procfs.children(parent)
+                                     and not procfs.children(parent) & old), 30,
                             what="the old generation of children gone")
-                generations.append({"old": len(old), "new": len(storm.children(parent)),
+                generations.append({"old": len(old), "new": len(procfs.children(parent)),
                                     "replaced_s": round(time.monotonic() - t0, 2)})
                 s.wait_acked(scaled(30), 60, "after the graceful restart")
                 assert httpd.pid() == parent
@@ -413,7 +414,7 @@ class TestClientsGoAway:
         user holds exactly one connection per httpd process (DBDKeep).  Each round first sends
         a few small loads: they give connections back, which is when the pool closes the
         expired ones."""
-        procs = storm.children(httpd.pid())
+        procs = procfs.children(httpd.pid())
         assert len(procs) == 2, procs
         state = {}
 
@@ -434,7 +435,7 @@ class TestClientsGoAway:
         except TimeoutError:
             raise AssertionError(f"connections, transactions or queries left behind: {state}")
         state["settled_s"] = round(time.monotonic() - t0, 2)
-        assert storm.children(httpd.pid()) == procs, "httpd processes were replaced"
+        assert procfs.children(httpd.pid()) == procs, "httpd processes were replaced"
         return state
 
     def answers_normally(self, env, httpd, db):
