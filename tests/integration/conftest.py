@@ -2,6 +2,7 @@
 
 - `env` (session): private MariaDB on a free port with the sample data, the module path, tbctl.sh.
 - `httpd` (session): the one running server.
+- `node2` (module): a second server on the same database, for the two-node tests.
 - `_class_scope` (class, autouse): each test class declares its test.conf (`CONF`), when the sample
   data is loaded again (`SAMPLE_DATA`) and hooks for what else it needs; this fixture restarts
   the server with it and does the rest (README.md, "Test classes").
@@ -53,6 +54,15 @@ def httpd(env) -> tbtest.Httpd:
 @pytest.fixture(scope="session")
 def db(env) -> tbtest.Db:
     return env.db
+
+
+@pytest.fixture(scope="module")
+def node2(env, request) -> tbtest.Httpd:
+    """A second httpd (another "machine") on the same database, for the tests of one file:
+    ServerRoot node670 for test_670_..., stopped after the file's last test."""
+    h = env.new_httpd("node" + request.module.__name__.split("_")[1])
+    yield h
+    h.stop()
 
 
 @pytest.fixture(autouse=True)

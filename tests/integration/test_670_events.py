@@ -25,7 +25,6 @@ import os
 import time
 
 import pymysql
-import pytest
 import requests
 
 import procfs
@@ -206,13 +205,6 @@ POLL_READ = "%UNION ALL%FROM `taskboard_journal`%"
 
 
 # ------------------------------------------------------------------------------------------------
-
-@pytest.fixture(scope="module")
-def node2(env):
-    h = env.new_httpd("node670")
-    yield h
-    h.stop()
-
 
 class TestEvents:
     """One node, the sample configuration, a poll every 200 ms."""
