@@ -25,7 +25,6 @@ The sizes of the storms scale with TB_STORM_SCALE (default 1), for long runs.
 """
 
 import collections
-import email.utils
 import json
 import os
 import random
@@ -102,23 +101,13 @@ def conn_error_kind(exc: BaseException) -> str:
     return "other"
 
 
-def check_retry_after(resp: requests.Response):
-    v = resp.headers.get("Retry-After")
-    assert v is not None, f"503 without Retry-After: {tbtest.describe(resp)}"
-    v = v.strip()
-    if re.fullmatch(r"\d+", v):
-        assert int(v) > 0, f"Retry-After: {v!r}"
-    else:
-        assert email.utils.parsedate_to_datetime(v) is not None, f"Retry-After: {v!r}"
-
-
 def check_unavailable(resp: requests.Response, kind: str, request_id):
     """A 503 as PROTOCOL.md wants it: JSON error of the right type, requestId, Retry-After."""
     if kind == "sync":
         tbtest.check_sync_error(resp, 503, request_id=request_id)
     else:
         tbtest.check_error(resp, 503, request_id=request_id)
-    check_retry_after(resp)
+    tbtest.check_retry_after(resp)
 
 
 # ------------------------------------------------------------------------------------------------

@@ -2,7 +2,6 @@
 it is back, without restarting httpd."""
 
 import concurrent.futures
-import email.utils
 import json
 import re
 import urllib.parse
@@ -13,27 +12,14 @@ import pytest
 import boards
 import storm
 import tbtest
-from tbtest import check_error, check_load, describe
-
-# mod_dbd reports its failed connects itself ([dbd:error] AH00629 and friends); the module logs
-# its own TB lines.  Both are expected while the database is down.
-OUTAGE_LOG = (r"\[dbd:", r"TB\d{5}")
+from storm import OUTAGE_LOG
+from tbtest import check_error, check_load, check_retry_after, describe
 
 
 def load_path(rid: int) -> str:
     p = json.dumps({"type": "load", "requestId": rid, "stores": ["tasks", "resources",
                                                                 "assignments"]})
     return "/api/load?data=" + urllib.parse.quote(p, safe="")
-
-
-def check_retry_after(resp):
-    v = resp.headers.get("Retry-After")
-    assert v is not None, f"503 without Retry-After: {describe(resp)}"
-    v = v.strip()
-    if re.fullmatch(r"\d+", v):
-        assert int(v) > 0, f"Retry-After: {v!r}"
-    else:
-        assert email.utils.parsedate_to_datetime(v) is not None, f"Retry-After: {v!r}"
 
 
 class TestDbOutage:
