@@ -11,7 +11,6 @@
 """
 
 import json
-import os
 
 import pytest
 import requests
@@ -21,7 +20,7 @@ import procfs
 import tbtest
 from tbtest import (Unchanged, check_sync, check_sync_error, check_sync_result,
                     describe, sync_post)
-from test_710_boards import BOARD_TABLES, SEED, boards_conf
+from test_710_boards import BOARD_TABLES, BOARDS_SQL, boards_conf, seed
 
 USERS = {"alice": "wonderland", "bob": "builder", "carol": "singer"}
 
@@ -250,17 +249,13 @@ class TestAuthorizeFirst:
     @classmethod
     def prepare_class(cls, env, httpd):
         path = write_htpasswd(httpd)
-        env.db_load(os.path.join(tbtest.REPO, "sql", "boards.sql"))
+        env.db_load(BOARDS_SQL)
         cls.CONF = auth_mods() + boards_conf(with_access=True).replace(
             "/etc/apache2/taskboard.htpasswd", path)
 
     @pytest.fixture(autouse=True)
     def _seed(self, db):
-        for sql in SEED:
-            db.execute(sql)
-        db.execute("DELETE FROM board_access")
-        db.executemany("INSERT INTO board_access (board_id, user, access) VALUES (%s, %s, %s)",
-                       [(1, "alice", "write"), (1, "bob", "read")])
+        seed(db, [(1, "alice", "write"), (1, "bob", "read")])
 
     def sync(self, httpd, user, data):
         return requests.post(httpd.url("/boards/1/sync"), data=data, auth=(user, USERS[user]),
