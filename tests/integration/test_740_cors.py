@@ -15,13 +15,10 @@ header is seen exactly as httpd wrote it.
 import base64
 import http.client
 import json
-import os
-import subprocess
 from urllib.parse import quote
 
 import boards
 import tbtest
-from tbtest import MODULES_DIR
 
 ORIGIN = "http://app.example:5173"
 # written in the configuration with upper case and the default port: compared as browsers send it
@@ -265,16 +262,11 @@ class TestCorsBasicAuth:
 
     @classmethod
     def prepare_class(cls, httpd):
-        htpasswd = os.path.join(httpd.root, "conf", "htpasswd")
-        subprocess.run(["htpasswd", "-bcB", htpasswd, "nora", USERS["nora"]], check=True,
-                       capture_output=True)
-        os.chmod(htpasswd, 0o644)
-        mods = "".join(f'LoadModule {m}_module "{MODULES_DIR}/mod_{m}.so"\n'
-                       for m in ("auth_basic", "authn_core", "authn_file", "authz_user"))
+        htpasswd = tbtest.write_htpasswd(httpd, USERS)
         auth = (f'    AuthType Basic\n    AuthName "board"\n    AuthUserFile "{htpasswd}"\n'
                 f"    TaskBoardAllowOrigin {ORIGIN}\n")
         cls.CONF = (
-            mods
+            tbtest.auth_mods()
             # preflights exempted with LimitExcept
             + boards.board_conf("/la", extra=auth + "    <LimitExcept OPTIONS>\n"
                                 "        Require valid-user\n    </LimitExcept>\n")

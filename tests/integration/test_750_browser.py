@@ -195,12 +195,8 @@ def page_problems(browser, page, allowed=()):
     return [p for p in problems if not any(re.search(a, p) for a in allowed)]
 
 
-class TestBoardPage:
-    CONF = page_conf()
-
-    @classmethod
-    def prepare_class(cls, httpd):
-        install_page(httpd)
+class Pages:
+    """What the page tests share: the pages a test opens, closed at its end."""
 
     @pytest.fixture(autouse=True)
     def _pages(self, browser, db):
@@ -211,10 +207,22 @@ class TestBoardPage:
             for name in self.opened:
                 browser.call("closePage", page=name)
 
-    def open(self, browser, httpd, name, **kw):
-        answer = browser.call("open", page=name, url=httpd.url("/board/"), **kw)
+    def open_page(self, browser, name, url, **kw):
+        """Opens the page at url as `name`; returns the board it shows."""
+        answer = browser.call("open", page=name, url=url, **kw)
         self.opened.append(name)
         return answer["board"]
+
+
+class TestBoardPage(Pages):
+    CONF = page_conf()
+
+    @classmethod
+    def prepare_class(cls, httpd):
+        install_page(httpd)
+
+    def open(self, browser, httpd, name, **kw):
+        return self.open_page(browser, name, httpd.url("/board/"), **kw)
 
     def test_tb_750_01(self, env, httpd, db, browser):
         # one user: load, move a card, add one with an assignee, rename it, delete another;
@@ -353,20 +361,15 @@ class TestBoardPage:
         assert page_problems(browser, "a", allowed=[r"409", r"ERR_FAILED", r"events"]) == []
 
 
-class TestCrossOrigin:
+class TestCrossOrigin(Pages):
     """The page from one origin, the API on another: TaskBoardAllowOrigin and credentials."""
 
     @classmethod
     def prepare_class(cls, httpd):
         cls.allowed_port, cls.other_port = tbtest.free_port(), tbtest.free_port()
-        htpasswd = os.path.join(httpd.root, "conf", "htpasswd")
-        subprocess.run(["htpasswd", "-bcB", htpasswd, USER, PASSWORD], check=True,
-                       capture_output=True)
-        os.chmod(htpasswd, 0o644)
-        mods = "".join(f'LoadModule {m}_module "{MODULES_DIR}/mod_{m}.so"\n'
-                       for m in ("auth_basic", "authn_core", "authn_file", "authz_user"))
+        htpasswd = tbtest.write_htpasswd(httpd, {USER: PASSWORD})
         cls.CONF = page_conf(
-            mods + "<Location /api>\n"
+            tbtest.auth_mods() + "<Location /api>\n"
             '    AuthType Basic\n    AuthName "board"\n'
             f'    AuthUserFile "{htpasswd}"\n'
             # preflights carry no credentials: the module answers them (docs/configuration.md)
@@ -380,14 +383,6 @@ class TestCrossOrigin:
         install_page(httpd)
         cls.api = httpd.url("/api")
 
-    @pytest.fixture(autouse=True)
-    def _pages(self, browser, db):
-        self.opened = []
-        with db.snapshot("tasks", "assignments", "resources"):
-            yield
-            for name in self.opened:
-                browser.call("closePage", page=name)
-
     def page_url(self, port):
         return f"http://127.0.0.1:{port}/board/?api={self.api}"
 
@@ -395,9 +390,7 @@ class TestCrossOrigin:
         return {"username": USER, "password": PASSWORD, "origin": self.api.rsplit("/", 1)[0]}
 
     def open(self, browser, name, port, **kw):
-        answer = browser.call("open", page=name, url=self.page_url(port), **kw)
-        self.opened.append(name)
-        return answer["board"]
+        return self.open_page(browser, name, self.page_url(port), **kw)
 
     def test_tb_750_10(self, httpd, db, browser):
         # the allowed origin's page loads, saves and follows the board live, with the user's
