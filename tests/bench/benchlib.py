@@ -34,6 +34,13 @@ def env_list(name: str, default: str) -> list:
     return [v.strip() for v in os.environ.get(name, default).split(",") if v.strip()]
 
 
+def error_log_end(root: str) -> int:
+    """Where httpd's error log ends now: error_log_since(root, this) later gives what was logged
+    meanwhile."""
+    with open(os.path.join(root, "logs", "error_log"), "rb") as f:
+        return f.seek(0, os.SEEK_END)
+
+
 def error_log_since(root: str, start: int) -> list:
     """The lines httpd's error log got since byte start at warn or above, and crashed
     children (logged as notices)."""
@@ -41,6 +48,29 @@ def error_log_since(root: str, start: int) -> list:
         f.seek(start)
         return [line.rstrip() for line in f
                 if re.search(r":(warn|error|crit|alert|emerg)\]|exit signal", line)]
+
+
+def section_end(log: list, failure, what: str) -> list:
+    """The last lines of a section of results.md: the error log's lines of the run (the first
+    ones) and, when `what` failed, why."""
+    lines = []
+    if log:
+        lines += ["", f"httpd error_log: {len(log)} lines at warn or above (or crashed "
+                  "children) during the run, the first ones:", "", "```", *log[:8], "```"]
+    if failure:
+        lines += ["", f"**{what} failed**: {failure}"]
+    return lines
+
+
+def quiesce(access_log: str):
+    """Waits until httpd's access log has not grown for 200 ms: the requests that were under
+    way when wrk stopped are finished."""
+    last, still = os.path.getsize(access_log), 0
+    while still < 4:
+        time.sleep(0.05)
+        now = os.path.getsize(access_log)
+        still = still + 1 if now == last else 0
+        last = now
 
 
 def save_section(state: str, title: str, text: str) -> str:
@@ -57,6 +87,21 @@ def save_section(state: str, title: str, text: str) -> str:
     with open(path, "w") as f:
         f.write(old + "\n\n" + text)
     return path
+
+
+def where(env, base: str) -> str:
+    """The servers of a run, for its first progress line."""
+    return f"httpd {base}, MariaDB 127.0.0.1:{env['TB_DB_PORT']}, state {env['TB_STATE_DIR']}"
+
+
+def finish(name: str, text: str, path: str, failure) -> int:
+    """Prints a bench script's section and where it went; the exit status: 1 if it failed."""
+    print(text)
+    print(f"written to {path}")
+    if failure:
+        print(f"{name}: FAILED: {failure}", file=sys.stderr)
+        return 1
+    return 0
 
 
 def free_port() -> int:

@@ -38,8 +38,8 @@ import time
 import urllib.parse
 from typing import List, Optional
 
-from benchlib import (REPO, BenchError, Db, env_float, env_int, error_log_since, httpd_children,
-                      save_section, servers, tbctl)
+from benchlib import (REPO, BenchError, Db, env_float, env_int, error_log_end, error_log_since,
+                      finish, httpd_children, save_section, section_end, servers, tbctl, where)
 from bench import cpu_model, loadavg, module_version
 import procfs  # tests/lib, on the path through benchlib
 
@@ -964,11 +964,7 @@ def section(live: Optional[Live], started: float, load_start: str, version: str,
         lines += ["", f"- the writer sent {Writer.retries} syncs again (same requestId and "
                   "body) after httpd closed its idle keep-alive connection as the request went "
                   "out."]
-    if log:
-        lines += ["", f"httpd error_log: {len(log)} lines at warn or above (or crashed "
-                  "children) during the run, the first ones:", "", "```", *log[:8], "```"]
-    if failure:
-        lines += ["", f"**The live bench failed**: {failure}"]
+    lines += section_end(log, failure, "The live bench")
     return "\n".join(lines) + "\n"
 
 
@@ -993,10 +989,8 @@ def main() -> int:
     first_poll = settings.polls[0] if settings.polls else "1s"
     with servers(prepare_schema, live_conf(first_poll)) as (env, root, base):
         version = module_version(env)
-        with open(os.path.join(root, "logs", "error_log"), "rb") as f:
-            log_start = f.seek(0, os.SEEK_END)
-        progress(f"httpd {base}, MariaDB 127.0.0.1:{env['TB_DB_PORT']}, "
-                 f"state {env['TB_STATE_DIR']}")
+        log_start = error_log_end(root)
+        progress(where(env, base))
         try:
             live = Live(settings, env, root, base)
             live.poll = first_poll
@@ -1019,12 +1013,7 @@ def main() -> int:
         path = save_section(env["TB_STATE_DIR"], "Live boards", text)
         if live:
             save_raw(live)
-    print(text)
-    print(f"written to {path}")
-    if failure:
-        print(f"bench-live: FAILED: {failure}", file=sys.stderr)
-        return 1
-    return 0
+    return finish("bench-live", text, path, failure)
 
 
 if __name__ == "__main__":
