@@ -82,6 +82,10 @@ def _check_error_log(env, request):
 #   SAMPLE_DATA  when sql/schema.sql and sql/sample.sql are loaded again: any of "setup" (before
 #                prepare_class and the server start), "started" (once the server runs), "test"
 #                (before each test), "teardown" (after the class's last test)
+#   SAMPLE_EDGES True: the loads at "setup", "started" and "test" put
+#                tests/integration/sample_edges.sql on top, the edge cases of each field type
+#                (sample.sql is the guide's board, without them); "teardown" leaves the plain
+#                board to the next class
 #   prepare_class(cls, <fixtures>)  classmethod, before the server starts: tables, password files,
 #                a second node; it may set cls.CONF
 #   cleanup_class(cls, <fixtures>)  classmethod, after the last test, before "teardown"
@@ -114,8 +118,9 @@ def _class_scope(request, env):
         yield
         return
     when = _sample_moments(cls)
+    edges = getattr(cls, "SAMPLE_EDGES", False)
     if "setup" in when:
-        env.db_load()
+        env.db_load_sample(edges)
     _call_hook(request, cls, "prepare_class")
     conf = getattr(cls, "CONF", None)
     board = getattr(cls, "BOARD", None) or conf
@@ -126,20 +131,20 @@ def _class_scope(request, env):
         request.getfixturevalue("httpd").reload(
             conf + (tbtest.CACHE_OFF_CONF if getattr(cls, "CACHE_OFF", False) else ""))
     if "started" in when:
-        env.db_load()
+        env.db_load_sample(edges)
     yield
     # whatever a test did to the database, the next class finds it running
     if not env.db_running():
         env.db_start()
     _call_hook(request, cls, "cleanup_class")
     if "teardown" in when:
-        env.db_load()
+        env.db_load_sample()
 
 
 @pytest.fixture(autouse=True)
 def _sample_data_per_test(request, env):
     if request.cls is not None and "test" in _sample_moments(request.cls):
-        env.db_load()
+        env.db_load_sample(getattr(request.cls, "SAMPLE_EDGES", False))
 
 
 # Sanitizer reports (the sanitizer runs set TB_SANITIZER_REPORTS to the folder the runtimes

@@ -28,6 +28,11 @@ import requests
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 TBCTL = os.path.join(REPO, "tests", "tbctl.sh")
+# The sample board (sql/sample.sql: the implementation guide's board, what `make demo` shows) and
+# the edge cases of each field type that some test classes put on it (SAMPLE_EDGES).
+SCHEMA_SQL = os.path.join(REPO, "sql", "schema.sql")
+SAMPLE_SQL = os.path.join(REPO, "sql", "sample.sql")
+EDGES_SQL = os.path.join(REPO, "tests", "integration", "sample_edges.sql")
 APACHE2 = "/usr/sbin/apache2"
 MODULES_DIR = "/usr/lib/apache2/modules"
 DEFAULT_MODULE = os.path.join(REPO, "mod_taskboard", ".libs", "mod_taskboard.so")
@@ -880,7 +885,12 @@ class TbEnv:
         self.tbctl("db-kill")
 
     def db_load(self, *files: str):
+        """The files into the board's database; none: sql/schema.sql and sql/sample.sql."""
         self.tbctl("db-load", *files)
+
+    def db_load_sample(self, edges: bool = False):
+        """The sample board again; with edges, sample_edges.sql on top of it."""
+        self.db_load(SCHEMA_SQL, SAMPLE_SQL, *((EDGES_SQL,) if edges else ()))
 
     def db_running(self) -> bool:
         pidfile = os.path.join(self.state_dir, "mariadb", "mysqld.pid")

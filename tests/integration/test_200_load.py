@@ -28,9 +28,12 @@ def q_data(package: str) -> str:
 
 
 class TestLoadSample:
-    """The shipped conf/taskboard.conf, as a client uses it."""
+    """The shipped conf/taskboard.conf, as a client uses it, on the sample board with the edge
+    cases of each field type."""
 
     CONF = tbtest.sample_test_conf()
+    SAMPLE_DATA = ("setup", "teardown")
+    SAMPLE_EDGES = True
 
     def test_tb_200_01(self, httpd, db):
         # the sample board has the five stores of the sample schema, on /api/load
@@ -173,9 +176,12 @@ class TestLoadSample:
 
 
 class TestLoadTypes:
-    """A board that maps every column of the schema, to check each type's wire format."""
+    """A board that maps every column of the schema, to check each type's wire format (on the
+    sample board with the edge cases of each field type)."""
 
     CONF = boards.board_conf()
+    SAMPLE_DATA = ("setup", "teardown")
+    SAMPLE_EDGES = True
 
     def test_tb_200_20(self, httpd, db):
         # every store, every column, typed

@@ -216,6 +216,9 @@ class Pages:
 
 class TestBoardPage(Pages):
     CONF = page_conf()
+    # a card without a swimlane (NULL prio) among them: the page's row of its own for it
+    SAMPLE_DATA = ("setup", "teardown")
+    SAMPLE_EDGES = True
 
     @classmethod
     def prepare_class(cls, httpd):
