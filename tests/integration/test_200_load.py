@@ -365,3 +365,25 @@ class TestLoadOptions:
         body = json_body(r)
         assert "requestId" not in body, r.text[:300]
         assert "tasks" in body
+
+
+class TestGuideBoard:
+    """sql/sample.sql as shipped: the board of the implementation guide, without the tests' edge
+    cases.  The guide's TaskBoard has the columns todo, doing, review, done on `status` and the
+    swimlanes high, medium, low on `prio`; a card whose values name neither is not shown."""
+
+    CONF = tbtest.sample_test_conf()
+    SAMPLE_DATA = ("setup",)
+
+    def test_tb_200_40(self, httpd, db):
+        # every card is in one of the guide's columns and swimlanes, with the guide's prio (a
+        # NULL prio hid one card of five)
+        body = check_load(httpd.get("/api/load"), self.board, db)
+        columns = [c["id"] for c in body["columns"]["rows"]]
+        lanes = [s["id"] for s in body["swimlanes"]["rows"]]
+        assert columns == ["todo", "doing", "review", "done"], columns
+        assert lanes == ["high", "medium", "low"], lanes
+        tasks = {t["id"]: t for t in body["tasks"]["rows"]}
+        assert {i: t["prio"] for i, t in tasks.items()} == {
+            1: "medium", 2: "low", 3: "medium", 4: "high", 5: "low"}, tasks
+        assert all(t["status"] in columns for t in tasks.values()), tasks
