@@ -4,7 +4,6 @@ into those columns on insert and on update, never the client, and returns them i
 answer's rows."""
 
 import datetime
-import os
 
 import requests
 

@@ -10,7 +10,6 @@ import urllib.parse
 import requests
 
 import boards
-import tbtest
 
 CLIENTS = 8
 SYNCS = 100

@@ -12,7 +12,6 @@ import os
 import urllib.parse
 
 import pytest
-import requests
 
 import sse
 import tbtest

@@ -16,7 +16,6 @@ import urllib.parse
 
 import pytest
 
-import tbtest
 from tbtest import check_error, describe, json_body, sync_post
 
 BUF = 1048576               # the driver's buffer per column: fldsz (1048575) + 1

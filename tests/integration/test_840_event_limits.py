@@ -16,7 +16,6 @@ that serves the streams.
 
 import base64
 import json
-import os
 import time
 import urllib.parse
 
