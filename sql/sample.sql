@@ -1,9 +1,11 @@
--- Resets the sample board to the data of the guide: 7 resources, 5 tasks, 10 assignments,
--- 4 columns, 3 swimlanes and revision 1.  Load sql/schema.sql first.
+-- Resets the sample board to the board of the implementation guide: its 7 resources, 5 tasks,
+-- 10 assignments and 4 columns ("Sample Data"), the 3 swimlanes of its TaskBoard configuration
+-- (swimlaneField prio: every task is in one) and revision 1.  Load sql/schema.sql first.
 --
--- Every row is inserted with an explicit id so that tests can rely on the ids.  The data covers
--- each field type's edge cases: a NULL prio, a start_date, a JSON meta, a true boolean, a
--- non-integral units value and non-ASCII text.
+-- Every row is inserted with an explicit id (the guide's, and for the assignments the ones its
+-- AUTO_INCREMENT gives them) so that tests can rely on the ids.  The edge cases of each field
+-- type (a NULL prio, a start_date, a JSON meta, a true boolean, a non-integral units value,
+-- non-ASCII text) are the integration tests' own: tests/integration/sample_edges.sql.
 
 START TRANSACTION;
 
@@ -34,22 +36,21 @@ INSERT INTO `tasks`
     (`id`, `name`, `description`, `status`, `prio`, `weight`, `deadline`, `start_date`,
      `event_color`, `read_only`, `parent_id`, `meta`) VALUES
     (1, 'Bug with rendering', 'Try it on any demo, reproduces easily', 'review', 'medium', 100,
-        '2024-05-30', NULL, 'red', 0, NULL, NULL),
-    -- prio NULL: the card is in no swimlane, and the load must send null
-    (2, 'Add button to toolbar', 'Should look like a proper button', 'done', NULL, 200,
+        '2024-05-30', NULL, NULL, 0, NULL, NULL),
+    (2, 'Add button to toolbar', 'Should look like a proper button', 'done', 'low', 200,
         '2024-08-29', NULL, NULL, 0, NULL, NULL),
     (3, 'Remove overflow', 'It is overflowing everywhere', 'doing', 'medium', 300,
-        '2024-03-30', '2024-03-01 09:30:00', NULL, 0, NULL, '{"estimate": 3, "tags": ["css", "layout"]}'),
+        '2024-03-30', NULL, NULL, 0, NULL, NULL),
     (4, 'Write tests', 'Test coverage is approximately 5%', 'done', 'high', 400,
-        '2024-03-30', NULL, NULL, 1, NULL, NULL),
-    (5, 'Refactor base class', 'Refactor base class — it is currently a mess (größer)', 'todo', 'low', 500,
+        '2024-03-30', NULL, NULL, 0, NULL, NULL),
+    (5, 'Refactor base class', 'It is currently a mess', 'todo', 'low', 500,
         '2024-05-30', NULL, NULL, 0, NULL, NULL);
 
 INSERT INTO `assignments` (`id`, `event`, `resource`, `units`) VALUES
     (1, 1, 1, 100.00), (2, 1, 5, 100.00),
     (3, 2, 2, 100.00), (4, 2, 6, 100.00),
     (5, 3, 3, 100.00), (6, 3, 7, 100.00),
-    (7, 4, 1, 100.00), (8, 4, 4, 50.00),
+    (7, 4, 1, 100.00), (8, 4, 4, 100.00),
     (9, 5, 2, 100.00), (10, 5, 3, 100.00);
 
 INSERT INTO `columns` (`id`, `text`, `color`, `collapsed`, `weight`) VALUES
@@ -60,9 +61,9 @@ INSERT INTO `columns` (`id`, `text`, `color`, `collapsed`, `weight`) VALUES
 
 -- the ids are the tasks' prio values
 INSERT INTO `swimlanes` (`id`, `text`, `color`, `collapsed`, `weight`) VALUES
-    ('high',   'High',   'red',    0, 0),
-    ('medium', 'Medium', 'orange', 0, 1),
-    ('low',    'Low',    'green',  0, 2);
+    ('high',   'High Priority',   'red',    0, 0),
+    ('medium', 'Medium Priority', 'orange', 0, 1),
+    ('low',    'Low Priority',    'green',  0, 2);
 
 INSERT INTO `options` (`name`, `value`) VALUES ('revision', 1)
     ON DUPLICATE KEY UPDATE `value` = 1;

@@ -643,7 +643,8 @@
         const lanes = sorted('swimlanes');
         const tasks = sorted('tasks').sort((a, b) => (a.weight || 0) - (b.weight || 0));
         const laneIds = new Set(lanes.map((l) => l.id));
-        // cards whose prio names no swimlane (null in the sample data) get a row of their own
+        // cards whose prio names no swimlane (null, or a value no swimlane has) get a row of
+        // their own
         const rows = lanes.map((l) => ({id: l.id, text: l.text, color: l.color}));
         if (tasks.some((t) => !laneIds.has(t.prio))) {
             rows.push({id: null, text: 'No swimlane', color: null});

@@ -35,7 +35,8 @@ import urllib.request
 from typing import Callable, List, Optional
 
 from benchlib import (REPO, BenchError, Db, MemoryPeak, RevisionWriter, db_name, env_int,
-                      env_list, error_log_since, idle_rss, run_client, servers, tbctl, wrk)
+                      env_list, error_log_end, error_log_since, finish, idle_rss, quiesce,
+                      run_client, section_end, servers, tbctl, where, wrk)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 LOAD_LUA = os.path.join(HERE, "load.lua")
@@ -293,21 +294,11 @@ class Bench:
         def run():
             tb = wrk(self.base + "/", LOAD_LUA, args, conc, seconds, headers,
                      self.client_prefix)
-            self.quiesce()
+            quiesce(self.access_log)
             sample = Sample.from_tb(tb)
             sample.requests = self.handled(offset, path)
             return sample
         return self.counted(run, writer)
-
-    def quiesce(self):
-        """Waits until httpd's access log has not grown for 200 ms: the requests that were
-        under way when wrk stopped are finished."""
-        last, still = os.path.getsize(self.access_log), 0
-        while still < 4:
-            time.sleep(0.05)
-            now = os.path.getsize(self.access_log)
-            still = still + 1 if now == last else 0
-            last = now
 
     def handled(self, offset: int, path: str) -> int:
         """The GET requests for path in the access log after byte offset."""
@@ -804,12 +795,8 @@ def report(bench: Bench, started: float, load_start: str, failure: Optional[str]
                      f"MariaDB's general log on: the same statements in the same order (values "
                      f"and the module's SELECT LAST_INSERT_ID() aside); statements, module / "
                      f"baseline: {counts}; in {bench.statements_log}")
-    log = error_log_since(bench.root, bench.error_log_start)
-    if log:
-        lines += ["", f"httpd error_log: {len(log)} lines at warn or above (or crashed "
-                  "children) during the run, the first ones:", "", "```", *log[:8], "```"]
-    if failure:
-        lines += ["", f"**The bench failed**: {failure}"]
+    lines += section_end(error_log_since(bench.root, bench.error_log_start), failure,
+                         "The bench")
     return "\n".join(lines) + "\n"
 
 
@@ -840,22 +827,15 @@ def main() -> int:
     failure = None
     with servers(prepare_schema, bench_conf) as (env, root, base):
         bench = Bench(settings, env, root, base)
-        with open(os.path.join(root, "logs", "error_log"), "rb") as f:
-            bench.error_log_start = f.seek(0, os.SEEK_END)
-        progress(f"httpd {base}, MariaDB 127.0.0.1:{env['TB_DB_PORT']}, "
-                 f"state {env['TB_STATE_DIR']}")
+        bench.error_log_start = error_log_end(root)
+        progress(where(env, base))
         try:
             bench.run()
         except BenchError as e:
             failure = str(e)
         text = report(bench, started, load_start, failure)
         path = save_results(bench, text)
-    print(text)
-    print(f"written to {path}")
-    if failure:
-        print(f"bench: FAILED: {failure}", file=sys.stderr)
-        return 1
-    return 0
+    return finish("bench", text, path, failure)
 
 
 if __name__ == "__main__":

@@ -7,11 +7,16 @@ import os
 import re
 import socket
 import subprocess
+import sys
 import threading
 import time
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 TBCTL = os.path.join(REPO, "tests", "tbctl.sh")
+# what the integration tests share with the benchmarks (sse, procfs)
+sys.path.insert(1, os.path.join(REPO, "tests", "lib"))
+
+import procfs  # noqa: E402
 
 
 # ---------------------------------------------------------------------------------------------
@@ -29,6 +34,13 @@ def env_list(name: str, default: str) -> list:
     return [v.strip() for v in os.environ.get(name, default).split(",") if v.strip()]
 
 
+def error_log_end(root: str) -> int:
+    """Where httpd's error log ends now: error_log_since(root, this) later gives what was logged
+    meanwhile."""
+    with open(os.path.join(root, "logs", "error_log"), "rb") as f:
+        return f.seek(0, os.SEEK_END)
+
+
 def error_log_since(root: str, start: int) -> list:
     """The lines httpd's error log got since byte start at warn or above, and crashed
     children (logged as notices)."""
@@ -36,6 +48,29 @@ def error_log_since(root: str, start: int) -> list:
         f.seek(start)
         return [line.rstrip() for line in f
                 if re.search(r":(warn|error|crit|alert|emerg)\]|exit signal", line)]
+
+
+def section_end(log: list, failure, what: str) -> list:
+    """The last lines of a section of results.md: the error log's lines of the run (the first
+    ones) and, when `what` failed, why."""
+    lines = []
+    if log:
+        lines += ["", f"httpd error_log: {len(log)} lines at warn or above (or crashed "
+                  "children) during the run, the first ones:", "", "```", *log[:8], "```"]
+    if failure:
+        lines += ["", f"**{what} failed**: {failure}"]
+    return lines
+
+
+def quiesce(access_log: str):
+    """Waits until httpd's access log has not grown for 200 ms: the requests that were under
+    way when wrk stopped are finished."""
+    last, still = os.path.getsize(access_log), 0
+    while still < 4:
+        time.sleep(0.05)
+        now = os.path.getsize(access_log)
+        still = still + 1 if now == last else 0
+        last = now
 
 
 def save_section(state: str, title: str, text: str) -> str:
@@ -52,6 +87,21 @@ def save_section(state: str, title: str, text: str) -> str:
     with open(path, "w") as f:
         f.write(old + "\n\n" + text)
     return path
+
+
+def where(env, base: str) -> str:
+    """The servers of a run, for its first progress line."""
+    return f"httpd {base}, MariaDB 127.0.0.1:{env['TB_DB_PORT']}, state {env['TB_STATE_DIR']}"
+
+
+def finish(name: str, text: str, path: str, failure) -> int:
+    """Prints a bench script's section and where it went; the exit status: 1 if it failed."""
+    print(text)
+    print(f"written to {path}")
+    if failure:
+        print(f"{name}: FAILED: {failure}", file=sys.stderr)
+        return 1
+    return 0
 
 
 def free_port() -> int:
@@ -256,26 +306,7 @@ def wrk(url: str, script: str, args, connections: int, seconds: int, headers=(),
 def httpd_children(root: str):
     """The pids of the httpd children (the processes whose parent is the pid in httpd.pid)."""
     with open(os.path.join(root, "logs", "httpd.pid")) as f:
-        parent = f.read().strip()
-    children = []
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            with open(f"/proc/{pid}/status") as f:
-                if re.search(rf"^PPid:\s+{parent}$", f.read(), re.M):
-                    children.append(int(pid))
-        except OSError:
-            pass
-    return sorted(children)
-
-
-def vm_kib(pid: int, field: str) -> int:
-    """VmRSS, VmHWM, ... of a process in KiB (0 once it is gone)."""
-    try:
-        with open(f"/proc/{pid}/status") as f:
-            m = re.search(rf"^{field}:\s+(\d+) kB", f.read(), re.M)
-    except OSError:
-        return 0
-    return int(m.group(1)) if m else 0
+        return sorted(procfs.children(int(f.read().strip())))
 
 
 def reset_peak(pid: int):
@@ -303,7 +334,7 @@ class MemoryPeak:
     def _run(self):
         while not self._stop.is_set():
             for pid in httpd_children(self.root):
-                rss = vm_kib(pid, "VmRSS")
+                rss = procfs.vm_kib(pid, "VmRSS")
                 self.first.setdefault(pid, rss)
                 self.sampled[pid] = max(self.sampled.get(pid, 0), rss)
             self._stop.wait(0.05)
@@ -317,8 +348,8 @@ class MemoryPeak:
     def __exit__(self, *exc):
         self._stop.set()
         self._thread.join()
-        self.hwm = {pid: vm_kib(pid, "VmHWM") for pid in self.sampled}
-        self.after = {pid: vm_kib(pid, "VmRSS") for pid in self.sampled}
+        self.hwm = {pid: procfs.vm_kib(pid, "VmHWM") for pid in self.sampled}
+        self.after = {pid: procfs.vm_kib(pid, "VmRSS") for pid in self.sampled}
 
     def above_idle(self, idle: dict, peaks: dict) -> int:
         """Sum over the children of peak - idle (a child started meanwhile counts from its
@@ -328,4 +359,4 @@ class MemoryPeak:
 
 
 def idle_rss(root: str) -> dict:
-    return {pid: vm_kib(pid, "VmRSS") for pid in httpd_children(root)}
+    return {pid: procfs.vm_kib(pid, "VmRSS") for pid in httpd_children(root)}

@@ -44,8 +44,9 @@ import urllib.parse
 import urllib.request
 from typing import Dict, List, Optional, Tuple
 
-from benchlib import (REPO, BenchError, Db, env_int, env_list, error_log_since, httpd_children,
-                      save_section, servers, tbctl, wrk)
+from benchlib import (REPO, BenchError, Db, env_int, env_list, error_log_end, error_log_since,
+                      finish, httpd_children, quiesce, save_section, section_end, servers, tbctl,
+                      where, wrk)
 from bench import Sample, cpu_model, loadavg, module_version
 from live import proc_cpu
 
@@ -467,16 +468,6 @@ class Bench:
         sample.counters["db_cpu"] = cpu1["db"] - cpu0["db"]
         return sample
 
-    def quiesce(self):
-        """Until the access log has not grown for 200 ms: the requests under way when wrk
-        stopped are done."""
-        last, still = os.path.getsize(self.access_log), 0
-        while still < 4:
-            time.sleep(0.05)
-            now = os.path.getsize(self.access_log)
-            still = still + 1 if now == last else 0
-            last = now
-
     def load_run(self, side: Side, conc: int) -> Sample:
         """One wrk run of load.lua; the counters are divided by the requests httpd handled (its
         access log), and the bytes must be those of that many answers of the checked size."""
@@ -485,7 +476,7 @@ class Bench:
         def run():
             tb = wrk(self.base + "/", LOAD_LUA, [side.path, self.nonce()], conc,
                      self.s.seconds, side.headers)
-            self.quiesce()
+            quiesce(self.access_log)
             sample = Sample.from_tb(tb)
             with open(self.access_log, "rb") as f:
                 f.seek(offset)
@@ -724,11 +715,7 @@ def section(bench: Optional[Bench], settings: Settings, started: float, load_sta
         lines += ["", *statements_table(bench), "",
                   f"- in order, repeats as xN; the statements themselves: "
                   f"{bench.statements_log}"]
-    if log:
-        lines += ["", f"httpd error_log: {len(log)} lines at warn or above (or crashed "
-                  "children) during the run, the first ones:", "", "```", *log[:8], "```"]
-    if failure:
-        lines += ["", f"**The boards bench failed**: {failure}"]
+    lines += section_end(log, failure, "The boards bench")
     return "\n".join(lines) + "\n"
 
 
@@ -760,10 +747,8 @@ def main() -> int:
 
     with servers(prepare_db(settings), conf) as (env, root, base):
         version = module_version(env)
-        with open(os.path.join(root, "logs", "error_log"), "rb") as f:
-            log_start = f.seek(0, os.SEEK_END)
-        progress(f"httpd {base}, MariaDB 127.0.0.1:{env['TB_DB_PORT']}, "
-                 f"state {env['TB_STATE_DIR']}")
+        log_start = error_log_end(root)
+        progress(where(env, base))
         try:
             bench = Bench(settings, env, root, base)
             bench.run()
@@ -774,12 +759,7 @@ def main() -> int:
         path = save_section(env["TB_STATE_DIR"], "Many boards", text)
         if bench:
             save_raw(bench)
-    print(text)
-    print(f"written to {path}")
-    if failure:
-        print(f"bench-boards: FAILED: {failure}", file=sys.stderr)
-        return 1
-    return 0
+    return finish("bench-boards", text, path, failure)
 
 
 if __name__ == "__main__":

@@ -38,9 +38,10 @@ import time
 import urllib.parse
 from typing import List, Optional
 
-from benchlib import (REPO, BenchError, Db, env_float, env_int, error_log_since, httpd_children,
-                      save_section, servers, tbctl)
+from benchlib import (REPO, BenchError, Db, env_float, env_int, error_log_end, error_log_since,
+                      finish, httpd_children, save_section, section_end, servers, tbctl, where)
 from bench import cpu_model, loadavg, module_version
+import procfs  # tests/lib, on the path through benchlib
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 CLIENTS = os.path.join(HERE, "live_clients.py")
@@ -127,17 +128,12 @@ def percentile(values, p: float) -> float:
 # ---------------------------------------------------------------------------------------------
 # processes: CPU time, the client processes
 
-CLK_TCK = os.sysconf("SC_CLK_TCK")
-
-
 def proc_cpu(pid: int) -> float:
     """utime + stime of a process (all its threads) in seconds; 0 once it is gone."""
     try:
-        with open(f"/proc/{pid}/stat") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
+        return procfs.cpu_ticks(pid) / procfs.CLK_TCK
     except OSError:
         return 0.0
-    return (int(fields[11]) + int(fields[12])) / CLK_TCK
 
 
 class ClientProc:
@@ -368,66 +364,29 @@ class Live:
         return w
 
     def connections_per_process(self) -> List[int]:
-        """The established connections on httpd's port that each child holds."""
-        port = f":{self.port:04X}"
-        inodes = set()
-        for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-            try:
-                with open(table) as f:
-                    next(f)
-                    for line in f:
-                        fields = line.split()
-                        if fields[1].endswith(port) and fields[3] == "01":
-                            inodes.add(fields[9])
-            except OSError:
-                pass
-        counts = []
-        for pid in httpd_children(self.root):
-            n = 0
-            try:
-                for fd in os.listdir(f"/proc/{pid}/fd"):
-                    try:
-                        link = os.readlink(f"/proc/{pid}/fd/{fd}")
-                    except OSError:
-                        continue
-                    if link.startswith("socket:[") and link[8:-1] in inodes:
-                        n += 1
-            except OSError:
-                pass
-            counts.append(n)
-        return sorted(counts)
+        """The established connections on httpd's port that each child holds (0 for a child
+        whose sockets cannot be read)."""
+        counts = procfs.established(self.port, httpd_children(self.root))
+        return sorted(n or 0 for n in counts.values())
 
     def held_streams(self) -> int:
         """Connections that httpd's children still hold although the client closed them:
         CLOSE_WAIT on httpd's port, or a socket already reset and gone from /proc/net/tcp.  A
         stream whose client went away keeps its worker until the module sees the close (it
         looks every 2 s while it waits) or a write to it fails."""
-        known, unix = set(), set()
-        port, held = f":{self.port:04X}", 0
-        for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-            with open(table) as f:
-                next(f)
-                for line in f:
-                    fields = line.split()
-                    known.add(fields[9])
-                    if fields[1].endswith(port) and fields[3] == "08":
-                        held += 1
+        port = f":{self.port:04X}"
+        rows = procfs.tcp_sockets()
+        known = {row[9] for row in rows}
+        held = sum(1 for row in rows if row[1].endswith(port) and row[3] == "08")
         with open("/proc/net/unix") as f:
             next(f)
             unix = {line.split()[6] for line in f if len(line.split()) > 6}
         for pid in httpd_children(self.root):
             try:
-                fds = os.listdir(f"/proc/{pid}/fd")
+                inodes = procfs.socket_inodes(pid)
             except OSError:
                 continue
-            for fd in fds:
-                try:
-                    link = os.readlink(f"/proc/{pid}/fd/{fd}")
-                except OSError:
-                    continue
-                if (link.startswith("socket:[") and link[8:-1] not in known
-                        and link[8:-1] not in unix):
-                    held += 1
+            held += sum(1 for i in inodes if i not in known and i not in unix)
         return held
 
     def db_now(self):
@@ -1005,11 +964,7 @@ def section(live: Optional[Live], started: float, load_start: str, version: str,
         lines += ["", f"- the writer sent {Writer.retries} syncs again (same requestId and "
                   "body) after httpd closed its idle keep-alive connection as the request went "
                   "out."]
-    if log:
-        lines += ["", f"httpd error_log: {len(log)} lines at warn or above (or crashed "
-                  "children) during the run, the first ones:", "", "```", *log[:8], "```"]
-    if failure:
-        lines += ["", f"**The live bench failed**: {failure}"]
+    lines += section_end(log, failure, "The live bench")
     return "\n".join(lines) + "\n"
 
 
@@ -1034,10 +989,8 @@ def main() -> int:
     first_poll = settings.polls[0] if settings.polls else "1s"
     with servers(prepare_schema, live_conf(first_poll)) as (env, root, base):
         version = module_version(env)
-        with open(os.path.join(root, "logs", "error_log"), "rb") as f:
-            log_start = f.seek(0, os.SEEK_END)
-        progress(f"httpd {base}, MariaDB 127.0.0.1:{env['TB_DB_PORT']}, "
-                 f"state {env['TB_STATE_DIR']}")
+        log_start = error_log_end(root)
+        progress(where(env, base))
         try:
             live = Live(settings, env, root, base)
             live.poll = first_poll
@@ -1060,12 +1013,7 @@ def main() -> int:
         path = save_section(env["TB_STATE_DIR"], "Live boards", text)
         if live:
             save_raw(live)
-    print(text)
-    print(f"written to {path}")
-    if failure:
-        print(f"bench-live: FAILED: {failure}", file=sys.stderr)
-        return 1
-    return 0
+    return finish("bench-live", text, path, failure)
 
 
 if __name__ == "__main__":

@@ -15,7 +15,8 @@ hundreds of streams does not compete with live.py's writer for one interpreter l
 An empty sync carries the revision of the client's last answer (a subscriber starts from its
 ready event's).
 
-Both speak HTTP/1.1 on raw non-blocking sockets.  Commands arrive on stdin, one per line; each
+Both speak HTTP/1.1 on raw non-blocking sockets; the streams are taken apart by tests/lib/sse.py,
+the parser of the integration tests.  Commands arrive on stdin, one per line; each
 is answered with one JSON line on stdout:
 
   ready TIMEOUT   sse: waits until every subscriber has its "ready" event (or TIMEOUT s)
@@ -37,6 +38,11 @@ import sys
 import threading
 import time
 
+# the SSE client the integration tests use too (tests/lib/sse.py)
+sys.path.insert(1, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                                "lib"))
+import sse  # noqa: E402
+
 
 def cpu_seconds() -> float:
     t = os.times()
@@ -44,107 +50,55 @@ def cpu_seconds() -> float:
 
 
 class Sub:
-    """One SSE subscriber: the response head, then the chunked body taken apart into blocks.
-    Keeps the "ready" revision, the id and arrival time of every unnamed event, heartbeats,
-    and every block that is not exactly what a card move's event must look like."""
+    """One SSE subscriber: sse.SseParser takes the response apart into blocks.  Keeps the
+    "ready" revision, the id and arrival time of every unnamed event, heartbeats, and every
+    block that is not exactly what a card move's event must look like."""
 
     def __init__(self):
-        self.raw = b""
-        self.head = None            # status line once the head is in
-        self.status = 0
-        self.chunked = False
-        self.chunk_left = 0
-        self.chunk_crlf = False
-        self.body = b""
+        self.p = sse.SseParser(keep_body=False)     # held for the whole run: no copy of it all
         self.ready = None
         self.revs = []
         self.times = []
         self.comments = 0
         self.odd = []
-        self.closed = False
-        self.ended = False
+
+    @property
+    def status(self) -> int:
+        return self.p.status or 0
+
+    @property
+    def closed(self) -> bool:
+        return self.p.eof
 
     def feed(self, data: bytes, now: float):
-        if not data:
-            self.closed = True
-            return
-        self.raw += data
-        if self.head is None:
-            end = self.raw.find(b"\r\n\r\n")
-            if end < 0:
-                return
-            head = self.raw[:end].decode("latin-1").split("\r\n")
-            self.raw = self.raw[end + 4:]
-            self.head = head[0]
-            self.status = int(head[0].split()[1])
-            self.chunked = any(h.lower().startswith("transfer-encoding:") and "chunked" in
-                               h.lower() for h in head[1:])
-        if not self.chunked:
-            self.body += self.raw
-            self.raw = b""
-        else:
-            self.dechunk()
-        self.blocks(now)
+        bad = self.p.bad
+        self.p.feed(data, now)
+        if self.p.bad and not bad:
+            self.odd.append(self.p.bad)
+        for b in self.p.blocks:
+            self.block(b)
+        self.p.blocks.clear()
 
-    def dechunk(self):
-        raw = self.raw
-        while raw and not self.ended:
-            if self.chunk_crlf:
-                if len(raw) < 2:
-                    break
-                if raw[:2] != b"\r\n":
-                    self.odd.append(f"no CRLF after a chunk: {raw[:20]!r}")
-                    self.ended = True
-                    break
-                raw = raw[2:]
-                self.chunk_crlf = False
-            elif self.chunk_left:
-                take = raw[:self.chunk_left]
-                raw = raw[len(take):]
-                self.chunk_left -= len(take)
-                self.chunk_crlf = not self.chunk_left
-                self.body += take
-            else:
-                nl = raw.find(b"\r\n")
-                if nl < 0:
-                    break
-                size = int(raw[:nl].split(b";")[0], 16)
-                raw = raw[nl + 2:]
-                if size == 0:
-                    self.ended = True
-                    break
-                self.chunk_left = size
-        self.raw = raw
+    def unexpected(self, b: sse.Block):
+        self.odd.append(b.text().rstrip("\n"))     # as the server sent it, for the dump
 
-    def blocks(self, now: float):
-        body = self.body
-        start = 0
-        while True:
-            end = body.find(b"\n\n", start)
-            if end < 0:
-                break
-            self.block(body[start:end], now)
-            start = end + 2
-        self.body = body[start:]
-
-    def block(self, block: bytes, now: float):
-        if block.startswith(b"id: "):
-            nl = block.find(b"\n")
-            rev = int(block[4:nl])
-            rest = block[nl + 1:]
-            if rest == b'event: ready\ndata: {"revision":%d}' % rev:
+    def block(self, b: sse.Block):
+        if b.lines and b.lines[0][0] == "id":
+            rev = int(b.lines[0][1])
+            rest = b.lines[1:]
+            if rest == [("event", "ready"), ("data", '{"revision":%d}' % rev)]:
                 if self.ready is not None:
-                    self.odd.append(block.decode())
+                    self.unexpected(b)
                 self.ready = rev
                 return
-            if rest != b'data: {"revision":%d,"stores":["tasks"]}' % rev:
-                self.odd.append(block.decode())
+            if rest != [("data", '{"revision":%d,"stores":["tasks"]}' % rev)]:
+                self.unexpected(b)
             self.revs.append(rev)
-            self.times.append(now)
-        elif block.startswith(b":"):
+            self.times.append(b.t)
+        elif b.comment:
             self.comments += 1
-        elif block != b"retry: 2000":
-            self.odd.append(block.decode(errors="replace"))
+        elif b.lines != [("retry", "2000")]:
+            self.unexpected(b)
 
     @property
     def last(self) -> int:
@@ -330,8 +284,7 @@ class SseClients(Clients):
         self.subs = []
         self.follow = follow
         self.syncs = {}             # Sub -> SyncClient
-        request = (f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
-                   "Accept: text/event-stream\r\nCache-Control: no-cache\r\n\r\n").encode()
+        request = sse.request_bytes(port, path)
         for i in range(n):
             s = self.connect()
             self.send(s, request)
@@ -359,13 +312,7 @@ class SseClients(Clients):
     def run(self):
         try:
             while not self.stop.is_set():
-                for key, _ in self.sel.select(timeout=0.1):
-                    try:
-                        data = key.fileobj.recv(262144)
-                    except BlockingIOError:
-                        continue
-                    except ConnectionResetError:
-                        data = b""
+                for key, data in sse.readable(self.sel, 0.1):
                     now = time.monotonic()
                     self.received += len(data)
                     if isinstance(key.data, Sub):
@@ -442,13 +389,8 @@ class PollClients(Clients):
                             while c.due <= now:     # fell behind: skip, do not burst
                                 c.due += self.period
                         nearest = min(nearest, c.due)
-                for key, _ in self.sel.select(timeout=max(0.0, nearest - time.monotonic())):
-                    try:
-                        data = key.fileobj.recv(65536)
-                    except BlockingIOError:
-                        continue
-                    except ConnectionResetError:
-                        data = b""
+                for key, data in sse.readable(self.sel, max(0.0, nearest - time.monotonic()),
+                                              65536):
                     self.received += len(data)
                     self.sync_data(key.data, data, time.monotonic())
         except BaseException as e:      # noqa: B902 - reported through counters

@@ -1,12 +1,16 @@
 """Fixtures of the mod_taskboard integration suite (see README.md in this folder).
 
 - `env` (session): private MariaDB on a free port with the sample data, the module path, tbctl.sh.
-- `httpd` (session): the one running server; each test class installs its test.conf and restarts
-  it in a class-scoped autouse fixture.
+- `httpd` (session): the one running server.
+- `node2` (module): a second server on the same database, for the two-node tests.
+- `_class_scope` (class, autouse): each test class declares its test.conf (`CONF`), when the sample
+  data is loaded again (`SAMPLE_DATA`) and hooks for what else it needs; this fixture restarts
+  the server with it and does the rest (README.md, "Test classes").
 - `_check_error_log` (autouse, every test): new warn/error/crit/... lines in the error log fail the
   test unless the test declared them with `httpd.expect_log(...)`.
 """
 
+import inspect
 import os
 import re
 import sys
@@ -14,7 +18,10 @@ import time
 
 import pytest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+# the helpers the benchmarks share (tests/lib: sse, procfs)
+sys.path.insert(1, os.path.join(os.path.dirname(HERE), "lib"))
 
 import sanitizers  # noqa: E402
 import tbtest  # noqa: E402
@@ -49,11 +56,95 @@ def db(env) -> tbtest.Db:
     return env.db
 
 
+@pytest.fixture(scope="module")
+def node2(env, request) -> tbtest.Httpd:
+    """A second httpd (another "machine") on the same database, for the tests of one file:
+    ServerRoot node670 for test_670_..., stopped after the file's last test."""
+    h = env.new_httpd("node" + request.module.__name__.split("_")[1])
+    yield h
+    h.stop()
+
+
 @pytest.fixture(autouse=True)
 def _check_error_log(env, request):
     env.current_test = request.node.name
     yield
     env.current_test = None
+
+
+# ------------------------------------------------------------------------------------------------
+# What a test class runs on, declared by the class (README.md, "Test classes"):
+#
+#   CONF         the test.conf the server runs for the class: reloaded once, before its first test
+#                (none: the class starts no server, or its tests reload it themselves)
+#   CACHE_OFF    True: tbtest.CACHE_OFF_CONF is appended to CONF (the load cache off)
+#   BOARD        the text `cls.board` is parsed from, when it is not CONF
+#   SAMPLE_DATA  when sql/schema.sql and sql/sample.sql are loaded again: any of "setup" (before
+#                prepare_class and the server start), "started" (once the server runs), "test"
+#                (before each test), "teardown" (after the class's last test)
+#   SAMPLE_EDGES True: the loads at "setup", "started" and "test" put
+#                tests/integration/sample_edges.sql on top, the edge cases of each field type
+#                (sample.sql is the guide's board, without them); "teardown" leaves the plain
+#                board to the next class
+#   prepare_class(cls, <fixtures>)  classmethod, before the server starts: tables, password files,
+#                a second node; it may set cls.CONF
+#   cleanup_class(cls, <fixtures>)  classmethod, after the last test, before "teardown"
+#
+# The hooks name the fixtures they need, as a test does (env, httpd, db, node2, ...).  A class
+# without any of these gets nothing; a test function outside a class neither.
+
+SAMPLE_DATA_MOMENTS = frozenset(("setup", "started", "test", "teardown"))
+
+
+def _sample_moments(cls) -> frozenset:
+    when = frozenset(getattr(cls, "SAMPLE_DATA", ()))
+    unknown = when - SAMPLE_DATA_MOMENTS
+    assert not unknown, (f"{cls.__name__}.SAMPLE_DATA: {sorted(unknown)} are no moments "
+                         f"({sorted(SAMPLE_DATA_MOMENTS)})")
+    return when
+
+
+def _call_hook(request, cls, name):
+    hook = getattr(cls, name, None)
+    if hook is not None:
+        names = inspect.signature(hook).parameters
+        hook(**{n: request.getfixturevalue(n) for n in names})
+
+
+@pytest.fixture(autouse=True, scope="class")
+def _class_scope(request, env):
+    cls = request.cls
+    if cls is None:
+        yield
+        return
+    when = _sample_moments(cls)
+    edges = getattr(cls, "SAMPLE_EDGES", False)
+    if "setup" in when:
+        env.db_load_sample(edges)
+    _call_hook(request, cls, "prepare_class")
+    conf = getattr(cls, "CONF", None)
+    board = getattr(cls, "BOARD", None) or conf
+    if board:
+        cls.board = tbtest.parse_board(board)
+    if conf:
+        # the session's server is made only for the classes that use it
+        request.getfixturevalue("httpd").reload(
+            conf + (tbtest.CACHE_OFF_CONF if getattr(cls, "CACHE_OFF", False) else ""))
+    if "started" in when:
+        env.db_load_sample(edges)
+    yield
+    # whatever a test did to the database, the next class finds it running
+    if not env.db_running():
+        env.db_start()
+    _call_hook(request, cls, "cleanup_class")
+    if "teardown" in when:
+        env.db_load_sample()
+
+
+@pytest.fixture(autouse=True)
+def _sample_data_per_test(request, env):
+    if request.cls is not None and "test" in _sample_moments(request.cls):
+        env.db_load_sample(getattr(request.cls, "SAMPLE_EDGES", False))
 
 
 # Sanitizer reports (the sanitizer runs set TB_SANITIZER_REPORTS to the folder the runtimes

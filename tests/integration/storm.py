@@ -25,7 +25,6 @@ The sizes of the storms scale with TB_STORM_SCALE (default 1), for long runs.
 """
 
 import collections
-import email.utils
 import json
 import os
 import random
@@ -44,6 +43,7 @@ from typing import Dict, List, Optional, Set
 import pymysql
 import requests
 
+import procfs
 import tbtest
 
 SCALE = float(os.environ.get("TB_STORM_SCALE") or 1)
@@ -101,23 +101,13 @@ def conn_error_kind(exc: BaseException) -> str:
     return "other"
 
 
-def check_retry_after(resp: requests.Response):
-    v = resp.headers.get("Retry-After")
-    assert v is not None, f"503 without Retry-After: {tbtest.describe(resp)}"
-    v = v.strip()
-    if re.fullmatch(r"\d+", v):
-        assert int(v) > 0, f"Retry-After: {v!r}"
-    else:
-        assert email.utils.parsedate_to_datetime(v) is not None, f"Retry-After: {v!r}"
-
-
 def check_unavailable(resp: requests.Response, kind: str, request_id):
     """A 503 as docs/protocol.md section 3 has it: JSON error of its type, requestId, Retry-After"""
     if kind == "sync":
         tbtest.check_sync_error(resp, 503, request_id=request_id)
     else:
         tbtest.check_error(resp, 503, request_id=request_id)
-    check_retry_after(resp)
+    tbtest.check_retry_after(resp)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -780,22 +770,6 @@ def real_time_order(timed: List[Timed]) -> List[str]:
 # ------------------------------------------------------------------------------------------------
 # Processes and the database, seen from outside
 
-def children(ppid: int) -> Set[int]:
-    """The live child processes of ppid."""
-    out = set()
-    for d in os.listdir("/proc"):
-        if not d.isdigit():
-            continue
-        try:
-            with open(f"/proc/{d}/stat") as f:
-                rest = f.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(rest[1]) == ppid and rest[0] != "Z":
-            out.add(int(d))
-    return out
-
-
 # x86_64 system call numbers, for telling where httpd's threads wait
 SYSCALLS = {0: "read", 7: "poll", 23: "select", 45: "recvfrom", 202: "futex", 232: "epoll_wait",
             271: "ppoll", 281: "epoll_pwait"}
@@ -812,7 +786,7 @@ def httpd_threads(httpd: tbtest.Httpd, db_port: int) -> str:
     except (OSError, subprocess.SubprocessError) as e:
         ss = f"(ss: {e!r})"
     out = [f"{httpd.name} (pid {parent}):"]
-    for pid in sorted(children(parent)):
+    for pid in sorted(procfs.children(parent)):
         waits = collections.Counter()
         try:
             for tid in os.listdir(f"/proc/{pid}/task"):

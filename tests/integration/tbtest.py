@@ -9,6 +9,7 @@ builder is deliberately dumb: it writes the text it is given and knows nothing o
 import base64
 import datetime
 import decimal
+import email.utils
 import hashlib
 import json
 import os
@@ -27,6 +28,11 @@ import requests
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 TBCTL = os.path.join(REPO, "tests", "tbctl.sh")
+# The sample board (sql/sample.sql: the implementation guide's board, what `make demo` shows) and
+# the edge cases of each field type that some test classes put on it (SAMPLE_EDGES).
+SCHEMA_SQL = os.path.join(REPO, "sql", "schema.sql")
+SAMPLE_SQL = os.path.join(REPO, "sql", "sample.sql")
+EDGES_SQL = os.path.join(REPO, "tests", "integration", "sample_edges.sql")
 APACHE2 = "/usr/sbin/apache2"
 MODULES_DIR = "/usr/lib/apache2/modules"
 DEFAULT_MODULE = os.path.join(REPO, "mod_taskboard", ".libs", "mod_taskboard.so")
@@ -879,7 +885,12 @@ class TbEnv:
         self.tbctl("db-kill")
 
     def db_load(self, *files: str):
+        """The files into the board's database; none: sql/schema.sql and sql/sample.sql."""
         self.tbctl("db-load", *files)
+
+    def db_load_sample(self, edges: bool = False):
+        """The sample board again; with edges, sample_edges.sql on top of it."""
+        self.db_load(SCHEMA_SQL, SAMPLE_SQL, *((EDGES_SQL,) if edges else ()))
 
     def db_running(self) -> bool:
         pidfile = os.path.join(self.state_dir, "mariadb", "mysqld.pid")
@@ -932,11 +943,11 @@ CACHE_OFF_CONF = """
 """
 
 
-def sample_test_conf() -> Optional[str]:
-    """conf/taskboard.conf without the lines the base config owns (DBD*, Listen, ...)."""
+def sample_test_conf() -> str:
+    """conf/taskboard.conf without the lines the base config owns (DBD*, Listen, ...).  Test
+    classes read it as they are defined, so a missing file stops the collection, naming it."""
     path = sample_conf_path()
-    if not os.path.exists(path):
-        return None
+    assert os.path.exists(path), f"{path} does not exist"
     with open(path) as f:
         lines = f.read().splitlines()
     out = [("# (base) " + ln) if RE_BASE_LINE.match(ln) else ln for ln in lines]
@@ -984,15 +995,16 @@ def compare_rows(store: Store, actual: list, expected: list, where: str = ""):
                 f"got {a[k]!r} ({type(a[k]).__name__}), database says {ev!r}")
 
 
-def check_load(resp: requests.Response, board: Board, db: Db, stores=None, request_id=MISSING,
-               pages: Optional[Dict[str, Tuple[int, int]]] = None) -> dict:
-    """Asserts a successful load response that carries exactly `stores` (default: all of the
-    board), each equal to the database.  Returns the parsed body."""
+def check_answer(resp: requests.Response, board: Board, db: Db, kind: str,
+                 request_id=MISSING) -> dict:
+    """The frame of every successful answer of the load and sync handlers: 200, a JSON object,
+    success, the type `kind`, the requestId sent (when given), and the revision the database
+    holds now.  Returns the parsed body."""
     assert resp.status_code == 200, describe(resp)
     body = json_body(resp)
     assert isinstance(body, dict), describe(resp)
     assert body.get("success") is True, describe(resp)
-    assert body.get("type") == "load", describe(resp)
+    assert body.get("type") == kind, describe(resp)
     if request_id is not MISSING:
         assert "requestId" in body, describe(resp)
         assert strict_equal(body["requestId"], request_id), (
@@ -1001,6 +1013,14 @@ def check_load(resp: requests.Response, board: Board, db: Db, stores=None, reque
     if rev is not None:
         assert strict_equal(body.get("revision"), int(rev)), (
             f"revision {body.get('revision')!r}, database says {rev}")
+    return body
+
+
+def check_load(resp: requests.Response, board: Board, db: Db, stores=None, request_id=MISSING,
+               pages: Optional[Dict[str, Tuple[int, int]]] = None) -> dict:
+    """Asserts a successful load response that carries exactly `stores` (default: all of the
+    board), each equal to the database.  Returns the parsed body."""
+    body = check_answer(resp, board, db, "load", request_id)
     want = list(board.stores) if stores is None else list(stores)
     sections = sorted(k for k in body if k not in LOAD_KEYS)
     assert sections == sorted(set(want)), f"sections {sections}, expected {sorted(set(want))}"
@@ -1036,6 +1056,17 @@ def check_error(resp: requests.Response, status: int, request_id=MISSING,
         assert strict_equal(body.get("requestId"), request_id), (
             f"requestId not echoed in the error: {describe(resp)}")
     return body
+
+
+def check_retry_after(resp: requests.Response):
+    """A 503 says when to try again: Retry-After, seconds above 0 or an HTTP date."""
+    v = resp.headers.get("Retry-After")
+    assert v is not None, f"503 without Retry-After: {describe(resp)}"
+    v = v.strip()
+    if re.fullmatch(r"\d+", v):
+        assert int(v) > 0, f"Retry-After: {v!r}"
+    else:
+        assert email.utils.parsedate_to_datetime(v) is not None, f"Retry-After: {v!r}"
 
 
 # ------------------------------------------------------------------------------------------------
@@ -1113,19 +1144,7 @@ def state_diff(before: dict, after: dict) -> dict:
 def check_sync(resp: requests.Response, board: Board, db: Db, request_id=MISSING) -> dict:
     """Asserts a successful sync response's frame: 200, JSON, success, type, requestId, the
     revision the database holds now, and store sections that are non-empty {rows, removed}."""
-    assert resp.status_code == 200, describe(resp)
-    body = json_body(resp)
-    assert isinstance(body, dict), describe(resp)
-    assert body.get("success") is True, describe(resp)
-    assert body.get("type") == "sync", describe(resp)
-    if request_id is not MISSING:
-        assert "requestId" in body, describe(resp)
-        assert strict_equal(body["requestId"], request_id), (
-            f"requestId {body['requestId']!r}, sent {request_id!r}")
-    rev = db.revision(board)
-    if rev is not None:
-        assert strict_equal(body.get("revision"), int(rev)), (
-            f"revision {body.get('revision')!r}, database says {rev}")
+    body = check_answer(resp, board, db, "sync", request_id)
     for sid in body:
         if sid in SYNC_KEYS:
             continue

@@ -410,10 +410,10 @@ def names_line(out: str, path: str, lines) -> bool:
 
 class TestConfig:
 
-    @pytest.fixture(autouse=True, scope="class")
-    def _class_scope(self, env):
+    @classmethod
+    def prepare_class(cls, env):
         # a ServerRoot of its own, never started: only `apache2 -t` runs on it
-        TestConfig.cfg = env.new_httpd("cfgtest")
+        cls.cfg = env.new_httpd("cfgtest")
 
     def test_tb_100_01(self):
         # the reference config the cases are made of passes
@@ -430,10 +430,7 @@ class TestConfig:
 
     def test_tb_100_03(self):
         # the shipped sample configuration passes, with its DBD lines taken from the base config
-        text = tbtest.sample_test_conf()
-        if text is None:
-            pytest.fail(f"{tbtest.sample_conf_path()} does not exist")
-        self.cfg.install(text)
+        self.cfg.install(tbtest.sample_test_conf())
         rc, out = self.cfg.config_test()
         assert rc == 0, out
 

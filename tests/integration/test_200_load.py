@@ -5,8 +5,6 @@ import json
 import re
 import urllib.parse
 
-import pytest
-
 import boards
 import tbtest
 from protocol import REAL_LOAD
@@ -30,15 +28,12 @@ def q_data(package: str) -> str:
 
 
 class TestLoadSample:
-    """The shipped conf/taskboard.conf, as a client uses it."""
+    """The shipped conf/taskboard.conf, as a client uses it, on the sample board with the edge
+    cases of each field type."""
 
-    @pytest.fixture(autouse=True, scope="class")
-    def _class_scope(self, env, httpd):
-        text = tbtest.sample_test_conf()
-        if text is None:
-            pytest.fail(f"{tbtest.sample_conf_path()} does not exist")
-        TestLoadSample.board = tbtest.parse_board(text)
-        httpd.reload(text)
+    CONF = tbtest.sample_test_conf()
+    SAMPLE_DATA = ("setup", "teardown")
+    SAMPLE_EDGES = True
 
     def test_tb_200_01(self, httpd, db):
         # the sample board has the five stores of the sample schema, on /api/load
@@ -181,14 +176,12 @@ class TestLoadSample:
 
 
 class TestLoadTypes:
-    """A board that maps every column of the schema, to check each type's wire format."""
+    """A board that maps every column of the schema, to check each type's wire format (on the
+    sample board with the edge cases of each field type)."""
 
     CONF = boards.board_conf()
-
-    @pytest.fixture(autouse=True, scope="class")
-    def _class_scope(self, env, httpd):
-        TestLoadTypes.board = tbtest.parse_board(self.CONF)
-        httpd.reload(self.CONF)
+    SAMPLE_DATA = ("setup", "teardown")
+    SAMPLE_EDGES = True
 
     def test_tb_200_20(self, httpd, db):
         # every store, every column, typed
@@ -352,11 +345,6 @@ class TestLoadOptions:
 </Location>
 """
 
-    @pytest.fixture(autouse=True, scope="class")
-    def _class_scope(self, env, httpd):
-        TestLoadOptions.board = tbtest.parse_board(self.CONF)
-        httpd.reload(self.CONF)
-
     def test_tb_200_30(self, httpd, db):
         # stores declared for the server serve a location without stores of its own
         body = check_load(httpd.get("/srv/load"), self.board, db, stores=["columns"])
@@ -377,3 +365,25 @@ class TestLoadOptions:
         body = json_body(r)
         assert "requestId" not in body, r.text[:300]
         assert "tasks" in body
+
+
+class TestGuideBoard:
+    """sql/sample.sql as shipped: the board of the implementation guide, without the tests' edge
+    cases.  The guide's TaskBoard has the columns todo, doing, review, done on `status` and the
+    swimlanes high, medium, low on `prio`; a card whose values name neither is not shown."""
+
+    CONF = tbtest.sample_test_conf()
+    SAMPLE_DATA = ("setup",)
+
+    def test_tb_200_40(self, httpd, db):
+        # every card is in one of the guide's columns and swimlanes, with the guide's prio (a
+        # NULL prio hid one card of five)
+        body = check_load(httpd.get("/api/load"), self.board, db)
+        columns = [c["id"] for c in body["columns"]["rows"]]
+        lanes = [s["id"] for s in body["swimlanes"]["rows"]]
+        assert columns == ["todo", "doing", "review", "done"], columns
+        assert lanes == ["high", "medium", "low"], lanes
+        tasks = {t["id"]: t for t in body["tasks"]["rows"]}
+        assert {i: t["prio"] for i, t in tasks.items()} == {
+            1: "medium", 2: "low", 3: "medium", 4: "high", 5: "low"}, tasks
+        assert all(t["status"] in columns for t in tasks.values()), tasks

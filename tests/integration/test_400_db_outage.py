@@ -2,7 +2,6 @@
 it is back, without restarting httpd."""
 
 import concurrent.futures
-import email.utils
 import json
 import re
 import urllib.parse
@@ -13,11 +12,8 @@ import pytest
 import boards
 import storm
 import tbtest
-from tbtest import check_error, check_load, describe
-
-# mod_dbd reports its failed connects itself ([dbd:error] AH00629 and friends); the module logs
-# its own TB lines.  Both are expected while the database is down.
-OUTAGE_LOG = (r"\[dbd:", r"TB\d{5}")
+from storm import OUTAGE_LOG
+from tbtest import check_error, check_load, check_retry_after, describe
 
 
 def load_path(rid: int) -> str:
@@ -26,27 +22,9 @@ def load_path(rid: int) -> str:
     return "/api/load?data=" + urllib.parse.quote(p, safe="")
 
 
-def check_retry_after(resp):
-    v = resp.headers.get("Retry-After")
-    assert v is not None, f"503 without Retry-After: {describe(resp)}"
-    v = v.strip()
-    if re.fullmatch(r"\d+", v):
-        assert int(v) > 0, f"Retry-After: {v!r}"
-    else:
-        assert email.utils.parsedate_to_datetime(v) is not None, f"Retry-After: {v!r}"
-
-
 class TestDbOutage:
 
     CONF = boards.board_conf()
-
-    @pytest.fixture(autouse=True, scope="class")
-    def _class_scope(self, env, httpd):
-        TestDbOutage.board = tbtest.parse_board(self.CONF)
-        httpd.reload(self.CONF)
-        yield
-        if not env.db_running():
-            env.db_start()
 
     @pytest.fixture(autouse=True)
     def _db_back(self, env):
@@ -133,20 +111,15 @@ class TestStaleStatements:
     prepared on that connection are gone on the server (PLATFORM.md: error 2030 on every use).
     The module must prepare them again; every load after the restart succeeds at once."""
 
-    @pytest.fixture(autouse=True, scope="class")
-    def _class_scope(self, env, httpd):
-        # test.conf comes after the base DBDParams, so this line replaces it.  The load cache is
-        # off so that every load runs its page statements, not only the revision's.
-        TestStaleStatements.CONF = boards.board_conf(
-            extra="    TaskBoardJournal taskboard_journal\n") + (
+    # The load cache is off so that every load runs its page statements, not only the revision's.
+    CACHE_OFF = True
+
+    @classmethod
+    def prepare_class(cls, env):
+        # test.conf comes after the base DBDParams, so this line replaces it
+        cls.CONF = boards.board_conf(extra="    TaskBoardJournal taskboard_journal\n") + (
             f'DBDParams "host=127.0.0.1 port={env.db_port} user={tbtest.DB_USER} '
-            f'pass={tbtest.DB_PASS} dbname={tbtest.DB_NAME} group=taskboard"\n'
-            ) + tbtest.CACHE_OFF_CONF
-        TestStaleStatements.board = tbtest.parse_board(self.CONF)
-        httpd.reload(self.CONF)
-        yield
-        if not env.db_running():
-            env.db_start()
+            f'pass={tbtest.DB_PASS} dbname={tbtest.DB_NAME} group=taskboard"\n')
 
     def paged(self, rid: int) -> str:
         p = json.dumps({"type": "load", "requestId": rid,
@@ -218,12 +191,6 @@ class TestKilledStatements:
     with Retry-After, as for any passing outage, and nothing of the sync is stored."""
 
     CONF = boards.board_conf()
-
-    @pytest.fixture(autouse=True, scope="class")
-    def _class_scope(self, env, httpd):
-        TestKilledStatements.board = tbtest.parse_board(self.CONF)
-        httpd.reload(self.CONF)
-        yield
 
     def killed_sync(self, env, httpd, db, rid: int, kill: str):
         """A sync that renames card 1 waits for the lock a second connection holds on it; the

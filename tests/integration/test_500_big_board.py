@@ -11,8 +11,6 @@ import random
 import tempfile
 import urllib.parse
 
-import pytest
-
 import boards
 import tbtest
 from tbtest import check_load, json_body
@@ -87,16 +85,18 @@ class TestBigBoard:
     # it is spooled to a temporary file as it is read; its pages and the small board are cached.
     CONF = (boards.board_conf("/api") + boards.board_conf("/big", table_prefix="big_")
             + "TaskBoardLoadCacheSize 33554432 1048576\n")
+    # the checks compare with the big board, and with the small one where they say so
+    BOARD = boards.board_conf("/big", table_prefix="big_")
+    sample = tbtest.parse_board(boards.board_conf("/api"))
 
-    @pytest.fixture(autouse=True, scope="class")
-    def _class_scope(self, env, httpd, db):
+    @classmethod
+    def prepare_class(cls, db):
         make_big_board(db)
         assert db.count("big_tasks") == N_TASKS
         assert db.count("big_assignments") == 2 * N_TASKS
-        TestBigBoard.board = tbtest.parse_board(boards.board_conf("/big", table_prefix="big_"))
-        TestBigBoard.sample = tbtest.parse_board(boards.board_conf("/api"))
-        httpd.reload(self.CONF)
-        yield
+
+    @classmethod
+    def cleanup_class(cls, db):
         for t in TABLES:
             db.execute(f"DROP TABLE IF EXISTS big_{t}")
 

@@ -12,7 +12,6 @@ import time
 import urllib.parse
 import zlib
 
-import pytest
 import requests
 
 import tbtest
@@ -58,11 +57,7 @@ def count_statements(db, action) -> int:
 class TestLoadCache:
     """The shipped sample configuration: the cache is on by default."""
 
-    @pytest.fixture(autouse=True, scope="class")
-    def _class_scope(self, env, httpd):
-        text = tbtest.sample_test_conf()
-        TestLoadCache.board = tbtest.parse_board(text)
-        httpd.reload(text)
+    CONF = tbtest.sample_test_conf()
 
     def test_tb_520_01(self, httpd, db):
         # the same revision: byte-identical answers apart from the requestId, which is each
@@ -231,12 +226,14 @@ class TestLoadCache:
 class TestLoadCacheSettings:
     """TaskBoardLoadCache and TaskBoardLoadCacheSize."""
 
-    @pytest.fixture(autouse=True, scope="class")
-    def _class_scope(self, env, httpd):
-        TestLoadCacheSettings.sample = tbtest.sample_test_conf()
-        TestLoadCacheSettings.board = tbtest.parse_board(self.sample)
-        yield
-        httpd.reload(self.sample)
+    # each test starts the server with the cache settings it checks
+    sample = tbtest.sample_test_conf()
+    BOARD = sample
+
+    @classmethod
+    def cleanup_class(cls, httpd):
+        # the last test's cache settings do not outlive the class
+        httpd.reload(cls.sample)
 
     def seen_at_once(self, httpd, db, path="/api/load", stores=("columns",)) -> bool:
         """Whether a write without a revision change shows in the next load."""

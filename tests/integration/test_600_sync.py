@@ -13,8 +13,6 @@ import shlex
 import urllib.parse
 from types import SimpleNamespace
 
-import pytest
-
 import boards
 import tbtest
 from protocol import REAL_LOAD, REAL_SYNC
@@ -90,20 +88,9 @@ def ids_where(db, sql, args=None):
 class TestSyncSample:
     """The shipped conf/taskboard.conf and the sample data."""
 
-    @pytest.fixture(autouse=True, scope="class")
-    def _class_scope(self, env, httpd):
-        text = tbtest.sample_test_conf()
-        if text is None:
-            pytest.fail(f"{tbtest.sample_conf_path()} does not exist")
-        TestSyncSample.conf = text
-        TestSyncSample.board = tbtest.parse_board(text)
-        httpd.reload(text + tbtest.CACHE_OFF_CONF)
-        yield
-        env.db_load()
-
-    @pytest.fixture(autouse=True)
-    def _sample_data(self, env):
-        env.db_load()
+    CONF = tbtest.sample_test_conf()
+    CACHE_OFF = True
+    SAMPLE_DATA = ("test", "teardown")
 
     def test_tb_600_01(self, httpd, db):
         # the observed real-client sync, verbatim, then a load that shows its result
@@ -227,8 +214,8 @@ class TestSyncSample:
         res = do_sync(httpd, db, self.board, pkg, request_id=5)
         bare = by_phantom(res.body, "tasks", "_t_bare")
         # config default= values
-        assert bare["name"] == conf_option(self.conf, "tasks", "name", "default")
-        assert bare["status"] == conf_option(self.conf, "tasks", "status", "default")
+        assert bare["name"] == conf_option(self.CONF, "tasks", "name", "default")
+        assert bare["status"] == conf_option(self.CONF, "tasks", "status", "default")
         # column defaults of fields the config gives no default
         assert bare["prio"] == column_default(db, "tasks", "prio")
         assert bare["weight"] == int(column_default(db, "tasks", "weight"))
@@ -614,17 +601,8 @@ class TestSyncFull:
     """boards.board_conf(): every column mapped, createdAt readonly, prio without maxlength."""
 
     CONF = boards.board_conf()
-
-    @pytest.fixture(autouse=True, scope="class")
-    def _class_scope(self, env, httpd):
-        TestSyncFull.board = tbtest.parse_board(self.CONF)
-        httpd.reload(self.CONF + tbtest.CACHE_OFF_CONF)
-        yield
-        env.db_load()
-
-    @pytest.fixture(autouse=True)
-    def _sample_data(self, env):
-        env.db_load()
+    CACHE_OFF = True
+    SAMPLE_DATA = ("test", "teardown")
 
     def test_tb_600_30(self, httpd, db):
         # readonly fields are never written, on add or update, but come back with the row
@@ -663,17 +641,8 @@ class TestSyncPhantomNames:
 
     CONF = boards.board_conf(extra="    TaskBoardPhantomIdField _tempId\n"
                                    "    TaskBoardPhantomParentIdField _tempParent\n")
-
-    @pytest.fixture(autouse=True, scope="class")
-    def _class_scope(self, env, httpd):
-        TestSyncPhantomNames.board = tbtest.parse_board(self.CONF)
-        httpd.reload(self.CONF + tbtest.CACHE_OFF_CONF)
-        yield
-        env.db_load()
-
-    @pytest.fixture(autouse=True)
-    def _sample_data(self, env):
-        env.db_load()
+    CACHE_OFF = True
+    SAMPLE_DATA = ("test", "teardown")
 
     def test_tb_600_40(self, httpd, db):
         # the renamed fields carry the phantom ids, and the response uses the same name
@@ -702,17 +671,8 @@ class TestSyncPolicies:
 
     CONF = boards.board_conf(extra="    TaskBoardConflictPolicy off\n"
                                    "    TaskBoardIgnoreStore project calendars\n")
-
-    @pytest.fixture(autouse=True, scope="class")
-    def _class_scope(self, env, httpd):
-        TestSyncPolicies.board = tbtest.parse_board(self.CONF)
-        httpd.reload(self.CONF + tbtest.CACHE_OFF_CONF)
-        yield
-        env.db_load()
-
-    @pytest.fixture(autouse=True)
-    def _sample_data(self, env):
-        env.db_load()
+    CACHE_OFF = True
+    SAMPLE_DATA = ("test", "teardown")
 
     def test_tb_600_50(self, httpd, db):
         # with the conflict check off, a sync based on an old revision is applied

@@ -138,19 +138,9 @@ SINGLE_INVALID = [
 class TestSyncErrors:
     """The shipped conf/taskboard.conf and the sample data."""
 
-    @pytest.fixture(autouse=True, scope="class")
-    def _class_scope(self, env, httpd):
-        text = tbtest.sample_test_conf()
-        if text is None:
-            pytest.fail(f"{tbtest.sample_conf_path()} does not exist")
-        TestSyncErrors.board = tbtest.parse_board(text)
-        httpd.reload(text + tbtest.CACHE_OFF_CONF)
-        yield
-        env.db_load()
-
-    @pytest.fixture(autouse=True)
-    def _sample_data(self, env):
-        env.db_load()
+    CONF = tbtest.sample_test_conf()
+    CACHE_OFF = True
+    SAMPLE_DATA = ("test", "teardown")
 
     @pytest.mark.parametrize("method", ["GET", "PUT", "DELETE", "PATCH"])
     def test_tb_610_01(self, httpd, db, method):
@@ -335,17 +325,8 @@ class TestSyncFullErrors:
     """boards.board_conf(): prio has no maxlength, so only the VARCHAR(20) column limits it."""
 
     CONF = boards.board_conf()
-
-    @pytest.fixture(autouse=True, scope="class")
-    def _class_scope(self, env, httpd):
-        TestSyncFullErrors.board = tbtest.parse_board(self.CONF)
-        httpd.reload(self.CONF + tbtest.CACHE_OFF_CONF)
-        yield
-        env.db_load()
-
-    @pytest.fixture(autouse=True)
-    def _sample_data(self, env):
-        env.db_load()
+    CACHE_OFF = True
+    SAMPLE_DATA = ("test", "teardown")
 
     def test_tb_610_20(self, httpd, db):
         # a value the config allows but the column cannot hold, in the last record of a batch:
@@ -379,17 +360,8 @@ class TestSyncLimits:
     MAX_BODY = 2048
     CONF = boards.board_conf(extra=f"    TaskBoardMaxRecords {MAX_RECORDS}\n"
                                    f"    TaskBoardMaxBodySize {MAX_BODY}\n")
-
-    @pytest.fixture(autouse=True, scope="class")
-    def _class_scope(self, env, httpd):
-        TestSyncLimits.board = tbtest.parse_board(self.CONF)
-        httpd.reload(self.CONF + tbtest.CACHE_OFF_CONF)
-        yield
-        env.db_load()
-
-    @pytest.fixture(autouse=True)
-    def _sample_data(self, env):
-        env.db_load()
+    CACHE_OFF = True
+    SAMPLE_DATA = ("test", "teardown")
 
     def test_tb_610_30(self, httpd, db):
         # added + updated + removed over all stores above the limit: 400 naming it
@@ -442,17 +414,8 @@ class TestSyncRange:
     </TaskBoardStore>
 """
     CONF = boards.board_conf(stores=STORES)
-
-    @pytest.fixture(autouse=True, scope="class")
-    def _class_scope(self, env, httpd):
-        TestSyncRange.board = tbtest.parse_board(self.CONF)
-        httpd.reload(self.CONF + tbtest.CACHE_OFF_CONF)
-        yield
-        env.db_load()
-
-    @pytest.fixture(autouse=True)
-    def _sample_data(self, env):
-        env.db_load()
+    CACHE_OFF = True
+    SAMPLE_DATA = ("test", "teardown")
 
     def test_tb_610_40(self, httpd, db):
         # values outside the range: 422 for each, nothing written

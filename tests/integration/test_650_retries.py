@@ -8,7 +8,6 @@ requestId gets the first answer replayed.  A different body under a used request
 import json
 import threading
 
-import pytest
 import requests
 
 import tbtest
@@ -33,18 +32,13 @@ def retry_rows(db, table: str):
 
 class TestRetries:
 
-    @pytest.fixture(autouse=True, scope="class")
-    def _class_scope(self, env, httpd):
-        text = tbtest.sample_test_conf()
-        assert "TaskBoardRetryTables" in text
-        TestRetries.board = tbtest.parse_board(text)
-        httpd.reload(text + tbtest.CACHE_OFF_CONF)
-        yield
-        env.db_load()
+    CONF = tbtest.sample_test_conf()
+    CACHE_OFF = True
+    SAMPLE_DATA = ("test", "teardown")
 
-    @pytest.fixture(autouse=True)
-    def _fresh(self, env):
-        env.db_load()
+    @classmethod
+    def prepare_class(cls):
+        assert "TaskBoardRetryTables" in cls.CONF
 
     def post(self, httpd, db, package, request_id=tbtest.MISSING):
         r = sync_post(httpd, package)
@@ -199,24 +193,27 @@ class TestPruningPerLocation:
     process was shared by every location, so a busy board could keep another's tables growing).
     One process (ServerLimit 1), so that both syncs meet the same pruning times."""
 
-    @pytest.fixture(autouse=True, scope="class")
-    def _class_scope(self, env, httpd, db):
-        for t in ("taskboard_phantoms", "taskboard_requests", "taskboard_journal"):
+    TABLES = ("taskboard_phantoms", "taskboard_requests", "taskboard_journal")
+    SAMPLE = tbtest.sample_test_conf()
+    SECOND = (SAMPLE.replace("/api", "/b2")
+              .replace("TaskBoardRetryTables taskboard_phantoms taskboard_requests",
+                       "TaskBoardRetryTables p2_taskboard_phantoms p2_taskboard_requests")
+              .replace("TaskBoardJournal taskboard_journal",
+                       "TaskBoardJournal p2_taskboard_journal"))
+    CONF = SAMPLE + SECOND + tbtest.CACHE_OFF_CONF + "ServerLimit 1\nMaxRequestWorkers 16\n"
+    SAMPLE_DATA = ("teardown",)
+
+    @classmethod
+    def prepare_class(cls, db):
+        for t in cls.TABLES:
             db.execute(f"DROP TABLE IF EXISTS p2_{t}")
             db.execute(f"CREATE TABLE p2_{t} LIKE {t}")
-        text = tbtest.sample_test_conf()
-        second = (text.replace("/api", "/b2")
-                  .replace("TaskBoardRetryTables taskboard_phantoms taskboard_requests",
-                           "TaskBoardRetryTables p2_taskboard_phantoms p2_taskboard_requests")
-                  .replace("TaskBoardJournal taskboard_journal",
-                           "TaskBoardJournal p2_taskboard_journal"))
-        assert second.count("p2_") == 3
-        httpd.reload(text + second + tbtest.CACHE_OFF_CONF
-                     + "ServerLimit 1\nMaxRequestWorkers 16\n")
-        yield
-        for t in ("taskboard_phantoms", "taskboard_requests", "taskboard_journal"):
+        assert cls.SECOND.count("p2_") == 3
+
+    @classmethod
+    def cleanup_class(cls, db):
+        for t in cls.TABLES:
             db.execute(f"DROP TABLE IF EXISTS p2_{t}")
-        env.db_load()
 
     def test_tb_650_20(self, httpd, db):
         db.execute("INSERT INTO p2_taskboard_phantoms (tbl, phantom, user, real_id, created_at) "

@@ -9,12 +9,11 @@ import threading
 import time
 import urllib.parse
 
-import pytest
-
 import tbtest
 from tbtest import Unchanged, check_load, check_sync, check_sync_error, describe, sync_post
 
 JOURNAL_TABLES = tbtest.SAMPLE_TABLES + ("taskboard_journal",)
+SAMPLE = tbtest.sample_test_conf()
 
 
 def journal(db, since: int = 0):
@@ -87,22 +86,10 @@ class Mirror:
 
 
 class Live:
-    """Shared set-up: the shipped configuration (plus `extra`) and fresh sample data per test."""
-    extra = ""
-
-    @pytest.fixture(autouse=True, scope="class")
-    def _class_scope(self, env, httpd):
-        text = tbtest.sample_test_conf()
-        assert text is not None, "conf/taskboard.conf is missing"
-        conf = text + self.extra
-        type(self).board = tbtest.parse_board(conf)
-        httpd.reload(conf)
-        yield
-        env.db_load()
-
-    @pytest.fixture(autouse=True)
-    def _sample_data(self, env):
-        env.db_load()
+    """Shared set-up: the shipped configuration (a subclass adds to it) and fresh sample data per
+    test."""
+    CONF = SAMPLE
+    SAMPLE_DATA = ("test", "teardown")
 
     def rev(self, db) -> int:
         return int(db.revision(self.board))
@@ -284,7 +271,7 @@ class TestRecordPolicy(Live):
 
 
 class TestOffPolicy(Live):
-    extra = "<Location /api>\n    TaskBoardConflictPolicy off\n</Location>\n"
+    CONF = SAMPLE + "<Location /api>\n    TaskBoardConflictPolicy off\n</Location>\n"
 
     def test_tb_660_20(self, httpd, db):
         # the last writer wins, and learns the whole record: a stale edit of a card someone else
@@ -299,7 +286,7 @@ class TestOffPolicy(Live):
 
 
 class TestRejectPolicy(Live):
-    extra = "<Location /api>\n    TaskBoardConflictPolicy reject\n</Location>\n"
+    CONF = SAMPLE + "<Location /api>\n    TaskBoardConflictPolicy reject\n</Location>\n"
 
     def test_tb_660_25(self, httpd, db):
         # the classic: any stale sync is refused, even on another card; the journal is written
@@ -408,7 +395,7 @@ class TestPolling(Live):
 class TestPrune(Live):
     """A journal kept one second: pruned whole revisions at a time, after which a poller that is
     further behind gets a full load, and nothing is missed or told twice."""
-    extra = "<Location /api>\n    TaskBoardJournal taskboard_journal 1\n</Location>\n"
+    CONF = SAMPLE + "<Location /api>\n    TaskBoardJournal taskboard_journal 1\n</Location>\n"
 
     def test_tb_660_40(self, httpd, db):
         board = self.board

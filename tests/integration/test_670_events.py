@@ -25,9 +25,9 @@ import os
 import time
 
 import pymysql
-import pytest
 import requests
 
+import procfs
 import sse
 import storm
 import tbtest
@@ -150,30 +150,8 @@ def root_conn(env):
 def connections_per_child(h: tbtest.Httpd) -> dict:
     """{child pid: its established client connections on h's port}, read from /proc (the
     sockets of each child against /proc/net/tcp); {} when /proc does not tell."""
-    inodes = {}
-    try:
-        with open("/proc/net/tcp") as f:
-            for ln in f.readlines()[1:]:
-                parts = ln.split()
-                if int(parts[1].split(":")[1], 16) == h.port and parts[3] == "01":
-                    inodes[parts[9]] = True
-    except OSError:
-        return {}
-    out = {}
-    for pid in storm.children(h.pid()):
-        n = 0
-        try:
-            for fd in os.listdir(f"/proc/{pid}/fd"):
-                try:
-                    link = os.readlink(f"/proc/{pid}/fd/{fd}")
-                except OSError:
-                    continue
-                if link.startswith("socket:[") and link[8:-1] in inodes:
-                    n += 1
-        except OSError:
-            return {}
-        out[pid] = n
-    return out
+    counts = procfs.established(h.port, procfs.children(h.pid()))
+    return {} if None in counts.values() else counts
 
 
 class GeneralLog:
@@ -228,22 +206,11 @@ POLL_READ = "%UNION ALL%FROM `taskboard_journal`%"
 
 # ------------------------------------------------------------------------------------------------
 
-@pytest.fixture(scope="module")
-def node2(env):
-    h = env.new_httpd("node670")
-    yield h
-    h.stop()
-
-
 class TestEvents:
     """One node, the sample configuration, a poll every 200 ms."""
 
-    @pytest.fixture(autouse=True, scope="class")
-    def _class_scope(self, env, httpd):
-        httpd.reload(CONF)
-        env.db_load()
-        yield
-        env.db_load()
+    CONF = CONF
+    SAMPLE_DATA = ("started", "teardown")
 
     def test_tb_670_01(self, httpd, db):
         # a new subscriber: 200, text/event-stream, not cached, not compressed (even when the
@@ -411,13 +378,12 @@ class TestEvents:
 class TestEventsTwoNodes:
     """Two httpd nodes (the `httpd` fixture is node A) on one database, same configuration."""
 
-    @pytest.fixture(autouse=True, scope="class")
-    def _class_scope(self, env, httpd, node2):
-        httpd.reload(CONF)
+    CONF = CONF
+    SAMPLE_DATA = ("started", "teardown")
+
+    @classmethod
+    def prepare_class(cls, node2):
         node2.reload(CONF)
-        env.db_load()
-        yield
-        env.db_load()
 
     def test_tb_670_10(self, httpd, node2, db):
         # a subscriber on each node: the syncs made through node B (and some through A) reach
@@ -570,13 +536,7 @@ class TestEventsHeartbeat:
     TaskBoardEventsLifetime 2s
 </Location>
 """
-
-    @pytest.fixture(autouse=True, scope="class")
-    def _class_scope(self, env, httpd):
-        httpd.reload(self.CONF)
-        env.db_load()
-        yield
-        env.db_load()
+    SAMPLE_DATA = ("started", "teardown")
 
     def test_tb_670_20(self, httpd, db):
         # a quiet stream gets a ":" comment after each 300 ms of silence, and the server ends
@@ -646,14 +606,12 @@ class TestEventsFanout:
             + tbtest.CACHE_OFF_CONF + FANOUT_MPM
             + "<Location /api/events>\n    TaskBoardEventsHeartbeat 2s\n</Location>\n")
 
-    @pytest.fixture(autouse=True, scope="class")
-    def _class_scope(self, env, httpd):
-        httpd.reload(self.CONF)
-        env.db_load()
-        yield
+    SAMPLE_DATA = ("started", "teardown")
+
+    @classmethod
+    def cleanup_class(cls, httpd):
         # the streams end with the server: their threads are not left waiting for a heartbeat
         httpd.stop()
-        env.db_load()
 
     def test_tb_670_30(self, env, httpd, db):
         # while 200 subscribers listen and a writer syncs, the journal is read at most once per
@@ -669,7 +627,7 @@ class TestEventsFanout:
             for c in fan.clients:
                 assert c.status == 200 and c.blocks[1].event == "ready", c.blocks[:2]
                 assert c.blocks[1].id == str(rev0), c.blocks[1]
-            children = storm.children(httpd.pid())
+            children = procfs.children(httpd.pid())
             per_child = connections_per_child(httpd)
             # the processes that serve subscribers (all children, if /proc cannot tell)
             processes = len([p for p, k in per_child.items() if k]) or len(children)
@@ -761,7 +719,7 @@ class TestEventsFanout:
         # Every process polls: the one that holds the 60 subscribers, and the other too, where
         # the reconnects land when the 60 all went to one (either may take every connection),
         # and whose subscribers overlap (a closed stream is noticed within 2 s).
-        processes = len(storm.children(httpd.pid()))
+        processes = len(procfs.children(httpd.pid()))
         bound = processes * (window / FANOUT_POLL_S + 2)
         print(f"\n[670 churn] {churn} subscribers came and went in {window:.2f} s: "
               f"{len(polls)} polls (bound {bound:.1f})")
@@ -785,14 +743,13 @@ class TestEventsGraceful:
 
     CONF = (SAMPLE + "TaskBoardEventsPoll 500ms\n" + tbtest.CACHE_OFF_CONF + GRACEFUL_MPM)
 
-    @pytest.fixture(autouse=True, scope="class")
-    def _class_scope(self, env, httpd):
-        httpd.reload(self.CONF)
-        env.db_load()
-        yield
+    SAMPLE_DATA = ("started", "teardown")
+
+    @classmethod
+    def cleanup_class(cls, httpd):
+        # a test that failed while it had the server stopped leaves none
         if httpd.pid() is None:
             httpd.start()
-        env.db_load()
 
     def test_tb_670_40(self, httpd, db):
         # graceful restart: every open stream ends (the last chunk, not a reset) within a
@@ -804,14 +761,14 @@ class TestEventsGraceful:
         try:
             for s in streams:
                 expect_ready(s, rev)
-            old = storm.children(parent)
+            old = procfs.children(parent)
             t0 = time.monotonic()
             storm.apache_signal(httpd, "graceful")
             for s in streams:
                 assert s.wait_closed(0.5 + 4.5), "a stream outlived the graceful restart"
                 assert s.p.ended and not s.p.bad, "the stream was cut, not ended"
             ended = time.monotonic() - t0
-            tbtest.poll(lambda: storm.children(parent) and not storm.children(parent) & old,
+            tbtest.poll(lambda: procfs.children(parent) and not procfs.children(parent) & old,
                         30, what="the old generation of children gone")
             assert httpd.pid() == parent
         finally:

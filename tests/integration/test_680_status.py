@@ -6,7 +6,6 @@ import re
 import threading
 import urllib.parse
 
-import pytest
 import requests
 
 import tbtest
@@ -55,16 +54,10 @@ def status(httpd) -> dict:
 
 class TestStatus:
 
-    @pytest.fixture(autouse=True, scope="class")
-    def _class_scope(self, env, httpd):
-        text = tbtest.sample_test_conf()
-        assert text is not None
-        conf = text + STATUS + BROKEN + MPM
-        TestStatus.board = tbtest.parse_board(text)
-        env.db_load()
-        httpd.reload(conf)          # the counters start at zero with the server
-        yield
-        env.db_load()
+    # the counters start at zero with the server
+    CONF = tbtest.sample_test_conf() + STATUS + BROKEN + MPM
+    BOARD = tbtest.sample_test_conf()
+    SAMPLE_DATA = ("setup", "teardown")
 
     def test_tb_680_01(self, httpd, db):
         # loads (from 4 connections at once), syncs, a conflict, a refused package and a

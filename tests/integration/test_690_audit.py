@@ -4,9 +4,7 @@ into those columns on insert and on update, never the client, and returns them i
 answer's rows."""
 
 import datetime
-import os
 
-import pytest
 import requests
 
 import tbtest
@@ -63,16 +61,17 @@ def near(iso: str, now: datetime.datetime) -> bool:
 
 class TestAudit:
 
-    @pytest.fixture(autouse=True, scope="class")
-    def _class_scope(self, env, httpd, db):
-        path = tbtest.write_htpasswd(httpd, USERS)
-        env.db_load()
+    SAMPLE_DATA = ("setup", "teardown")
+
+    @classmethod
+    def prepare_class(cls, httpd, db):
+        cls.CONF = conf(tbtest.write_htpasswd(httpd, USERS))
         db.execute("DROP TABLE IF EXISTS audit_tasks")
         db.execute(TABLE)
-        httpd.reload(conf(path))
-        yield
+
+    @classmethod
+    def cleanup_class(cls, db):
         db.execute("DROP TABLE IF EXISTS audit_tasks")
-        env.db_load()
 
     def sync(self, httpd, user, pkg, path="/audit/sync"):
         r = requests.post(httpd.url(path), json=pkg, timeout=10,

@@ -7,11 +7,9 @@ import os
 import threading
 import urllib.parse
 
-import pytest
 import requests
 
 import boards
-import tbtest
 
 CLIENTS = 8
 SYNCS = 100
@@ -122,11 +120,7 @@ class Client(threading.Thread):
 
 
 class TestConcurrentSyncs:
-
-    @pytest.fixture(autouse=True, scope="class")
-    def _class_scope(self, env, httpd):
-        TestConcurrentSyncs.httpd = httpd
-        yield
+    """Each test starts the server with its own configuration (run_clients)."""
 
     def run_clients(self, env, httpd, db, check_revision: bool):
         conf = boards.board_conf(extra=("" if check_revision

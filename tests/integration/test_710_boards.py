@@ -12,7 +12,6 @@ import os
 import urllib.parse
 
 import pytest
-import requests
 
 import sse
 import tbtest
@@ -53,6 +52,19 @@ SEED = [
     "INSERT INTO board_assignments (id, board_id, event, resource) VALUES "
     "(1001, 1, 101, 11), (2001, 2, 201, 21)",
 ]
+# the schema of many boards in the sample database (its tables, created if they are not there)
+BOARDS_SQL = os.path.join(tbtest.REPO, "sql", "boards.sql")
+
+
+def seed(db, access=None):
+    """Puts the boards back to SEED; with `access`, board_access holds exactly those
+    (board, user, access) rows."""
+    for sql in SEED:
+        db.execute(sql)
+    if access is not None:
+        db.execute("DELETE FROM board_access")
+        db.executemany("INSERT INTO board_access (board_id, user, access) VALUES (%s, %s, %s)",
+                       access)
 
 
 def boards_conf(with_access: bool = False) -> str:
@@ -83,16 +95,15 @@ def board_rows(db, board):
 
 class TestBoards:
 
-    @pytest.fixture(autouse=True, scope="class")
-    def _class_scope(self, env, httpd, db):
-        env.db_load(os.path.join(tbtest.REPO, "sql", "boards.sql"))
-        httpd.reload(boards_conf())
-        yield
+    CONF = boards_conf()
+
+    @classmethod
+    def prepare_class(cls, env):
+        env.db_load(BOARDS_SQL)
 
     @pytest.fixture(autouse=True)
     def _seed(self, db):
-        for sql in SEED:
-            db.execute(sql)
+        seed(db)
 
     def test_tb_710_01(self, httpd, db):
         # each board loads its own rows and revision, nothing of the other

@@ -15,7 +15,7 @@ import requests
 import sse
 import tbtest
 from tbtest import describe
-from test_710_boards import BOARD_TABLES, SEED, boards_conf
+from test_710_boards import BOARD_TABLES, BOARDS_SQL, boards_conf, seed
 
 USERS = {"alice": "wonderland", "bob": "builder", "carol": "singer"}
 ACCESS = [(1, "alice", "write"), (2, "alice", "read"), (1, "bob", "read")]   # carol: none
@@ -87,21 +87,16 @@ def check_json_error(r, status, kind):
 
 class TestAuthz:
 
-    @pytest.fixture(autouse=True, scope="class")
-    def _class_scope(self, env, httpd, db):
-        path = tbtest.write_htpasswd(httpd, USERS)
-        env.db_load(os.path.join(tbtest.REPO, "sql", "boards.sql"))
-        httpd.reload(conf(path))
-        yield
-        env.db_load()
+    SAMPLE_DATA = ("teardown",)
+
+    @classmethod
+    def prepare_class(cls, env, httpd):
+        cls.CONF = conf(tbtest.write_htpasswd(httpd, USERS))
+        env.db_load(BOARDS_SQL)
 
     @pytest.fixture(autouse=True)
     def _seed(self, db):
-        for sql in SEED:
-            db.execute(sql)
-        db.execute("DELETE FROM board_access")
-        db.executemany("INSERT INTO board_access (board_id, user, access) VALUES (%s, %s, %s)",
-                       ACCESS)
+        seed(db, ACCESS)
 
     def load(self, httpd, board, user, password=None):
         q = urllib.parse.urlencode({"data": json.dumps({"type": "load", "requestId": 1})})

@@ -15,15 +15,10 @@ header is seen exactly as httpd wrote it.
 import base64
 import http.client
 import json
-import os
-import subprocess
 from urllib.parse import quote
-
-import pytest
 
 import boards
 import tbtest
-from tbtest import MODULES_DIR
 
 ORIGIN = "http://app.example:5173"
 # written in the configuration with upper case and the default port: compared as browsers send it
@@ -108,11 +103,7 @@ class TestCors:
             + boards.board_conf("/m", extra=f"    TaskBoardAllowOrigin {ORIGIN}\n")
             + f"<Location /m/sync>\n    TaskBoardAllowOrigin {SECOND}\n</Location>\n"
             + boards.board_conf("/plain"))
-
-    @pytest.fixture(autouse=True, scope="class")
-    def _class_scope(self, env, httpd):
-        TestCors.board = tbtest.parse_board(tbtest.sample_test_conf())
-        httpd.reload(self.CONF)
+    BOARD = tbtest.sample_test_conf()
 
     def test_tb_740_01(self, httpd):
         # a preflight from a listed origin, for each handler: 204, that origin (never *), with
@@ -269,18 +260,13 @@ def auth_header(user, password):
 class TestCorsBasicAuth:
     """docs/configuration.md's configurations for a board behind Basic auth, and the one that fails."""
 
-    @pytest.fixture(autouse=True, scope="class")
-    def _class_scope(self, env, httpd):
-        htpasswd = os.path.join(httpd.root, "conf", "htpasswd")
-        subprocess.run(["htpasswd", "-bcB", htpasswd, "nora", USERS["nora"]], check=True,
-                       capture_output=True)
-        os.chmod(htpasswd, 0o644)
-        mods = "".join(f'LoadModule {m}_module "{MODULES_DIR}/mod_{m}.so"\n'
-                       for m in ("auth_basic", "authn_core", "authn_file", "authz_user"))
+    @classmethod
+    def prepare_class(cls, httpd):
+        htpasswd = tbtest.write_htpasswd(httpd, USERS)
         auth = (f'    AuthType Basic\n    AuthName "board"\n    AuthUserFile "{htpasswd}"\n'
                 f"    TaskBoardAllowOrigin {ORIGIN}\n")
-        TestCorsBasicAuth.conf = (
-            mods
+        cls.CONF = (
+            tbtest.auth_mods()
             # preflights exempted with LimitExcept
             + boards.board_conf("/la", extra=auth + "    <LimitExcept OPTIONS>\n"
                                 "        Require valid-user\n    </LimitExcept>\n")
@@ -290,7 +276,6 @@ class TestCorsBasicAuth:
             "        Require all granted\n    </If>\n</Location>\n"
             # not exempted: httpd answers the preflight before the module
             + boards.board_conf("/req", extra=auth + "    Require valid-user\n"))
-        httpd.reload(self.conf)
 
     def test_tb_740_10(self, httpd):
         # with either exemption, the preflight (no credentials) gets the module's 204, and one
@@ -339,14 +324,14 @@ class TestDnsRebinding:
 
     NAME = "board.intranet.example"
 
-    @pytest.fixture(autouse=True, scope="class")
-    def _class_scope(self, httpd):
+    @classmethod
+    def prepare_class(cls, httpd):
         addr = f"127.0.0.1:{httpd.port}"
-        httpd.reload(f"<VirtualHost {addr}>\n    ServerName catch-all.invalid\n"
-                     "    <Location />\n        Require all denied\n    </Location>\n"
-                     "</VirtualHost>\n"
-                     f"<VirtualHost {addr}>\n    ServerName {self.NAME}\n"
-                     + boards.board_conf("/api") + "</VirtualHost>\n")
+        cls.CONF = (f"<VirtualHost {addr}>\n    ServerName catch-all.invalid\n"
+                    "    <Location />\n        Require all denied\n    </Location>\n"
+                    "</VirtualHost>\n"
+                    f"<VirtualHost {addr}>\n    ServerName {cls.NAME}\n"
+                    + boards.board_conf("/api") + "</VirtualHost>\n")
 
     def test_tb_740_20(self, httpd, db):
         httpd.expect_log("AH01630")         # client denied by server configuration

@@ -132,10 +132,8 @@ def browser(env):
 
 def page_conf(extra: str = "") -> str:
     """The shipped sample board with the demo page: the configuration the demo serves."""
-    text = tbtest.sample_test_conf()
-    assert text is not None, "conf/taskboard.conf is missing"
     return (f'LoadModule dir_module "{MODULES_DIR}/mod_dir.so"\n'
-            "DirectoryIndex index.html\n" + text + extra)
+            "DirectoryIndex index.html\n" + tbtest.sample_test_conf() + extra)
 
 
 def install_page(httpd):
@@ -197,14 +195,8 @@ def page_problems(browser, page, allowed=()):
     return [p for p in problems if not any(re.search(a, p) for a in allowed)]
 
 
-class TestBoardPage:
-    CONF = page_conf()
-
-    @pytest.fixture(autouse=True, scope="class")
-    def _class_scope(self, env, httpd):
-        TestBoardPage.board = tbtest.parse_board(self.CONF)
-        install_page(httpd)
-        httpd.reload(self.CONF)
+class Pages:
+    """What the page tests share: the pages a test opens, closed at its end."""
 
     @pytest.fixture(autouse=True)
     def _pages(self, browser, db):
@@ -215,10 +207,25 @@ class TestBoardPage:
             for name in self.opened:
                 browser.call("closePage", page=name)
 
-    def open(self, browser, httpd, name, **kw):
-        answer = browser.call("open", page=name, url=httpd.url("/board/"), **kw)
+    def open_page(self, browser, name, url, **kw):
+        """Opens the page at url as `name`; returns the board it shows."""
+        answer = browser.call("open", page=name, url=url, **kw)
         self.opened.append(name)
         return answer["board"]
+
+
+class TestBoardPage(Pages):
+    CONF = page_conf()
+    # a card without a swimlane (NULL prio) among them: the page's row of its own for it
+    SAMPLE_DATA = ("setup", "teardown")
+    SAMPLE_EDGES = True
+
+    @classmethod
+    def prepare_class(cls, httpd):
+        install_page(httpd)
+
+    def open(self, browser, httpd, name, **kw):
+        return self.open_page(browser, name, httpd.url("/board/"), **kw)
 
     def test_tb_750_01(self, env, httpd, db, browser):
         # one user: load, move a card, add one with an assignee, rename it, delete another;
@@ -357,21 +364,15 @@ class TestBoardPage:
         assert page_problems(browser, "a", allowed=[r"409", r"ERR_FAILED", r"events"]) == []
 
 
-class TestCrossOrigin:
+class TestCrossOrigin(Pages):
     """The page from one origin, the API on another: TaskBoardAllowOrigin and credentials."""
 
-    @pytest.fixture(autouse=True, scope="class")
-    def _class_scope(self, env, httpd):
-        cls = TestCrossOrigin
+    @classmethod
+    def prepare_class(cls, httpd):
         cls.allowed_port, cls.other_port = tbtest.free_port(), tbtest.free_port()
-        htpasswd = os.path.join(httpd.root, "conf", "htpasswd")
-        subprocess.run(["htpasswd", "-bcB", htpasswd, USER, PASSWORD], check=True,
-                       capture_output=True)
-        os.chmod(htpasswd, 0o644)
-        mods = "".join(f'LoadModule {m}_module "{MODULES_DIR}/mod_{m}.so"\n'
-                       for m in ("auth_basic", "authn_core", "authn_file", "authz_user"))
-        cls.conf = page_conf(
-            mods + "<Location /api>\n"
+        htpasswd = tbtest.write_htpasswd(httpd, {USER: PASSWORD})
+        cls.CONF = page_conf(
+            tbtest.auth_mods() + "<Location /api>\n"
             '    AuthType Basic\n    AuthName "board"\n'
             f'    AuthUserFile "{htpasswd}"\n'
             # preflights carry no credentials: the module answers them (docs/configuration.md)
@@ -382,18 +383,8 @@ class TestCrossOrigin:
             + "".join(f"Listen 127.0.0.1:{p}\n<VirtualHost 127.0.0.1:{p}>\n"
                       f'    DocumentRoot "{httpd.root}/htdocs"\n</VirtualHost>\n'
                       for p in (cls.allowed_port, cls.other_port)))
-        cls.board = tbtest.parse_board(cls.conf)
         install_page(httpd)
-        httpd.reload(cls.conf)
         cls.api = httpd.url("/api")
-
-    @pytest.fixture(autouse=True)
-    def _pages(self, browser, db):
-        self.opened = []
-        with db.snapshot("tasks", "assignments", "resources"):
-            yield
-            for name in self.opened:
-                browser.call("closePage", page=name)
 
     def page_url(self, port):
         return f"http://127.0.0.1:{port}/board/?api={self.api}"
@@ -402,9 +393,7 @@ class TestCrossOrigin:
         return {"username": USER, "password": PASSWORD, "origin": self.api.rsplit("/", 1)[0]}
 
     def open(self, browser, name, port, **kw):
-        answer = browser.call("open", page=name, url=self.page_url(port), **kw)
-        self.opened.append(name)
-        return answer["board"]
+        return self.open_page(browser, name, self.page_url(port), **kw)
 
     def test_tb_750_10(self, httpd, db, browser):
         # the allowed origin's page loads, saves and follows the board live, with the user's

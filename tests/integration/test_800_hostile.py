@@ -51,7 +51,7 @@ REQTIMEOUT = """
 LoadModule reqtimeout_module /usr/lib/apache2/modules/mod_reqtimeout.so
 RequestReadTimeout header=5 body=2,MinRate=100
 """
-CONF = (tbtest.sample_test_conf() or "") + REQTIMEOUT
+CONF = tbtest.sample_test_conf() + REQTIMEOUT
 
 
 def retry_tables(conf: str) -> tuple:
@@ -845,20 +845,18 @@ def applied_package(row: Row):
 class TestHostile:
     """conf/taskboard.conf (with TaskBoardRetryTables) and mod_reqtimeout; the sample data."""
 
-    @pytest.fixture(autouse=True, scope="class")
-    def _class_scope(self, env, httpd):
-        assert tbtest.sample_test_conf() is not None, "conf/taskboard.conf is missing"
+    CONF = CONF
+    CACHE_OFF = True
+    SAMPLE_DATA = ("test", "teardown")
+    # refused requests must not write the retry records either
+    tables = tbtest.SAMPLE_TABLES + RETRY_TABLES
+
+    @classmethod
+    def prepare_class(cls):
         assert len(RETRY_TABLES) == 2, "the sample configuration has no TaskBoardRetryTables"
-        TestHostile.board = tbtest.parse_board(CONF)
-        # refused requests must not write the retry records either
-        TestHostile.tables = tbtest.SAMPLE_TABLES + RETRY_TABLES
-        httpd.reload(CONF + tbtest.CACHE_OFF_CONF)
-        yield
-        env.db_load()
 
     @pytest.mark.parametrize("row", [pytest.param(r, id=r.id, marks=r.marks) for r in ROWS])
-    def test_tb_800_01(self, env, httpd, db, row):
-        env.db_load()
+    def test_tb_800_01(self, httpd, db, row):
         if row.setup:
             row.setup(db)
         httpd.expect_log(*row.log)

@@ -14,8 +14,6 @@ import json
 import socket
 import time
 
-import pytest
-
 import boards
 import storm
 import tbtest
@@ -71,11 +69,14 @@ def body_of(raw: bytes) -> dict:
 
 class TestSlowClients:
 
-    @pytest.fixture(autouse=True, scope="class")
-    def _class_scope(self, env, httpd, db):
+    sample = tbtest.parse_board(boards.board_conf("/api"))
+
+    @classmethod
+    def prepare_class(cls, db):
         make_big_board(db)
-        TestSlowClients.sample = tbtest.parse_board(boards.board_conf("/api"))
-        yield
+
+    @classmethod
+    def cleanup_class(cls, db):
         for t in TABLES:
             db.execute(f"DROP TABLE IF EXISTS big_{t}")
 
@@ -151,13 +152,10 @@ class TestLoanStatements:
     FIELDS = {"name": "n", "description": "d", "prio": "low", "weight": 3,
               "deadline": "2024-01-02", "eventColor": "red", "readOnly": False, "meta": {"k": 1}}
 
-    @pytest.fixture(autouse=True, scope="class")
-    def _class_scope(self, env, httpd):
-        httpd.reload(tbtest.sample_test_conf() + tbtest.CACHE_OFF_CONF
-                     + "ServerLimit 1\nMaxRequestWorkers 16\nDBDMin 0\nDBDKeep 1\nDBDMax 1\n"
-                     + "SendBufferSize 16384\n")
-        yield
-        env.db_load()
+    CONF = (tbtest.sample_test_conf() + tbtest.CACHE_OFF_CONF
+            + "ServerLimit 1\nMaxRequestWorkers 16\nDBDMin 0\nDBDKeep 1\nDBDMax 1\n"
+            + "SendBufferSize 16384\n")
+    SAMPLE_DATA = ("teardown",)
 
     def test_tb_810_04(self, env, httpd, db):
         subsets = [c for n in (1, 2, 3) for c in itertools.combinations(sorted(self.FIELDS), n)]

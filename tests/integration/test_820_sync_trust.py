@@ -11,16 +11,16 @@
 """
 
 import json
-import os
 
 import pytest
 import requests
 
 import boards
+import procfs
 import tbtest
 from tbtest import (Unchanged, check_sync, check_sync_error, check_sync_result,
                     describe, sync_post)
-from test_710_boards import BOARD_TABLES, SEED, boards_conf
+from test_710_boards import BOARD_TABLES, BOARDS_SQL, boards_conf, seed
 
 USERS = {"alice": "wonderland", "bob": "builder", "carol": "singer"}
 
@@ -69,18 +69,10 @@ auth_mods = tbtest.auth_mods
 class TestStatements:
     """Point 3: the shipped configuration (journal, retry tables, record conflicts)."""
 
-    @pytest.fixture(autouse=True, scope="class")
-    def _class_scope(self, env, httpd):
-        text = tbtest.sample_test_conf() + tbtest.CACHE_OFF_CONF
-        TestStatements.board = tbtest.parse_board(text)
-        TestStatements.bound = statement_bound(text)
-        httpd.reload(text)
-        yield
-        env.db_load()
-
-    @pytest.fixture(autouse=True)
-    def _fresh(self, env):
-        env.db_load()
+    CONF = tbtest.sample_test_conf()
+    CACHE_OFF = True
+    SAMPLE_DATA = ("test", "teardown")
+    bound = statement_bound(CONF)
 
     def test_tb_820_01(self, httpd, db):
         # 300 updated records, each with its own set of fields: a bounded number of prepares
@@ -166,20 +158,14 @@ class TestStatements:
 class TestPhantomResend:
     """Point 4: the shipped configuration behind Basic authentication."""
 
-    @pytest.fixture(autouse=True, scope="class")
-    def _class_scope(self, env, httpd):
-        path = write_htpasswd(httpd)
-        text = (auth_mods() + tbtest.sample_test_conf() + tbtest.CACHE_OFF_CONF
-                + f'<Location /api>\n    AuthType Basic\n    AuthName "board"\n'
-                  f'    AuthUserFile "{path}"\n    Require valid-user\n</Location>\n')
-        TestPhantomResend.board = tbtest.parse_board(text)
-        httpd.reload(text)
-        yield
-        env.db_load()
+    SAMPLE_DATA = ("test", "teardown")
 
-    @pytest.fixture(autouse=True)
-    def _fresh(self, env):
-        env.db_load()
+    @classmethod
+    def prepare_class(cls, httpd):
+        path = write_htpasswd(httpd)
+        cls.CONF = (auth_mods() + tbtest.sample_test_conf() + tbtest.CACHE_OFF_CONF
+                    + f'<Location /api>\n    AuthType Basic\n    AuthName "board"\n'
+                      f'    AuthUserFile "{path}"\n    Require valid-user\n</Location>\n')
 
     def sync(self, httpd, user, pkg):
         return requests.post(httpd.url("/api/sync"), data=json.dumps(pkg).encode(),
@@ -258,22 +244,18 @@ class TestPhantomResend:
 class TestAuthorizeFirst:
     """Point 8: the boards of conf/taskboard-boards.conf with board_access, as test_720."""
 
-    @pytest.fixture(autouse=True, scope="class")
-    def _class_scope(self, env, httpd, db):
+    SAMPLE_DATA = ("teardown",)
+
+    @classmethod
+    def prepare_class(cls, env, httpd):
         path = write_htpasswd(httpd)
-        env.db_load(os.path.join(tbtest.REPO, "sql", "boards.sql"))
-        text = boards_conf(with_access=True).replace("/etc/apache2/taskboard.htpasswd", path)
-        httpd.reload(auth_mods() + text)
-        yield
-        env.db_load()
+        env.db_load(BOARDS_SQL)
+        cls.CONF = auth_mods() + boards_conf(with_access=True).replace(
+            "/etc/apache2/taskboard.htpasswd", path)
 
     @pytest.fixture(autouse=True)
     def _seed(self, db):
-        for sql in SEED:
-            db.execute(sql)
-        db.execute("DELETE FROM board_access")
-        db.executemany("INSERT INTO board_access (board_id, user, access) VALUES (%s, %s, %s)",
-                       [(1, "alice", "write"), (1, "bob", "read")])
+        seed(db, [(1, "alice", "write"), (1, "bob", "read")])
 
     def sync(self, httpd, user, data):
         return requests.post(httpd.url("/boards/1/sync"), data=data, auth=(user, USERS[user]),
@@ -298,25 +280,14 @@ class TestAuthorizeFirst:
         assert r.status_code == 422 and r.json()["errors"], describe(r)
 
 
-def proc_cpu_ticks(pid: int) -> int:
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return int(fields[11]) + int(fields[12])    # utime, stime
-
-
 def httpd_cpu(httpd) -> int:
     """CPU ticks used so far by the httpd parent and its children."""
     parent = httpd.pid()
-    total = proc_cpu_ticks(parent)
-    for name in os.listdir("/proc"):
-        if not name.isdigit():
-            continue
+    total = procfs.cpu_ticks(parent)
+    for pid in procfs.children(parent):
         try:
-            with open(f"/proc/{name}/stat") as f:
-                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
-            if ppid == parent:
-                total += proc_cpu_ticks(int(name))
-        except (OSError, ValueError, IndexError):
+            total += procfs.cpu_ticks(pid)
+        except OSError:
             pass
     return total
 
@@ -324,13 +295,9 @@ def httpd_cpu(httpd) -> int:
 class TestChainedAdds:
     """Point 8: parents-first ordering of 5,000 chained adds (the full board, no journal)."""
 
-    @pytest.fixture(autouse=True, scope="class")
-    def _class_scope(self, env, httpd):
-        text = boards.board_conf() + tbtest.CACHE_OFF_CONF
-        TestChainedAdds.board = tbtest.parse_board(text)
-        httpd.reload(text)
-        yield
-        env.db_load()
+    CONF = boards.board_conf()
+    CACHE_OFF = True
+    SAMPLE_DATA = ("teardown",)
 
     @staticmethod
     def package(rid, n, chained):
@@ -384,14 +351,9 @@ class TestChainedAdds:
 class TestRevisionRange:
     """Point 9: the shipped configuration (journal, record conflicts)."""
 
-    @pytest.fixture(autouse=True, scope="class")
-    def _class_scope(self, env, httpd):
-        text = tbtest.sample_test_conf() + tbtest.CACHE_OFF_CONF
-        TestRevisionRange.board = tbtest.parse_board(text)
-        httpd.reload(text)
-        env.db_load()
-        yield
-        env.db_load()
+    CONF = tbtest.sample_test_conf()
+    CACHE_OFF = True
+    SAMPLE_DATA = ("started", "teardown")
 
     def test_tb_820_08(self, httpd, db):
         # a negative revision is a 400, in a sync that changes something and in an empty one

@@ -16,7 +16,6 @@ import urllib.parse
 
 import pytest
 
-import tbtest
 from tbtest import check_error, describe, json_body, sync_post
 
 BUF = 1048576               # the driver's buffer per column: fldsz (1048575) + 1
@@ -211,14 +210,17 @@ def ok(resp, kind: str = "load") -> dict:
 class BigValues:
     """The tables, the locations, and fresh rows before each test."""
 
-    @pytest.fixture(autouse=True, scope="class")
-    def _class_scope(self, env, httpd, db):
+    CONF = CONF
+
+    @classmethod
+    def prepare_class(cls, db):
         for t in TABLES:
             db.execute(f"DROP TABLE IF EXISTS `{t}`")
         for sql in DDL:
             db.execute(sql)
-        httpd.reload(CONF)
-        yield
+
+    @classmethod
+    def cleanup_class(cls, db):
         for t in TABLES:
             db.execute(f"DROP TABLE IF EXISTS `{t}`")
 

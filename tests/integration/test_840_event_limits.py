@@ -16,13 +16,13 @@ that serves the streams.
 
 import base64
 import json
-import os
 import time
 import urllib.parse
 
 import pytest
 import requests
 
+import procfs
 import sse
 import storm
 import tbtest
@@ -129,12 +129,8 @@ class TestDefaultLimits:
     """No TaskBoardEventsMaxStreams: a process of 8 workers serves at most 4 streams, 2 per
     client address."""
 
-    @pytest.fixture(autouse=True, scope="class")
-    def _class_scope(self, env, httpd):
-        httpd.reload(BASE + MPM8)
-        env.db_load()
-        yield
-        env.db_load()
+    CONF = BASE + MPM8
+    SAMPLE_DATA = ("started", "teardown")
 
     def test_tb_840_01(self, httpd, db):
         # 12 streams from 6 addresses (2 each) against a process of 8 workers: 4 are served,
@@ -188,15 +184,13 @@ class TestConfiguredLimits:
     CONF = (BASE + MPM8 + "TaskBoardEventsMaxStreams 3 2\n"
             + "<Location /api/short>\n    SetHandler taskboard-events\n"
             + "    TaskBoardEventsLifetime 1\n</Location>\n")
+    SAMPLE_DATA = ("started", "teardown")
 
-    @pytest.fixture(autouse=True, scope="class")
-    def _class_scope(self, env, httpd):
-        httpd.reload(self.CONF)
-        env.db_load()
-        yield
+    @classmethod
+    def cleanup_class(cls, httpd):
+        # a test that failed while it had the server stopped leaves none
         if httpd.pid() is None:
             httpd.start()
-        env.db_load()
 
     def test_tb_840_10(self, httpd, db):
         # the process limit (3) and the client limit (2); a stream whose client went away frees
@@ -249,7 +243,7 @@ class TestConfiguredLimits:
         # a graceful restart ends the streams; the new generation serves up to the limit again
         # and refuses the excess (the counts start afresh with the process)
         parent = httpd.pid()
-        old = storm.children(parent)
+        old = procfs.children(parent)
         streams = [sse.SseStream(httpd, source=f"127.0.0.{51 + i}") for i in range(3)]
         try:
             for s in streams:
@@ -260,7 +254,7 @@ class TestConfiguredLimits:
                 assert s.p.ended
         finally:
             close_all(streams)
-        tbtest.poll(lambda: storm.children(parent) and not storm.children(parent) & old,
+        tbtest.poll(lambda: procfs.children(parent) and not procfs.children(parent) & old,
                     30, what="the old generation of children gone")
         streams = [sse.SseStream(httpd, source=f"127.0.0.{51 + i}") for i in range(3)]
         try:
@@ -285,16 +279,14 @@ def basic(user: str) -> dict:
 class TestPerUser:
     """Behind Basic auth the client is the user, not the address: TaskBoardEventsMaxStreams 6 2."""
 
-    @pytest.fixture(autouse=True, scope="class")
-    def _class_scope(self, env, httpd):
+    SAMPLE_DATA = ("started", "teardown")
+
+    @classmethod
+    def prepare_class(cls, httpd):
         path = tbtest.write_htpasswd(httpd, USERS, "htpasswd840")
-        mods = tbtest.auth_mods()
-        httpd.reload(mods + BASE + MPM8 + "TaskBoardEventsMaxStreams 6 2\n"
-                     + "<Location /api/events>\n    AuthType Basic\n    AuthName board\n"
-                     + f'    AuthUserFile "{path}"\n    Require valid-user\n</Location>\n')
-        env.db_load()
-        yield
-        env.db_load()
+        cls.CONF = (tbtest.auth_mods() + BASE + MPM8 + "TaskBoardEventsMaxStreams 6 2\n"
+                    + "<Location /api/events>\n    AuthType Basic\n    AuthName board\n"
+                    + f'    AuthUserFile "{path}"\n    Require valid-user\n</Location>\n')
 
     def test_tb_840_20(self, httpd, db):
         # alice's third stream is refused from any address; bob, from alice's address, is served
@@ -317,9 +309,10 @@ class TestPerUser:
 class TestLimitConfig:
     """TaskBoardEventsMaxStreams is checked when the configuration is read."""
 
-    @pytest.fixture(autouse=True, scope="class")
-    def _class_scope(self, env):
-        TestLimitConfig.cfg = env.new_httpd("cfgtest840")
+    @classmethod
+    def prepare_class(cls, env):
+        # a ServerRoot of its own, never started: only `apache2 -t` runs on it
+        cls.cfg = env.new_httpd("cfgtest840")
 
     @pytest.mark.parametrize("case", [
         # (directive lines, accepted, what the error names)
@@ -416,23 +409,24 @@ def scoped_sync(httpd, board: str, name: str) -> int:
 
 
 def rss_kib(pid: int) -> int:
-    with open(f"/proc/{pid}/status") as f:
-        for ln in f:
-            if ln.startswith("VmRSS:"):
-                return int(ln.split()[1])
-    raise AssertionError(f"no VmRSS for {pid}")
+    kib = procfs.vm_kib(pid, "VmRSS")
+    assert kib, f"no VmRSS for {pid}"
+    return kib
 
 
 class TestFeedsPerBoard:
     """A string TaskBoardScope over a case-insensitive column: /sb/events?board=team, TEAM,
     "team  " ... are one board in the database, and one feed in the process."""
 
-    @pytest.fixture(autouse=True, scope="class")
-    def _class_scope(self, env, httpd, db):
+    CONF = BASE + SCOPED_CONF + MPM64
+
+    @classmethod
+    def prepare_class(cls, db):
         for sql in SCOPED_SCHEMA:
             db.execute(sql)
-        httpd.reload(BASE + SCOPED_CONF + MPM64)
-        yield
+
+    @classmethod
+    def cleanup_class(cls, httpd, db):
         httpd.stop()                # (its poller would read the tables dropped here)
         for t in SCOPED_TABLES:
             db.execute(f"DROP TABLE IF EXISTS `{t}`")
@@ -480,7 +474,7 @@ class TestFeedsPerBoard:
         # uses are freed after 10 polls
         wait_streams(httpd, 0)      # (the streams of the test before gone, and their feeds)
         tbtest.poll(lambda: status(httpd)["eventFeeds"] == 0, 15, what="no feed left")
-        child = next(iter(storm.children(httpd.pid())))
+        child = next(iter(procfs.children(httpd.pid())))
         batches = [SPELLINGS[i:i + 50] for i in range(0, len(SPELLINGS), 50)]
         sizes = []
         for k, batch in enumerate(batches):
@@ -495,7 +489,7 @@ class TestFeedsPerBoard:
                 close_all(streams)
             wait_streams(httpd, 0)
             sizes.append(rss_kib(child))
-        assert storm.children(httpd.pid()) == {child}, "the child was replaced"
+        assert procfs.children(httpd.pid()) == {child}, "the child was replaced"
         grown = sizes[-1] - sizes[0]
         print(f"\n[840 spellings] {len(SPELLINGS)} spellings, VmRSS of the child by batch (KiB): "
               f"{sizes}; grown {grown} KiB after the first batch")
@@ -528,15 +522,17 @@ SAMPLE_STORES = list(tbtest.parse_board(SAMPLE).stores)
 
 class TestResumedTables:
 
-    @pytest.fixture(autouse=True, scope="class")
-    def _class_scope(self, env, httpd, db):
+    CONF = BASE + SUBTASKS_CONF
+    SAMPLE_DATA = ("started", "teardown")
+
+    @classmethod
+    def prepare_class(cls, db):
         db.execute(SUBTASKS_SCHEMA)
-        httpd.reload(BASE + SUBTASKS_CONF)
-        env.db_load()
-        yield
+
+    @classmethod
+    def cleanup_class(cls, httpd, db):
         httpd.stop()
         db.execute("DROP TABLE IF EXISTS `subtasks`")
-        env.db_load()
 
     def test_tb_840_50(self, env, httpd, db):
         # one sync changes `tasks` and `subtasks`; the journal lists subtasks first (its key

@@ -19,10 +19,10 @@ import time
 import urllib.parse
 
 import pymysql
-import pytest
 import requests
 
 import boards
+import procfs
 import storm
 import tbtest
 from storm import OUTAGE_LOG, RETRY_TABLES, scaled
@@ -60,20 +60,15 @@ class KillStorm:
       between a connect and its first ping (tests/asan.supp has the details)."""
 
     TAG = "k"
+    SAMPLE_DATA = ("started", "teardown")
 
-    def conf(self, env) -> str:
+    @classmethod
+    def conf(cls, env) -> str:
         return boards.board_conf(extra="    TaskBoardConflictPolicy off\n" + RETRY_TABLES) + MPM
 
-    @pytest.fixture(autouse=True, scope="class")
-    def _class_scope(self, env, httpd):
-        conf = self.conf(env)
-        type(self).board = tbtest.parse_board(conf)
-        httpd.reload(conf)
-        env.db_load()
-        yield
-        if not env.db_running():
-            env.db_start()
-        env.db_load()
+    @classmethod
+    def prepare_class(cls, env):
+        cls.CONF = cls.conf(env)
 
     def kill_storm(self, env, httpd, db, name: str):
         """Kill -9 in the middle of the storm, then start MariaDB again (5 x TB_STORM_SCALE
@@ -181,14 +176,7 @@ class TestConnectionsKilledDuringStorm:
     resends applied once."""
 
     CONF = boards.board_conf(extra="    TaskBoardConflictPolicy off\n" + RETRY_TABLES) + MPM
-
-    @pytest.fixture(autouse=True, scope="class")
-    def _class_scope(self, env, httpd):
-        TestConnectionsKilledDuringStorm.board = tbtest.parse_board(self.CONF)
-        httpd.reload(self.CONF)
-        env.db_load()
-        yield
-        env.db_load()
+    SAMPLE_DATA = ("started", "teardown")
 
     def test_tb_900_07(self, env, httpd, db):
         httpd.expect_log(*OUTAGE_LOG)
@@ -308,16 +296,13 @@ class TestGracefulRestarts:
     under the revision check (clients reload and save again on 409)."""
 
     CONF = boards.board_conf(extra=RETRY_TABLES) + MPM
+    SAMPLE_DATA = ("started", "teardown")
 
-    @pytest.fixture(autouse=True, scope="class")
-    def _class_scope(self, env, httpd):
-        TestGracefulRestarts.board = tbtest.parse_board(self.CONF)
-        httpd.reload(self.CONF)
-        env.db_load()
-        yield
+    @classmethod
+    def cleanup_class(cls, httpd):
+        # a test that failed while it had the server stopped leaves none
         if httpd.pid() is None:
             httpd.start()
-        env.db_load()
 
     def test_tb_900_02(self, env, httpd, db):
         # No acknowledged change is lost; the only errors are refused connections (while the
@@ -335,13 +320,13 @@ class TestGracefulRestarts:
                 s.set_phase("steady")
                 s.wait_acked(scaled(30), 60, "before the graceful restart")
                 s.set_phase("graceful")
-                old = storm.children(parent)
+                old = procfs.children(parent)
                 t0 = time.monotonic()
                 storm.apache_signal(httpd, "graceful")
-                tbtest.poll(lambda: (storm.children(parent)
-                                     and not storm.children(parent) & old), 30,
+                tbtest.poll(lambda: (procfs.children(parent)
+                                     and not procfs.children(parent) & old), 30,
                             what="the old generation of children gone")
-                generations.append({"old": len(old), "new": len(storm.children(parent)),
+                generations.append({"old": len(old), "new": len(procfs.children(parent)),
                                     "replaced_s": round(time.monotonic() - t0, 2)})
                 s.wait_acked(scaled(30), 60, "after the graceful restart")
                 assert httpd.pid() == parent
@@ -414,24 +399,25 @@ class TestClientsGoAway:
     CONF = (boards.board_conf("/api", extra=RETRY_TABLES)
             + boards.board_conf("/dl", table_prefix="dl_") + POOL)
 
-    @pytest.fixture(autouse=True, scope="class")
-    def _class_scope(self, env, httpd, db):
-        env.db_load()
+    BOARD = boards.board_conf("/api")
+    big = tbtest.parse_board(boards.board_conf("/dl", table_prefix="dl_"))
+    SAMPLE_DATA = ("setup", "teardown")
+
+    @classmethod
+    def prepare_class(cls, db):
         storm.make_big_board(db, "dl_", N_BIG)
         assert db.count("dl_tasks") == N_BIG and db.count("dl_assignments") == 2 * N_BIG
-        TestClientsGoAway.board = tbtest.parse_board(boards.board_conf("/api"))
-        TestClientsGoAway.big = tbtest.parse_board(boards.board_conf("/dl", table_prefix="dl_"))
-        httpd.reload(self.CONF)
-        yield
+
+    @classmethod
+    def cleanup_class(cls, db):
         storm.drop_big_board(db, "dl_")
-        env.db_load()
 
     def settle(self, env, httpd, timeout: float = 30) -> dict:
         """Polls until no transaction is open, no board connection is busy, and the board
         user holds exactly one connection per httpd process (DBDKeep).  Each round first sends
         a few small loads: they give connections back, which is when the pool closes the
         expired ones."""
-        procs = storm.children(httpd.pid())
+        procs = procfs.children(httpd.pid())
         assert len(procs) == 2, procs
         state = {}
 
@@ -452,7 +438,7 @@ class TestClientsGoAway:
         except TimeoutError:
             raise AssertionError(f"connections, transactions or queries left behind: {state}")
         state["settled_s"] = round(time.monotonic() - t0, 2)
-        assert storm.children(httpd.pid()) == procs, "httpd processes were replaced"
+        assert procfs.children(httpd.pid()) == procs, "httpd processes were replaced"
         return state
 
     def answers_normally(self, env, httpd, db):
@@ -590,7 +576,8 @@ class TestDbKilledDuringStormReconnecting(KillStorm):
 
     TAG = "kr"
 
-    def conf(self, env) -> str:
+    @classmethod
+    def conf(cls, env) -> str:
         # test.conf comes after the base DBDParams, so this line replaces it
         return super().conf(env) + (
             f'DBDParams "host=127.0.0.1 port={env.db_port} user={tbtest.DB_USER} '

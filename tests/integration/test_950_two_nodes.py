@@ -12,8 +12,6 @@ revision no lower, whichever node served either of them.  Once with TaskBoardCon
 
 import json
 
-import pytest
-
 import boards
 import storm
 import tbtest
@@ -32,14 +30,9 @@ MaxRequestWorkers 24
 """
 
 
-@pytest.fixture(scope="module")
-def node2(env):
-    h = env.new_httpd("node950")
-    yield h
-    h.stop()
-
-
 class TestTwoNodes:
+    # each test starts both nodes with its own configuration and loads the sample data
+    SAMPLE_DATA = ("teardown",)
 
     def run_storm(self, env, httpd, node2, db, tag: str, policy: str, extra: str = "") -> dict:
         conf = boards.board_conf(extra=f"    TaskBoardConflictPolicy {policy}\n" + extra) + MPM
@@ -75,8 +68,3 @@ class TestTwoNodes:
         # no revision check: last write wins, every sync applies at once (no retry records)
         result = self.run_storm(env, httpd, node2, db, "o", "off")
         assert result["conflicts_409"] == 0
-
-    @pytest.fixture(autouse=True, scope="class")
-    def _restore(self, env):
-        yield
-        env.db_load()

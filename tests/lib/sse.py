@@ -1,15 +1,19 @@
-"""A Server-Sent Events client on raw sockets, for test_670_events.
+"""A Server-Sent Events client on raw sockets, for the integration tests (test_670_events,
+test_840_event_limits) and the benchmark's subscribers (tests/bench/live_clients.py).
 
 `requests` cannot read a stream with a deadline per event, nor hold hundreds of them open
 cheaply, so this module speaks HTTP/1.1 itself: it sends one GET, reads the response head, takes
 the body apart (chunked or not) and splits it into SSE blocks, each block being the lines up to a
 blank line, exactly as the server sent them (a comment-only block is a heartbeat).
 
+- `SseParser`: the response of one stream, fed with what the socket gives, taken apart.
 - `SseStream(httpd, ...)`: one blocking stream, read block by block with a deadline.
 - `SseFanout(httpd, n, ...)`: n streams read by one selector thread, for many subscribers.
+- `readable(sel, timeout)`: what a selector's sockets have for reading, for such a thread.
 
 Every block keeps the time it arrived (time.monotonic()), so a test can tell when the server
-sent a heartbeat or closed the stream.
+sent a heartbeat or closed the stream.  `httpd` is a tests/integration tbtest.Httpd (its port,
+and the test's name for the X-TB-Test header).
 """
 
 import os
@@ -59,6 +63,8 @@ class Block:
         return self.data is not None
 
     def json(self):
+        """The data as JSON, read as the integration tests read every answer (tbtest.jloads:
+        a key twice is an error)."""
         import tbtest
         return tbtest.jloads(self.data)
 
@@ -70,9 +76,12 @@ class Block:
 
 
 class SseParser:
-    """Incremental: HTTP response head, then the body (chunked or up to EOF), then SSE blocks."""
+    """Incremental: HTTP response head, then the body (chunked or up to EOF), then SSE blocks.
+    keep_body=False: body_text stays empty, for a client that holds a stream for long and only
+    wants its blocks."""
 
-    def __init__(self):
+    def __init__(self, keep_body: bool = True):
+        self.keep_body = keep_body
         self.raw = b""
         self.head_done = False
         self.status: Optional[int] = None
@@ -147,14 +156,16 @@ class SseParser:
                 self._chunk_left = size
 
     def _body(self, data: bytes, now: float):
-        self.body_text += data
+        if self.keep_body:
+            self.body_text += data
         self.body += data
-        while True:
-            nl = self.body.find(b"\n")
-            if nl < 0:
-                return
-            line = self.body[:nl].decode("utf-8")
-            self.body = self.body[nl + 1:]
+        nl = self.body.rfind(b"\n")
+        if nl < 0:
+            return
+        # every complete line at once (a character's bytes never hold a newline)
+        lines = self.body[:nl].decode("utf-8").split("\n")
+        self.body = self.body[nl + 1:]
+        for line in lines:
             if line.endswith("\r"):
                 line = line[:-1]
             if line == "":
@@ -174,10 +185,13 @@ class SseParser:
         return self.ended or self.eof
 
 
-def request_bytes(httpd, path: str, method: str = "GET", last_event_id=None,
+def request_bytes(port: int, path: str, method: str = "GET", last_event_id=None,
                   headers: Optional[dict] = None, test: Optional[str] = None) -> bytes:
-    h = {"Host": f"127.0.0.1:{httpd.port}", "Accept": "text/event-stream",
-         "Cache-Control": "no-cache", "X-TB-Test": test or httpd.env.current_test or "-"}
+    """The request of a subscriber; X-TB-Test (the test's name in the access log) when `test`
+    is given."""
+    h = {"Host": f"127.0.0.1:{port}", "Accept": "text/event-stream", "Cache-Control": "no-cache"}
+    if test is not None:
+        h["X-TB-Test"] = test
     if last_event_id is not None:
         h["Last-Event-ID"] = str(last_event_id)
     h.update(headers or {})
@@ -201,8 +215,9 @@ class SseStream:
         # per client address
         self.sock = socket.create_connection(("127.0.0.1", httpd.port), timeout=10,
                                              source_address=(source, 0) if source else None)
-        self.sock.sendall(request_bytes(httpd, path, last_event_id=last_event_id,
-                                        headers=headers, test=tag))
+        self.sock.sendall(request_bytes(httpd.port, path, last_event_id=last_event_id,
+                                        headers=headers,
+                                        test=tag or httpd.env.current_test or "-"))
         deadline = time.monotonic() + head_timeout
         while not self.p.head_done:
             if not self._recv(deadline):
@@ -323,6 +338,19 @@ def event_ids(blocks: List[Block]) -> List[int]:
     return [int(b.id) for b in blocks if b.is_event and b.event is None]
 
 
+def readable(sel: selectors.BaseSelector, timeout: float, size: int = 262144):
+    """(key, bytes) for each of the selector's non-blocking sockets that has something to read
+    within `timeout`; b"" when the peer closed or reset the connection."""
+    for key, _ in sel.select(timeout=timeout):
+        try:
+            data = key.fileobj.recv(size)
+        except BlockingIOError:
+            continue
+        except ConnectionResetError:
+            data = b""
+        yield key, data
+
+
 class SseFanout:
     """n subscribers on one server, all read by one selector thread; `clients[i]` is the parser
     of the i-th stream (its `.blocks` grow while the thread runs)."""
@@ -335,7 +363,7 @@ class SseFanout:
         self.stop = threading.Event()
         self.bytes = 0
         self.error: Optional[BaseException] = None
-        req = request_bytes(httpd, path)
+        req = request_bytes(httpd.port, path, test=httpd.env.current_test or "-")
         self.t_open = time.monotonic()
         for i in range(n):
             s = socket.create_connection(("127.0.0.1", httpd.port), timeout=10)
@@ -351,14 +379,8 @@ class SseFanout:
     def _run(self):
         try:
             while not self.stop.is_set():
-                for key, _ in self.sel.select(timeout=0.2):
+                for key, data in readable(self.sel, 0.2):
                     p: SseParser = key.data
-                    try:
-                        data = key.fileobj.recv(262144)
-                    except BlockingIOError:
-                        continue
-                    except ConnectionResetError:
-                        data = b""
                     self.bytes += len(data)
                     p.feed(data, time.monotonic())
                     if p.eof:
