@@ -143,15 +143,9 @@ class TestStatusSections:
     """A row per handler location: the section whose SetHandler routed the request, whatever
     section came last in the merge."""
 
-    @pytest.fixture(autouse=True, scope="class")
-    def _class_scope(self, env, httpd):
-        text = tbtest.sample_test_conf()
-        assert text is not None
-        TestStatusSections.board = tbtest.parse_board(text)
-        env.db_load()
-        httpd.reload(text + STATUS + LATE_API)
-        yield
-        env.db_load()
+    CONF = tbtest.sample_test_conf() + STATUS + LATE_API
+    BOARD = tbtest.sample_test_conf()
+    SAMPLE_DATA = ("setup", "teardown")
 
     def test_tb_680_10(self, httpd, db):
         for rid in (1, 2):
