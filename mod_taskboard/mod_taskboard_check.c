@@ -24,6 +24,7 @@
 #include <ap_mpm.h>
 
 #include "mod_taskboard_private.h"
+#include "tb_sql.h"
 
 /************ the stores declared anywhere, for check_config **************/
 
@@ -281,21 +282,6 @@ typedef struct {
     server_rec *s;
 } check_ctx_t;
 
-/* The %s placeholders of a TaskBoardAuthzQuery (%% is a percent sign). */
-static int authz_placeholders(const char *query)
-{
-    const char *p;
-    int n = 0;
-
-    for (p = strchr(query, '%'); p; p = strchr(p + 2, '%')) {
-        n += p[1] == 's';
-        if (!p[1]) {
-            break;
-        }
-    }
-    return n;
-}
-
 /* Which TaskBoardAuthzQuery applies to a handler's location: how many of
  * those that surely apply ask for the board, and how many do not. */
 typedef struct {
@@ -308,10 +294,12 @@ static int note_authz(const ap_directive_t *node, void *baton)
 {
     authz_seen_t *seen = baton;
     scope_t other;
+    char other_conv;
 
     scope_of(seen->pool, node, &other);
     if (scope_covers(&other, seen->scope) == 1) {
-        if (node->args && authz_placeholders(node->args) == 2) {
+        if (node->args
+            && tb_sql_count_placeholders(node->args, &other_conv) == 2) {
             seen->with_board++;
         }
         else {

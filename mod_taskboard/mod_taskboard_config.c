@@ -784,22 +784,18 @@ static const char *cmd_authz_query(cmd_parms *cmd, void *mconfig,
                                    const char *query)
 {
     tb_dir_conf_t *conf = mconfig;
-    const char *err = not_in_store(cmd, conf), *p;
-    int nargs = 0;
+    const char *err = not_in_store(cmd, conf);
+    char other;
+    int nargs;
 
     if (err) {
         return err;
     }
-    for (p = strchr(query, '%'); p; p = strchr(p + 2, '%')) {
-        if (p[1] == '%') {
-            continue;           /* a percent sign, as in LIKE 'a%%' */
-        }
-        if (p[1] != 's') {
-            return apr_psprintf(cmd->pool, "%s: only %%s placeholders (the "
-                                "user, then the board) are allowed, not "
-                                "'%%%c'", cmd->cmd->name, p[1] ? p[1] : ' ');
-        }
-        nargs++;
+    nargs = tb_sql_count_placeholders(query, &other);
+    if (nargs < 0) {
+        return apr_psprintf(cmd->pool, "%s: only %%s placeholders (the "
+                            "user, then the board) are allowed, not '%%%c'",
+                            cmd->cmd->name, other);
     }
     if (nargs < 1 || nargs > 2) {
         return apr_psprintf(cmd->pool, "%s: the query needs %%s for the user "

@@ -74,7 +74,6 @@
  * the state changed, for an MPM that does not run the hook or an httpd
  * without it (before 2.4.49), where the delay is all there is. */
 #if AP_MODULE_MAGIC_AT_LEAST(20120211, 110)
-#define TB_EVENTS_HAVE_STOPPING_HOOK 1
 #define TB_EVENTS_STOP_DELAY apr_time_from_sec(2)
 #else
 #define TB_EVENTS_STOP_DELAY apr_time_from_msec(200)
@@ -129,7 +128,7 @@ static struct {
     apr_interval_time_t interval;
     int stop;
     int child_stopping;         /* under mutex: the child_stopping hook
-                                   ran (TB_EVENTS_HAVE_STOPPING_HOOK) */
+                                   ran (httpd 2.4.49 and later) */
     int streams;                /* open streams, under mutex */
     int max_streams;            /* per process */
     int max_client;             /* per client */

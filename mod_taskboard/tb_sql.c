@@ -3,6 +3,7 @@
  * Licensed under the Apache License, Version 2.0.
  */
 
+#include <string.h>
 #include <strings.h>
 
 #include <apr_strings.h>
@@ -328,4 +329,22 @@ const char *tb_sql_events_poll(apr_pool_t *pool, const tb_revision_t *rev,
                         quote_id(pool, journal->table),
                         and_scope(pool, journal->scope),
                         TB_JOURNAL_MAX_READ);
+}
+
+int tb_sql_count_placeholders(const char *query, char *other)
+{
+    const char *p;
+    int n = 0;
+
+    for (p = strchr(query, '%'); p; p = strchr(p + 2, '%')) {
+        if (p[1] == '%') {
+            continue;           /* a percent sign, as in LIKE 'a%%' */
+        }
+        if (p[1] != 's') {
+            *other = p[1] ? p[1] : ' ';
+            return -1;
+        }
+        n++;
+    }
+    return n;
 }

@@ -2,8 +2,8 @@
 # tbctl.sh: starts and stops the private MariaDB and httpd of mod_taskboard.
 #
 # The one piece of server control that `make demo/start/stop`, the integration tests and the
-# benchmarks share, so that all of them start the servers the same way (see /work/shared
-# PLATFORM.md for why each flag is there).  Everything runs as root on loopback ports; processes are
+# benchmarks share, so that all of them start the servers the same way (each flag's reason is
+# given where it is set).  Everything runs as root on loopback ports; processes are
 # only ever stopped through their own pid files.
 #
 # Usage: tests/tbctl.sh COMMAND [ARGS]

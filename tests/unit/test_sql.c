@@ -92,6 +92,19 @@ static void labels(void)
                  tb_sql_label(p, "x", "SELECT 2")) != 0);
 }
 
+/* An administrator's query: %s are counted, %% is a percent sign, any
+ * other conversion is refused by name. */
+static void placeholders(void)
+{
+    char other = 0;
+
+    CHECK(tb_sql_count_placeholders("SELECT 1", &other) == 0);
+    CHECK(tb_sql_count_placeholders("a = %s AND b = %s", &other) == 2);
+    CHECK(tb_sql_count_placeholders("a LIKE 'x%%' AND b = %s", &other) == 1);
+    CHECK(tb_sql_count_placeholders("a = %d", &other) == -1 && other == 'd');
+    CHECK(tb_sql_count_placeholders("a = %", &other) == -1 && other == ' ');
+}
+
 /* Under a scope, every statement on a table carries the board, as its
  * last placeholder (the page's first: LIMIT and OFFSET follow it). */
 static tb_scope_t *int_scope(void)
@@ -232,6 +245,8 @@ const tb_case_t tb_sql_cases[] = {
      revision_keyed_row},
     {"a revision in a one-row table", revision_single_row},
     {"equal SQL shares a label, different SQL does not", labels},
+    {"an administrator's query: its %s counted, other conversions named",
+     placeholders},
     {"scoped: every statement on a store carries the board",
      scoped_store_statements},
     {"scoped: INSERT and UPDATE carry the board last",
