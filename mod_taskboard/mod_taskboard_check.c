@@ -175,7 +175,19 @@ static const declared_store_t *visible_store(apr_pool_t *pool,
     return NULL;
 }
 
-static int check_references(apr_pool_t *ptemp, server_rec *s)
+/* A store whose references= point at a TB_LAZY_SPAN store is loaded for
+ * that store's window (its first such target; the statements live as
+ * long as the configuration). */
+static void link_follower(apr_pool_t *pconf, tb_store_t *store,
+                          const tb_store_t *target)
+{
+    if (target->lazy == TB_LAZY_SPAN && target != store && !store->follows) {
+        tb_sql_build_follow(pconf, store, target);
+    }
+}
+
+static int check_references(apr_pool_t *pconf, apr_pool_t *ptemp,
+                            server_rec *s)
 {
     int i, j, unsure, errors = 0;
     scope_t scope;
@@ -217,7 +229,9 @@ static int check_references(apr_pool_t *ptemp, server_rec *s)
                                  ? "auto (int)" : "strings",
                              tb_type_name(id_type), tb_type_name(f->type));
                 errors++;
+                continue;
             }
+            link_follower(pconf, d->store, target->store);
         }
     }
     return errors;
@@ -540,11 +554,10 @@ int tb_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
     check_ctx_t ctx;
     int errors;
 
-    (void)pconf;
     (void)plog;
     ctx.pool = ptemp;
     ctx.s = s;
-    errors = check_references(ptemp, s)
+    errors = check_references(pconf, ptemp, s)
              + check_handlers(ptemp, s, ap_conftree)
              + each_directive(ap_conftree, TB_CMD_CONFLICTS,
                               check_record_policy, &ctx)

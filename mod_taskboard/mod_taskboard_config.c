@@ -395,6 +395,77 @@ static const char *cmd_order(cmd_parms *cmd, void *mconfig, const char *arg)
     return NULL;
 }
 
+/* The field of a span, declared before TaskBoardLazyLoad and holding a
+ * date or a datetime. */
+static const char *span_field(cmd_parms *cmd, const tb_store_t *store,
+                              const char *name)
+{
+    const tb_field_t *field = tb_store_field(store, name);
+
+    if (!field) {
+        return apr_psprintf(cmd->pool, "%s: '%s' is not a field of store "
+                            "'%s' (declare its " TB_CMD_FIELD " first)",
+                            cmd->cmd->name, name, store->id);
+    }
+    if (field->type != TB_TYPE_DATE && field->type != TB_TYPE_DATETIME) {
+        return apr_psprintf(cmd->pool, "%s: field '%s' of store '%s' is %s: "
+                            "a span needs date or datetime fields",
+                            cmd->cmd->name, name, store->id,
+                            tb_type_name(field->type));
+    }
+    return NULL;
+}
+
+/* TaskBoardLazyLoad rows | span startField endField */
+static const char *cmd_lazy(cmd_parms *cmd, void *mconfig, const char *arg)
+{
+    tb_store_t *store;
+    const char *err = current_store(cmd, mconfig, &store);
+    const char *kind, *start, *end, *max_days;
+
+    if (err) {
+        return err;
+    }
+    if (store->lazy != TB_LAZY_NONE) {
+        return apr_psprintf(cmd->pool, "%s: store '%s' has one already",
+                            cmd->cmd->name, store->id);
+    }
+    kind = ap_getword_conf(cmd->temp_pool, &arg);
+    start = ap_getword_conf(cmd->pool, &arg);
+    end = ap_getword_conf(cmd->pool, &arg);
+    max_days = ap_getword_conf(cmd->temp_pool, &arg);
+    if (strcasecmp(kind, "rows") == 0 && !*start) {
+        store->lazy = TB_LAZY_ROWS;
+        return NULL;
+    }
+    if (strcasecmp(kind, "span") == 0 && *start && *end && !*arg) {
+        if ((err = span_field(cmd, store, start))
+            || (err = span_field(cmd, store, end))) {
+            return err;
+        }
+        if (*max_days) {
+            apr_int64_t days;
+
+            if (strncasecmp(max_days, "maxdays=", 8) != 0) {
+                return apr_psprintf(cmd->pool, "%s: unknown option '%s' "
+                                    "(maxdays=n)", cmd->cmd->name, max_days);
+            }
+            if ((err = parse_number(cmd, "maxdays", max_days + 8, 1, 36600,
+                                    &days))) {
+                return err;
+            }
+            store->span_max_days = (int)days;
+        }
+        store->lazy = TB_LAZY_SPAN;
+        store->span_start = start;
+        store->span_end = end;
+        return NULL;
+    }
+    return apr_psprintf(cmd->pool, "%s: use '%s rows' or '%s span "
+                        "startField endField [maxdays=n]'", cmd->cmd->name,
+                        cmd->cmd->name, cmd->cmd->name);
+}
+
 /* Reads one "key=value" or flag option of TaskBoardField. */
 static const char *field_option(cmd_parms *cmd, tb_field_t *field,
                                 const char *option)
@@ -1183,6 +1254,11 @@ const command_rec tb_cmds[] = {
                      "[maxlength=] [min=] [max=] [values=a,b] "
                      "[references=store] [stamp=created-by|updated-by|"
                      "created-at|updated-at]; inside <TaskBoardStore> only"),
+    AP_INIT_RAW_ARGS(TB_CMD_LAZY, cmd_lazy, NULL, RSRC_CONF | ACCESS_CONF,
+                     "rows | span startField endField [maxdays=n]: how a "
+                     "lazy-loading "
+                     "client's params pick the store's rows; inside "
+                     "<TaskBoardStore> only"),
     AP_INIT_RAW_ARGS(TB_CMD_REVISION, cmd_revision, NULL,
                      RSRC_CONF | ACCESS_CONF,
                      "table column [keycolumn=value]: where the revision "

@@ -72,8 +72,16 @@ static const char *cache_key(request_rec *r, const tb_dir_conf_t *conf,
         const tb_store_request_t *sr = &APR_ARRAY_IDX(req->stores, i,
                                                       tb_store_request_t);
         key = apr_psprintf(r->pool, "%s %pp:%" APR_INT64_T_FMT ":%"
-                           APR_INT64_T_FMT, key, sr->store, sr->page,
-                           sr->page_size);
+                           APR_INT64_T_FMT ":%d", key, sr->store, sr->offset,
+                           sr->limit, (int)sr->pick);
+    }
+    /* the rows the params picked: their ids, or their span */
+    if (req->lazy.listed) {
+        key = apr_pstrcat(r->pool, key, " ids ", req->lazy.listed, NULL);
+    }
+    if (req->lazy.span_from) {
+        key = apr_pstrcat(r->pool, key, " span ", req->lazy.span_from, " ",
+                          req->lazy.span_to, NULL);
     }
     return key;
 }
@@ -312,7 +320,10 @@ int tb_handle_load(tb_req_t *tr)
     if ((status = tb_authorize(tr, &writable)) != TB_GO_ON) {
         return status;
     }
-    if (req.has_since && tr->conf->journal && tr->conf->revision
+    /* A window of a lazy-loading client is read whole: the journal's
+     * changes are not cut to its window. */
+    if (req.has_since && !req.is_lazy && tr->conf->journal
+        && tr->conf->revision
         && (status = answer_since(tr, &req)) != TB_GO_ON) {
         return status;
     }
@@ -436,8 +447,8 @@ static int read_stores(load_t *ld)
         tb_store_request_t *sr = &APR_ARRAY_IDX(ld->req->stores, i,
                                                 tb_store_request_t);
         tb_jw_raw(&jw, ",", 1);
-        if (tb_load_store(tr->db, &jw, sr, tr->board, &bad_values,
-                          &err) != 0) {
+        if (tb_load_store(tr->db, &jw, sr, &ld->req->lazy, tr->board,
+                          &bad_values, &err) != 0) {
             tb_out_discard(&ld->out);
             return tb_send_db_error(tr, sr->store->id, &err);
         }

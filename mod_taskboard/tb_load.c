@@ -6,6 +6,7 @@
 #include <apr_strings.h>
 
 #include "tb_load.h"
+#include "tb_sql.h"
 #include "tb_convert.h"
 
 int tb_load_revision(tb_db_t *db, const tb_revision_t *rev,
@@ -50,27 +51,99 @@ int tb_load_revision(tb_db_t *db, const tb_revision_t *rev,
     return 0;
 }
 
+/* The statement and arguments of rows picked by a lazy-loading client's
+ * params (the board last, where the statement has it). */
+static const char *picked_sql(apr_pool_t *pool, const tb_store_request_t *sr,
+                              const tb_lazy_params_t *lazy, const char *board,
+                              int *nargs, const char ***args)
+{
+    const tb_store_t *store = sr->store;
+    const char **a;
+    int n = 0, i;
+
+    if (sr->pick == TB_PICK_FOLLOW) {
+        const tb_store_t *target = store->follows;
+        int per_ref = tb_sql_span_args(target) + !!target->scope
+                      + !!store->scope;
+
+        a = apr_palloc(pool, sizeof(char *) * store->follow_args);
+        for (i = 0; i + per_ref <= store->follow_args; i += per_ref) {
+            a[n++] = lazy->span_to;
+            a[n++] = lazy->span_from;
+            if (target->span_max_days) {
+                a[n++] = lazy->span_from;
+            }
+            if (target->scope) {
+                a[n++] = board;
+            }
+            if (store->scope) {
+                a[n++] = board;
+            }
+        }
+        *nargs = n;
+        *args = a;
+        return store->sql_select_follow;
+    }
+    a = apr_palloc(pool, sizeof(char *) * 4);
+    if (sr->pick == TB_PICK_LISTED) {
+        a[n++] = lazy->listed;
+    }
+    else {
+        a[n++] = lazy->span_to;
+        a[n++] = lazy->span_from;
+        if (store->span_max_days) {
+            a[n++] = lazy->span_from;
+        }
+    }
+    if (store->scope) {
+        a[n++] = board;
+    }
+    *nargs = n;
+    *args = a;
+    return sr->pick == TB_PICK_LISTED ? store->sql_select_listed
+                                      : store->sql_select_span;
+}
+
 /* Runs the store's SELECT: the whole table unprepared, so that the
  * driver streams it with mysql_use_result (its prepared path buffers the
- * whole result), or one page prepared, with LIMIT/OFFSET bound.  A scoped
- * store's rows need the board bound, so they always go the prepared way:
- * one board's rows, buffered by the driver. */
+ * whole result), or one window prepared, with LIMIT/OFFSET bound.  A
+ * scoped store's rows need the board bound, so they always go the
+ * prepared way: one board's rows, buffered by the driver; so do the rows
+ * a lazy-loading client's params pick. */
 static int select_rows(tb_db_t *db, const tb_store_request_t *sr,
-                       const char *board, apr_pool_t *pool,
-                       apr_dbd_results_t **res, tb_db_error_t *err)
+                       const tb_lazy_params_t *lazy, const char *board,
+                       apr_pool_t *pool, apr_dbd_results_t **res,
+                       tb_db_error_t *err)
 {
     const tb_store_t *store = sr->store;
     apr_dbd_prepared_t *stmt;
     apr_int64_t limit, offset;
-    int rv, attempt;
+    const char *sql, **args;
+    int rv, attempt, nargs;
 
     *res = NULL;
-    if (!sr->page && !store->scope) {
+    if (sr->pick != TB_PICK_ALL) {
+        sql = picked_sql(pool, sr, lazy, board, &nargs, &args);
+        for (attempt = 0; attempt < 2; attempt++) {
+            if ((rv = tb_db_statement(db, sql, attempt > 0, &stmt,
+                                      err)) != 0) {
+                return rv;
+            }
+            *res = NULL;
+            rv = apr_dbd_pselect(db->driver, pool, db->handle, res, stmt, 0,
+                                 nargs, args);
+            if (!tb_db_is_stale_statement(rv)) {
+                break;
+            }
+        }
+        return rv ? tb_db_fail(db, rv, "selecting rows", err) : 0;
+    }
+    if (!sr->limit && !store->scope) {
         rv = apr_dbd_select(db->driver, pool, db->handle, res,
                             store->sql_select_all, 0);
         return rv ? tb_db_fail(db, rv, "selecting rows", err) : 0;
     }
-    if (!sr->page) {
+    if (!sr->limit) {
         for (attempt = 0; attempt < 2; attempt++) {
             if ((rv = tb_db_prepared(db, store->label_select_all,
                                      store->sql_select_all, attempt > 0,
@@ -86,8 +159,8 @@ static int select_rows(tb_db_t *db, const tb_store_request_t *sr,
         }
         return rv ? tb_db_fail(db, rv, "selecting rows", err) : 0;
     }
-    limit = sr->page_size;
-    offset = (sr->page - 1) * sr->page_size;
+    limit = sr->limit;
+    offset = sr->offset;
     for (attempt = 0; attempt < 2; attempt++) {
         if ((rv = tb_db_prepared(db, store->label_select_page,
                                  store->sql_select_page, attempt > 0, &stmt,
@@ -195,7 +268,8 @@ int tb_load_board(tb_db_t *db, const tb_revision_t *rev, const char *board,
 }
 
 int tb_load_store(tb_db_t *db, tb_jw_t *jw, const tb_store_request_t *sr,
-                  const char *board, int *bad_values, tb_db_error_t *err)
+                  const tb_lazy_params_t *lazy, const char *board,
+                  int *bad_values, tb_db_error_t *err)
 {
     const char *total_text = NULL, *msg, **values;
     apr_dbd_results_t *res;
@@ -205,7 +279,7 @@ int tb_load_store(tb_db_t *db, tb_jw_t *jw, const tb_store_request_t *sr,
     int rv, failed = 0;
 
     /* A page needs the count of all rows; a whole table counts itself. */
-    if (sr->page && (rv = count_rows(db, sr->store, board, &total_text,
+    if (sr->limit && (rv = count_rows(db, sr->store, board, &total_text,
                                      err)) != 0) {
         return rv;
     }
@@ -214,13 +288,13 @@ int tb_load_store(tb_db_t *db, tb_jw_t *jw, const tb_store_request_t *sr,
     if (apr_pool_create(&result, db->pool) != APR_SUCCESS) {
         return tb_db_fail(db, 0, "selecting rows", err);
     }
-    if ((rv = select_rows(db, sr, board, result, &res, err)) != 0) {
+    if ((rv = select_rows(db, sr, lazy, board, result, &res, err)) != 0) {
         apr_pool_destroy(result);
         return rv;
     }
     /* A page or a scoped store comes from a prepared statement, whose
      * values are copied whole, one row at a time. */
-    if ((sr->page || sr->store->scope)
+    if ((sr->limit || sr->store->scope || sr->pick != TB_PICK_ALL)
         && apr_pool_create(&copies, result) != APR_SUCCESS) {
         failed = tb_db_fail(db, 0, "reading rows", err);
     }
@@ -256,11 +330,11 @@ int tb_load_store(tb_db_t *db, tb_jw_t *jw, const tb_store_request_t *sr,
     /* The streaming driver reports the end and a lost connection alike
      * as -1: only the connection's error text tells them apart. */
     msg = apr_dbd_error(db->driver, db->handle, 0);
-    if (!sr->page && msg && *msg) {
+    if (!sr->limit && sr->pick == TB_PICK_ALL && msg && *msg) {
         return tb_db_fail_reading(db, "reading rows", err);
     }
     tb_jw_raw(jw, "],\"total\":", 10);
-    if (sr->page) {
+    if (sr->limit) {
         tb_jw_cstr(jw, total_text ? total_text : "0");
     }
     else {

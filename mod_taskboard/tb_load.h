@@ -39,12 +39,15 @@ int tb_load_board(tb_db_t *db, const tb_revision_t *rev, const char *board,
 /**
  * Writes "storeId":{"rows":[...],"total":N} for one store (the rows of
  * board when the store is scoped).
+ * @param lazy the params of a lazy-loading client, for the stores whose
+ *        sr->pick says they pick the rows
  * @param bad_values incremented for each value that did not fit its
  *        declared type (written as a string; worth a log line)
  * @return 0, or a driver error described in err.  Rows may already have
  *         been written when an error comes back.
  */
 int tb_load_store(tb_db_t *db, tb_jw_t *jw, const tb_store_request_t *sr,
-                  const char *board, int *bad_values, tb_db_error_t *err);
+                  const tb_lazy_params_t *lazy, const char *board,
+                  int *bad_values, tb_db_error_t *err);
 
 #endif /* TB_LOAD_H */

@@ -86,6 +86,20 @@ typedef struct tb_field_t {
     int defn_line;
 } tb_field_t;
 
+/** How a store is loaded in windows by a lazy-loading client
+ *  (TaskBoardLazyLoad): the package's params pick the rows. */
+typedef enum {
+    TB_LAZY_NONE = 0,           /* always loaded whole */
+    TB_LAZY_ROWS,               /* params.startIndex/count: a window of rows
+                                   in the store's order, with the total;
+                                   params.resourceIds: those rows */
+    TB_LAZY_SPAN                /* params.startDate/endDate: the rows whose
+                                   span overlaps [startDate, endDate) */
+} tb_lazy_e;
+
+/* Most ids params.resourceIds may name (one bound JSON array). */
+#define TB_LAZY_MAX_IDS 1000
+
 typedef struct tb_order_t {
     const char *column;
     int descending;
@@ -100,6 +114,17 @@ typedef struct tb_store_t {
     apr_array_header_t *fields; /* tb_field_t *, in declaration order */
     apr_array_header_t *order;  /* tb_order_t, the id column last */
     const tb_scope_t *scope;    /* NULL: one board in the table */
+    tb_lazy_e lazy;
+    const char *span_start;     /* TB_LAZY_SPAN: the client names of the */
+    const char *span_end;       /* date or datetime fields of the span */
+    int span_max_days;          /* the longest span, when declared: a window
+                                   then reads a bounded range of the start
+                                   column's index (0 = no bound) */
+    const struct tb_store_t *follows;   /* a TB_LAZY_SPAN store that some of
+                                   this store's references= fields point
+                                   at: loaded for the same window, the
+                                   rows that point into it (set by the
+                                   whole-configuration check) */
 
     /* SQL generated from the above by tb_sql_build_store(). */
     const char *sql_select_all; /* no placeholders: run unprepared, streamed;
@@ -115,6 +140,13 @@ typedef struct tb_store_t {
     const char *sql_delete_id;
     const char **sql_referrers; /* per field: ids of rows whose field
                                    equals %s (NULL for non-references) */
+    const char *sql_select_listed;  /* TB_LAZY_ROWS: the rows whose id is
+                                   in a JSON array bound as %s */
+    const char *sql_select_span;/* TB_LAZY_SPAN: the rows overlapping
+                                   [%s, %s): end, start, start (, board) */
+    const char *sql_select_follow;  /* follows: the rows pointing into the
+                                   followed store's window */
+    int follow_args;            /* its placeholders */
 
     const char *defn_file;
     int defn_line;

@@ -8,6 +8,7 @@
 #include <apr_lib.h>
 #include <apr_strings.h>
 
+#include "tb_convert.h"
 #include "tb_request.h"
 
 const char *tb_request_id(apr_pool_t *pool, json_t *package,
@@ -89,6 +90,128 @@ static const char *parse_store_entry(apr_pool_t *pool, json_t *entry,
     return NULL;
 }
 
+/* An integer member of params from min to TB_PAGE_MAX, or absent. */
+static const char *params_integer(apr_pool_t *pool, json_t *params,
+                                  const char *key, apr_int64_t min,
+                                  int *present, apr_int64_t *out)
+{
+    json_t *value = json_object_get(params, key);
+
+    *present = value && !json_is_null(value);
+    if (!*present) {
+        return NULL;
+    }
+    if (!json_is_integer(value) || json_integer_value(value) < min
+        || json_integer_value(value) > TB_PAGE_MAX) {
+        return apr_psprintf(pool, "params.%s must be an integer from %"
+                            APR_INT64_T_FMT " to %d", key, min, TB_PAGE_MAX);
+    }
+    *out = json_integer_value(value);
+    return NULL;
+}
+
+/* A date of params, as the database compares it (UTC), or absent. */
+static const char *params_date(apr_pool_t *pool, json_t *params,
+                               const char *key, const char **out)
+{
+    json_t *value = json_object_get(params, key);
+
+    *out = NULL;
+    if (!value || json_is_null(value)) {
+        return NULL;
+    }
+    if (!json_is_string(value)
+        || !(*out = tb_datetime_to_utc_sql(pool, json_string_value(value)))) {
+        return apr_psprintf(pool, "params.%s must be an ISO 8601 date or "
+                            "datetime", key);
+    }
+    return NULL;
+}
+
+/* params.resourceIds: ids (numbers or strings), at most TB_LAZY_MAX_IDS,
+ * kept as one compact JSON array, which the statement binds whole. */
+static const char *params_ids(apr_pool_t *pool, json_t *params,
+                              const char **out)
+{
+    json_t *ids = json_object_get(params, "resourceIds"), *id;
+    apr_size_t i;
+
+    *out = NULL;
+    if (!ids || json_is_null(ids)) {
+        return NULL;
+    }
+    if (!json_is_array(ids) || json_array_size(ids) > TB_LAZY_MAX_IDS) {
+        return apr_psprintf(pool, "params.resourceIds must be an array of "
+                            "at most %d ids", TB_LAZY_MAX_IDS);
+    }
+    json_array_foreach(ids, i, id) {
+        if (!json_is_integer(id) && !json_is_string(id)) {
+            return "params.resourceIds must hold ids (integers or strings)";
+        }
+    }
+    *out = tb_json_encode(pool, ids);
+    return NULL;
+}
+
+/* The package's "params" of a lazy-loading client (Scheduler and
+ * Scheduler Pro 6+): a window of rows, listed ids, a span of time. */
+static const char *parse_lazy_params(apr_pool_t *pool, json_t *package,
+                                     tb_lazy_params_t *lazy)
+{
+    json_t *params = json_object_get(package, "params");
+    const char *msg;
+    int has_start, has_count;
+
+    if (!params || json_is_null(params)) {
+        return NULL;
+    }
+    if (!json_is_object(params)) {
+        return "params must be an object";
+    }
+    if ((msg = params_integer(pool, params, "startIndex", 0, &has_start,
+                              &lazy->start_index))
+        || (msg = params_integer(pool, params, "count", 1, &has_count,
+                                 &lazy->count))
+        || (msg = params_ids(pool, params, &lazy->listed))
+        || (msg = params_date(pool, params, "startDate", &lazy->span_from))
+        || (msg = params_date(pool, params, "endDate", &lazy->span_to))) {
+        return msg;
+    }
+    if (has_start != has_count) {
+        return "params.startIndex and params.count go together";
+    }
+    if (!lazy->span_from != !lazy->span_to) {
+        return "params.startDate and params.endDate go together";
+    }
+    lazy->has_window = has_start;
+    return NULL;
+}
+
+/* How the params pick a store's rows; 0 when they do not apply to it. */
+static int pick_rows(const tb_lazy_params_t *lazy, tb_store_request_t *sr)
+{
+    const tb_store_t *store = sr->store;
+
+    if (store->lazy == TB_LAZY_ROWS && lazy->listed) {
+        sr->pick = TB_PICK_LISTED;
+        sr->offset = sr->limit = 0;
+    }
+    else if (store->lazy == TB_LAZY_ROWS && lazy->has_window) {
+        sr->offset = lazy->start_index;
+        sr->limit = lazy->count;
+    }
+    else if (store->lazy == TB_LAZY_SPAN && lazy->span_from) {
+        sr->pick = TB_PICK_SPAN;
+    }
+    else if (store->follows && lazy->span_from) {
+        sr->pick = TB_PICK_FOLLOW;
+    }
+    else {
+        return 0;
+    }
+    return 1;
+}
+
 const char *tb_load_request_parse(apr_pool_t *pool, const char *text,
                                   apr_size_t len,
                                   const apr_array_header_t *served,
@@ -130,6 +253,9 @@ const char *tb_load_request_parse(apr_pool_t *pool, const char *text,
         stores = json_object_get(package, "stores");
         if (stores && !json_is_null(stores) && !json_is_array(stores)) {
             return "stores must be an array of storeIds";
+        }
+        if ((msg = parse_lazy_params(pool, package, &req->lazy))) {
+            return msg;
         }
         since = json_object_get(package, "sinceRevision");
         if (since && !json_is_null(since)) {
@@ -173,7 +299,12 @@ const char *tb_load_request_parse(apr_pool_t *pool, const char *text,
     }
     for (j = 0; j < served->nelts; j++) {
         if (wanted[j].store) {
-            APR_ARRAY_PUSH(req->stores, tb_store_request_t) = wanted[j];
+            tb_store_request_t *sr = apr_array_push(req->stores);
+
+            *sr = wanted[j];
+            sr->limit = sr->page_size;
+            sr->offset = sr->page ? (sr->page - 1) * sr->page_size : 0;
+            req->is_lazy |= pick_rows(&req->lazy, sr);
         }
     }
     return NULL;

@@ -20,12 +20,33 @@
 /** Largest page or pageSize accepted, so LIMIT/OFFSET cannot overflow. */
 #define TB_PAGE_MAX 1000000000
 
+/** Which of a lazy-loading client's params pick a store's rows. */
+typedef enum {
+    TB_PICK_ALL = 0,            /* the whole store, or its window */
+    TB_PICK_LISTED,             /* params.resourceIds (TB_LAZY_ROWS) */
+    TB_PICK_SPAN,               /* params.startDate/endDate (TB_LAZY_SPAN) */
+    TB_PICK_FOLLOW              /* the rows pointing into the span of the
+                                   store it follows */
+} tb_pick_e;
+
 /** One store to load. */
 typedef struct tb_store_request_t {
     const tb_store_t *store;
-    apr_int64_t page;           /* 1-based; 0 = no paging */
+    apr_int64_t page;           /* as the client asked: 1-based; 0 = none */
     apr_int64_t page_size;
+    apr_int64_t offset;         /* the window of rows: the page, or a lazy */
+    apr_int64_t limit;          /* client's startIndex/count; 0 = all */
+    tb_pick_e pick;
 } tb_store_request_t;
+
+/** A lazy-loading client's "params", checked. */
+typedef struct tb_lazy_params_t {
+    int has_window;             /* startIndex and count */
+    apr_int64_t start_index, count;
+    const char *listed;         /* resourceIds, as a compact JSON array */
+    const char *span_from;      /* startDate and endDate in UTC, as the */
+    const char *span_to;        /* database compares them; NULL = none */
+} tb_lazy_params_t;
 
 typedef struct tb_load_request_t {
     json_t *package;            /* the parsed package (pool-owned) or NULL */
@@ -36,6 +57,8 @@ typedef struct tb_load_request_t {
     apr_int64_t since;
     const char *board;          /* the request's board when the location is
                                    scoped (set by the caller), else NULL */
+    tb_lazy_params_t lazy;
+    int is_lazy;                /* some store is loaded by the params */
 } tb_load_request_t;
 
 /**

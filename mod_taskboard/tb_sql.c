@@ -39,6 +39,134 @@ const char *tb_sql_label(apr_pool_t *pool, const char *prefix,
                         prefix, hash);
 }
 
+/* The column of a store's field named by the client, quoted. */
+static const char *field_column(apr_pool_t *pool, const tb_store_t *store,
+                                const char *name)
+{
+    const tb_field_t *field = tb_store_field(store, name);
+
+    return quote_id(pool, field ? field->column : name);
+}
+
+/* Overlap with [%s, %s), bound as (end, start): begins before the end,
+ * ends at or after the start.  Each side alone is an open range of its
+ * index (everything before the window's end, everything after its
+ * start), which the optimizer reads as a table scan for a window in the
+ * middle of the data; the longest span, when declared, bounds the start
+ * from below too (a third placeholder, the start again), so that the
+ * window reads [start - max days, end) of the start column's index. */
+static const char *span_condition(apr_pool_t *pool, const tb_store_t *store)
+{
+    const char *start = field_column(pool, store, store->span_start);
+    const char *cond = apr_pstrcat(pool, start, " < %s AND ",
+                                   field_column(pool, store,
+                                                store->span_end),
+                                   " >= %s", NULL);
+
+    if (store->span_max_days) {
+        cond = apr_psprintf(pool, "%s AND %s >= %%s - INTERVAL %d DAY",
+                            cond, start, store->span_max_days);
+    }
+    return cond;
+}
+
+/* The lazy-loading statements of a store's own window.  A span is an
+ * overlap with [startDate, endDate): start before its end, end at or
+ * after its start (a milestone on the first day is in it); rows without
+ * a start or an end are in no window.  Listed ids come as one JSON array,
+ * so that any number of them (up to TB_LAZY_MAX_IDS) is one statement. */
+static void build_lazy(apr_pool_t *pool, tb_store_t *store,
+                       const char *columns, const char *order)
+{
+    const char *table = quote_id(pool, store->table);
+    const char *in_board = and_scope(pool, store->scope);
+
+    if (store->lazy == TB_LAZY_ROWS) {
+        store->sql_select_listed = apr_pstrcat(
+            pool, "SELECT ", columns, " FROM ", table, " WHERE ",
+            quote_id(pool, store->id_field.column), " IN (SELECT v FROM "
+            "JSON_TABLE(%s, '$[*]' COLUMNS (v ",
+            store->id_kind == TB_ID_AUTO ? "BIGINT" : "VARCHAR(255)",
+            " PATH '$')) AS tb_listed)", in_board, " ORDER BY ", order,
+            NULL);
+    }
+    else if (store->lazy == TB_LAZY_SPAN) {
+        store->sql_select_span = apr_pstrcat(
+            pool, "SELECT ", columns, " FROM ", table, " WHERE ",
+            span_condition(pool, store), in_board, " ORDER BY ", order,
+            NULL);
+    }
+}
+
+int tb_sql_span_args(const tb_store_t *store)
+{
+    return store->span_max_days ? 3 : 2;
+}
+
+void tb_sql_build_follow(apr_pool_t *pool, tb_store_t *store,
+                         const tb_store_t *target)
+{
+    apr_array_header_t *parts = apr_array_make(pool, 4, sizeof(char *));
+    const char *table = quote_id(pool, store->table);
+    const char *id_column = quote_id(pool, store->id_field.column);
+    const char *window, *columns, *order;
+    int i, args_per_ref = tb_sql_span_args(target) + !!target->scope
+                                                + !!store->scope;
+
+    /* The target's ids in the window: the same condition as its own
+     * load, so that both use the same index. */
+    window = apr_pstrcat(pool, "SELECT ",
+                         quote_id(pool, target->id_field.column), " FROM ",
+                         quote_id(pool, target->table), " WHERE ",
+                         span_condition(pool, target),
+                         and_scope(pool, target->scope), NULL);
+    /* One SELECT per reference, joined by UNION: an OR of IN subqueries
+     * would be evaluated row by row over the whole table. */
+    store->follow_args = 0;
+    for (i = 0; i < store->fields->nelts; i++) {
+        const tb_field_t *field = APR_ARRAY_IDX(store->fields, i,
+                                                const tb_field_t *);
+        if (!field->references
+            || strcmp(field->references, target->id) != 0) {
+            continue;
+        }
+        APR_ARRAY_PUSH(parts, const char *) =
+            apr_pstrcat(pool, "SELECT ", id_column, " AS tb_id FROM ",
+                        table, " WHERE ", quote_id(pool, field->column),
+                        " IN (", window, ")", and_scope(pool, store->scope),
+                        NULL);
+        store->follow_args += args_per_ref;
+    }
+    if (parts->nelts == 0) {
+        return;
+    }
+    /* The store's columns and order, of the joined table. */
+    columns = apr_pstrcat(pool, "tb_rows.", id_column, NULL);
+    for (i = 0; i < store->fields->nelts; i++) {
+        const tb_field_t *field = APR_ARRAY_IDX(store->fields, i,
+                                                const tb_field_t *);
+        columns = apr_pstrcat(pool, columns, ",tb_rows.",
+                              quote_id(pool, field->column), NULL);
+    }
+    order = "";
+    for (i = 0; i < store->order->nelts; i++) {
+        const tb_order_t *o = &APR_ARRAY_IDX(store->order, i, tb_order_t);
+        order = apr_pstrcat(pool, order, i ? "," : "", "tb_rows.",
+                            quote_id(pool, o->column),
+                            o->descending ? " DESC" : " ASC", NULL);
+    }
+    window = APR_ARRAY_IDX(parts, 0, const char *);
+    for (i = 1; i < parts->nelts; i++) {
+        window = apr_pstrcat(pool, window, " UNION ",
+                             APR_ARRAY_IDX(parts, i, const char *), NULL);
+    }
+    store->follows = target;
+    store->sql_select_follow = apr_pstrcat(
+        pool, "SELECT ", columns, " FROM ", table, " AS tb_rows JOIN (",
+        window, ") AS tb_window ON tb_rows.", id_column,
+        " = tb_window.tb_id ORDER BY ", order, NULL);
+}
+
 void tb_sql_build_store(apr_pool_t *pool, tb_store_t *store)
 {
     apr_array_header_t *parts = apr_array_make(pool, 16, sizeof(char *));
@@ -93,6 +221,7 @@ void tb_sql_build_store(apr_pool_t *pool, tb_store_t *store)
                                    where_board, NULL);
     store->label_select_page = tb_sql_label(pool, "page",
                                             store->sql_select_page);
+    build_lazy(pool, store, columns, order);
 
     /* Sync: one row by id, locked or not, its removal, and for each
      * reference the rows that point at a given id (for cascades). */

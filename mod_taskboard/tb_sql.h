@@ -26,6 +26,19 @@
  */
 void tb_sql_build_store(apr_pool_t *pool, tb_store_t *store);
 
+/** The placeholders of a TB_LAZY_SPAN store's window: the end, the start,
+ *  and the start again when the longest span is declared. */
+int tb_sql_span_args(const tb_store_t *store);
+
+/**
+ * Generates the statement that loads, for a lazy-loading client, the rows
+ * of store that point into the window of target (a TB_LAZY_SPAN store)
+ * through its references= fields: sets store->follows and its SQL.  Call
+ * once both are built.
+ */
+void tb_sql_build_follow(apr_pool_t *pool, tb_store_t *store,
+                         const tb_store_t *target);
+
 /** Generates the statement that reads the revision. */
 void tb_sql_build_revision(apr_pool_t *pool, tb_revision_t *revision);
 

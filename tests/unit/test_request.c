@@ -6,6 +6,8 @@
 /* tb_request.c: the load package, form values and the origins of
  * TaskBoardAllowOrigin. */
 
+#include <apr_strings.h>
+
 #include "tb_test.h"
 #include "tb_request.h"
 #include "tb_headers.h"
@@ -65,6 +67,73 @@ static void paging(void)
     sr = &APR_ARRAY_IDX(req.stores, 0, tb_store_request_t);
     CHECK(msg == NULL && sr->page == 3 && sr->page_size == 50);
     CHECK_STR(req.request_id, "1795745553220012");
+}
+
+/* A lazy Scheduler Pro: resources by startIndex/count, events by the
+ * span, assignments following the events, tasks whole. */
+static const char *parse_lazy(const char *params, tb_load_request_t *req)
+{
+    apr_pool_t *p = tb_test_pool;
+    apr_array_header_t *served = apr_array_make(p, 4, sizeof(tb_store_t *));
+    tb_store_t *resources = tb_store_create(p, "resources");
+    tb_store_t *events = tb_store_create(p, "events");
+    tb_store_t *assignments = tb_store_create(p, "assignments");
+    const char *text = apr_pstrcat(p, "{\"type\":\"load\",\"params\":",
+                                   params, "}", NULL);
+
+    resources->lazy = TB_LAZY_ROWS;
+    events->lazy = TB_LAZY_SPAN;
+    assignments->follows = events;
+    APR_ARRAY_PUSH(served, tb_store_t *) = tb_store_create(p, "tasks");
+    APR_ARRAY_PUSH(served, tb_store_t *) = resources;
+    APR_ARRAY_PUSH(served, tb_store_t *) = events;
+    APR_ARRAY_PUSH(served, tb_store_t *) = assignments;
+    return tb_load_request_parse(p, text, strlen(text), served, req);
+}
+
+static tb_store_request_t *store_request(tb_load_request_t *req, int i)
+{
+    return &APR_ARRAY_IDX(req->stores, i, tb_store_request_t);
+}
+
+static void lazy_params_pick_rows(void)
+{
+    tb_load_request_t req;
+
+    REQUIRE(parse_lazy("{\"startIndex\":40,\"count\":25,\"startDate\":"
+                       "\"2024-03-04T01:00:00+01:00\",\"endDate\":"
+                       "\"2024-03-11T00:00:00.000Z\"}", &req) == NULL);
+    CHECK(req.is_lazy);
+    CHECK(store_request(&req, 0)->pick == TB_PICK_ALL
+          && store_request(&req, 0)->limit == 0);
+    CHECK(store_request(&req, 1)->offset == 40
+          && store_request(&req, 1)->limit == 25);
+    CHECK(store_request(&req, 2)->pick == TB_PICK_SPAN);
+    CHECK(store_request(&req, 3)->pick == TB_PICK_FOLLOW);
+    CHECK_STR(req.lazy.span_from, "2024-03-04 00:00:00");
+    CHECK_STR(req.lazy.span_to, "2024-03-11 00:00:00.000");
+
+    REQUIRE(parse_lazy("{\"resourceIds\":[3, \"r7\"]}", &req) == NULL);
+    CHECK(store_request(&req, 1)->pick == TB_PICK_LISTED);
+    CHECK_STR(req.lazy.listed, "[3,\"r7\"]");
+    CHECK(store_request(&req, 2)->pick == TB_PICK_ALL);
+
+    REQUIRE(parse_lazy("{}", &req) == NULL);
+    CHECK(!req.is_lazy);
+}
+
+static void lazy_params_refused(void)
+{
+    tb_load_request_t req;
+
+    CHECK(parse_lazy("{\"startIndex\":0}", &req) != NULL);
+    CHECK(parse_lazy("{\"startIndex\":-1,\"count\":5}", &req) != NULL);
+    CHECK(parse_lazy("{\"startIndex\":0,\"count\":0}", &req) != NULL);
+    CHECK(parse_lazy("{\"endDate\":\"2024-01-01\"}", &req) != NULL);
+    CHECK(parse_lazy("{\"startDate\":\"soon\",\"endDate\":\"2024-01-01\"}",
+                     &req) != NULL);
+    CHECK(parse_lazy("{\"resourceIds\":[[1]]}", &req) != NULL);
+    CHECK(parse_lazy("[1]", &req) != NULL);
 }
 
 static void page_size_alone_is_page_one(void)
@@ -199,6 +268,9 @@ const tb_case_t tb_request_cases[] = {
      stores_in_configured_order},
     {"a store object's page and pageSize are read", paging},
     {"pageSize without page is the first page", page_size_alone_is_page_one},
+    {"lazy params: a window, a span, its followers, listed ids",
+     lazy_params_pick_rows},
+    {"lazy params that cannot be served are refused", lazy_params_refused},
     {"no stores means every served store, an empty list none",
      no_stores_means_all},
     {"packages of the wrong shape are refused", wrong_shapes_refused},
