@@ -186,6 +186,48 @@ static void link_follower(apr_pool_t *pconf, tb_store_t *store,
     }
 }
 
+/* A TaskBoardNested store goes in its parent's rows: one level, and one
+ * key per parent. */
+static int link_nested(apr_pool_t *pconf, server_rec *s, tb_store_t *store,
+                       tb_store_t *parent)
+{
+    int i;
+
+    if (parent->nested_field) {
+        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, TBLOGNO(00030)
+                     TB_CMD_NESTED " of store '%s' at %s:%d: its parent "
+                     "'%s' is nested itself; one level only",
+                     store->id, store->nested_file, store->nested_line,
+                     parent->id);
+        return 1;
+    }
+    if (!parent->children) {
+        parent->children = apr_array_make(pconf, 2, sizeof(tb_store_t *));
+    }
+    for (i = 0; i < parent->children->nelts; i++) {
+        tb_store_t *other = APR_ARRAY_IDX(parent->children, i, tb_store_t *);
+        if (other == store) {
+            return 0;       /* a second location that sees both */
+        }
+        if (strcmp(other->nested_key, store->nested_key) == 0) {
+            break;
+        }
+    }
+    if (i < parent->children->nelts
+        || tb_store_field(parent, store->nested_key)
+        || strcmp(store->nested_key, "id") == 0) {
+        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, TBLOGNO(00031)
+                     TB_CMD_NESTED " of store '%s' at %s:%d: key '%s' is "
+                     "taken in the rows of store '%s'", store->id,
+                     store->nested_file, store->nested_line, store->nested_key,
+                     parent->id);
+        return 1;
+    }
+    store->nested_in = parent;
+    APR_ARRAY_PUSH(parent->children, tb_store_t *) = store;
+    return 0;
+}
+
 static int check_references(apr_pool_t *pconf, apr_pool_t *ptemp,
                             server_rec *s)
 {
@@ -232,6 +274,10 @@ static int check_references(apr_pool_t *pconf, apr_pool_t *ptemp,
                 continue;
             }
             link_follower(pconf, d->store, target->store);
+            if (d->store->nested_field
+                && strcmp(d->store->nested_field, f->name) == 0) {
+                errors += link_nested(pconf, s, d->store, target->store);
+            }
         }
     }
     return errors;

@@ -466,6 +466,48 @@ static const char *cmd_lazy(cmd_parms *cmd, void *mconfig, const char *arg)
                         cmd->cmd->name, cmd->cmd->name);
 }
 
+/* TaskBoardNested parentField key: the store's rows travel inside its
+ * parent's rows, as a calendar's intervals do. */
+static const char *cmd_nested(cmd_parms *cmd, void *mconfig,
+                              const char *field_name, const char *key)
+{
+    tb_store_t *store;
+    const char *err = current_store(cmd, mconfig, &store);
+    const tb_field_t *field;
+
+    if (err) {
+        return err;
+    }
+    if (store->nested_field) {
+        return apr_psprintf(cmd->pool, "%s: store '%s' has one already",
+                            cmd->cmd->name, store->id);
+    }
+    field = tb_store_field(store, field_name);
+    if (!field || !field->references) {
+        return apr_psprintf(cmd->pool, "%s: '%s' must be a field of store "
+                            "'%s' with references= to the parent store "
+                            "(declare its " TB_CMD_FIELD " first)",
+                            cmd->cmd->name, field_name, store->id);
+    }
+    if (strcmp(field->references, store->id) == 0) {
+        return apr_psprintf(cmd->pool, "%s: '%s' refers to store '%s' "
+                            "itself: a tree is " TB_CMD_FIELD "'s parentId, "
+                            "not a nested store", cmd->cmd->name, field_name,
+                            store->id);
+    }
+    if (!tb_is_identifier(key)) {
+        return bad_identifier(cmd, "key", key);
+    }
+    store->nested_field = field->name;
+    store->nested_key = apr_pstrdup(cmd->pool, key);
+    store->nested_key_json = apr_pstrcat(cmd->pool, ",",
+                                         tb_json_quote(cmd->pool, key), ":",
+                                         NULL);
+    store->nested_file = cmd->directive->filename;
+    store->nested_line = cmd->directive->line_num;
+    return NULL;
+}
+
 /* Reads one "key=value" or flag option of TaskBoardField. */
 static const char *field_option(cmd_parms *cmd, tb_field_t *field,
                                 const char *option)
@@ -1259,6 +1301,10 @@ const command_rec tb_cmds[] = {
                      "lazy-loading "
                      "client's params pick the store's rows; inside "
                      "<TaskBoardStore> only"),
+    AP_INIT_TAKE2(TB_CMD_NESTED, cmd_nested, NULL, RSRC_CONF | ACCESS_CONF,
+                  "parentField key: the store's rows go inside its parent "
+                  "store's rows under key, in loads and syncs; inside "
+                  "<TaskBoardStore> only"),
     AP_INIT_RAW_ARGS(TB_CMD_REVISION, cmd_revision, NULL,
                      RSRC_CONF | ACCESS_CONF,
                      "table column [keycolumn=value]: where the revision "

@@ -247,6 +247,19 @@ static int collect_sink(void *ctx, const char *buf, apr_size_t len)
     return tb_out_sink(c->out, buf, len);
 }
 
+/* 1 when a store of the load holds nested stores' rows. */
+static int has_nested(const tb_load_request_t *req)
+{
+    int i;
+
+    for (i = 0; i < req->stores->nelts; i++) {
+        if (APR_ARRAY_IDX(req->stores, i, tb_store_request_t).store->children) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
 /* "sinceRevision": only what changed after it, as a sync answer, when the
  * journal reaches back that far.  TB_GO_ON for a full load. */
 static int answer_since(tb_req_t *tr, const tb_load_request_t *req)
@@ -321,8 +334,10 @@ int tb_handle_load(tb_req_t *tr)
         return status;
     }
     /* A window of a lazy-loading client is read whole: the journal's
-     * changes are not cut to its window. */
-    if (req.has_since && !req.is_lazy && tr->conf->journal
+     * changes are not cut to its window; nor are nested rows answered
+     * as changes of their parents. */
+    if (req.has_since && !req.is_lazy && !has_nested(&req)
+        && tr->conf->journal
         && tr->conf->revision
         && (status = answer_since(tr, &req)) != TB_GO_ON) {
         return status;

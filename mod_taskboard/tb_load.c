@@ -3,6 +3,9 @@
  * Licensed under the Apache License, Version 2.0.
  */
 
+#include <string.h>
+
+#include <apr_hash.h>
 #include <apr_strings.h>
 
 #include "tb_load.h"
@@ -193,13 +196,154 @@ static int row_value(tb_db_t *db, apr_dbd_row_t *row, int col,
     return tb_db_entry(db, row, col, copies, value, "reading rows", err);
 }
 
+/* The rows of the stores nested in a parent's rows (TaskBoardNested),
+ * read before the parent's rows, which may stream from the connection:
+ * per nested store, its rows' JSON by their parent's id. */
+typedef struct nested_rows_t {
+    const tb_store_t *store;
+    apr_hash_t *by_parent;      /* parent id text -> tb_membuf_t * */
+} nested_rows_t;
+
+static int write_row(tb_jw_t *jw, const tb_store_t *store, tb_db_t *db,
+                     apr_dbd_row_t *row, apr_pool_t *copies,
+                     const char **values, int *bad_values,
+                     const nested_rows_t *nested, tb_db_error_t *err);
+
+/* Writes ,"key":[rows] of each nested store for the parent's id. */
+static void write_nested(tb_jw_t *jw, const tb_store_t *store,
+                         const nested_rows_t *nested, const char *parent_id)
+{
+    int i;
+
+    for (i = 0; i < store->children->nelts; i++) {
+        const tb_membuf_t *rows = parent_id
+            ? apr_hash_get(nested[i].by_parent, parent_id,
+                           APR_HASH_KEY_STRING)
+            : NULL;
+        tb_jw_cstr(jw, nested[i].store->nested_key_json);
+        tb_jw_raw(jw, "[", 1);
+        if (rows) {
+            tb_jw_raw(jw, rows->buf, rows->len);
+        }
+        tb_jw_raw(jw, "]", 1);
+    }
+}
+
+/* Reads one nested store's rows into by_parent (pool memory), grouped by
+ * the parent's id; rows without a parent are left out. */
+static int read_nested_store(tb_db_t *db, const tb_store_t *child,
+                             const char *board, apr_pool_t *pool,
+                             apr_hash_t *by_parent, int *bad_values,
+                             tb_db_error_t *err)
+{
+    tb_store_request_t sr;
+    apr_dbd_results_t *res;
+    apr_dbd_row_t *row = NULL;
+    apr_pool_t *result, *scratch = NULL, *copies = NULL;
+    const char **values, *msg;
+    int rv, failed = 0, parent_col = 0, i;
+
+    memset(&sr, 0, sizeof(sr));
+    sr.store = child;
+    for (i = 0; i < child->fields->nelts; i++) {
+        if (strcmp(APR_ARRAY_IDX(child->fields, i, tb_field_t *)->name,
+                   child->nested_field) == 0) {
+            parent_col = i + 1;
+        }
+    }
+    if (apr_pool_create(&result, db->pool) != APR_SUCCESS) {
+        return tb_db_fail(db, 0, "selecting rows", err);
+    }
+    if ((rv = select_rows(db, &sr, NULL, board, result, &res, err)) != 0) {
+        apr_pool_destroy(result);
+        return rv;
+    }
+    /* each row's text is made in scratch, cleared row by row, so that
+     * the rows are held once, in their groups */
+    if (apr_pool_create(&scratch, result) != APR_SUCCESS
+        || (child->scope
+            && apr_pool_create(&copies, result) != APR_SUCCESS)) {
+        failed = tb_db_fail(db, 0, "reading rows", err);
+    }
+    values = apr_palloc(result, sizeof(char *) * (child->fields->nelts + 1));
+    while ((rv = apr_dbd_get_row(db->driver, result, res, &row, -1)) == 0) {
+        tb_membuf_t text, *group;
+        tb_jw_t jw;
+
+        if (failed) {
+            continue;           /* drained, see tb_load_store */
+        }
+        tb_membuf_init(&text, scratch);
+        tb_jw_init(&jw, tb_membuf_sink, &text);
+        failed = write_row(&jw, child, db, row, copies, values, bad_values,
+                           NULL, err);
+        if (!failed && !tb_jw_flush(&jw) && values[parent_col]) {
+            group = apr_hash_get(by_parent, values[parent_col],
+                                 APR_HASH_KEY_STRING);
+            if (!group) {
+                group = apr_palloc(pool, sizeof(*group));
+                tb_membuf_init(group, pool);
+                apr_hash_set(by_parent, apr_pstrdup(pool, values[parent_col]),
+                             APR_HASH_KEY_STRING, group);
+            }
+            else {
+                tb_membuf_sink(group, ",", 1);
+            }
+            tb_membuf_sink(group, text.buf, text.len);
+        }
+        apr_pool_clear(scratch);
+        if (copies) {
+            apr_pool_clear(copies);
+        }
+    }
+    msg = apr_dbd_error(db->driver, db->handle, 0);
+    apr_pool_destroy(result);
+    if (rv != -1) {
+        return tb_db_fail(db, rv, "reading rows", err);
+    }
+    if (failed) {
+        return -1;
+    }
+    if (!child->scope && msg && *msg) {
+        return tb_db_fail_reading(db, "reading rows", err);
+    }
+    return 0;
+}
+
+/* The nested stores' rows of a parent store, or NULL without any. */
+static int read_nested(tb_db_t *db, const tb_store_t *store,
+                       const char *board, apr_pool_t *pool,
+                       nested_rows_t **nested, int *bad_values,
+                       tb_db_error_t *err)
+{
+    int i, rv;
+
+    *nested = NULL;
+    if (!store->children || store->children->nelts == 0) {
+        return 0;
+    }
+    *nested = apr_pcalloc(pool, sizeof(nested_rows_t)
+                                * store->children->nelts);
+    for (i = 0; i < store->children->nelts; i++) {
+        (*nested)[i].store = APR_ARRAY_IDX(store->children, i,
+                                           const tb_store_t *);
+        (*nested)[i].by_parent = apr_hash_make(pool);
+        if ((rv = read_nested_store(db, (*nested)[i].store, board, pool,
+                                    (*nested)[i].by_parent, bad_values,
+                                    err)) != 0) {
+            return rv;
+        }
+    }
+    return 0;
+}
+
 /* Writes one row; copies is NULL for the rows of the text protocol, else
  * the pool for the values of this row; values has room for every column.
  * Nothing is written when a value cannot be read. */
 static int write_row(tb_jw_t *jw, const tb_store_t *store, tb_db_t *db,
                      apr_dbd_row_t *row, apr_pool_t *copies,
                      const char **values, int *bad_values,
-                     tb_db_error_t *err)
+                     const nested_rows_t *nested, tb_db_error_t *err)
 {
     int i, ncols = store->fields->nelts + 1;
 
@@ -216,6 +360,9 @@ static int write_row(tb_jw_t *jw, const tb_store_t *store, tb_db_t *db,
         tb_jw_raw(jw, ",", 1);
         tb_jw_cstr(jw, field->json_key);
         *bad_values += tb_write_db_value(jw, field->type, values[i + 1]);
+    }
+    if (nested) {
+        write_nested(jw, store, nested, values[0]);
     }
     tb_jw_raw(jw, "}", 1);
     return 0;
@@ -272,6 +419,7 @@ int tb_load_store(tb_db_t *db, tb_jw_t *jw, const tb_store_request_t *sr,
                   int *bad_values, tb_db_error_t *err)
 {
     const char *total_text = NULL, *msg, **values;
+    nested_rows_t *nested;
     apr_dbd_results_t *res;
     apr_dbd_row_t *row = NULL;
     apr_pool_t *result, *copies = NULL;
@@ -281,6 +429,10 @@ int tb_load_store(tb_db_t *db, tb_jw_t *jw, const tb_store_request_t *sr,
     /* A page needs the count of all rows; a whole table counts itself. */
     if (sr->limit && (rv = count_rows(db, sr->store, board, &total_text,
                                      err)) != 0) {
+        return rv;
+    }
+    if ((rv = read_nested(db, sr->store, board, db->pool, &nested,
+                          bad_values, err)) != 0) {
         return rv;
     }
     /* The result's memory (a prepared one's column buffers, and the
@@ -313,7 +465,7 @@ int tb_load_store(tb_db_t *db, tb_jw_t *jw, const tb_store_request_t *sr,
             tb_jw_raw(jw, ",", 1);
         }
         failed = write_row(jw, sr->store, db, row, copies, values,
-                           bad_values, err);
+                           bad_values, nested, err);
         if (copies) {
             apr_pool_clear(copies);
         }

@@ -120,6 +120,17 @@ typedef struct tb_store_t {
     int span_max_days;          /* the longest span, when declared: a window
                                    then reads a bounded range of the start
                                    column's index (0 = no bound) */
+    const char *nested_field;   /* TaskBoardNested: the field that holds
+                                   the parent's id (its references= names
+                                   the parent store), and the key under */
+    const char *nested_key;     /* which the rows go in the parent's rows */
+    const char *nested_key_json;/* ",\"key\":" pre-encoded */
+    const char *nested_file;    /* where TaskBoardNested is, for messages */
+    int nested_line;
+    struct tb_store_t *nested_in;   /* the parent store (set by the
+                                   whole-configuration check) */
+    apr_array_header_t *children;   /* tb_store_t *: the stores nested in
+                                   this one's rows, or NULL */
     const struct tb_store_t *follows;   /* a TB_LAZY_SPAN store that some of
                                    this store's references= fields point
                                    at: loaded for the same window, the

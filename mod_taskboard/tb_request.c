@@ -298,7 +298,8 @@ const char *tb_load_request_parse(apr_pool_t *pool, const char *text,
         }
     }
     for (j = 0; j < served->nelts; j++) {
-        if (wanted[j].store) {
+        /* a nested store's rows are in its parent's (TaskBoardNested) */
+        if (wanted[j].store && !wanted[j].store->nested_in) {
             tb_store_request_t *sr = apr_array_push(req->stores);
 
             *sr = wanted[j];

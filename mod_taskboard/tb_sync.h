@@ -100,6 +100,8 @@ typedef struct tb_sync_t {
     apr_array_header_t *invalid;/* tb_invalid_t: the 422 list */
     apr_hash_t *phantoms;       /* storeId -> (phantom -> tb_record_t *) of
                                    the added records */
+    apr_hash_t *nested_links;   /* where nested records came from
+                                   (tb_nested.c), or NULL */
     const char *body_hash;      /* SHA-1 of the package, hex */
     const char *user;           /* the authenticated user, for stamp=
                                    fields (NULL: none) */

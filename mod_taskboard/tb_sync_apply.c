@@ -29,6 +29,7 @@
 #include "tb_answer.h"
 #include "tb_convert.h"
 #include "tb_journal.h"
+#include "tb_nested.h"
 #include "tb_sql.h"
 
 /* Times a sync is run again from the start after a deadlock. */
@@ -1231,6 +1232,8 @@ static int apply_once(apply_t *a)
                                          &a->err->db)) {
         return db_failed(a, NULL, NULL);
     }
+    /* nested records go back under their parents' rows in the answer */
+    tb_nested_regroup(a->db->pool, a->sync);
     if ((rv = record_request(a))) {
         return rv;
     }

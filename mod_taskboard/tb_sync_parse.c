@@ -15,6 +15,7 @@
 #include <apr_sha1.h>
 #include <apr_strings.h>
 
+#include "tb_nested.h"
 #include "tb_sync.h"
 #include "tb_convert.h"
 #include "tb_request.h"
@@ -766,8 +767,14 @@ int tb_sync_parse(apr_pool_t *pool, const tb_sync_conf_t *conf,
     if (!(package = tb_json_parse(pool, text, len, &msg))) {
         return fail(&p, 400, msg);
     }
-    if ((rv = parse_head(&p, package))
-        || (rv = make_changes(&p, package, &sections))) {
+    if ((rv = parse_head(&p, package))) {
+        return rv;
+    }
+    /* nested changesets become records of their own stores */
+    if ((msg = tb_nested_flatten(pool, conf, package, sync))) {
+        return fail(&p, 400, msg);
+    }
+    if ((rv = make_changes(&p, package, &sections))) {
         return rv;
     }
     for (i = 0; i < sync->changes->nelts; i++) {

@@ -83,6 +83,48 @@ CASES = [
     ("revision-keycolumn", store_conf("TaskBoardField name string",
                                       loc_extra="!   TaskBoardRevision options value na-me=revision\n"),
      r"TaskBoardRevision", ["na-me"], True),
+    ("nested-no-reference", store_conf("TaskBoardField calendar string",
+                                       "!TaskBoardNested calendar intervals"),
+     r"TaskBoardNested", ["calendar", "references="], True),
+    ("nested-self", store_conf("TaskBoardField parentId int references=tasks",
+                               "!TaskBoardNested parentId children"),
+     r"TaskBoardNested", ["parentId", "itself"], True),
+    ("nested-bad-key", store_conf("TaskBoardField parentId int references=other",
+                                  "!TaskBoardNested parentId bad-key"),
+     r"TaskBoardNested", ["bad-key"], True),
+    ("nested-two-levels", """\
+<Location /api>
+    <TaskBoardStore calendars>
+        TaskBoardId id string
+    </TaskBoardStore>
+    <TaskBoardStore intervals>
+        TaskBoardField calendar string references=calendars
+        TaskBoardNested calendar intervals
+    </TaskBoardStore>
+    <TaskBoardStore notes>
+        TaskBoardField interval int references=intervals
+!       TaskBoardNested interval notes
+    </TaskBoardStore>
+</Location>
+<Location /api/load>
+    SetHandler taskboard-load
+</Location>
+""", r"TaskBoardNested", ["notes", "one level"], True),
+    ("nested-key-taken", """\
+<Location /api>
+    <TaskBoardStore calendars>
+        TaskBoardId id string
+        TaskBoardField intervals json
+    </TaskBoardStore>
+    <TaskBoardStore intervals>
+        TaskBoardField calendar string references=calendars
+!       TaskBoardNested calendar intervals
+    </TaskBoardStore>
+</Location>
+<Location /api/load>
+    SetHandler taskboard-load
+</Location>
+""", r"TaskBoardNested", ["intervals", "taken"], True),
     ("duplicate-store", """\
 <Location /api>
     <TaskBoardStore tasks>
