@@ -395,6 +395,68 @@ static const char *cmd_order(cmd_parms *cmd, void *mconfig, const char *arg)
     return NULL;
 }
 
+/* Reads alias=name1,name2: the other names clients give the field (a
+ * dependency's from, fromEvent, fromTask).  Each is a field name of its
+ * own; that no other field of the store answers to it is checked once
+ * the field is complete (check_names). */
+static const char *field_aliases(cmd_parms *cmd, tb_field_t *field,
+                                 const char *value)
+{
+    char *list = apr_pstrdup(cmd->pool, value), *last, *item;
+
+    if (!field->aliases) {
+        field->aliases = apr_array_make(cmd->pool, 2, sizeof(char *));
+    }
+    for (item = apr_strtok(list, ",", &last); item;
+         item = apr_strtok(NULL, ",", &last)) {
+        if (!tb_is_identifier(item) || strcmp(item, "id") == 0) {
+            return apr_psprintf(cmd->pool, "%s %s: alias '%s' is not a "
+                                "field name (letters, digits and _, not "
+                                "starting with a digit, and not id)",
+                                cmd->cmd->name, field->name, item);
+        }
+        if (strcmp(item, field->name) == 0
+            || tb_field_alias(field, item) >= 0) {
+            return apr_psprintf(cmd->pool, "%s %s: alias '%s' is given "
+                                "twice", cmd->cmd->name, field->name, item);
+        }
+        if (field->aliases->nelts >= TB_MAX_ALIASES) {
+            return apr_psprintf(cmd->pool, "%s %s: at most %d aliases",
+                                cmd->cmd->name, field->name,
+                                TB_MAX_ALIASES);
+        }
+        APR_ARRAY_PUSH(field->aliases, const char *) = item;
+    }
+    if (field->aliases->nelts == 0) {
+        return apr_psprintf(cmd->pool, "%s %s: alias= needs at least one "
+                            "name", cmd->cmd->name, field->name);
+    }
+    return NULL;
+}
+
+/* Rejects a field whose aliases another field of the store answers to
+ * already (as its name or an alias): a record's value could not be told
+ * apart.  The field's own name was checked before its options. */
+static const char *check_names(cmd_parms *cmd, const tb_store_t *store,
+                               const tb_field_t *field)
+{
+    int i;
+
+    for (i = 0; field->aliases && i < field->aliases->nelts; i++) {
+        const char *alias = APR_ARRAY_IDX(field->aliases, i, const char *);
+        const tb_field_t *other = tb_store_field(store, alias);
+        if (other) {
+            return apr_psprintf(cmd->pool, "%s %s: alias '%s' is already "
+                                "%s of field '%s' in store '%s'",
+                                cmd->cmd->name, field->name, alias,
+                                strcmp(other->name, alias) == 0
+                                    ? "the name" : "an alias",
+                                other->name, store->id);
+        }
+    }
+    return NULL;
+}
+
 /* Reads one "key=value" or flag option of TaskBoardField. */
 static const char *field_option(cmd_parms *cmd, tb_field_t *field,
                                 const char *option)
@@ -483,9 +545,13 @@ static const char *field_option(cmd_parms *cmd, tb_field_t *field,
         field->references = value;
         return NULL;
     }
+    else if (strcasecmp(key, "alias") == 0) {
+        return field_aliases(cmd, field, value);
+    }
     err = apr_psprintf(cmd->pool, "%s %s: unknown option '%s' (use column=,"
                        " default=, readonly, required, maxlength=, min=, max=,"
-                       " values=, references=, stamp=)", cmd->cmd->name,
+                       " values=, references=, stamp=, alias=)",
+                       cmd->cmd->name,
                        field->name,
                        option);
     return err;
@@ -600,7 +666,13 @@ static const char *cmd_field(cmd_parms *cmd, void *mconfig, const char *arg)
         return apr_psprintf(cmd->pool, "%s: 'id' is the store's key: declare"
                             " its column with TaskBoardId", cmd->cmd->name);
     }
-    if (tb_store_field(store, name)) {
+    if ((field = tb_store_field(store, name))) {
+        if (strcmp(field->name, name) != 0) {
+            return apr_psprintf(cmd->pool, "%s: field name '%s' is already "
+                                "an alias of field '%s' in store '%s'",
+                                cmd->cmd->name, name, field->name,
+                                store->id);
+        }
         return apr_psprintf(cmd->pool, "%s: field '%s' is already declared "
                             "in store '%s'", cmd->cmd->name, name, store->id);
     }
@@ -620,6 +692,7 @@ static const char *cmd_field(cmd_parms *cmd, void *mconfig, const char *arg)
         return bad_identifier(cmd, "column", field->column);
     }
     if ((err = check_column_free(cmd, store, field->column, field))
+        || (err = check_names(cmd, store, field))
         || (err = check_field(cmd, field))) {
         return err;
     }
@@ -1186,7 +1259,8 @@ const command_rec tb_cmds[] = {
                      "name type [column=] [default=] [readonly] [required] "
                      "[maxlength=] [min=] [max=] [values=a,b] "
                      "[references=store] [stamp=created-by|updated-by|"
-                     "created-at|updated-at]; inside <TaskBoardStore> only"),
+                     "created-at|updated-at] [alias=name,name]; inside "
+                     "<TaskBoardStore> only"),
     AP_INIT_RAW_ARGS(TB_CMD_REVISION, cmd_revision, NULL,
                      RSRC_CONF | ACCESS_CONF,
                      "table column [keycolumn=value]: where the revision "

@@ -51,6 +51,9 @@ typedef struct tb_record_t {
     const char **phantom_refs;  /* per store field: a phantom id that the
                                    field refers to, to be translated */
     char *sent;                 /* per store field: the client set it */
+    unsigned int *aliases_sent; /* per store field: bit k set when the
+                                   client sent it under its k-th alias
+                                   (the answer echoes those names) */
     const char *sql;            /* its INSERT or UPDATE (the store's, see
                                    tb_changes_t), NULL: an update that
                                    writes nothing */

@@ -1013,7 +1013,8 @@ static int apply_added_again(apply_t *a, tb_changes_t *ch, tb_record_t *rec)
         }
     }
     APR_ARRAY_PUSH(ch->rows_out, const char *) =
-        tb_row_json(a->pool, store, row, NULL, rec->key_json);
+        tb_row_json_as(a->pool, store, row, NULL, rec->key_json,
+                       rec->aliases_sent);
     return 1;
 }
 
@@ -1067,7 +1068,8 @@ static int apply_added(apply_t *a, tb_changes_t *ch, tb_record_t *rec)
         return db_failed(a, store, rec);
     }
     APR_ARRAY_PUSH(ch->rows_out, const char *) =
-        tb_row_json(a->pool, store, row, NULL, rec->key_json);
+        tb_row_json_as(a->pool, store, row, NULL, rec->key_json,
+                       rec->aliases_sent);
     a->changed = 1;
     note(a, store, rec->id, "added");
     return 0;
@@ -1136,11 +1138,13 @@ static int apply_updated(apply_t *a, tb_changes_t *ch, tb_record_t *rec)
      * client has not seen their values. */
     if (changed_by_others(a, store, rec->id)) {
         APR_ARRAY_PUSH(ch->rows_out, const char *) =
-            tb_row_json(a->pool, store, after, NULL, NULL);
+            tb_row_json_as(a->pool, store, after, NULL, NULL,
+                       rec->aliases_sent);
     }
     else if (differs) {
         APR_ARRAY_PUSH(ch->rows_out, const char *) =
-            tb_row_json(a->pool, store, after, mask, NULL);
+            tb_row_json_as(a->pool, store, after, mask, NULL,
+                       rec->aliases_sent);
     }
     return 0;
 }

@@ -183,6 +183,41 @@ static const char *default_sql(apr_pool_t *pool, const tb_field_t *field)
     }
 }
 
+/* The value a record gives a field, under its name or any of its aliases
+ * (a Gantt sends a dependency's source as from, fromEvent and fromTask);
+ * *used gets a bit per alias that was sent.  The same value under two
+ * names is one value; different values are refused: which one the user
+ * meant cannot be known. */
+static int field_value(parse_t *p, const tb_store_t *store,
+                       const tb_record_t *rec, const tb_field_t *f,
+                       json_t *obj, json_t **value, unsigned int *used)
+{
+    const char *first = f->name;
+    int k;
+
+    *value = json_object_get(obj, f->name);
+    *used = 0;
+    for (k = 0; f->aliases && k < f->aliases->nelts; k++) {
+        const char *alias = APR_ARRAY_IDX(f->aliases, k, const char *);
+        json_t *v = json_object_get(obj, alias);
+        if (!v) {
+            continue;
+        }
+        *used |= 1u << k;
+        if (!*value) {
+            *value = v;
+            first = alias;
+        }
+        else if (!json_equal(*value, v)) {
+            return fail(p, 400, apr_psprintf(p->pool, "store '%s', record "
+                        "{%s}: %s and %s are two names of one field and "
+                        "hold different values", store->id, rec->key_json,
+                        first, alias));
+        }
+    }
+    return 0;
+}
+
 /* Reads the mapped fields of an added or updated record. */
 static int read_fields(parse_t *p, const tb_store_t *store, json_t *obj,
                        tb_record_t *rec, int adding)
@@ -194,15 +229,21 @@ static int read_fields(parse_t *p, const tb_store_t *store, json_t *obj,
     rec->values = apr_pcalloc(p->pool, sizeof(char *) * (n + 1));
     rec->phantom_refs = apr_pcalloc(p->pool, sizeof(char *) * (n + 1));
     rec->sent = apr_pcalloc(p->pool, n + 1);
+    rec->aliases_sent = apr_pcalloc(p->pool, sizeof(unsigned int) * (n + 1));
 
     for (i = 0; i < n; i++) {
         const tb_field_t *f = APR_ARRAY_IDX(store->fields, i,
                                             const tb_field_t *);
-        json_t *value = json_object_get(obj, f->name);
+        json_t *value;
         const char *phantom = NULL, *msg;
+        int rv;
 
         if (f->readonly) {
             continue;       /* loaded, never written */
+        }
+        if ((rv = field_value(p, store, rec, f, obj, &value,
+                              &rec->aliases_sent[i]))) {
+            return rv;
         }
         /* A tree child of a new parent: $PhantomParentId names it. */
         if (f->references && strcmp(f->references, store->id) == 0
