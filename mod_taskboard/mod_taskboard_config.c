@@ -49,6 +49,7 @@ void *tb_create_dir_conf(apr_pool_t *pool, char *dir)
     conf->ignored = NULL;           /* unset */
     conf->idempotency = NULL;       /* unset */
     conf->load_cache = -1;          /* unset */
+    conf->sync_full = -1;           /* unset */
     conf->allow_origins = NULL;     /* unset */
     conf->current_store = NULL;
     return conf;
@@ -121,6 +122,8 @@ void *tb_merge_dir_conf(apr_pool_t *pool, void *basev, void *addv)
     conf->ignored = add->ignored ? add->ignored : base->ignored;
     conf->load_cache = (add->load_cache != -1) ? add->load_cache
                                                : base->load_cache;
+    conf->sync_full = (add->sync_full != -1) ? add->sync_full
+                                             : base->sync_full;
     conf->idempotency = add->idempotency ? add->idempotency
                                          : base->idempotency;
     conf->allow_origins = add->allow_origins ? add->allow_origins
@@ -177,6 +180,11 @@ apr_interval_time_t tb_conf_events_lifetime(const tb_dir_conf_t *conf)
 int tb_conf_read_only(const tb_dir_conf_t *conf)
 {
     return conf->read_only == 1;
+}
+
+int tb_conf_sync_full(const tb_dir_conf_t *conf)
+{
+    return conf->sync_full == 1;
 }
 
 int tb_conf_load_cache(const tb_dir_conf_t *conf)
@@ -1006,6 +1014,30 @@ static const char *cmd_conflicts(cmd_parms *cmd, void *mconfig,
     return NULL;
 }
 
+/* TaskBoardSyncResponse short|full: what a sync's answer mentions, as the
+ * client's supportShortSyncResponse expects. */
+static const char *cmd_sync_response(cmd_parms *cmd, void *mconfig,
+                                     const char *arg)
+{
+    tb_dir_conf_t *conf = mconfig;
+    const char *err = not_in_store(cmd, conf);
+
+    if (err) {
+        return err;
+    }
+    if (strcasecmp(arg, "short") == 0) {
+        conf->sync_full = 0;
+    }
+    else if (strcasecmp(arg, "full") == 0) {
+        conf->sync_full = 1;
+    }
+    else {
+        return apr_psprintf(cmd->pool, "%s: unknown answer '%s' (use "
+                            "short|full)", cmd->cmd->name, arg);
+    }
+    return NULL;
+}
+
 static const char *cmd_journal(cmd_parms *cmd, void *mconfig,
                                const char *table, const char *seconds)
 {
@@ -1300,6 +1332,12 @@ const command_rec tb_cmds[] = {
                   "gets: 409, 409 only when a record it changes was "
                   "changed since (needs TaskBoardJournal), or applied "
                   "(default: reject)"),
+    AP_INIT_TAKE1(TB_CMD_SYNC_RESPONSE, cmd_sync_response, NULL,
+                  RSRC_CONF | ACCESS_CONF,
+                  "short|full: a sync's answer mentions the added records "
+                  "and what the server changed, or every record it sent "
+                  "(for clients with supportShortSyncResponse: false) "
+                  "(default: short)"),
     AP_INIT_TAKE12(TB_CMD_JOURNAL, cmd_journal, NULL, RSRC_CONF | ACCESS_CONF,
                    "table [seconds]: journal every changed record, for "
                    "deltas, record conflicts and events (default "

@@ -35,6 +35,10 @@ typedef struct tb_sync_conf_t {
     const char *phantom_parent_field;   /* "$PhantomParentId" */
     const apr_array_header_t *ignored;  /* storeIds to drop, or NULL */
     const tb_idempotency_t *idempotency;/* NULL: retries not recognised */
+    int full_answer;                    /* the answer echoes every record
+                                           of the request: {id} at least
+                                           for updated and removed ones
+                                           (TaskBoardSyncResponse full) */
     int read_only;                      /* the request may not change the
                                            board: a package with changes is
                                            refused (403) before its records

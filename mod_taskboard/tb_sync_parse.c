@@ -611,10 +611,14 @@ static int check_unserved(parse_t *p, const char *key, json_t *value)
     return 0;
 }
 
-/* Identifies the body, for replaying an identical resend. */
+/* Identifies the body, for replaying an identical resend.  A full answer
+ * is another answer to the same body: its hash differs, so that a
+ * location with the other TaskBoardSyncResponse sharing the request table
+ * never replays it. */
 static const char *body_hash(apr_pool_t *pool, const char *text,
-                             apr_size_t len)
+                             apr_size_t len, int full_answer)
 {
+    static const char full_mark[] = "\n(full answer)";
     unsigned char digest[APR_SHA1_DIGESTSIZE];
     char *hex = apr_palloc(pool, 2 * APR_SHA1_DIGESTSIZE + 1);
     apr_sha1_ctx_t sha;
@@ -623,6 +627,9 @@ static const char *body_hash(apr_pool_t *pool, const char *text,
     apr_sha1_init(&sha);
     apr_sha1_update_binary(&sha, (const unsigned char *)text,
                            (unsigned int)len);
+    if (full_answer) {
+        apr_sha1_update(&sha, full_mark, sizeof(full_mark) - 1);
+    }
     apr_sha1_final(digest, &sha);
     for (k = 0; k < APR_SHA1_DIGESTSIZE; k++) {
         apr_snprintf(hex + 2 * k, 3, "%02x", digest[k]);
@@ -803,7 +810,7 @@ int tb_sync_parse(apr_pool_t *pool, const tb_sync_conf_t *conf,
     if (len == 0) {
         return fail(&p, 400, "the sync request is empty");
     }
-    sync->body_hash = body_hash(pool, text, len);
+    sync->body_hash = body_hash(pool, text, len, conf->full_answer);
     if (!(package = tb_json_parse(pool, text, len, &msg))) {
         return fail(&p, 400, msg);
     }

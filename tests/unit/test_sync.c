@@ -421,6 +421,24 @@ static void aliases_echoed(void)
               "{\"id\":9,\"from\":12,\"to\":3,\"lag\":0}");
 }
 
+/* A full answer is another answer to the same body: the body's hash (the
+ * request table's key with the requestId) tells the modes apart. */
+static void full_answer_hash(void)
+{
+    static const char text[] = "{\"requestId\":5,\"tasks\":{\"removed\":"
+                               "[{\"id\":1}]}}";
+    tb_sync_conf_t *conf = board();
+    tb_sync_error_t err;
+    tb_sync_t *short_sync, *full_sync, *again;
+
+    REQUIRE(parse(conf, text, &short_sync, &err) == 0);
+    conf->full_answer = 1;
+    REQUIRE(parse(conf, text, &full_sync, &err) == 0);
+    REQUIRE(parse(conf, text, &again, &err) == 0);
+    CHECK(strcmp(short_sync->body_hash, full_sync->body_hash) != 0);
+    CHECK_STR(full_sync->body_hash, again->body_hash);
+}
+
 const tb_case_t tb_sync_cases[] = {
     {"an empty package lists every store, parents first",
      changes_parents_first},
@@ -445,5 +463,7 @@ const tb_case_t tb_sync_cases[] = {
      aliases_conflict_400},
     {"aliases: the answer echoes the names the record used",
      aliases_echoed},
+    {"full answers: the body's hash differs from the short mode's",
+     full_answer_hash},
     {NULL, NULL}
 };
