@@ -17,6 +17,12 @@ SAMPLE = tbtest.sample_test_conf()
 FULL = SAMPLE.replace("/api", "/full").replace(
     "<Location /full>\n", "<Location /full>\n    TaskBoardSyncResponse full\n", 1)
 
+# The same, applying stale syncs (the last writer wins), so that an answer carries what others
+# changed since the client's revision.
+FULL_OFF = FULL.replace("/full", "/fulloff").replace("TaskBoardConflictPolicy record",
+                                                     "TaskBoardConflictPolicy off")
+assert FULL_OFF.count("TaskBoardConflictPolicy off") == 1
+
 # Task 1 renamed, task 3 updated with nothing the server stores, task 4 given the value it has,
 # task 2 removed (its assignments 3 and 4 go with it), assignment 9 removed by the client, a
 # task added.
@@ -39,7 +45,7 @@ def ids(rows):
 
 class TestFullAnswers:
 
-    CONF = SAMPLE + FULL
+    CONF = SAMPLE + FULL + FULL_OFF
     CACHE_OFF = True
     SAMPLE_DATA = ("test", "teardown")
 
@@ -114,3 +120,20 @@ class TestFullAnswers:
             r = sync_post(httpd, pkg, path="/full/sync")
             body = check_sync_error(r, 409, request_id=63020)
         assert "999" in body["message"] and "rows" not in body and "tasks" not in body
+
+    def test_tb_630_04(self, httpd, db):
+        # a stale sync whose updated record others changed since: the full answer mentions it
+        # once, whole as it is now (what others changed), not also as {id}; a record only it
+        # touched is {id}
+        rev = int(db.revision(self.board))
+        other = {"type": "sync", "requestId": 63030, "revision": rev,
+                 "tasks": {"updated": [{"id": 3, "name": "by someone else"}]}}
+        check_sync(sync_post(httpd, other, path="/api/sync"), self.board, db, request_id=63030)
+        mine = {"type": "sync", "requestId": 63031, "revision": rev,
+                "tasks": {"updated": [{"id": 3, "effort": 5}, {"id": 5, "effort": 1}]}}
+        body = check_sync(sync_post(httpd, mine, path="/fulloff/sync"), self.board, db,
+                          request_id=63031)
+        rows = body["tasks"]["rows"]
+        assert sorted(x["id"] for x in rows) == [3, 5], rows
+        by_id = {x["id"]: x for x in rows}
+        assert by_id[3]["name"] == "by someone else" and by_id[5] == {"id": 5}, rows
