@@ -49,6 +49,7 @@ void *tb_create_dir_conf(apr_pool_t *pool, char *dir)
     conf->ignored = NULL;           /* unset */
     conf->idempotency = NULL;       /* unset */
     conf->load_cache = -1;          /* unset */
+    conf->sync_full = -1;           /* unset */
     conf->allow_origins = NULL;     /* unset */
     conf->current_store = NULL;
     return conf;
@@ -121,6 +122,8 @@ void *tb_merge_dir_conf(apr_pool_t *pool, void *basev, void *addv)
     conf->ignored = add->ignored ? add->ignored : base->ignored;
     conf->load_cache = (add->load_cache != -1) ? add->load_cache
                                                : base->load_cache;
+    conf->sync_full = (add->sync_full != -1) ? add->sync_full
+                                             : base->sync_full;
     conf->idempotency = add->idempotency ? add->idempotency
                                          : base->idempotency;
     conf->allow_origins = add->allow_origins ? add->allow_origins
@@ -177,6 +180,11 @@ apr_interval_time_t tb_conf_events_lifetime(const tb_dir_conf_t *conf)
 int tb_conf_read_only(const tb_dir_conf_t *conf)
 {
     return conf->read_only == 1;
+}
+
+int tb_conf_sync_full(const tb_dir_conf_t *conf)
+{
+    return conf->sync_full == 1;
 }
 
 int tb_conf_load_cache(const tb_dir_conf_t *conf)
@@ -508,6 +516,68 @@ static const char *cmd_nested(cmd_parms *cmd, void *mconfig,
     return NULL;
 }
 
+/* Reads alias=name1,name2: the other names clients give the field (a
+ * dependency's from, fromEvent, fromTask).  Each is a field name of its
+ * own; that no other field of the store answers to it is checked once
+ * the field is complete (check_names). */
+static const char *field_aliases(cmd_parms *cmd, tb_field_t *field,
+                                 const char *value)
+{
+    char *list = apr_pstrdup(cmd->pool, value), *last, *item;
+
+    if (!field->aliases) {
+        field->aliases = apr_array_make(cmd->pool, 2, sizeof(char *));
+    }
+    for (item = apr_strtok(list, ",", &last); item;
+         item = apr_strtok(NULL, ",", &last)) {
+        if (!tb_is_identifier(item) || strcmp(item, "id") == 0) {
+            return apr_psprintf(cmd->pool, "%s %s: alias '%s' is not a "
+                                "field name (letters, digits and _, not "
+                                "starting with a digit, and not id)",
+                                cmd->cmd->name, field->name, item);
+        }
+        if (strcmp(item, field->name) == 0
+            || tb_field_alias(field, item) >= 0) {
+            return apr_psprintf(cmd->pool, "%s %s: alias '%s' is given "
+                                "twice", cmd->cmd->name, field->name, item);
+        }
+        if (field->aliases->nelts >= TB_MAX_ALIASES) {
+            return apr_psprintf(cmd->pool, "%s %s: at most %d aliases",
+                                cmd->cmd->name, field->name,
+                                TB_MAX_ALIASES);
+        }
+        APR_ARRAY_PUSH(field->aliases, const char *) = item;
+    }
+    if (field->aliases->nelts == 0) {
+        return apr_psprintf(cmd->pool, "%s %s: alias= needs at least one "
+                            "name", cmd->cmd->name, field->name);
+    }
+    return NULL;
+}
+
+/* Rejects a field whose aliases another field of the store answers to
+ * already (as its name or an alias): a record's value could not be told
+ * apart.  The field's own name was checked before its options. */
+static const char *check_names(cmd_parms *cmd, const tb_store_t *store,
+                               const tb_field_t *field)
+{
+    int i;
+
+    for (i = 0; field->aliases && i < field->aliases->nelts; i++) {
+        const char *alias = APR_ARRAY_IDX(field->aliases, i, const char *);
+        const tb_field_t *other = tb_store_field(store, alias);
+        if (other) {
+            return apr_psprintf(cmd->pool, "%s %s: alias '%s' is already "
+                                "%s of field '%s' in store '%s'",
+                                cmd->cmd->name, field->name, alias,
+                                strcmp(other->name, alias) == 0
+                                    ? "the name" : "an alias",
+                                other->name, store->id);
+        }
+    }
+    return NULL;
+}
+
 /* Reads one "key=value" or flag option of TaskBoardField. */
 static const char *field_option(cmd_parms *cmd, tb_field_t *field,
                                 const char *option)
@@ -596,9 +666,13 @@ static const char *field_option(cmd_parms *cmd, tb_field_t *field,
         field->references = value;
         return NULL;
     }
+    else if (strcasecmp(key, "alias") == 0) {
+        return field_aliases(cmd, field, value);
+    }
     err = apr_psprintf(cmd->pool, "%s %s: unknown option '%s' (use column=,"
                        " default=, readonly, required, maxlength=, min=, max=,"
-                       " values=, references=, stamp=)", cmd->cmd->name,
+                       " values=, references=, stamp=, alias=)",
+                       cmd->cmd->name,
                        field->name,
                        option);
     return err;
@@ -713,7 +787,13 @@ static const char *cmd_field(cmd_parms *cmd, void *mconfig, const char *arg)
         return apr_psprintf(cmd->pool, "%s: 'id' is the store's key: declare"
                             " its column with TaskBoardId", cmd->cmd->name);
     }
-    if (tb_store_field(store, name)) {
+    if ((field = tb_store_field(store, name))) {
+        if (strcmp(field->name, name) != 0) {
+            return apr_psprintf(cmd->pool, "%s: field name '%s' is already "
+                                "an alias of field '%s' in store '%s'",
+                                cmd->cmd->name, name, field->name,
+                                store->id);
+        }
         return apr_psprintf(cmd->pool, "%s: field '%s' is already declared "
                             "in store '%s'", cmd->cmd->name, name, store->id);
     }
@@ -733,6 +813,7 @@ static const char *cmd_field(cmd_parms *cmd, void *mconfig, const char *arg)
         return bad_identifier(cmd, "column", field->column);
     }
     if ((err = check_column_free(cmd, store, field->column, field))
+        || (err = check_names(cmd, store, field))
         || (err = check_field(cmd, field))) {
         return err;
     }
@@ -1042,6 +1123,30 @@ static const char *cmd_conflicts(cmd_parms *cmd, void *mconfig,
     return NULL;
 }
 
+/* TaskBoardSyncResponse short|full: what a sync's answer mentions, as the
+ * client's supportShortSyncResponse expects. */
+static const char *cmd_sync_response(cmd_parms *cmd, void *mconfig,
+                                     const char *arg)
+{
+    tb_dir_conf_t *conf = mconfig;
+    const char *err = not_in_store(cmd, conf);
+
+    if (err) {
+        return err;
+    }
+    if (strcasecmp(arg, "short") == 0) {
+        conf->sync_full = 0;
+    }
+    else if (strcasecmp(arg, "full") == 0) {
+        conf->sync_full = 1;
+    }
+    else {
+        return apr_psprintf(cmd->pool, "%s: unknown answer '%s' (use "
+                            "short|full)", cmd->cmd->name, arg);
+    }
+    return NULL;
+}
+
 static const char *cmd_journal(cmd_parms *cmd, void *mconfig,
                                const char *table, const char *seconds)
 {
@@ -1295,12 +1400,12 @@ const command_rec tb_cmds[] = {
                      "name type [column=] [default=] [readonly] [required] "
                      "[maxlength=] [min=] [max=] [values=a,b] "
                      "[references=store] [stamp=created-by|updated-by|"
-                     "created-at|updated-at]; inside <TaskBoardStore> only"),
+                     "created-at|updated-at] [alias=name,name]; inside "
+                     "<TaskBoardStore> only"),
     AP_INIT_RAW_ARGS(TB_CMD_LAZY, cmd_lazy, NULL, RSRC_CONF | ACCESS_CONF,
                      "rows | span startField endField [maxdays=n]: how a "
-                     "lazy-loading "
-                     "client's params pick the store's rows; inside "
-                     "<TaskBoardStore> only"),
+                     "lazy-loading client's params pick the store's rows; "
+                     "inside <TaskBoardStore> only"),
     AP_INIT_TAKE2(TB_CMD_NESTED, cmd_nested, NULL, RSRC_CONF | ACCESS_CONF,
                   "parentField key: the store's rows go inside its parent "
                   "store's rows under key, in loads and syncs; inside "
@@ -1344,6 +1449,12 @@ const command_rec tb_cmds[] = {
                   "gets: 409, 409 only when a record it changes was "
                   "changed since (needs TaskBoardJournal), or applied "
                   "(default: reject)"),
+    AP_INIT_TAKE1(TB_CMD_SYNC_RESPONSE, cmd_sync_response, NULL,
+                  RSRC_CONF | ACCESS_CONF,
+                  "short|full: a sync's answer mentions the added records "
+                  "and what the server changed, or every record it sent "
+                  "(for clients with supportShortSyncResponse: false) "
+                  "(default: short)"),
     AP_INIT_TAKE12(TB_CMD_JOURNAL, cmd_journal, NULL, RSRC_CONF | ACCESS_CONF,
                    "table [seconds]: journal every changed record, for "
                    "deltas, record conflicts and events (default "

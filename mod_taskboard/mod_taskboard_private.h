@@ -66,6 +66,7 @@ APLOG_USE_MODULE(taskboard);
 #define TB_CMD_AUTHZ_QUERY "TaskBoardAuthzQuery"
 #define TB_CMD_READ_ONLY "TaskBoardReadOnly"
 #define TB_CMD_ALLOW_ORIGIN "TaskBoardAllowOrigin"
+#define TB_CMD_SYNC_RESPONSE "TaskBoardSyncResponse"
 
 /* The methods each handler serves (its Allow header, and what a CORS
  * preflight is told). */
@@ -109,6 +110,8 @@ typedef struct tb_dir_conf_t {
                                    accepted and dropped; NULL: not set */
     tb_idempotency_t *idempotency; /* NULL: not set here */
     int load_cache;             /* -1: not set here, else 1 (on) or 0 */
+    int sync_full;              /* -1: not set here, else 1 (full) or 0
+                                   (short): TaskBoardSyncResponse */
     apr_array_header_t *allow_origins; /* origins (const char *) whose
                                    pages may call the handlers with
                                    credentials, normalised as browsers
@@ -146,6 +149,7 @@ tb_conflict_e tb_conf_conflicts(const tb_dir_conf_t *conf);
 apr_interval_time_t tb_conf_events_heartbeat(const tb_dir_conf_t *conf);
 apr_interval_time_t tb_conf_events_lifetime(const tb_dir_conf_t *conf);
 int tb_conf_read_only(const tb_dir_conf_t *conf);
+int tb_conf_sync_full(const tb_dir_conf_t *conf);
 
 /* mod_taskboard_check.c: the checks of the whole configuration */
 /** Remembers a <TaskBoardStore> and its node, for tb_check_config. */

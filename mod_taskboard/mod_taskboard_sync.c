@@ -36,6 +36,7 @@ static void sync_conf(const tb_dir_conf_t *conf, tb_sync_conf_t *sc)
     sc->phantom_parent_field = tb_conf_phantom_parent_field(conf);
     sc->ignored = conf->ignored;
     sc->idempotency = conf->idempotency;
+    sc->full_answer = tb_conf_sync_full(conf);
 }
 
 int tb_send_sync_answer(tb_req_t *tr, const tb_sync_t *sync)

@@ -23,9 +23,17 @@ const char *tb_row_json(apr_pool_t *pool, const tb_store_t *store,
                         const char **values, const char *mask,
                         const char *key_json)
 {
+    return tb_row_json_as(pool, store, values, mask, key_json, NULL);
+}
+
+const char *tb_row_json_as(apr_pool_t *pool, const tb_store_t *store,
+                           const char **values, const char *mask,
+                           const char *key_json,
+                           const unsigned int *aliases_sent)
+{
     tb_membuf_t mb;
     tb_jw_t jw;
-    int i;
+    int i, k;
 
     tb_membuf_init(&mb, pool);
     tb_jw_init(&jw, tb_membuf_sink, &mb);
@@ -45,6 +53,16 @@ const char *tb_row_json(apr_pool_t *pool, const tb_store_t *store,
         tb_jw_raw(&jw, ",", 1);
         tb_jw_cstr(&jw, f->json_key);
         tb_write_db_value(&jw, f->type, values[i + 1]);
+        for (k = 0; aliases_sent && aliases_sent[i]
+                    && k < f->aliases->nelts; k++) {
+            const char *alias = APR_ARRAY_IDX(f->aliases, k, const char *);
+            if (aliases_sent[i] & (1u << k)) {
+                tb_jw_raw(&jw, ",", 1);
+                tb_jw_string(&jw, alias, strlen(alias));
+                tb_jw_raw(&jw, ":", 1);
+                tb_write_db_value(&jw, f->type, values[i + 1]);
+            }
+        }
     }
     tb_jw_raw(&jw, "}", 1);
     tb_jw_flush(&jw);

@@ -111,4 +111,15 @@ const char *tb_row_json(apr_pool_t *pool, const tb_store_t *store,
                         const char **values, const char *mask,
                         const char *key_json);
 
+/**
+ * The same, with each field also under the aliases a sync's record sent
+ * it under (aliases_sent: per field, bit k for its k-th alias; NULL:
+ * none), so that the client finds the value the server chose under
+ * every name it used.
+ */
+const char *tb_row_json_as(apr_pool_t *pool, const tb_store_t *store,
+                           const char **values, const char *mask,
+                           const char *key_json,
+                           const unsigned int *aliases_sent);
+
 #endif /* TB_JOURNAL_H */

@@ -214,11 +214,25 @@ tb_field_t *tb_store_field(const tb_store_t *store, const char *name)
 
     for (i = 0; i < store->fields->nelts; i++) {
         tb_field_t *field = APR_ARRAY_IDX(store->fields, i, tb_field_t *);
-        if (strcmp(field->name, name) == 0) {
+        if (strcmp(field->name, name) == 0
+            || tb_field_alias(field, name) >= 0) {
             return field;
         }
     }
     return NULL;
+}
+
+int tb_field_alias(const tb_field_t *field, const char *name)
+{
+    int i;
+
+    for (i = 0; field->aliases && i < field->aliases->nelts; i++) {
+        if (strcmp(APR_ARRAY_IDX(field->aliases, i, const char *),
+                   name) == 0) {
+            return i;
+        }
+    }
+    return -1;
 }
 
 const tb_field_t *tb_store_field_by_column(const tb_store_t *store,

@@ -79,6 +79,9 @@ typedef struct tb_field_t {
     double min, max;
     apr_array_header_t *allowed;/* const char *, NULL = any value */
     const char *references;     /* storeId this field points to, or NULL */
+    apr_array_header_t *aliases;/* const char *: other names the client
+                                   may send it under in a sync (alias=),
+                                   at most TB_MAX_ALIASES; NULL: none */
     tb_stamp_e stamp;           /* written by the module (readonly to the
                                    client), or TB_STAMP_NONE */
     const char *json_key;       /* "\"name\":" pre-encoded for the writer */
@@ -99,6 +102,10 @@ typedef enum {
 
 /* Most ids params.resourceIds may name (one bound JSON array). */
 #define TB_LAZY_MAX_IDS 1000
+
+/* Most aliases of one field: a sync notes the ones a record used in the
+ * bits of an unsigned int. */
+#define TB_MAX_ALIASES 8
 
 typedef struct tb_order_t {
     const char *column;
@@ -275,8 +282,12 @@ tb_store_t *tb_store_create(apr_pool_t *pool, const char *store_id);
 const tb_store_t *tb_store_find(const apr_array_header_t *stores,
                                 const char *store_id);
 
-/** Finds a field of a store by client name, or NULL. */
+/** Finds a field of a store by client name (its name or one of its
+ *  aliases), or NULL. */
 tb_field_t *tb_store_field(const tb_store_t *store, const char *name);
+
+/** The place of name among the field's aliases, or -1. */
+int tb_field_alias(const tb_field_t *field, const char *name);
 
 /** Finds a field of a store by column (the id column included), or NULL. */
 const tb_field_t *tb_store_field_by_column(const tb_store_t *store,

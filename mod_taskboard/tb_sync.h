@@ -35,6 +35,10 @@ typedef struct tb_sync_conf_t {
     const char *phantom_parent_field;   /* "$PhantomParentId" */
     const apr_array_header_t *ignored;  /* storeIds to drop, or NULL */
     const tb_idempotency_t *idempotency;/* NULL: retries not recognised */
+    int full_answer;                    /* the answer echoes every record
+                                           of the request: {id} at least
+                                           for updated and removed ones
+                                           (TaskBoardSyncResponse full) */
     int read_only;                      /* the request may not change the
                                            board: a package with changes is
                                            refused (403) before its records
@@ -51,6 +55,9 @@ typedef struct tb_record_t {
     const char **phantom_refs;  /* per store field: a phantom id that the
                                    field refers to, to be translated */
     char *sent;                 /* per store field: the client set it */
+    unsigned int *aliases_sent; /* per store field: bit k set when the
+                                   client sent it under its k-th alias
+                                   (the answer echoes those names) */
     const char *sql;            /* its INSERT or UPDATE (the store's, see
                                    tb_changes_t), NULL: an update that
                                    writes nothing */

@@ -74,6 +74,13 @@ static int fail(apply_t *a, int status, const char *message)
     return status;
 }
 
+/* A record id as the answer writes it: a number for an auto key. */
+static const char *id_json(apply_t *a, const tb_store_t *store,
+                           const char *id)
+{
+    return store->id_kind == TB_ID_AUTO ? id : tb_json_quote(a->pool, id);
+}
+
 static const char *describe(apply_t *a, const tb_store_t *store,
                             const tb_record_t *rec)
 {
@@ -793,6 +800,11 @@ static int remove_record(apply_t *a, tb_changes_t *ch, tb_record_t *rec,
         note(a, ch->store, rec->id, "removed");
     }
     touch(a, ch->store, rec->id);
+    /* a full answer confirms every removal, of a record gone already
+     * too (a short one leaves the client's own removals unmentioned) */
+    if (a->sync->conf->full_answer) {
+        APR_ARRAY_PUSH(ch->removed_out, const char *) = rec->id;
+    }
     return 0;
 }
 
@@ -977,8 +989,7 @@ static int apply_added_again(apply_t *a, tb_changes_t *ch, tb_record_t *rec)
         /* added by the first attempt, removed since: not brought back */
         APR_ARRAY_PUSH(ch->rows_out, const char *) =
             apr_pstrcat(a->pool, "{", rec->key_json, ",\"id\":",
-                        store->id_kind == TB_ID_AUTO ? rec->id
-                            : tb_json_quote(a->pool, rec->id), "}", NULL);
+                        id_json(a, store, rec->id), "}", NULL);
         APR_ARRAY_PUSH(ch->removed_out, const char *) = rec->id;
         return 1;
     }
@@ -1014,7 +1025,8 @@ static int apply_added_again(apply_t *a, tb_changes_t *ch, tb_record_t *rec)
         }
     }
     APR_ARRAY_PUSH(ch->rows_out, const char *) =
-        tb_row_json(a->pool, store, row, NULL, rec->key_json);
+        tb_row_json_as(a->pool, store, row, NULL, rec->key_json,
+                       rec->aliases_sent);
     return 1;
 }
 
@@ -1068,7 +1080,8 @@ static int apply_added(apply_t *a, tb_changes_t *ch, tb_record_t *rec)
         return db_failed(a, store, rec);
     }
     APR_ARRAY_PUSH(ch->rows_out, const char *) =
-        tb_row_json(a->pool, store, row, NULL, rec->key_json);
+        tb_row_json_as(a->pool, store, row, NULL, rec->key_json,
+                       rec->aliases_sent);
     a->changed = 1;
     note(a, store, rec->id, "added");
     return 0;
@@ -1082,7 +1095,16 @@ static int apply_updated(apply_t *a, tb_changes_t *ch, tb_record_t *rec)
     char *mask;
 
     if (!rec->sql) {
-        return 0;           /* nothing this server stores was changed */
+        /* nothing this server stores was changed; a full answer still
+         * confirms the record (whole, from the journal, when others
+         * changed it: tb_journal_fill) */
+        if (a->sync->conf->full_answer
+            && !changed_by_others(a, store, rec->id)) {
+            APR_ARRAY_PUSH(ch->rows_out, const char *) =
+                apr_pstrcat(a->pool, "{\"id\":", id_json(a, store, rec->id),
+                            "}", NULL);
+        }
+        return 0;
     }
     if (select_row(a, store->sql_lock_id, 1, &rec->id, n + 1, &before,
                    "locking a record")) {
@@ -1137,11 +1159,14 @@ static int apply_updated(apply_t *a, tb_changes_t *ch, tb_record_t *rec)
      * client has not seen their values. */
     if (changed_by_others(a, store, rec->id)) {
         APR_ARRAY_PUSH(ch->rows_out, const char *) =
-            tb_row_json(a->pool, store, after, NULL, NULL);
+            tb_row_json_as(a->pool, store, after, NULL, NULL,
+                           rec->aliases_sent);
     }
-    else if (differs) {
+    else if (differs || a->sync->conf->full_answer) {
+        /* a full answer mentions it anyway: {id} when nothing differs */
         APR_ARRAY_PUSH(ch->rows_out, const char *) =
-            tb_row_json(a->pool, store, after, mask, NULL);
+            tb_row_json_as(a->pool, store, after, mask, NULL,
+                           rec->aliases_sent);
     }
     return 0;
 }

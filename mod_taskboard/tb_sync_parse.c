@@ -184,6 +184,41 @@ static const char *default_sql(apr_pool_t *pool, const tb_field_t *field)
     }
 }
 
+/* The value a record gives a field, under its name or any of its aliases
+ * (a Gantt sends a dependency's source as from, fromEvent and fromTask);
+ * *used gets a bit per alias that was sent.  The same value under two
+ * names is one value; different values are refused: which one the user
+ * meant cannot be known. */
+static int field_value(parse_t *p, const tb_store_t *store,
+                       const tb_record_t *rec, const tb_field_t *f,
+                       json_t *obj, json_t **value, unsigned int *used)
+{
+    const char *first = f->name;
+    int k;
+
+    *value = json_object_get(obj, f->name);
+    *used = 0;
+    for (k = 0; f->aliases && k < f->aliases->nelts; k++) {
+        const char *alias = APR_ARRAY_IDX(f->aliases, k, const char *);
+        json_t *v = json_object_get(obj, alias);
+        if (!v) {
+            continue;
+        }
+        *used |= 1u << k;
+        if (!*value) {
+            *value = v;
+            first = alias;
+        }
+        else if (!json_equal(*value, v)) {
+            return fail(p, 400, apr_psprintf(p->pool, "store '%s', record "
+                        "{%s}: %s and %s are two names of one field and "
+                        "hold different values", store->id, rec->key_json,
+                        first, alias));
+        }
+    }
+    return 0;
+}
+
 /* Reads the mapped fields of an added or updated record. */
 static int read_fields(parse_t *p, const tb_store_t *store, json_t *obj,
                        tb_record_t *rec, int adding)
@@ -195,15 +230,21 @@ static int read_fields(parse_t *p, const tb_store_t *store, json_t *obj,
     rec->values = apr_pcalloc(p->pool, sizeof(char *) * (n + 1));
     rec->phantom_refs = apr_pcalloc(p->pool, sizeof(char *) * (n + 1));
     rec->sent = apr_pcalloc(p->pool, n + 1);
+    rec->aliases_sent = apr_pcalloc(p->pool, sizeof(unsigned int) * (n + 1));
 
     for (i = 0; i < n; i++) {
         const tb_field_t *f = APR_ARRAY_IDX(store->fields, i,
                                             const tb_field_t *);
-        json_t *value = json_object_get(obj, f->name);
+        json_t *value;
         const char *phantom = NULL, *msg;
+        int rv;
 
         if (f->readonly) {
             continue;       /* loaded, never written */
+        }
+        if ((rv = field_value(p, store, rec, f, obj, &value,
+                              &rec->aliases_sent[i]))) {
+            return rv;
         }
         /* A tree child of a new parent: $PhantomParentId names it. */
         if (f->references && strcmp(f->references, store->id) == 0
@@ -571,10 +612,14 @@ static int check_unserved(parse_t *p, const char *key, json_t *value)
     return 0;
 }
 
-/* Identifies the body, for replaying an identical resend. */
+/* Identifies the body, for replaying an identical resend.  A full answer
+ * is another answer to the same body: its hash differs, so that a
+ * location with the other TaskBoardSyncResponse sharing the request table
+ * never replays it. */
 static const char *body_hash(apr_pool_t *pool, const char *text,
-                             apr_size_t len)
+                             apr_size_t len, int full_answer)
 {
+    static const char full_mark[] = "\n(full answer)";
     unsigned char digest[APR_SHA1_DIGESTSIZE];
     char *hex = apr_palloc(pool, 2 * APR_SHA1_DIGESTSIZE + 1);
     apr_sha1_ctx_t sha;
@@ -583,6 +628,9 @@ static const char *body_hash(apr_pool_t *pool, const char *text,
     apr_sha1_init(&sha);
     apr_sha1_update_binary(&sha, (const unsigned char *)text,
                            (unsigned int)len);
+    if (full_answer) {
+        apr_sha1_update(&sha, full_mark, sizeof(full_mark) - 1);
+    }
     apr_sha1_final(digest, &sha);
     for (k = 0; k < APR_SHA1_DIGESTSIZE; k++) {
         apr_snprintf(hex + 2 * k, 3, "%02x", digest[k]);
@@ -763,7 +811,7 @@ int tb_sync_parse(apr_pool_t *pool, const tb_sync_conf_t *conf,
     if (len == 0) {
         return fail(&p, 400, "the sync request is empty");
     }
-    sync->body_hash = body_hash(pool, text, len);
+    sync->body_hash = body_hash(pool, text, len, conf->full_answer);
     if (!(package = tb_json_parse(pool, text, len, &msg))) {
         return fail(&p, 400, msg);
     }

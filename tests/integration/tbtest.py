@@ -148,6 +148,7 @@ class Field:
     name: str
     type: str
     column: str
+    aliases: List[str] = field(default_factory=list)     # alias=: other names a sync may use
 
 
 @dataclass
@@ -218,11 +219,13 @@ def parse_board(conf_text: str) -> Board:
             cur.order = order
         elif d == "taskboardfield":
             name, ftype = words[1], words[2].lower()
-            column = name
+            column, aliases = name, []
             for opt in words[3:]:
                 if opt.lower().startswith("column="):
                     column = opt.split("=", 1)[1]
-            cur.fields.append(Field(name, ftype, column))
+                elif opt.lower().startswith("alias="):
+                    aliases = opt.split("=", 1)[1].split(",")
+            cur.fields.append(Field(name, ftype, column, aliases))
     return Board(stores, revision)
 
 
@@ -1175,6 +1178,19 @@ def check_sync_result(body: dict, package: dict, board: Board, before: dict, aft
         b, a = before[sid], after[sid]
         types = {f.name: f.type for f in store.fields}
         types["id"] = "int" if store.id_kind == "auto" else "string"
+        # an answer's row may repeat a field under the aliases (alias=) its record was sent with
+        alias_of = {a: f.name for f in store.fields for a in f.aliases}
+        sent_as = {x.get(phantom_field): x for x in added}
+        sent_as.update({("id", x["id"]): x for x in changes.get("updated") or []})
+
+        def echoed_aliases(r, sent):
+            """The alias keys of row r, each checked: sent so, and equal to its field's value."""
+            keys = {k for k in r if k in alias_of}
+            for k in keys:
+                assert k in sent, f"{sid}: {r!r} echoes {k!r}, which its record did not send"
+                assert strict_equal(r[k], r.get(alias_of[k], MISSING)), (
+                    f"{sid}: {r!r}: {k!r} differs from {alias_of[k]!r}")
+            return keys
 
         by_ph = {}
         for r in rows:
@@ -1190,6 +1206,7 @@ def check_sync_result(body: dict, package: dict, board: Board, before: dict, aft
             assert rid in a and rid not in b, (
                 f"{sid} {ph}: id {rid!r} is not a new row of the table")
             exp = a[rid]
+            r = {k: v for k, v in r.items() if k not in echoed_aliases(r, sent_as[ph])}
             assert set(r) == {phantom_field} | set(exp), (
                 f"{sid} {ph}: fields {sorted(r)}, expected {sorted({phantom_field} | set(exp))}")
             for k, ev in exp.items():
@@ -1209,6 +1226,7 @@ def check_sync_result(body: dict, package: dict, board: Board, before: dict, aft
             seen.add(rid)
             assert rid in updated_ids, f"{sid}: row {r!r} is no record the client updated"
             assert rid in a, f"{sid}: row {r!r} is not in the table"
+            r = {k: v for k, v in r.items() if k not in echoed_aliases(r, sent_as[("id", rid)])}
             for k, v in r.items():
                 assert k in types, f"{sid} id {rid!r}: unknown field {k!r} in rows"
                 assert value_matches(types[k], v, a[rid][k]), (

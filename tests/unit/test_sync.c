@@ -12,6 +12,7 @@
 #include "tb_sql.h"
 #include "tb_sync.h"
 #include "tb_answer.h"
+#include "tb_journal.h"
 
 static tb_field_t *field(apr_pool_t *p, tb_store_t *store, const char *name,
                          tb_type_e type, const char *references)
@@ -321,6 +322,123 @@ static void order_chain_linear(void)
     CHECK(large <= 5 * small);
 }
 
+/* The board with a dependencies store whose from and to answer to the
+ * names of every Bryntum product (alias=). */
+static tb_sync_conf_t *alias_board(void)
+{
+    apr_pool_t *p = tb_test_pool;
+    tb_sync_conf_t *conf = board();
+    tb_store_t *deps = tb_store_create(p, "dependencies");
+    tb_field_t *from, *to;
+
+    from = field(p, deps, "from", TB_TYPE_INT, "tasks");
+    from->aliases = apr_array_make(p, 2, sizeof(char *));
+    APR_ARRAY_PUSH(from->aliases, const char *) = "fromEvent";
+    APR_ARRAY_PUSH(from->aliases, const char *) = "fromTask";
+    to = field(p, deps, "to", TB_TYPE_INT, "tasks");
+    to->aliases = apr_array_make(p, 2, sizeof(char *));
+    APR_ARRAY_PUSH(to->aliases, const char *) = "toEvent";
+    APR_ARRAY_PUSH(to->aliases, const char *) = "toTask";
+    field(p, deps, "lag", TB_TYPE_INT, NULL);
+    tb_sql_build_store(p, deps);
+    APR_ARRAY_PUSH((apr_array_header_t *)conf->stores, tb_store_t *) = deps;
+    return conf;
+}
+
+/* A Gantt's dependency names its ends three times each, the new task by
+ * its phantom id; a Scheduler Pro's once, under an alias. */
+static void aliases_read(void)
+{
+    tb_sync_error_t err;
+    tb_sync_t *s;
+    tb_record_t *gantt, *pro;
+
+    REQUIRE(parse(alias_board(), "{\"tasks\":{\"added\":[{\"$PhantomId\":"
+                  "\"_g:T\",\"name\":\"t\"}]},\"dependencies\":{\"added\":["
+                  "{\"from\":\"_g:T\",\"to\":3,\"fromEvent\":\"_g:T\","
+                  "\"toEvent\":3,\"fromTask\":\"_g:T\",\"toTask\":3,"
+                  "\"$PhantomId\":\"_g:D\"}],\"updated\":[{\"id\":7,"
+                  "\"toTask\":\"_g:T\"}]}}", &s, &err) == 0);
+    gantt = APR_ARRAY_IDX(changes_of(s, "dependencies")->added, 0,
+                          tb_record_t *);
+    CHECK_STR(gantt->phantom_refs[0], "_g:T");
+    CHECK_STR(gantt->values[1], "3");
+    CHECK(gantt->sent[0] && gantt->sent[1] && !gantt->sent[2]);
+    CHECK(gantt->aliases_sent[0] == 3 && gantt->aliases_sent[1] == 3);
+    pro = APR_ARRAY_IDX(changes_of(s, "dependencies")->updated, 0,
+                        tb_record_t *);
+    CHECK(!pro->sent[0] && pro->sent[1]);
+    CHECK_STR(pro->phantom_refs[1], "_g:T");
+    CHECK(pro->aliases_sent[1] == 2);       /* toTask, the second alias */
+}
+
+/* Two names of one field with different values: 400 naming the record
+ * and both names, in added and in updated records. */
+static void aliases_conflict_400(void)
+{
+    static const struct {
+        const char *what, *text, *names;
+    } rows[] = {
+        {"added", "{\"dependencies\":{\"added\":[{\"$PhantomId\":\"d\","
+         "\"from\":1,\"fromEvent\":1,\"fromTask\":2}]}}",
+         "\"$PhantomId\":\"d\"}: from and fromTask"},
+        {"updated", "{\"dependencies\":{\"updated\":[{\"id\":4,"
+         "\"toEvent\":1,\"toTask\":null}]}}",
+         "\"id\":4}: toEvent and toTask"},
+        {"a number and its text", "{\"dependencies\":{\"updated\":[{"
+         "\"id\":4,\"to\":1,\"toEvent\":\"1\"}]}}", "to and toEvent"},
+    };
+    tb_sync_conf_t *conf = alias_board();
+    tb_sync_error_t err;
+    tb_sync_t *s;
+    apr_size_t i;
+
+    for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        CHECK_ROW(rows[i].what, parse(conf, rows[i].text, &s, &err) == 400
+                  && strstr(err.message, rows[i].names));
+    }
+}
+
+/* An answer's row carries the field under its name and under each alias
+ * the record sent, with the value the server holds. */
+static void aliases_echoed(void)
+{
+    tb_sync_conf_t *conf = alias_board();
+    const tb_store_t *deps = APR_ARRAY_IDX(conf->stores, 3,
+                                           const tb_store_t *);
+    const char *row[] = {"9", "12", "3", "0"};
+    unsigned int sent[] = {1, 2, 0};
+
+    CHECK_STR(tb_row_json_as(tb_test_pool, deps, row, NULL,
+                             "\"$PhantomId\":\"d\"", sent),
+              "{\"$PhantomId\":\"d\",\"id\":9,\"from\":12,"
+              "\"fromEvent\":12,\"to\":3,\"toTask\":3,\"lag\":0}");
+    CHECK(tb_store_field(deps, "fromTask")
+          == APR_ARRAY_IDX(deps->fields, 0, tb_field_t *));
+    CHECK(tb_field_alias(APR_ARRAY_IDX(deps->fields, 1, tb_field_t *),
+                         "toTask") == 1);
+    CHECK_STR(tb_row_json(tb_test_pool, deps, row, NULL, NULL),
+              "{\"id\":9,\"from\":12,\"to\":3,\"lag\":0}");
+}
+
+/* A full answer is another answer to the same body: the body's hash (the
+ * request table's key with the requestId) tells the modes apart. */
+static void full_answer_hash(void)
+{
+    static const char text[] = "{\"requestId\":5,\"tasks\":{\"removed\":"
+                               "[{\"id\":1}]}}";
+    tb_sync_conf_t *conf = board();
+    tb_sync_error_t err;
+    tb_sync_t *short_sync, *full_sync, *again;
+
+    REQUIRE(parse(conf, text, &short_sync, &err) == 0);
+    conf->full_answer = 1;
+    REQUIRE(parse(conf, text, &full_sync, &err) == 0);
+    REQUIRE(parse(conf, text, &again, &err) == 0);
+    CHECK(strcmp(short_sync->body_hash, full_sync->body_hash) != 0);
+    CHECK_STR(full_sync->body_hash, again->body_hash);
+}
+
 const tb_case_t tb_sync_cases[] = {
     {"an empty package lists every store, parents first",
      changes_parents_first},
@@ -339,5 +457,13 @@ const tb_case_t tb_sync_cases[] = {
      order_refuses_cycles},
     {"added records: a chain sent children first is ordered in linear steps",
      order_chain_linear},
+    {"aliases: a field is read under any of its names, phantom ids too",
+     aliases_read},
+    {"aliases: different values under two names of a field are a 400",
+     aliases_conflict_400},
+    {"aliases: the answer echoes the names the record used",
+     aliases_echoed},
+    {"full answers: the body's hash differs from the short mode's",
+     full_answer_hash},
     {NULL, NULL}
 };
