@@ -198,6 +198,8 @@ class TestSchedulerProPage:
                 startDate: new Date(2024, 0, 17, 9), duration: 2, durationUnit: 'day'});
             p.assignmentStore.add({event, resource: p.resourceStore.getById(3)});
             p.dependencyStore.add({fromEvent: event, toEvent: p.eventStore.getById(6)});
+            // made as {from, to}, as the Scheduler's own examples do
+            p.dependencyStore.add({from: 4, to: 5});
             await p.commitAsync();
             return event.id;""")
         view = answer["view"]
@@ -211,6 +213,7 @@ class TestSchedulerProPage:
             "Added in the browser", "2024-01-17T08:00:00Z", "2024-01-19T08:00:00Z"), added
         assert [a for a in after["assignments"].values() if a[0] == new_id] == [(new_id, 3)]
         assert [d for d in after["dependencies"].values() if d[0] == new_id] == [(new_id, 6, 2)]
+        assert [d for d in after["dependencies"].values() if d[0] == 4] == [(4, 5, 2)]
         assert after["events"][6]["startDate"] == added["endDate"], after["events"][6]
         view = self.step(browser, db, "add with assignment and dependency", view)
 
