@@ -12,6 +12,10 @@
 //   drag {event, days}             drags the event's bar by that many days (ticks) with the mouse,
 //                                  then waits until the change is saved
 //   resize {event, days}           drags the bar's end by that many days, then waits until saved
+//   addWithEditor {resource, date, eventName}
+//                                  double-clicks the resource's row at date (local time, as
+//                                  "2024-01-16T09:00"), names the event in the event editor and
+//                                  saves it, then waits until saved
 //   run {script}                   runs an async function body in the page (window.scheduler is
 //                                  the Scheduler Pro), then waits until saved; answers its value
 //   removeSelected {event}         clicks the event's bar, presses Delete, waits until saved
@@ -204,6 +208,30 @@ const commands = {
         await page.mouse.move(box.x + box.width / 2, from.y);
         await page.waitForTimeout(150);
         await mouseDrag(page, from, {x: from.x + days * tick, y: from.y});
+        await waitSaved(page, before + 1);
+        return {view: await readView(page)};
+    },
+
+    async addWithEditor({page: name, resource, date, eventName}) {
+        const {page} = entry(name);
+        const before = await syncs(page);
+        // the point of the resource's row at that date (the page's time zone)
+        const at = await page.evaluate(({resource, date}) => {
+            const s = window.scheduler;
+            const row = s.getRowFor(s.resourceStore.getById(resource));
+            const box = row.getElement('normal').getBoundingClientRect();
+            const axis = s.timeAxisSubGridElement.getBoundingClientRect();
+            return {x: axis.left + s.getCoordinateFromDate(new Date(date), true),
+                    y: box.top + box.height / 2};
+        }, {resource, date});
+        await page.mouse.dblclick(at.x, at.y);
+        // Scheduler Pro's event editor (its class names differ between versions: the popup
+        // holding the name field)
+        const editor = page.locator('.b-popup', {has: page.locator('input[name="name"]')}).first();
+        await editor.waitFor({state: 'visible', timeout: TIMEOUT});
+        await editor.locator('input[name="name"]').fill(eventName);
+        await editor.locator('button', {hasText: 'Save'}).click();
+        await editor.waitFor({state: 'hidden', timeout: TIMEOUT});
         await waitSaved(page, before + 1);
         return {view: await readView(page)};
     },

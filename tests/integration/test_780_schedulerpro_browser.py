@@ -10,7 +10,8 @@ records and the event bars drawn in each resource's row), and again after a relo
 - TestSchedulerProPage.test_tb_780_01: load; drag an event two days later with the mouse; resize
   another one day longer by its end; add an event with an assignment and a dependency to an
   existing event (through the Scheduler Pro's stores, as application code does), which the
-  scheduling engine answers by moving the successor; remove an event with the Delete key: its
+  scheduling engine answers by moving the successors; add one with the mouse and the event editor
+  (double-click in a resource's row, name it, Save); remove an event with the Delete key: its
   assignments and dependencies go with it.
 
 Every load and sync request the client sent, with its answer, is written to
@@ -216,6 +217,20 @@ class TestSchedulerProPage:
         assert [d for d in after["dependencies"].values() if d[0] == 4] == [(4, 5, 2)]
         assert after["events"][6]["startDate"] == added["endDate"], after["events"][6]
         view = self.step(browser, db, "add with assignment and dependency", view)
+
+        # a new event for Lee, made with the mouse and the event editor: double-click in Lee's
+        # row on 18 January, name it, save
+        ids = set(db_view(db)["events"])
+        view = browser.call("addWithEditor", page="a", resource=4, date="2024-01-18T09:00",
+                            eventName="Made in the editor")["view"]
+        after = db_view(db)
+        new_ids = set(after["events"]) - ids
+        assert len(new_ids) == 1, after["events"]
+        made = after["events"][new_ids.pop()]
+        assert made["name"] == "Made in the editor", made
+        assert [a[1] for a in after["assignments"].values() if after["events"].get(a[0]) is made]\
+            == [4], after["assignments"]
+        view = self.step(browser, db, "add in the event editor", view)
 
         # remove Design (assigned to Arcady, Build depends on it) with the Delete key
         assert db.scalar("SELECT COUNT(*) FROM sp_assignments WHERE event = 1") == 1
