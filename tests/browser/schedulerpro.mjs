@@ -16,6 +16,8 @@
 //                                  double-clicks the resource's row at date (local time, as
 //                                  "2024-01-16T09:00"), names the event in the event editor and
 //                                  saves it, then waits until saved
+//   link {from, to}                drags a dependency from the end terminal of event from onto
+//                                  event to, then waits until saved
 //   run {script}                   runs an async function body in the page (window.scheduler is
 //                                  the Scheduler Pro), then waits until saved; answers its value
 //   removeSelected {event}         clicks the event's bar, presses Delete, waits until saved
@@ -232,6 +234,26 @@ const commands = {
         await editor.locator('input[name="name"]').fill(eventName);
         await editor.locator('button', {hasText: 'Save'}).click();
         await editor.waitFor({state: 'hidden', timeout: TIMEOUT});
+        await waitSaved(page, before + 1);
+        return {view: await readView(page)};
+    },
+
+    async link({page: name, from, to}) {
+        const {page} = entry(name);
+        const before = await syncs(page);
+        // hovering a bar shows its terminals; drag from the end terminal onto the other bar
+        const source = await bar(page, from);
+        await page.mouse.move(source.x + source.width / 2, source.y + source.height / 2);
+        await page.waitForTimeout(300);
+        const terminal = page.locator(`.b-sch-event-wrap[data-event-id="${from}"] `
+                                      + '.b-sch-terminal[data-side="end"]').first();
+        const start = await terminal.boundingBox();
+        if (!start) {
+            throw new Error(`event ${from} shows no end terminal`);
+        }
+        const target = await bar(page, to);
+        await mouseDrag(page, {x: start.x + start.width / 2, y: start.y + start.height / 2},
+                        {x: target.x + Math.min(target.width / 2, 30), y: target.y + target.height / 2});
         await waitSaved(page, before + 1);
         return {view: await readView(page)};
     },

@@ -11,7 +11,8 @@ records and the event bars drawn in each resource's row), and again after a relo
   another one day longer by its end; add an event with an assignment and a dependency to an
   existing event (through the Scheduler Pro's stores, as application code does), which the
   scheduling engine answers by moving the successors; add one with the mouse and the event editor
-  (double-click in a resource's row, name it, Save); remove an event with the Delete key: its
+  (double-click in a resource's row, name it, Save) and draw a dependency from it with the mouse;
+  remove an event with the Delete key: its
   assignments and dependencies go with it.
 
 Every load and sync request the client sent, with its answer, is written to
@@ -226,11 +227,18 @@ class TestSchedulerProPage:
         after = db_view(db)
         new_ids = set(after["events"]) - ids
         assert len(new_ids) == 1, after["events"]
-        made = after["events"][new_ids.pop()]
+        made_id = new_ids.pop()
+        made = after["events"][made_id]
         assert made["name"] == "Made in the editor", made
-        assert [a[1] for a in after["assignments"].values() if after["events"].get(a[0]) is made]\
-            == [4], after["assignments"]
+        assert [a[1] for a in after["assignments"].values() if a[0] == made_id] == [4], \
+            after["assignments"]
         view = self.step(browser, db, "add in the event editor", view)
+
+        # and a dependency from it to Release, drawn with the mouse from its end terminal
+        view = browser.call("link", page="a", **{"from": made_id, "to": 6})["view"]
+        assert [d for d in db_view(db)["dependencies"].values() if d[0] == made_id] == \
+            [(made_id, 6, 2)]
+        view = self.step(browser, db, "dependency drawn with the mouse", view)
 
         # remove Design (assigned to Arcady, Build depends on it) with the Delete key
         assert db.scalar("SELECT COUNT(*) FROM sp_assignments WHERE event = 1") == 1
