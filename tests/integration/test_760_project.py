@@ -16,6 +16,7 @@ import urllib.parse
 import pytest
 
 import boards
+import sse
 import tbtest
 from tbtest import check_error, describe, sync_post
 
@@ -110,7 +111,8 @@ def expected_project(db) -> dict:
 
 class TestProject:
 
-    CONF = boards.board_conf(stores=STORES) + KEYED
+    CONF = (boards.board_conf(stores=STORES) + KEYED + "TaskBoardEventsPoll 200ms\n"
+            "<Location /api/events>\n    SetHandler taskboard-events\n</Location>\n")
     SAMPLE_DATA = ("setup", "teardown")
 
     @classmethod
@@ -278,6 +280,20 @@ class TestProject:
         assert "project" in body["message"], body
         assert db.scalar("SELECT name FROM tasks WHERE id = 1") != "renamed"
         assert revision(db) == self.r0
+
+    def test_tb_760_09(self, httpd, db):
+        # an event stream names "project" among the changed stores of a project change
+        with sse.SseStream(httpd) as s:
+            assert s.status == 200, s.p.status_line
+            ready = [b for b in s.events(2, 10) if b.event == "ready"]   # retry, ready
+            assert ready and ready[0].json() == {"revision": self.r0}, ready
+            r = sync(httpd, {"revision": self.r0, "project": {"calendar": "live"},
+                             "tasks": {"updated": [{"id": 1, "name": "live"}]}})
+            assert r.status_code == 200, describe(r)
+            event = s.next_event(10)
+            assert event is not None, "no event for the project change"
+            assert event.json() == {"revision": self.r0 + 1, "stores": ["tasks", "project"]}, \
+                event
 
 
 # Many boards (sql/boards.sql): each board's project is its row of board_project, keyed by the
