@@ -257,6 +257,23 @@ static const char *check_column_free(cmd_parms *cmd, const tb_store_t *store,
 
 /************ <TaskBoardStore> and the directives inside it ***************/
 
+/* The journal knows a changed record by its table and id: a store on the
+ * project's table would take the project's changes for its records'. */
+static const char *table_shared(cmd_parms *cmd, const char *directive,
+                                const tb_store_t *store,
+                                const tb_store_t *project)
+{
+    if (strcasecmp(store->table, project->table) != 0) {
+        return NULL;
+    }
+    return apr_psprintf(cmd->pool, "%s: table '%s' is both store '%s''s "
+                        "(%s:%d) and the project's (%s:%d); the project "
+                        "needs a table that no store uses", directive,
+                        project->table, store->id, store->defn_file,
+                        store->defn_line, project->defn_file,
+                        project->defn_line);
+}
+
 static const char *cmd_store_section(cmd_parms *cmd, void *mconfig,
                                      const char *arg)
 {
@@ -319,6 +336,11 @@ static const char *cmd_store_section(cmd_parms *cmd, void *mconfig,
         return err;
     }
 
+    /* (cmd->cmd is the section's last inner directive by now) */
+    if (conf->project && (err = table_shared(cmd, TB_CMD_STORE_NAME, store,
+                                             conf->project))) {
+        return err;
+    }
     store->scope = conf->scope;
     tb_sql_build_store(cmd->pool, store);
     APR_ARRAY_PUSH(conf->stores, tb_store_t *) = store;
@@ -797,6 +819,7 @@ static const char *cmd_project_section(cmd_parms *cmd, void *mconfig,
     const ap_directive_t *section = cmd->directive;
     const char *endp = ap_strrchr_c(arg, '>'), *args, *table, *key, *err;
     tb_store_t *project;
+    int i;
 
     if (!endp) {
         return TB_CMD_PROJECT_NAME " directive missing closing '>'";
@@ -848,6 +871,13 @@ static const char *cmd_project_section(cmd_parms *cmd, void *mconfig,
     }
     if (project->fields->nelts == 0) {
         return TB_CMD_PROJECT_NAME " needs at least one TaskBoardField";
+    }
+    for (i = 0; i < conf->stores->nelts; i++) {
+        if ((err = table_shared(cmd, TB_CMD_PROJECT_NAME,
+                                APR_ARRAY_IDX(conf->stores, i, tb_store_t *),
+                                project))) {
+            return err;
+        }
     }
     tb_sql_build_store(cmd->pool, project);
     conf->project = project;

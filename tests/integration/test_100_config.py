@@ -99,6 +99,13 @@ CASES = [
         after="!   <TaskBoardStore project>\n        TaskBoardField b string\n"
               "    </TaskBoardStore>\n"),
      r"TaskBoardStore", ["project"], True),
+    ("project-store-table", project_conf("!   <TaskBoardProject tasks>", "TaskBoardField a string"),
+     r"TaskBoardProject", ["tasks", "no store uses"], True),
+    ("store-project-table", project_conf(
+        "    <TaskBoardProject notes>", "TaskBoardField a string",
+        after="!   <TaskBoardStore notes>\n        TaskBoardField b string\n"
+              "    </TaskBoardStore>\n"),
+     r"TaskBoardStore", ["notes", "no store uses"], True),
     ("project-scope-elsewhere", project_conf(
         "    <TaskBoardProject boards>", "TaskBoardField a string")
      .replace("<Location /api>\n", "<Location /api>\n    TaskBoardScope board_id env=B\n"
