@@ -382,7 +382,8 @@ static int begin_snapshot(load_t *ld)
     tb_req_t *tr = ld->tr;
     tb_db_error_t err;
 
-    if ((tr->conf->revision || ld->req->stores->nelts > 1)
+    if ((tr->conf->revision || tr->conf->project
+         || ld->req->stores->nelts > 1)
         && tb_db_begin_snapshot(tr->db, &err) != 0) {
         return tb_send_db_error(tr, NULL, &err);
     }
