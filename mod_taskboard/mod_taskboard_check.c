@@ -476,7 +476,8 @@ static int check_scope(const ap_directive_t *node, void *baton)
 {
     check_ctx_t *ctx = baton;
     static const char *const scoped[] = {
-        TB_CMD_STORE, TB_CMD_REVISION, TB_CMD_JOURNAL, TB_CMD_RETRY
+        TB_CMD_STORE, TB_CMD_REVISION, TB_CMD_JOURNAL, TB_CMD_RETRY,
+        TB_CMD_PROJECT
     };
     scope_check_t c;
     int errors = 0;

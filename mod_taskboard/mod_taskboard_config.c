@@ -34,6 +34,7 @@ void *tb_create_dir_conf(apr_pool_t *pool, char *dir)
     (void)dir;
     conf->stores = apr_array_make(pool, 4, sizeof(tb_store_t *));
     conf->revision = NULL;          /* unset */
+    conf->project = NULL;           /* unset */
     conf->param_name = NULL;        /* unset */
     conf->max_body = -1;            /* unset */
     conf->max_records = -1;         /* unset */
@@ -87,6 +88,7 @@ void *tb_merge_dir_conf(apr_pool_t *pool, void *basev, void *addv)
         }
     }
     conf->revision = add->revision ? add->revision : base->revision;
+    conf->project = add->project ? add->project : base->project;
     conf->param_name = add->param_name ? add->param_name : base->param_name;
     conf->max_body = (add->max_body != -1) ? add->max_body : base->max_body;
     conf->max_records = (add->max_records != -1) ? add->max_records
@@ -223,7 +225,8 @@ static const char *current_store(cmd_parms *cmd, tb_dir_conf_t *conf,
     *store = conf->current_store;
     if (!*store) {
         return apr_psprintf(cmd->pool, "%s is only valid inside a "
-                            "<TaskBoardStore> section", cmd->cmd->name);
+                            "<TaskBoardStore> or <TaskBoardProject> "
+                            "section", cmd->cmd->name);
     }
     return NULL;
 }
@@ -262,6 +265,23 @@ static const char *check_column_free(cmd_parms *cmd, const tb_store_t *store,
 
 /************ <TaskBoardStore> and the directives inside it ***************/
 
+/* The journal knows a changed record by its table and id: a store on the
+ * project's table would take the project's changes for its records'. */
+static const char *table_shared(cmd_parms *cmd, const char *directive,
+                                const tb_store_t *store,
+                                const tb_store_t *project)
+{
+    if (strcasecmp(store->table, project->table) != 0) {
+        return NULL;
+    }
+    return apr_psprintf(cmd->pool, "%s: table '%s' is both store '%s''s "
+                        "(%s:%d) and the project's (%s:%d); the project "
+                        "needs a table that no store uses", directive,
+                        project->table, store->id, store->defn_file,
+                        store->defn_line, project->defn_file,
+                        project->defn_line);
+}
+
 static const char *cmd_store_section(cmd_parms *cmd, void *mconfig,
                                      const char *arg)
 {
@@ -297,6 +317,14 @@ static const char *cmd_store_section(cmd_parms *cmd, void *mconfig,
     if (conf->current_store) {
         return TB_CMD_STORE_NAME " sections cannot be nested";
     }
+    if (conf->project && strcmp(store_id, TB_PROJECT_ID) == 0) {
+        return apr_psprintf(cmd->pool, TB_CMD_STORE_NAME ": '%s' is the "
+                            "project of this context, declared at %s:%d "
+                            "with " TB_CMD_PROJECT_NAME "; a store of that "
+                            "name would take its place in the packages",
+                            store_id, conf->project->defn_file,
+                            conf->project->defn_line);
+    }
     i = store_index(conf->stores, store_id);
     if (i >= 0) {
         tb_store_t *first = APR_ARRAY_IDX(conf->stores, i, tb_store_t *);
@@ -316,10 +344,29 @@ static const char *cmd_store_section(cmd_parms *cmd, void *mconfig,
         return err;
     }
 
+    /* (cmd->cmd is the section's last inner directive by now) */
+    if (conf->project && (err = table_shared(cmd, TB_CMD_STORE_NAME, store,
+                                             conf->project))) {
+        return err;
+    }
     store->scope = conf->scope;
     tb_sql_build_store(cmd->pool, store);
     APR_ARRAY_PUSH(conf->stores, tb_store_t *) = store;
     tb_remember_store(cmd, store, section);
+    return NULL;
+}
+
+/* TaskBoardTable, TaskBoardId and TaskBoardOrder have no meaning for the
+ * project's one row: its table and key are the section's arguments. */
+static const char *not_in_project(cmd_parms *cmd, const tb_store_t *store)
+{
+    if (store->is_project) {
+        return apr_psprintf(cmd->pool, "%s is not valid inside "
+                            TB_CMD_PROJECT_NAME ": the project's table and "
+                            "key column are the section's arguments, as in "
+                            "<TaskBoardProject project_table>",
+                            cmd->cmd->name);
+    }
     return NULL;
 }
 
@@ -328,7 +375,7 @@ static const char *cmd_table(cmd_parms *cmd, void *mconfig, const char *arg)
     tb_store_t *store;
     const char *err = current_store(cmd, mconfig, &store);
 
-    if (err) {
+    if (err || (err = not_in_project(cmd, store))) {
         return err;
     }
     if (!tb_is_identifier(arg)) {
@@ -344,7 +391,7 @@ static const char *cmd_id(cmd_parms *cmd, void *mconfig, const char *column,
     tb_store_t *store;
     const char *err = current_store(cmd, mconfig, &store);
 
-    if (err) {
+    if (err || (err = not_in_project(cmd, store))) {
         return err;
     }
     if (!tb_is_identifier(column)) {
@@ -375,7 +422,7 @@ static const char *cmd_order(cmd_parms *cmd, void *mconfig, const char *arg)
     const char *err = current_store(cmd, mconfig, &store), *word;
     tb_order_t *last = NULL;
 
-    if (err) {
+    if (err || (err = not_in_project(cmd, store))) {
         return err;
     }
     apr_array_clear(store->order);
@@ -817,6 +864,12 @@ static const char *cmd_field(cmd_parms *cmd, void *mconfig, const char *arg)
         || (err = check_field(cmd, field))) {
         return err;
     }
+    if (store->is_project && field->references) {
+        /* the project is no record that a removal could cascade from */
+        return apr_psprintf(cmd->pool, "%s %s: references= is not "
+                            "available in " TB_CMD_PROJECT_NAME,
+                            cmd->cmd->name, name);
+    }
     field->json_key = apr_pstrcat(cmd->pool, tb_json_quote(cmd->pool, name),
                                   ":", NULL);
     field->defn_file = cmd->directive->filename;
@@ -830,8 +883,8 @@ static const char *cmd_field(cmd_parms *cmd, void *mconfig, const char *arg)
 static const char *not_in_store(cmd_parms *cmd, tb_dir_conf_t *conf)
 {
     if (conf->current_store) {
-        return apr_psprintf(cmd->pool, "%s belongs outside <TaskBoardStore>",
-                            cmd->cmd->name);
+        return apr_psprintf(cmd->pool, "%s belongs outside <TaskBoardStore>"
+                            " and <TaskBoardProject>", cmd->cmd->name);
     }
     return NULL;
 }
@@ -897,6 +950,134 @@ static const char *cmd_revision(cmd_parms *cmd, void *mconfig,
     return NULL;
 }
 
+/* The key of the project's row, as TaskBoardRevision's: under
+ * TaskBoardScope a key column (default: the scope's column) that holds
+ * the board; otherwise keycolumn=value, or nothing for the table's only
+ * row. */
+static const char *project_key(cmd_parms *cmd, tb_dir_conf_t *conf,
+                               tb_store_t *project, const char *key)
+{
+    const char *eq = strchr(key, '=');
+
+    if (conf->scope) {
+        tb_scope_t *by_key;
+        if (eq) {
+            return apr_psprintf(cmd->pool, TB_CMD_PROJECT_NAME ": under "
+                                TB_CMD_SCOPE " (at %s:%d) each board has its "
+                                "own project row, found by the board: give "
+                                "the key column alone (default: %s), not "
+                                "'%s'", conf->scope->defn_file,
+                                conf->scope->defn_line, conf->scope->column,
+                                key);
+        }
+        project->id_field.column = *key ? key : conf->scope->column;
+        /* Every statement on the row binds the board last (tb_sql.c):
+         * here it is matched by the key column. */
+        by_key = apr_pmemdup(cmd->pool, conf->scope, sizeof(*by_key));
+        by_key->column = project->id_field.column;
+        project->scope = by_key;
+        project->id_field.type = conf->scope->type;
+    }
+    else if (*key) {
+        if (!eq) {
+            return apr_psprintf(cmd->pool, TB_CMD_PROJECT_NAME ": '%s' must "
+                                "be keycolumn=value (a key column alone "
+                                "finds a board's row, and needs "
+                                TB_CMD_SCOPE " before this section)", key);
+        }
+        project->id_field.column = apr_pstrndup(cmd->pool, key, eq - key);
+        project->project_key = eq + 1;
+        project->id_field.type = TB_TYPE_STRING;
+    }
+    else {
+        project->id_field.column = "";      /* the table's only row */
+        project->project_key = "1";
+    }
+    if (*project->id_field.column
+        && !tb_is_identifier(project->id_field.column)) {
+        return apr_psprintf(cmd->pool, TB_CMD_PROJECT_NAME ": key column "
+                            "'%s' is not a valid SQL identifier (use "
+                            "letters, digits and _, not starting with a "
+                            "digit, at most 64)", project->id_field.column);
+    }
+    return NULL;
+}
+
+/* <TaskBoardProject table [key]>: the board's project, one row of table
+ * whose TaskBoardField lines are the fields of the client's plain
+ * "project" object. */
+static const char *cmd_project_section(cmd_parms *cmd, void *mconfig,
+                                       const char *arg)
+{
+    tb_dir_conf_t *conf = mconfig;
+    const ap_directive_t *section = cmd->directive;
+    const char *endp = ap_strrchr_c(arg, '>'), *args, *table, *key, *err;
+    tb_store_t *project;
+    int i;
+
+    if (!endp) {
+        return TB_CMD_PROJECT_NAME " directive missing closing '>'";
+    }
+    if ((err = not_in_store(cmd, conf))) {
+        return err;
+    }
+    args = apr_pstrndup(cmd->temp_pool, arg, endp - arg);
+    table = ap_getword_conf(cmd->pool, &args);
+    key = ap_getword_conf(cmd->pool, &args);
+    if (!*table || *args) {
+        return TB_CMD_PROJECT_NAME " needs a table and optionally its key, "
+               "as in <TaskBoardProject project_table> (the table's only "
+               "row), <TaskBoardProject boards id=1>, or under "
+               TB_CMD_SCOPE " <TaskBoardProject boards [keycolumn]>";
+    }
+    if (!tb_is_identifier(table)) {
+        return apr_psprintf(cmd->pool, TB_CMD_PROJECT_NAME ": table '%s' is "
+                            "not a valid SQL identifier (use letters, digits "
+                            "and _, not starting with a digit, at most 64)",
+                            table);
+    }
+    if (conf->project) {
+        return apr_psprintf(cmd->pool, TB_CMD_PROJECT_NAME " is already "
+                            "declared in this context, at %s:%d",
+                            conf->project->defn_file,
+                            conf->project->defn_line);
+    }
+    if (store_index(conf->stores, TB_PROJECT_ID) >= 0) {
+        return TB_CMD_PROJECT_NAME ": this context has a store named '"
+               TB_PROJECT_ID "', which would take the project's place in "
+               "the packages";
+    }
+    project = tb_store_create(cmd->pool, TB_PROJECT_ID);
+    project->is_project = 1;
+    project->table = table;
+    project->id_kind = TB_ID_STRING;
+    project->defn_file = section->filename;
+    project->defn_line = section->line_num;
+    if ((err = project_key(cmd, conf, project, key))) {
+        return err;
+    }
+
+    conf->current_store = project;
+    err = ap_walk_config(section->first_child, cmd, cmd->context);
+    conf->current_store = NULL;
+    if (err) {
+        return err;
+    }
+    if (project->fields->nelts == 0) {
+        return TB_CMD_PROJECT_NAME " needs at least one TaskBoardField";
+    }
+    for (i = 0; i < conf->stores->nelts; i++) {
+        if ((err = table_shared(cmd, TB_CMD_PROJECT_NAME,
+                                APR_ARRAY_IDX(conf->stores, i, tb_store_t *),
+                                project))) {
+            return err;
+        }
+    }
+    tb_sql_build_store(cmd->pool, project);
+    conf->project = project;
+    return NULL;
+}
+
 /* TaskBoardScope column env=NAME|param=NAME [int|string].  It scopes the
  * stores, revision, journal and retry tables of its own section, whose
  * SQL is generated as they are read: so it comes first. */
@@ -924,9 +1105,11 @@ static const char *cmd_scope(cmd_parms *cmd, void *mconfig,
         where = apr_psprintf(cmd->pool, " at %s:%d", store->defn_file,
                              store->defn_line);
     }
-    else if (conf->revision || conf->journal || conf->idempotency) {
+    else if (conf->revision || conf->journal || conf->idempotency
+             || conf->project) {
         first = conf->revision ? TB_CMD_REVISION : conf->journal
-                ? TB_CMD_JOURNAL : TB_CMD_RETRY;
+                ? TB_CMD_JOURNAL : conf->idempotency ? TB_CMD_RETRY
+                : TB_CMD_PROJECT_NAME;
     }
     if (first) {
         return apr_psprintf(cmd->pool, "%s must come before %s%s in its "
@@ -1386,6 +1569,11 @@ const command_rec tb_cmds[] = {
                      RSRC_CONF | ACCESS_CONF,
                      "<TaskBoardStore storeId> ... </TaskBoardStore>: a "
                      "store served by this location"),
+    AP_INIT_RAW_ARGS(TB_CMD_PROJECT, cmd_project_section, NULL,
+                     RSRC_CONF | ACCESS_CONF,
+                     "<TaskBoardProject table [keycolumn=value|keycolumn]> "
+                     "... </TaskBoardProject>: the board's project, one row "
+                     "loaded and synced as a plain object"),
     AP_INIT_TAKE1(TB_CMD_TABLE, cmd_table, NULL, RSRC_CONF | ACCESS_CONF,
                   "the table of the store (default: the storeId); inside "
                   "<TaskBoardStore> only"),

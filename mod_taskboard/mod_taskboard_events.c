@@ -587,12 +587,19 @@ static int events_from_journal(tb_req_t *tr, apr_pool_t *pool,
 static const char *event_text(apr_pool_t *pool, const tb_dir_conf_t *conf,
                               apr_int64_t revision, const char *tables)
 {
+    const apr_array_header_t *stores = conf->stores;
     tb_membuf_t mb;
     tb_jw_t jw;
 
+    /* a project change is named like a store's, as "project" */
+    if (conf->project) {
+        apr_array_header_t *with_project = apr_array_copy(pool, stores);
+        APR_ARRAY_PUSH(with_project, const tb_store_t *) = conf->project;
+        stores = with_project;
+    }
     tb_membuf_init(&mb, pool);
     tb_jw_init(&jw, tb_membuf_sink, &mb);
-    tb_feed_write_event(&jw, revision, tables, conf->stores);
+    tb_feed_write_event(&jw, revision, tables, stores);
     tb_jw_flush(&jw);
     return mb.buf;
 }

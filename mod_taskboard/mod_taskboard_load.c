@@ -63,8 +63,8 @@ static const char *cache_key(request_rec *r, const tb_dir_conf_t *conf,
                              const tb_load_request_t *req)
 {
     /* the board's answer is its own: boards share everything else */
-    const char *key = apr_psprintf(r->pool, "%pp %pp %s", r->server,
-                                   conf->revision,
+    const char *key = apr_psprintf(r->pool, "%pp %pp %pp %s", r->server,
+                                   conf->revision, conf->project,
                                    req->board ? req->board : "");
     int i;
 
@@ -273,9 +273,16 @@ static int answer_since(tb_req_t *tr, const tb_load_request_t *req)
     delta.request_id = req->request_id;
     delta.changes = apr_array_make(r->pool, req->stores->nelts,
                                    sizeof(tb_changes_t *));
-    for (i = 0; i < req->stores->nelts; i++) {
-        tb_changes_t *ch = apr_pcalloc(r->pool, sizeof(*ch));
-        ch->store = APR_ARRAY_IDX(req->stores, i, tb_store_request_t).store;
+    for (i = 0; i <= req->stores->nelts; i++) {
+        tb_changes_t *ch;
+        if (i == req->stores->nelts && !tr->conf->project) {
+            break;
+        }
+        ch = apr_pcalloc(r->pool, sizeof(*ch));
+        /* the project last, as in a full load */
+        ch->store = i < req->stores->nelts
+                    ? APR_ARRAY_IDX(req->stores, i, tb_store_request_t).store
+                    : tr->conf->project;
         ch->rows_out = apr_array_make(r->pool, 4, sizeof(char *));
         ch->removed_out = apr_array_make(r->pool, 4, sizeof(char *));
         APR_ARRAY_PUSH(delta.changes, tb_changes_t *) = ch;
@@ -401,7 +408,8 @@ static int begin_snapshot(load_t *ld)
     tb_req_t *tr = ld->tr;
     tb_db_error_t err;
 
-    if ((tr->conf->revision || ld->req->stores->nelts > 1)
+    if ((tr->conf->revision || tr->conf->project
+         || ld->req->stores->nelts > 1)
         && tb_db_begin_snapshot(tr->db, &err) != 0) {
         return tb_send_db_error(tr, NULL, &err);
     }
@@ -467,6 +475,14 @@ static int read_stores(load_t *ld)
             tb_out_discard(&ld->out);
             return tb_send_db_error(tr, sr->store->id, &err);
         }
+    }
+    /* the project goes with every answer: the client's load request
+     * names only stores */
+    if (tr->conf->project
+        && tb_load_project(tr->db, &jw, tr->conf->project, tr->board,
+                           &bad_values, &err) != 0) {
+        tb_out_discard(&ld->out);
+        return tb_send_db_error(tr, TB_PROJECT_ID, &err);
     }
     tb_jw_raw(&jw, "}", 1);
     if (bad_values > 0) {

@@ -40,6 +40,8 @@ APLOG_USE_MODULE(taskboard);
 /* Directive names: one spelling for the table, the messages and tests. */
 #define TB_CMD_STORE "<TaskBoardStore"
 #define TB_CMD_STORE_NAME "<TaskBoardStore>"
+#define TB_CMD_PROJECT "<TaskBoardProject"
+#define TB_CMD_PROJECT_NAME "<TaskBoardProject>"
 #define TB_CMD_TABLE "TaskBoardTable"
 #define TB_CMD_ID "TaskBoardId"
 #define TB_CMD_ORDER "TaskBoardOrder"
@@ -91,6 +93,7 @@ APLOG_USE_MODULE(taskboard);
 typedef struct tb_dir_conf_t {
     apr_array_header_t *stores; /* tb_store_t *, inherited and merged */
     tb_revision_t *revision;    /* NULL: not set here */
+    tb_store_t *project;        /* <TaskBoardProject>; NULL: not set here */
     const char *param_name;     /* NULL: not set here */
     apr_off_t max_body;         /* -1: not set here */
     int max_records;            /* -1: not set here */

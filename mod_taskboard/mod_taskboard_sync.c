@@ -28,6 +28,7 @@
 static void sync_conf(const tb_dir_conf_t *conf, tb_sync_conf_t *sc)
 {
     sc->stores = conf->stores;
+    sc->project = conf->project;
     sc->revision = conf->revision;
     sc->conflicts = tb_conf_conflicts(conf);
     sc->journal = conf->revision ? conf->journal : NULL;

@@ -86,6 +86,17 @@ void tb_sync_write_response(tb_jw_t *jw, const tb_sync_t *sync)
         }
         tb_jw_raw(jw, ",", 1);
         tb_jw_cstr(jw, ch->store->json_key);
+        if (ch->store->is_project) {
+            /* a plain object: the fields the server changed, or all of
+             * it when others changed it (its one row; a row that went
+             * away is not reported, the project cannot be removed) */
+            tb_jw_cstr(jw, ch->rows_out->nelts
+                           ? APR_ARRAY_IDX(ch->rows_out,
+                                           ch->rows_out->nelts - 1,
+                                           const char *)
+                           : "{}");
+            continue;
+        }
         tb_jw_raw(jw, "{", 1);
         if (ch->rows_out->nelts) {
             tb_jw_cstr(jw, "\"rows\":[");

@@ -33,24 +33,29 @@ const char *tb_row_json_as(apr_pool_t *pool, const tb_store_t *store,
 {
     tb_membuf_t mb;
     tb_jw_t jw;
-    int i, k;
+    int i, k, members = 0;
 
     tb_membuf_init(&mb, pool);
     tb_jw_init(&jw, tb_membuf_sink, &mb);
     tb_jw_raw(&jw, "{", 1);
     if (key_json) {
         tb_jw_cstr(&jw, key_json);
-        tb_jw_raw(&jw, ",", 1);
+        members++;
     }
-    tb_jw_cstr(&jw, "\"id\":");
-    tb_write_db_value(&jw, store->id_field.type, values[0]);
+    /* the project object has no id: the board is its key */
+    if (!store->is_project) {
+        tb_jw_cstr(&jw, members++ ? ",\"id\":" : "\"id\":");
+        tb_write_db_value(&jw, store->id_field.type, values[0]);
+    }
     for (i = 0; i < store->fields->nelts; i++) {
         const tb_field_t *f = APR_ARRAY_IDX(store->fields, i,
                                             const tb_field_t *);
         if (mask && !mask[i]) {
             continue;
         }
-        tb_jw_raw(&jw, ",", 1);
+        if (members++) {
+            tb_jw_raw(&jw, ",", 1);
+        }
         tb_jw_cstr(&jw, f->json_key);
         tb_write_db_value(&jw, f->type, values[i + 1]);
         for (k = 0; aliases_sent && aliases_sent[i]

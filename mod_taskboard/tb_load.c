@@ -495,3 +495,39 @@ int tb_load_store(tb_db_t *db, tb_jw_t *jw, const tb_store_request_t *sr,
     tb_jw_raw(jw, "}", 1);
     return 0;
 }
+
+int tb_load_project(tb_db_t *db, tb_jw_t *jw, const tb_store_t *project,
+                    const char *board, int *bad_values, tb_db_error_t *err)
+{
+    apr_array_header_t *rows = apr_array_make(db->pool, 1,
+                                              sizeof(const char **));
+    int ncols = project->fields->nelts + 1, i, rv;
+    const char *args[2], **row;
+
+    /* scoped: the key and the board are both the board (tb_sql.c) */
+    args[0] = project->scope ? board : project->project_key;
+    args[1] = board;
+    if ((rv = tb_db_query_rows(db, project->sql_select_id,
+                               project->scope ? 2 : 1, args, ncols, rows,
+                               "reading the project", err)) != 0) {
+        return rv;
+    }
+    if (rows->nelts == 0) {
+        return 0;
+    }
+    row = APR_ARRAY_IDX(rows, 0, const char **);
+    tb_jw_raw(jw, ",", 1);
+    tb_jw_cstr(jw, project->json_key);
+    tb_jw_raw(jw, "{", 1);
+    for (i = 0; i < project->fields->nelts; i++) {
+        const tb_field_t *field = APR_ARRAY_IDX(project->fields, i,
+                                                const tb_field_t *);
+        if (i > 0) {
+            tb_jw_raw(jw, ",", 1);
+        }
+        tb_jw_cstr(jw, field->json_key);
+        *bad_values += tb_write_db_value(jw, field->type, row[i + 1]);
+    }
+    tb_jw_raw(jw, "}", 1);
+    return 0;
+}

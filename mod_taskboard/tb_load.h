@@ -50,4 +50,12 @@ int tb_load_store(tb_db_t *db, tb_jw_t *jw, const tb_store_request_t *sr,
                   const tb_lazy_params_t *lazy, const char *board,
                   int *bad_values, tb_db_error_t *err);
 
+/**
+ * Writes ,"project":{field:value,...} from the project's row (of board,
+ * when scoped); nothing when the row does not exist.
+ * @param bad_values as for tb_load_store
+ */
+int tb_load_project(tb_db_t *db, tb_jw_t *jw, const tb_store_t *project,
+                    const char *board, int *bad_values, tb_db_error_t *err);
+
 #endif /* TB_LOAD_H */

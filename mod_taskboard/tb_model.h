@@ -143,6 +143,14 @@ typedef struct tb_store_t {
                                    at: loaded for the same window, the
                                    rows that point into it (set by the
                                    whole-configuration check) */
+    int is_project;             /* <TaskBoardProject>: the board's one row,
+                                   loaded and synced as a plain object;
+                                   id_field.column is its key column ("":
+                                   none, the table's only row), and scope,
+                                   when scoped, has the key column */
+    const char *project_key;    /* unscoped: the key value of the row
+                                   (keycolumn=value), or "1" without a key
+                                   column; NULL when scoped (the board) */
 
     /* SQL generated from the above by tb_sql_build_store(). */
     const char *sql_select_all; /* no placeholders: run unprepared, streamed;
@@ -169,6 +177,10 @@ typedef struct tb_store_t {
     const char *defn_file;
     int defn_line;
 } tb_store_t;
+
+/* The storeId of the project: the key of its object in load and sync
+ * packages, its entry in 422 lists and events. */
+#define TB_PROJECT_ID "project"
 
 /* Ids read by one sql_select_ids: the records others changed are read
  * this many at a time, with one statement per store. */

@@ -167,6 +167,55 @@ void tb_sql_build_follow(apr_pool_t *pool, tb_store_t *store,
         " = tb_window.tb_id ORDER BY ", order, NULL);
 }
 
+/* The project's key as a column of its rows, and how its statements
+ * find the row by that key.  Without a key column the row is the table's
+ * only one: its key is the constant 1 (bound as "1"), so that its
+ * statements take an id like every record's. */
+static const char *project_key(apr_pool_t *pool, const tb_store_t *store)
+{
+    return *store->id_field.column ? quote_id(pool, store->id_field.column)
+                                   : "1";
+}
+
+static const char *project_limit(const tb_store_t *store)
+{
+    return *store->id_field.column ? "" : " LIMIT 1";
+}
+
+/* The statements of the project's row (<TaskBoardProject>): read, locked,
+ * and read for the journal's deltas, by its key (and under TaskBoardScope
+ * by the board, which is the key).  It is never added or removed. */
+static void build_project(apr_pool_t *pool, tb_store_t *store)
+{
+    apr_array_header_t *parts = apr_array_make(pool, 16, sizeof(char *));
+    const char *key = project_key(pool, store), *columns, *from;
+    const char *in_board = and_scope(pool, store->scope);
+    int i;
+
+    APR_ARRAY_PUSH(parts, const char *) = key;
+    for (i = 0; i < store->fields->nelts; i++) {
+        tb_field_t *field = APR_ARRAY_IDX(store->fields, i, tb_field_t *);
+        APR_ARRAY_PUSH(parts, const char *) = quote_id(pool, field->column);
+    }
+    columns = apr_array_pstrcat(pool, parts, ',');
+    from = apr_pstrcat(pool, "SELECT ", columns, " FROM ",
+                       quote_id(pool, store->table), " WHERE ", key, NULL);
+    store->sql_select_id = apr_pstrcat(pool, from, " = %s", in_board,
+                                       project_limit(store), NULL);
+    store->sql_lock_id = apr_pstrcat(pool, store->sql_select_id,
+                                     " FOR UPDATE", NULL);
+    apr_array_clear(parts);
+    for (i = 0; i < TB_SELECT_IDS; i++) {
+        APR_ARRAY_PUSH(parts, const char *) = "%s";
+    }
+    store->sql_select_ids = apr_pstrcat(pool, from, " IN (",
+                                        apr_array_pstrcat(pool, parts, ','),
+                                        ")", in_board, project_limit(store),
+                                        NULL);
+    store->sql_referrers = apr_pcalloc(pool, sizeof(char *)
+                                             * (store->fields->nelts + 1));
+}
+
 void tb_sql_build_store(apr_pool_t *pool, tb_store_t *store)
 {
     apr_array_header_t *parts = apr_array_make(pool, 16, sizeof(char *));
@@ -174,6 +223,11 @@ void tb_sql_build_store(apr_pool_t *pool, tb_store_t *store)
     const char *id_column, *in_board = and_scope(pool, store->scope);
     const char *where_board = "";
     int i;
+
+    if (store->is_project) {
+        build_project(pool, store);
+        return;
+    }
 
     APR_ARRAY_PUSH(parts, const char *) = quote_id(pool,
                                                    store->id_field.column);
@@ -302,6 +356,13 @@ const char *tb_sql_update(apr_pool_t *pool, const tb_store_t *store,
             (flagged && flagged[i])
             ? apr_pstrcat(pool, column, " = IF(%s, %s, ", column, ")", NULL)
             : apr_pstrcat(pool, column, " = %s", NULL);
+    }
+    if (store->is_project) {
+        return apr_pstrcat(pool, "UPDATE ", quote_id(pool, store->table),
+                           " SET ", apr_array_pstrcat(pool, sets, ','),
+                           " WHERE ", project_key(pool, store), " = %s",
+                           and_scope(pool, store->scope),
+                           project_limit(store), NULL);
     }
     return apr_pstrcat(pool, "UPDATE ", quote_id(pool, store->table),
                        " SET ", apr_array_pstrcat(pool, sets, ','),

@@ -27,6 +27,7 @@
 /** What the location lets a sync do. */
 typedef struct tb_sync_conf_t {
     const apr_array_header_t *stores;   /* tb_store_t *, the served ones */
+    const tb_store_t *project;          /* <TaskBoardProject>, or NULL */
     const tb_revision_t *revision;      /* NULL: no revision kept */
     tb_conflict_e conflicts;            /* what a stale sync gets */
     const tb_journal_t *journal;        /* NULL: no change journal */

@@ -1119,6 +1119,12 @@ static int apply_updated(apply_t *a, tb_changes_t *ch, tb_record_t *rec)
                          APR_HASH_KEY_STRING)) {
             return 0;
         }
+        if (store->is_project) {
+            /* never inserted: a row that is not there is the
+             * administrator's to create, with the board */
+            return fail(a, 409, "the board has no project row, so the "
+                        "project could not be saved; nothing was saved");
+        }
         return fail(a, 409, apr_psprintf(a->pool, "%s was deleted by "
                     "someone else; reload to see the current board",
                     describe(a, store, rec)));
@@ -1311,10 +1317,27 @@ static const char *utc_now(apr_pool_t *pool)
                         t.tm_min, t.tm_sec);
 }
 
+/* Under TaskBoardScope the project's row is the board's: its key, known
+ * once the request's board is, is the board. */
+static void bind_project(tb_sync_t *sync)
+{
+    int i, j;
+
+    for (i = 0; i < sync->changes->nelts; i++) {
+        tb_changes_t *ch = APR_ARRAY_IDX(sync->changes, i, tb_changes_t *);
+        for (j = 0; ch->store->is_project && ch->store->scope
+                    && j < ch->updated->nelts; j++) {
+            APR_ARRAY_IDX(ch->updated, j, tb_record_t *)->id = sync->board;
+        }
+    }
+}
+
 int tb_sync_apply(tb_db_t *db, tb_sync_t *sync, tb_sync_error_t *err)
 {
     apply_t a;
     int attempt, rv;
+
+    bind_project(sync);
 
     memset(&a, 0, sizeof(a));
     a.db = db;

@@ -674,6 +674,7 @@ static int parse_head(parse_t *p, json_t *package)
         if (strcmp(key, "type") && strcmp(key, "requestId")
             && strcmp(key, "revision")
             && !tb_store_find(p->conf->stores, key)
+            && !(p->conf->project && strcmp(key, TB_PROJECT_ID) == 0)
             && (rv = check_unserved(p, key, value))) {
             return rv;
         }
@@ -691,6 +692,11 @@ static int make_changes(parse_t *p, json_t *package, json_t ***sections)
     apr_array_header_t *order = parents_first(pool, p->conf->stores);
     int i, rv;
 
+    /* The project comes last: nothing refers to it. */
+    if (p->conf->project) {
+        order = apr_array_copy(pool, order);
+        APR_ARRAY_PUSH(order, const tb_store_t *) = p->conf->project;
+    }
     p->sync->changes = apr_array_make(pool, order->nelts, sizeof(void *));
     *sections = apr_pcalloc(pool, sizeof(json_t *) * (order->nelts + 1));
     for (i = 0; i < order->nelts; i++) {
@@ -708,13 +714,17 @@ static int make_changes(parse_t *p, json_t *package, json_t ***sections)
         if (section && json_is_null(section)) {
             section = NULL;
         }
+        if (section && !json_is_object(section) && ch->store->is_project) {
+            return fail(p, 400, "project must be an object of the "
+                        "project's fields");
+        }
         if (section && !json_is_object(section)) {
             return fail(p, 400, apr_psprintf(pool, "store '%s': the section "
                         "must be an object with added, updated or removed",
                         ch->store->id));
         }
         (*sections)[i] = section;
-        if (section) {
+        if (section && !ch->store->is_project) {
             if ((rv = section_array(p, ch->store->id, section, "added",
                                     &added))) {
                 return rv;
@@ -727,6 +737,53 @@ static int make_changes(parse_t *p, json_t *package, json_t ***sections)
     return 0;
 }
 
+/* 1 when the object sets a field the mapping writes. */
+static int sets_a_field(const tb_store_t *store, json_t *obj)
+{
+    int i;
+
+    for (i = 0; i < store->fields->nelts; i++) {
+        const tb_field_t *f = APR_ARRAY_IDX(store->fields, i,
+                                            const tb_field_t *);
+        if (!f->readonly && json_object_get(obj, f->name)) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* The client's "project":{field:value,...}: an update of the project's
+ * row, whose key is the board (bound by tb_sync_apply) or the declared
+ * one.  An object that sets no field the mapping writes changes nothing
+ * and is no record, so that a read-only user's client may send it. */
+static int parse_project(parse_t *p, tb_changes_t *ch, json_t *section)
+{
+    const tb_store_t *project = ch->store;
+    tb_record_t *rec;
+    int rv;
+
+    if (!sets_a_field(project, section)) {
+        return 0;
+    }
+    p->sync->nrecords++;
+    if (p->conf->read_only) {
+        return fail(p, 403, "you may not change this board");
+    }
+    if (p->sync->nrecords > p->conf->max_records) {
+        return fail(p, 400, apr_psprintf(p->pool, "the sync holds more "
+                    "than %d records; save in smaller steps",
+                    p->conf->max_records));
+    }
+    rec = apr_pcalloc(p->pool, sizeof(*rec));
+    rec->id = project->project_key;
+    rec->key_json = "\"id\":null";
+    if ((rv = read_fields(p, project, section, rec, 0))) {
+        return rv;
+    }
+    APR_ARRAY_PUSH(ch->updated, tb_record_t *) = rec;
+    return 0;
+}
+
 /* The records of one store's section. */
 static int parse_section(parse_t *p, tb_changes_t *ch, json_t *section)
 {
@@ -736,6 +793,9 @@ static int parse_section(parse_t *p, tb_changes_t *ch, json_t *section)
     apr_hash_t *updated_ids = apr_hash_make(p->pool);
     int rv;
 
+    if (ch->store->is_project) {
+        return parse_project(p, ch, section);
+    }
     if ((rv = section_array(p, ch->store->id, section, "added", &added))
         || (rv = section_array(p, ch->store->id, section, "updated",
                                &updated))

@@ -98,6 +98,9 @@ static const struct {
 static unsigned accepted, expected;
 static apr_array_header_t *served;      /* tb_store_t * */
 static tb_sync_conf_t sync_conf;
+/* the same with a project (<TaskBoardProject>): "project" is parsed as
+ * its row's update instead of being ignored */
+static tb_sync_conf_t sync_conf_project;
 static int verbose;                     /* TB_FUZZ_VERBOSE=1 */
 
 /* ---------------------------------------------------------------------- */
@@ -627,7 +630,8 @@ static void check_sync_ok(apr_pool_t *p, const tb_sync_t *s)
     int i, j, total = 0;
 
     REQUIRE(s->invalid->nelts == 0, "success with invalid entries");
-    REQUIRE(s->changes->nelts == served->nelts, "a store without changes");
+    REQUIRE(s->changes->nelts == served->nelts + (s->conf->project ? 1 : 0),
+            "a store without changes");
     REQUIRE(s->nrecords <= FUZZ_MAX_RECORDS, "max_records not enforced");
     for (i = 0; i < s->changes->nelts; i++) {
         tb_changes_t *ch = APR_ARRAY_IDX(s->changes, i, tb_changes_t *);
@@ -670,14 +674,14 @@ static void check_sync_ok(apr_pool_t *p, const tb_sync_t *s)
     REQUIRE_JSON(&mb, "the sync response");
 }
 
-static void fuzz_sync(apr_pool_t *p, const char *text, apr_size_t len,
-                      unsigned ok_bit)
+static void fuzz_sync_conf(apr_pool_t *p, const tb_sync_conf_t *conf,
+                           const char *text, apr_size_t len, unsigned ok_bit)
 {
     tb_sync_t *s = NULL;
     tb_sync_error_t err;
     int rv, i;
 
-    rv = tb_sync_parse(p, &sync_conf, text, len, &s, &err);
+    rv = tb_sync_parse(p, conf, text, len, &s, &err);
     if (verbose) {
         fprintf(stderr, "sync: %d %s (%d records, %d invalid)\n", rv,
                 rv ? err.message : "ok", s->nrecords, s->invalid->nelts);
@@ -711,6 +715,13 @@ static void fuzz_sync(apr_pool_t *p, const char *text, apr_size_t len,
         /* entries gathered before a 400: still writable */
         check_error_body(p, "sync", s->request_id, err.message, rv, s);
     }
+}
+
+static void fuzz_sync(apr_pool_t *p, const char *text, apr_size_t len,
+                      unsigned ok_bit)
+{
+    fuzz_sync_conf(p, &sync_conf, text, len, ok_bit);
+    fuzz_sync_conf(p, &sync_conf_project, text, len, ok_bit);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -1126,6 +1137,15 @@ static const fdef_t assignment_fields[] = {
     {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
 };
 
+static const fdef_t project_fields[] = {
+    {"calendar", TB_TYPE_STRING, 0, 0, 0, 0, 50, 0, 0, 0, 0},
+    {"startDate", TB_TYPE_DATE, "start_date", 0, 1, 0, 0, 0, 0, 0, 0},
+    {"hoursPerDay", TB_TYPE_INT, "hours_per_day", 0, 0, 0, 0, "1", "24", 0,
+     0},
+    {"version", TB_TYPE_INT, 0, 0, 0, 1, 0, 0, 0, 0, 0},
+    {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
+};
+
 static const fdef_t column_fields[] = {
     {"text", TB_TYPE_STRING, 0, 0, 1, 0, 100, 0, 0, 0, 0},
     {"color", TB_TYPE_STRING, 0, 0, 0, 0, 50, 0, 0, 0, 0},
@@ -1206,6 +1226,17 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     sync_conf.phantom_field = "$PhantomId";
     sync_conf.phantom_parent_field = "$PhantomParentId";
     sync_conf.ignored = ignored;
+    sync_conf_project = sync_conf;
+    {
+        /* as <TaskBoardProject project> declares it: the table's only row */
+        tb_store_t *project = make_store(root, TB_PROJECT_ID, 1, NULL,
+                                         project_fields);
+        project->is_project = 1;
+        project->id_field.column = "";
+        project->project_key = "1";
+        tb_sql_build_store(root, project);
+        sync_conf_project.project = project;
+    }
 
     {
         /* the oracle itself */

@@ -39,8 +39,82 @@ def store_conf(*field_lines: str, head: str = "", loc_extra: str = "") -> str:
             f"</Location>\n<Location /api/load>\n    SetHandler taskboard-load\n</Location>\n")
 
 
+def project_conf(head: str, *field_lines: str, loc_extra: str = "", after: str = "") -> str:
+    """GOOD's board with a <TaskBoardProject> section: head is its opening line (with "!" when
+    it is the offending one), field_lines the lines inside."""
+    body = "".join(f"        {ln}\n" if not ln.startswith("!") else f"!       {ln[1:]}\n"
+                   for ln in field_lines)
+    return GOOD.replace("<Location /api>\n", f"<Location /api>\n{loc_extra}", 1).replace(
+        "</TaskBoardStore>\n", f"</TaskBoardStore>\n{head}\n{body}    </TaskBoardProject>\n"
+                                f"{after}", 1)
+
+
 # (id, test.conf, directive regex, tokens that must all appear, mod_dbd loaded)
 CASES = [
+    # <TaskBoardProject table [key]>: the board's project, one row
+    ("project-twice", project_conf("    <TaskBoardProject project>", "TaskBoardField a string",
+                                   after="!   <TaskBoardProject project2>\n"
+                                         "        TaskBoardField b string\n"
+                                         "    </TaskBoardProject>\n"),
+     r"TaskBoardProject", ["already declared"], True),
+    ("project-bad-table", project_conf("!   <TaskBoardProject pro-ject>", "TaskBoardField a string"),
+     r"TaskBoardProject", ["pro-ject"], True),
+    ("project-no-table", project_conf("!   <TaskBoardProject>", "TaskBoardField a string"),
+     r"TaskBoardProject", ["needs a table"], True),
+    ("project-bad-key", project_conf("!   <TaskBoardProject project i-d=1>",
+                                     "TaskBoardField a string"),
+     r"TaskBoardProject", ["i-d"], True),
+    ("project-key-without-scope", project_conf("!   <TaskBoardProject boards id>",
+                                               "TaskBoardField a string"),
+     r"TaskBoardProject", ["keycolumn=value", "TaskBoardScope"], True),
+    ("project-scope-fixed-key", project_conf(
+        "!   <TaskBoardProject boards id=1>", "TaskBoardField a string",
+        loc_extra="    TaskBoardScope board_id env=B\n").replace(
+            "    TaskBoardRevision options value name=revision\n",
+            "    TaskBoardRevision boards revision id\n"),
+     r"TaskBoardProject", ["id=1", "TaskBoardScope"], True),
+    ("project-before-scope", GOOD + "<Location /p>\n    <TaskBoardProject boards>\n"
+     "        TaskBoardField a string\n    </TaskBoardProject>\n"
+     "!   TaskBoardScope board_id env=B\n</Location>\n",
+     r"TaskBoardScope", ["must come before", "TaskBoardProject"], True),
+    ("project-bad-field", project_conf("    <TaskBoardProject project>",
+                                       "!TaskBoardField startDate day"),
+     r"TaskBoardField", ["day"], True),
+    ("project-field-twice", project_conf("    <TaskBoardProject project>",
+                                         "TaskBoardField a string", "!TaskBoardField a int"),
+     r"TaskBoardField", ["already declared"], True),
+    ("project-references", project_conf("    <TaskBoardProject project>",
+                                        "!TaskBoardField task int references=tasks"),
+     r"TaskBoardField", ["references="], True),
+    ("project-table-inside", project_conf("    <TaskBoardProject project>",
+                                          "TaskBoardField a string", "!TaskBoardTable other"),
+     r"TaskBoardTable", ["arguments"], True),
+    ("project-id-inside", project_conf("    <TaskBoardProject project>",
+                                       "TaskBoardField a string", "!TaskBoardId id string"),
+     r"TaskBoardId", ["arguments"], True),
+    ("project-no-fields", project_conf("!   <TaskBoardProject project>"),
+     r"TaskBoardProject", ["TaskBoardField"], True),
+    ("project-and-store-project", project_conf(
+        "    <TaskBoardProject project>", "TaskBoardField a string",
+        after="!   <TaskBoardStore project>\n        TaskBoardField b string\n"
+              "    </TaskBoardStore>\n"),
+     r"TaskBoardStore", ["project"], True),
+    ("project-store-table", project_conf("!   <TaskBoardProject tasks>", "TaskBoardField a string"),
+     r"TaskBoardProject", ["tasks", "no store uses"], True),
+    ("store-project-table", project_conf(
+        "    <TaskBoardProject notes>", "TaskBoardField a string",
+        after="!   <TaskBoardStore notes>\n        TaskBoardField b string\n"
+              "    </TaskBoardStore>\n"),
+     r"TaskBoardStore", ["notes", "no store uses"], True),
+    ("project-scope-elsewhere", project_conf(
+        "    <TaskBoardProject boards>", "TaskBoardField a string")
+     .replace("<Location /api>\n", "<Location /api>\n    TaskBoardScope board_id env=B\n"
+              "    TaskBoardRevision boards revision id\n", 1)
+     .replace("    TaskBoardRevision options value name=revision\n", "")
+     .replace("<TaskBoardStore tasks>", "TaskBoardJournal j\n    <TaskBoardStore tasks>")
+     + "<Location /api/load>\n!   <TaskBoardProject other>\n        TaskBoardField a string\n"
+       "    </TaskBoardProject>\n</Location>\n",
+     r"TaskBoardProject", ["TB00010"], True),
     ("unknown-type", store_conf("TaskBoardField name string", "!TaskBoardField weight integer"),
      r"TaskBoardField", ["integer"], True),
     ("no-type", store_conf("TaskBoardField name string", "!TaskBoardField weight"),
@@ -537,6 +611,25 @@ class TestConfig:
                          "</VirtualHost>\n")
         rc, out = self.cfg.config_test()
         assert rc == 0, out
+
+    def test_tb_100_07(self):
+        # the project in each of its keys: the table's only row, keycolumn=value, and under
+        # TaskBoardScope the scope's column or a key column of its own
+        for head, extra in (("<TaskBoardProject project>", ""),
+                            ("<TaskBoardProject project id=2>", ""),
+                            ("<TaskBoardProject project>", "    TaskBoardScope board_id env=B\n"),
+                            ("<TaskBoardProject boards id>",
+                             "    TaskBoardScope board_id env=B\n")):
+            text = project_conf(f"    {head}", "TaskBoardField calendar string maxlength=20",
+                                "TaskBoardField startDate date column=start_date required",
+                                "TaskBoardField updatedAt datetime stamp=updated-at",
+                                loc_extra=extra)
+            if extra:
+                text = text.replace("    TaskBoardRevision options value name=revision\n",
+                                    "    TaskBoardRevision boards revision id\n")
+            self.cfg.install(text)
+            rc, out = self.cfg.config_test()
+            assert rc == 0, f"{head} {extra}: {out}\n{text}"
 
     def test_tb_100_04(self):
         # two boards in one server, the same store ids in each

@@ -6,6 +6,8 @@
 /* tb_sql.c: the statements built once per store, revision, journal and
  * retry table, with and without a board scope. */
 
+#include <apr_strings.h>
+
 #include "tb_test.h"
 #include "tb_sql.h"
 
@@ -238,7 +240,72 @@ static void scope_string_values(void)
     CHECK(tb_scope_value(p, scope, "\xff\xfe", &msg) == NULL);
 }
 
+/* The project's row as <TaskBoardProject> declares it: key column ""
+ * for the table's only row; scope: the board, matched by the key. */
+static tb_store_t *project(const char *key_column, const tb_scope_t *scope)
+{
+    apr_pool_t *p = tb_test_pool;
+    tb_store_t *store = tb_store_create(p, TB_PROJECT_ID);
+
+    store->is_project = 1;
+    store->table = "project";
+    store->id_kind = TB_ID_STRING;
+    store->id_field.column = key_column;
+    store->project_key = scope ? NULL : "1";
+    if (scope) {
+        tb_scope_t *by_key = apr_pmemdup(p, scope, sizeof(*by_key));
+        by_key->column = key_column;
+        store->scope = by_key;
+    }
+    add_field(store, "calendar", "calendar", TB_TYPE_STRING);
+    add_field(store, "startDate", "start_date", TB_TYPE_DATE);
+    tb_sql_build_store(p, store);
+    return store;
+}
+
+static void project_single_row(void)
+{
+    const char *columns[] = {"calendar"};
+    tb_store_t *store = project("", NULL);
+
+    CHECK_STR(store->sql_select_id, "SELECT 1,`calendar`,`start_date` FROM "
+              "`project` WHERE 1 = %s LIMIT 1");
+    CHECK_STR(store->sql_lock_id, "SELECT 1,`calendar`,`start_date` FROM "
+              "`project` WHERE 1 = %s LIMIT 1 FOR UPDATE");
+    CHECK(strstr(store->sql_select_ids, "WHERE 1 IN (%s,") != NULL);
+    CHECK_STR(tb_sql_update(tb_test_pool, store, columns, NULL, 1),
+              "UPDATE `project` SET `calendar` = %s WHERE 1 = %s LIMIT 1");
+    /* never a whole-table read, insert or removal */
+    CHECK(store->sql_select_all == NULL && store->sql_delete_id == NULL);
+}
+
+static void project_keyed_rows(void)
+{
+    const char *columns[] = {"calendar"};
+    tb_scope_t scope;
+    tb_store_t *store = project("id", NULL);
+
+    CHECK_STR(store->sql_select_id, "SELECT `id`,`calendar`,`start_date` "
+              "FROM `project` WHERE `id` = %s");
+    CHECK_STR(tb_sql_update(tb_test_pool, store, columns, NULL, 1),
+              "UPDATE `project` SET `calendar` = %s WHERE `id` = %s");
+    memset(&scope, 0, sizeof(scope));
+    scope.column = "board_id";
+    store = project("board_id", &scope);
+    CHECK_STR(store->sql_select_id, "SELECT `board_id`,`calendar`,"
+              "`start_date` FROM `project` WHERE `board_id` = %s AND "
+              "`board_id` = %s");
+    CHECK_STR(tb_sql_update(tb_test_pool, store, columns, NULL, 1),
+              "UPDATE `project` SET `calendar` = %s WHERE `board_id` = %s "
+              "AND `board_id` = %s");
+    CHECK(strstr(store->sql_select_ids, ",%s) AND `board_id` = %s") != NULL);
+}
+
 const tb_case_t tb_sql_cases[] = {
+    {"project: the table's only row, by the constant key 1",
+     project_single_row},
+    {"project: a keyed row, and the board's row under a scope",
+     project_keyed_rows},
     {"a store's selects: all rows, a page, the count, one label each",
      store_selects},
     {"a revision in a keyed row, and its key for the feeds",

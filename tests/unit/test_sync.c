@@ -266,6 +266,75 @@ static void read_only_403(void)
     CHECK(parse(conf, "{\"type\":\"sync\",\"revision\":3}", &s, &err) == 0);
 }
 
+/* The board with a project (the table's only row): calendar, a required
+ * startDate, a readonly version. */
+static tb_sync_conf_t *board_with_project(void)
+{
+    apr_pool_t *p = tb_test_pool;
+    tb_sync_conf_t *conf = board();
+    tb_store_t *project = tb_store_create(p, TB_PROJECT_ID);
+
+    project->is_project = 1;
+    project->table = "project";
+    project->id_kind = TB_ID_STRING;
+    project->id_field.column = "";
+    project->project_key = "1";
+    field(p, project, "calendar", TB_TYPE_STRING, NULL);
+    field(p, project, "startDate", TB_TYPE_DATE, NULL)->required = 1;
+    field(p, project, "version", TB_TYPE_INT, NULL)->readonly = 1;
+    tb_sql_build_store(p, project);
+    conf->project = project;
+    return conf;
+}
+
+/* "project":{...} is one update of the project's row, last among the
+ * changes; unmapped and readonly fields are left out. */
+static void project_is_an_update(void)
+{
+    tb_sync_error_t err;
+    tb_changes_t *ch;
+    tb_record_t *rec;
+    tb_sync_t *s;
+
+    REQUIRE(parse(board_with_project(), "{\"project\":{\"calendar\":\"night\","
+                  "\"version\":4,\"other\":1},\"tasks\":{\"updated\":[{\"id\":"
+                  "1,\"name\":\"a\"}]}}", &s, &err) == 0);
+    ch = APR_ARRAY_IDX(s->changes, s->changes->nelts - 1, tb_changes_t *);
+    REQUIRE(ch->store->is_project && ch->updated->nelts == 1);
+    CHECK(ch->added->nelts == 0 && ch->removed->nelts == 0);
+    rec = APR_ARRAY_IDX(ch->updated, 0, tb_record_t *);
+    CHECK_STR(rec->id, "1");
+    CHECK(rec->sent[0] && !rec->sent[1] && !rec->sent[2]);
+    CHECK_STR(rec->values[0], "night");
+    CHECK(s->nrecords == 2);
+}
+
+/* Checked as a record's values (422 under store "project"); not an
+ * object: 400; nothing the server stores: no record, so a read-only user
+ * may send it, and one that sets a field gets 403. */
+static void project_checks(void)
+{
+    tb_sync_conf_t *conf = board_with_project();
+    tb_sync_error_t err;
+    tb_sync_t *s;
+
+    REQUIRE(parse(conf, "{\"project\":{\"startDate\":\"soon\","
+                  "\"calendar\":[1]}}", &s, &err) == 422);
+    REQUIRE(s->invalid->nelts == 2);
+    CHECK_STR(APR_ARRAY_IDX(s->invalid, 0, tb_invalid_t).store, "project");
+    CHECK(parse(conf, "{\"project\":{\"startDate\":null}}", &s, &err) == 422);
+    CHECK(parse(conf, "{\"project\":[1]}", &s, &err) == 400);
+    CHECK(parse(conf, "{\"project\":\"x\"}", &s, &err) == 400);
+    conf->read_only = 1;
+    CHECK(parse(conf, "{\"project\":{\"version\":3,\"x\":1}}", &s, &err) == 0
+          && s->nrecords == 0);
+    CHECK(parse(conf, "{\"project\":{\"calendar\":\"x\"}}", &s, &err)
+          == 403);
+    /* without a declared project, the object is not the server's */
+    CHECK(parse(board(), "{\"project\":{\"calendar\":\"x\"}}", &s, &err)
+          == 0 && s->nrecords == 0);
+}
+
 /* Parents first, otherwise in sent order: round after round, every
  * record whose parents are placed. */
 static void order_parents_first(void)
@@ -451,6 +520,10 @@ const tb_case_t tb_sync_cases[] = {
     {"422 lists every invalid value of the batch", invalid_422_lists_all},
     {"read-only: changes get 403 naming no field, a poll passes",
      read_only_403},
+    {"project: one update of its row, last, mapped fields only",
+     project_is_an_update},
+    {"project: 422 and 400 as a record's, no-op and read-only",
+     project_checks},
     {"added records: parents first, otherwise in sent order",
      order_parents_first},
     {"added records: a cycle or a self-parent cannot be ordered",
