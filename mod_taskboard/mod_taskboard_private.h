@@ -44,6 +44,7 @@ APLOG_USE_MODULE(taskboard);
 #define TB_CMD_ID "TaskBoardId"
 #define TB_CMD_ORDER "TaskBoardOrder"
 #define TB_CMD_FIELD "TaskBoardField"
+#define TB_CMD_TREE "TaskBoardTree"
 #define TB_CMD_REVISION "TaskBoardRevision"
 #define TB_CMD_PARAM "TaskBoardParam"
 #define TB_CMD_MAX_BODY "TaskBoardMaxBodySize"
