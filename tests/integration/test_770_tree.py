@@ -18,7 +18,7 @@ from tbtest import (Unchanged, board_state, check_sync, check_sync_error, check_
                     jloads, state_diff, sync_post, value_matches)
 
 TABLES = ("tree_assignments", "tree_dependencies", "tree_resources", "tree_tasks", "tree_options",
-          "tree_big", "tree_big_options")
+          "tree_big", "tree_big_options", "tree_journal", "tree_sboards", "tree_stasks")
 
 SCHEMA = [
     """CREATE TABLE tree_options (name VARCHAR(50) PRIMARY KEY, value BIGINT NOT NULL)""",
@@ -58,6 +58,15 @@ SCHEMA = [
         id INT PRIMARY KEY, name VARCHAR(1000) NOT NULL, parent_id INT NULL,
         position INT NULL) ENGINE=InnoDB""",
     """CREATE TABLE tree_big_options (name VARCHAR(50) PRIMARY KEY, value BIGINT NOT NULL)""",
+    """CREATE TABLE tree_journal (
+        revision BIGINT NOT NULL, tbl VARCHAR(64) NOT NULL, record_id VARCHAR(191) NOT NULL,
+        operation VARCHAR(8) NOT NULL, changed_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP,
+        PRIMARY KEY (revision, tbl, record_id), KEY (changed_at)) ENGINE=InnoDB""",
+    # many boards in one table (TaskBoardScope): a parent may be another board's row
+    """CREATE TABLE tree_sboards (id INT PRIMARY KEY, revision BIGINT NOT NULL DEFAULT 1)""",
+    """CREATE TABLE tree_stasks (
+        id INT AUTO_INCREMENT PRIMARY KEY, board_id INT NOT NULL, name VARCHAR(100) NOT NULL,
+        parent_id INT NULL, position INT NULL, KEY (board_id)) ENGINE=InnoDB""",
 ]
 
 # TaskBoardTree comes before the fields it names: they are checked when the section ends.
@@ -79,6 +88,7 @@ TASKS = """\
 BOARD = f"""\
 <Location /tree>
     TaskBoardRevision tree_options value name=revision
+    TaskBoardJournal tree_journal
 {TASKS}\
     <TaskBoardStore resources>
         TaskBoardTable tree_resources
@@ -122,8 +132,25 @@ BIG = """\
 </Location>
 """
 
+SCOPED = """\
+<Location /stree>
+    TaskBoardScope board_id param=board int
+    TaskBoardRevision tree_sboards revision id
+    <TaskBoardStore tasks>
+        TaskBoardTable tree_stasks
+        TaskBoardField name        string
+        TaskBoardField parentId    int column=parent_id references=tasks
+        TaskBoardField parentIndex int column=position
+        TaskBoardTree parentId parentIndex
+    </TaskBoardStore>
+</Location>
+<Location /stree/load>
+    SetHandler taskboard-load
+</Location>
+"""
+
 # Answers up to 1 MiB are kept by the load cache; the big tree's is spooled to a file.
-CONF = BOARD + BIG + "TaskBoardLoadCacheSize 33554432 1048576\n"
+CONF = BOARD + BIG + SCOPED + "TaskBoardLoadCacheSize 33554432 1048576\n"
 
 # The Gantt's board: Project A (1) with Design (2), Build (3: Frontend 5, Backend 4) and
 # Review (1000); Testing (1038) and Docs (6) at the root.  Ids as in the captures.
@@ -226,9 +253,13 @@ def make_big_tree(db):
 
 def expected_tree(db, store):
     """The rows of a tree store nested as docs/directives.md (TaskBoardTree) says, from the
-    database: roots are rows whose parent is NULL, itself or not a row; siblings by parentIndex
-    (NULL first), then id; leaves without `children`."""
-    flat = db.expected_rows(store)
+    database."""
+    return nest(db.expected_rows(store))
+
+
+def nest(flat):
+    """Roots are rows whose parent is NULL, itself or not a row; siblings by parentIndex (NULL
+    first), then id; leaves without `children`."""
     ids = {r["id"] for r in flat}
     flat.sort(key=lambda r: (r["parentIndex"] is not None, r["parentIndex"] or 0, r["id"]))
     children = collections.defaultdict(list)
@@ -388,6 +419,54 @@ class TestTreeStore:
         assert grew < 1.5 * size + 2 * 1024 * 1024, (
             f"peak RSS grew by {grew} bytes for an answer of {size}")
         assert took < 20
+
+    def test_tb_770_05(self, httpd, db):
+        # many boards in one table: each board's tree from its own rows, read through the
+        # prepared statement of a scoped store; a parent on another board makes a root
+        db.execute("DELETE FROM tree_stasks")
+        db.execute("DELETE FROM tree_sboards")
+        db.executemany("INSERT INTO tree_sboards (id, revision) VALUES (%s, %s)",
+                       [(1, 5), (2, 9)])
+        db.executemany("INSERT INTO tree_stasks (id, board_id, name, parent_id, position) "
+                       "VALUES (%s, %s, %s, %s, %s)",
+                       [(1, 1, "A", None, 0), (2, 1, "A.1", 1, 1), (3, 1, "A.0", 1, 0),
+                        (4, 2, "B", None, 1), (5, 2, "under A, on board 2", 1, 0),
+                        (6, 2, "B.0", 4, 0), (7, 1, "A.0.0 " + "x" * 90, 3, 0)])
+        store = tbtest.parse_board(SCOPED).stores["tasks"]
+        for board in (1, 2):
+            r = httpd.get(f"/stree/load?board={board}&"
+                          + q_data({"type": "load", "requestId": 7705}))
+            assert r.status_code == 200, tbtest.describe(r)
+            body = tbtest.json_body(r)
+            assert body["revision"] == db.scalar(
+                "SELECT revision FROM tree_sboards WHERE id = %s", (board,))
+            flat = [{"id": i, "name": n, "parentId": p, "parentIndex": pos}
+                    for i, n, p, pos in db.query(
+                        "SELECT id, name, parent_id, position FROM tree_stasks "
+                        "WHERE board_id = %s", (board,))]
+            assert_tree(store, body["tasks"]["rows"], nest(flat))
+            assert body["tasks"]["total"] == len(flat)
+        assert [n["id"] for n in body["tasks"]["rows"]] == [5, 4]
+
+    def test_tb_770_06(self, httpd, db):
+        # what changed since a revision ("sinceRevision") stays flat: the moved record with its
+        # parentId and parentIndex, no children
+        seed(db)
+        r0 = db.revision(self.board)
+        self.sync(httpd, db, INDENT)
+        r = httpd.get("/tree/load?" + q_data({"type": "load", "requestId": 7706,
+                                              "stores": ["tasks"], "sinceRevision": r0}))
+        body = check_sync(r, self.board, db, request_id=7706)
+        rows = {x["id"]: x for x in body["tasks"]["rows"]}
+        assert set(rows) == {1, 1038} and "removed" not in body["tasks"]
+        state = board_state(db, self.board)["tasks"]
+        store = self.board.stores["tasks"]
+        for i, row in rows.items():
+            assert set(row) == set(state[i]), row
+            for k, v in row.items():
+                assert value_matches(store.field(k).type if k != "id" else "int", v,
+                                     state[i][k]), (i, k)
+        assert (rows[1038]["parentId"], rows[1038]["parentIndex"]) == (1, 2)
 
     # -------------------------------------------------------------------------- sync
 
