@@ -38,7 +38,8 @@ int tb_load_board(tb_db_t *db, const tb_revision_t *rev, const char *board,
 
 /**
  * Writes "storeId":{"rows":[...],"total":N} for one store (the rows of
- * board when the store is scoped).
+ * board when the store is scoped; a tree store's nested, whole, see
+ * tb_tree.h).
  * @param bad_values incremented for each value that did not fit its
  *        declared type (written as a string; worth a log line)
  * @return 0, or a driver error described in err.  Rows may already have

@@ -37,6 +37,7 @@ struct tb_tree_t {
     tree_row_t *rows;
     int nrows, rows_cap;
     int first_root;
+    int linked;                 /* the lists are made (tb_tree_write) */
 };
 
 /* One level of the walk: the next sibling to look at, and whether the
@@ -180,7 +181,8 @@ static int link_rows(tb_tree_t *tree)
     for (i = tree->nrows - 1; i >= 0; i--) {
         tree_row_t *row = &tree->rows[i];
         parent = row->parent == NO_PARENT
-                 ? NO_ROW : find_row(tree, table, mask, tree->buf + row->parent);
+                 ? NO_ROW
+                 : find_row(tree, table, mask, tree->buf + row->parent);
         if (parent == NO_ROW || parent == i) {
             row->next_sibling = tree->first_root;
             tree->first_root = i;
@@ -248,9 +250,10 @@ int tb_tree_write(tb_tree_t *tree, tb_jw_t *jw)
     if (tree->nrows == 0) {
         return 0;
     }
-    if (link_rows(tree)) {
+    if (!tree->linked && link_rows(tree)) {
         return -1;
     }
+    tree->linked = 1;
     written = calloc(tree->nrows, 1);
     stack = malloc((tree->nrows + 1) * sizeof(*stack));
     if (!written || !stack) {
