@@ -8,6 +8,7 @@ the rows the database holds, never written out."""
 
 import collections
 import json
+import os
 import random
 import time
 import urllib.parse
@@ -415,10 +416,12 @@ class TestTreeStore:
         print(f"\n770_04: {N_BIG} nodes, answer {size} bytes in {took:.2f} s; the serving child's "
               f"peak RSS grew by {grew} bytes ({grew / size:.2f} x the answer)")
         assert size > 3 * 1024 * 1024, "the answer is large enough to measure"
-        # the rows' text once, the answer's first MiB collected for the cache, a little more
-        assert grew < 1.5 * size + 2 * 1024 * 1024, (
-            f"peak RSS grew by {grew} bytes for an answer of {size}")
-        assert took < 20
+        # the rows' text once, the answer's first MiB collected for the cache, a little more;
+        # not under a sanitizer, whose allocator keeps freed memory (quarantine) and shadows it
+        if not os.environ.get("TB_SANITIZER_REPORTS"):
+            assert grew < 1.5 * size + 2 * 1024 * 1024, (
+                f"peak RSS grew by {grew} bytes for an answer of {size}")
+            assert took < 20
 
     def test_tb_770_05(self, httpd, db):
         # many boards in one table: each board's tree from its own rows, read through the
