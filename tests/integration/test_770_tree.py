@@ -582,3 +582,18 @@ class TestTreeStore:
         body, before, after = self.sync(httpd, db, pkg)
         assert after["tasks"][1038]["parentId"] == 1 and 3 not in after["tasks"]
         self.check_tasks(httpd, db)
+
+    def test_tb_770_16(self, httpd, db):
+        # a subtree deeper than InnoDB's 15 levels of ON DELETE CASCADE goes whole, every row of
+        # it and the assignment at its bottom reported
+        seed(db)
+        chain = list(range(2000, 2040))
+        db.executemany("INSERT INTO tree_tasks (id, name, parent_id, position) "
+                       "VALUES (%s, %s, %s, 0)",
+                       [(i, f"level {n}", 5 if n == 0 else i - 1) for n, i in enumerate(chain)])
+        db.execute("INSERT INTO tree_assignments (id, event, resource) VALUES (40, 2039, 2)")
+        body, before, after = self.sync(httpd, db, {"tasks": {"removed": [{"id": 3}]}})
+        assert sorted(x["id"] for x in body["tasks"]["removed"]) == [4, 5] + chain
+        assert sorted(x["id"] for x in body["assignments"]["removed"]) == [1, 3, 40]
+        assert sorted(x["id"] for x in body["dependencies"]["removed"]) == [1, 7, 1001]
+        self.check_tasks(httpd, db)
