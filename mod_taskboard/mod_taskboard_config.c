@@ -282,6 +282,8 @@ static const char *table_shared(cmd_parms *cmd, const char *directive,
                         project->defn_line);
 }
 
+static const char *check_tree(cmd_parms *cmd, tb_store_t *store);
+
 static const char *cmd_store_section(cmd_parms *cmd, void *mconfig,
                                      const char *arg)
 {
@@ -344,6 +346,9 @@ static const char *cmd_store_section(cmd_parms *cmd, void *mconfig,
         return err;
     }
 
+    if (store->tree_file && (err = check_tree(cmd, store))) {
+        return err;
+    }
     /* (cmd->cmd is the section's last inner directive by now) */
     if (conf->project && (err = table_shared(cmd, TB_CMD_STORE_NAME, store,
                                              conf->project))) {
@@ -622,6 +627,80 @@ static const char *check_names(cmd_parms *cmd, const tb_store_t *store,
                                 other->name, store->id);
         }
     }
+    return NULL;
+}
+
+/* TaskBoardTree parentField [orderField]: the fields are checked when the
+ * section ends (check_tree), so that they may be declared after it. */
+static const char *cmd_tree(cmd_parms *cmd, void *mconfig,
+                            const char *parent, const char *order)
+{
+    tb_store_t *store;
+    const char *err = current_store(cmd, mconfig, &store);
+
+    if (err) {
+        return err;
+    }
+    if (store->tree_file) {
+        return apr_psprintf(cmd->pool, "%s is already set in store '%s', at "
+                            "%s:%d", cmd->cmd->name, store->id,
+                            store->tree_file, store->tree_line);
+    }
+    store->tree_parent_name = parent;
+    store->tree_order_name = order;
+    store->tree_file = cmd->directive->filename;
+    store->tree_line = cmd->directive->line_num;
+    return NULL;
+}
+
+/* The fields TaskBoardTree names, once the whole section is read: the
+ * parent points into the store itself, the order is a number.  The
+ * message names TaskBoardTree's line, since httpd names the section's. */
+static const char *check_tree(cmd_parms *cmd, tb_store_t *store)
+{
+    const char *where = apr_psprintf(cmd->pool, TB_CMD_TREE " at %s:%d",
+                                     store->tree_file, store->tree_line);
+    const tb_field_t *parent = tb_store_field(store, store->tree_parent_name);
+    const tb_field_t *order = NULL;
+    int i;
+
+    if (!parent) {
+        return apr_psprintf(cmd->pool, "%s: the parent field '%s' is not a "
+                            "field of store '%s' (declare it with "
+                            TB_CMD_FIELD ")", where, store->tree_parent_name,
+                            store->id);
+    }
+    if (!parent->references || strcmp(parent->references, store->id) != 0) {
+        return apr_psprintf(cmd->pool, "%s: the parent field '%s' must hold "
+                            "the id of a record of the same store: give it "
+                            "references=%s", where, parent->name, store->id);
+    }
+    if (store->tree_order_name) {
+        order = tb_store_field(store, store->tree_order_name);
+        if (!order) {
+            return apr_psprintf(cmd->pool, "%s: the order field '%s' is not "
+                                "a field of store '%s' (declare it with "
+                                TB_CMD_FIELD ")", where,
+                                store->tree_order_name, store->id);
+        }
+        if (order == parent) {
+            return apr_psprintf(cmd->pool, "%s: '%s' cannot be both the "
+                                "parent and the order field", where,
+                                order->name);
+        }
+        if (order->type != TB_TYPE_INT && order->type != TB_TYPE_NUMBER) {
+            return apr_psprintf(cmd->pool, "%s: the order field '%s' must "
+                                "be int or number, not %s", where,
+                                order->name, tb_type_name(order->type));
+        }
+    }
+    for (i = 0; i < store->fields->nelts; i++) {
+        if (APR_ARRAY_IDX(store->fields, i, const tb_field_t *) == parent) {
+            store->tree_parent_col = i + 1;
+        }
+    }
+    store->tree_parent = parent;
+    store->tree_order = order;
     return NULL;
 }
 
@@ -1584,6 +1663,10 @@ const command_rec tb_cmds[] = {
                      "columns to order the rows by, each optionally "
                      "followed by ASC or DESC (then by the key); inside "
                      "<TaskBoardStore> only"),
+    AP_INIT_TAKE12(TB_CMD_TREE, cmd_tree, NULL, RSRC_CONF | ACCESS_CONF,
+                   "parentField [orderField]: the store is a tree, loaded "
+                   "as nested children in the order field's order; inside "
+                   "<TaskBoardStore> only"),
     AP_INIT_RAW_ARGS(TB_CMD_FIELD, cmd_field, NULL, RSRC_CONF | ACCESS_CONF,
                      "name type [column=] [default=] [readonly] [required] "
                      "[maxlength=] [min=] [max=] [values=a,b] "

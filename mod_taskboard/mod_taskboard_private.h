@@ -48,6 +48,7 @@ APLOG_USE_MODULE(taskboard);
 #define TB_CMD_FIELD "TaskBoardField"
 #define TB_CMD_LAZY "TaskBoardLazyLoad"
 #define TB_CMD_NESTED "TaskBoardNested"
+#define TB_CMD_TREE "TaskBoardTree"
 #define TB_CMD_REVISION "TaskBoardRevision"
 #define TB_CMD_PARAM "TaskBoardParam"
 #define TB_CMD_MAX_BODY "TaskBoardMaxBodySize"

@@ -11,6 +11,7 @@
 #include "tb_load.h"
 #include "tb_sql.h"
 #include "tb_convert.h"
+#include "tb_tree.h"
 
 int tb_load_revision(tb_db_t *db, const tb_revision_t *rev,
                      const char *board, const char **revision,
@@ -277,6 +278,7 @@ static int read_nested_store(tb_db_t *db, const tb_store_t *child,
         tb_jw_init(&jw, tb_membuf_sink, &text);
         failed = write_row(&jw, child, db, row, copies, values, bad_values,
                            NULL, err);
+        tb_jw_raw(&jw, "}", 1);
         if (!failed && !tb_jw_flush(&jw) && values[parent_col]) {
             group = apr_hash_get(by_parent, values[parent_col],
                                  APR_HASH_KEY_STRING);
@@ -337,9 +339,11 @@ static int read_nested(tb_db_t *db, const tb_store_t *store,
     return 0;
 }
 
-/* Writes one row; copies is NULL for the rows of the text protocol, else
- * the pool for the values of this row; values has room for every column.
- * Nothing is written when a value cannot be read. */
+/* Writes one row without its closing brace (a tree row may get its
+ * children first), with the rows of its nested stores; copies is NULL for
+ * the rows of the text protocol, else the pool for the values of this
+ * row; values has room for every column and gets them.  Nothing is
+ * written when a value cannot be read. */
 static int write_row(tb_jw_t *jw, const tb_store_t *store, tb_db_t *db,
                      apr_dbd_row_t *row, apr_pool_t *copies,
                      const char **values, int *bad_values,
@@ -364,7 +368,56 @@ static int write_row(tb_jw_t *jw, const tb_store_t *store, tb_db_t *db,
     if (nested) {
         write_nested(jw, store, nested, values[0]);
     }
-    tb_jw_raw(jw, "}", 1);
+    return 0;
+}
+
+/* Memory ran out while the rows are read: no driver call, since the
+ * result is not drained yet. */
+static int out_of_memory(tb_db_error_t *err, const char *doing)
+{
+    err->code = 0;
+    err->text = "out of memory";
+    err->doing = doing;
+    err->unavailable = 0;
+    return -1;
+}
+
+/* Where a store's rows go as they are read: straight into the answer, or
+ * for a tree into the tree (tb_tree.h), which writes them nested once
+ * the last is read. */
+typedef struct rows_out_t {
+    tb_jw_t *answer;
+    tb_tree_t *tree;            /* NULL: a flat store */
+    tb_jw_t *tree_jw;           /* the tree's sink, for one row at a time */
+    const nested_rows_t *nested;/* the rows of its nested stores, or NULL */
+    apr_int64_t rows;
+} rows_out_t;
+
+static int out_row(rows_out_t *out, const tb_store_t *store, tb_db_t *db,
+                   apr_dbd_row_t *row, apr_pool_t *copies,
+                   const char **values, int *bad_values, tb_db_error_t *err)
+{
+    if (!out->tree) {
+        if (out->rows++ > 0) {
+            tb_jw_raw(out->answer, ",", 1);
+        }
+        if (write_row(out->answer, store, db, row, copies, values,
+                      bad_values, out->nested, err)) {
+            return -1;
+        }
+        tb_jw_raw(out->answer, "}", 1);
+        return 0;
+    }
+    out->rows++;
+    if (write_row(out->tree_jw, store, db, row, copies, values, bad_values,
+                  out->nested, err)) {
+        return -1;
+    }
+    if (tb_jw_flush(out->tree_jw)
+        || tb_tree_end_row(out->tree, values[0],
+                           values[store->tree_parent_col])) {
+        return out_of_memory(err, "nesting a tree's rows");
+    }
     return 0;
 }
 
@@ -423,8 +476,16 @@ int tb_load_store(tb_db_t *db, tb_jw_t *jw, const tb_store_request_t *sr,
     apr_dbd_results_t *res;
     apr_dbd_row_t *row = NULL;
     apr_pool_t *result, *copies = NULL;
-    apr_int64_t rows = 0;
+    tb_store_request_t whole;
+    rows_out_t out;
     int rv, failed = 0;
+
+    /* A tree is never paged: a page of it would cut subtrees apart. */
+    if (sr->store->tree_parent && sr->limit) {
+        whole = *sr;
+        whole.page = whole.page_size = whole.limit = whole.offset = 0;
+        sr = &whole;
+    }
 
     /* A page needs the count of all rows; a whole table counts itself. */
     if (sr->limit && (rv = count_rows(db, sr->store, board, &total_text,
@@ -452,6 +513,14 @@ int tb_load_store(tb_db_t *db, tb_jw_t *jw, const tb_store_request_t *sr,
     }
     values = apr_palloc(result, sizeof(char *)
                                 * (sr->store->fields->nelts + 1));
+    memset(&out, 0, sizeof(out));
+    out.answer = jw;
+    out.nested = nested;
+    if (sr->store->tree_parent) {
+        out.tree = tb_tree_create(result);
+        out.tree_jw = apr_palloc(result, sizeof(tb_jw_t));
+        tb_jw_init(out.tree_jw, tb_tree_sink, out.tree);
+    }
     tb_jw_cstr(jw, sr->store->json_key);
     tb_jw_raw(jw, "{\"rows\":[", 9);
     /* Every row is read even when the client has gone, or a value could
@@ -461,11 +530,8 @@ int tb_load_store(tb_db_t *db, tb_jw_t *jw, const tb_store_request_t *sr,
         if (failed) {
             continue;
         }
-        if (rows++ > 0) {
-            tb_jw_raw(jw, ",", 1);
-        }
-        failed = write_row(jw, sr->store, db, row, copies, values,
-                           bad_values, nested, err);
+        failed = out_row(&out, sr->store, db, row, copies, values,
+                         bad_values, err);
         if (copies) {
             apr_pool_clear(copies);
         }
@@ -475,22 +541,29 @@ int tb_load_store(tb_db_t *db, tb_jw_t *jw, const tb_store_request_t *sr,
         apr_pool_destroy(result);
         return rv;
     }
-    apr_pool_destroy(result);
     if (failed) {
+        apr_pool_destroy(result);
         return -1;
     }
     /* The streaming driver reports the end and a lost connection alike
      * as -1: only the connection's error text tells them apart. */
     msg = apr_dbd_error(db->driver, db->handle, 0);
     if (!sr->limit && sr->pick == TB_PICK_ALL && msg && *msg) {
+        apr_pool_destroy(result);
         return tb_db_fail_reading(db, "reading rows", err);
     }
+    if (out.tree && tb_tree_write(out.tree, jw)) {
+        apr_pool_destroy(result);
+        return out_of_memory(err, "nesting a tree's rows");
+    }
+    apr_pool_destroy(result);
     tb_jw_raw(jw, "],\"total\":", 10);
     if (sr->limit) {
         tb_jw_cstr(jw, total_text ? total_text : "0");
     }
     else {
-        tb_jw_cstr(jw, apr_psprintf(db->pool, "%" APR_INT64_T_FMT, rows));
+        tb_jw_cstr(jw, apr_psprintf(db->pool, "%" APR_INT64_T_FMT,
+                                    out.rows));
     }
     tb_jw_raw(jw, "}", 1);
     return 0;

@@ -38,7 +38,8 @@ int tb_load_board(tb_db_t *db, const tb_revision_t *rev, const char *board,
 
 /**
  * Writes "storeId":{"rows":[...],"total":N} for one store (the rows of
- * board when the store is scoped).
+ * board when the store is scoped; a tree store's nested, whole, see
+ * tb_tree.h).
  * @param lazy the params of a lazy-loading client, for the stores whose
  *        sr->pick says they pick the rows
  * @param bad_values incremented for each value that did not fit its

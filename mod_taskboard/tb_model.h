@@ -152,6 +152,17 @@ typedef struct tb_store_t {
                                    (keycolumn=value), or "1" without a key
                                    column; NULL when scoped (the board) */
 
+    /* TaskBoardTree: the store loads as nested "children".  NULL for a
+     * flat store. */
+    const tb_field_t *tree_parent;  /* references= the store itself */
+    const tb_field_t *tree_order;   /* siblings' order, or NULL */
+    int tree_parent_col;            /* tree_parent's column in the
+                                       selects (the id is column 0) */
+    const char *tree_parent_name;   /* as written, until the section ends */
+    const char *tree_order_name;
+    const char *tree_file;          /* where it was declared, for messages */
+    int tree_line;
+
     /* SQL generated from the above by tb_sql_build_store(). */
     const char *sql_select_all; /* no placeholders: run unprepared, streamed;
                                    scoped: the board bound, prepared */

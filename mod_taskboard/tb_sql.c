@@ -237,6 +237,22 @@ void tb_sql_build_store(apr_pool_t *pool, tb_store_t *store)
     }
     columns = apr_array_pstrcat(pool, parts, ',');
 
+    /* A tree's siblings come in its order field's order: the load nests
+     * the rows in the order they are read (tb_tree.c). */
+    if (store->tree_order
+        && (store->order->nelts == 0
+            || strcasecmp(APR_ARRAY_IDX(store->order, 0, tb_order_t).column,
+                          store->tree_order->column) != 0
+            || APR_ARRAY_IDX(store->order, 0, tb_order_t).descending)) {
+        tb_order_t *o;
+
+        apr_array_push(store->order);   /* room for it, first */
+        memmove(store->order->elts + sizeof(tb_order_t), store->order->elts,
+                (store->order->nelts - 1) * sizeof(tb_order_t));
+        o = &APR_ARRAY_IDX(store->order, 0, tb_order_t);
+        o->column = store->tree_order->column;
+        o->descending = 0;
+    }
     /* Rows come in the configured order, then by id, so that paging is
      * stable and a store without TaskBoardOrder has one too. */
     for (i = 0; i < store->order->nelts; i++) {

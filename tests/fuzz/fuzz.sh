@@ -36,7 +36,7 @@ SRC=$ROOT/mod_taskboard
 # applied by tb_sync_apply.c, which needs tb_db.c (apr_dbd, apr-util) and the journal
 # (tb_journal.c, which reads the revision with tb_load.c).
 CORE="tb_model.c tb_sql.c tb_json.c tb_convert.c tb_request.c tb_sync_parse.c tb_sync_apply.c tb_db.c
-      tb_journal.c tb_load.c tb_headers.c tb_answer.c tb_nested.c"
+      tb_journal.c tb_load.c tb_tree.c tb_headers.c tb_answer.c tb_nested.c"
 
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:symbolize=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}

@@ -536,6 +536,47 @@ CASES = [
     ("allow-origin-inside-store", store_conf("TaskBoardField name string",
                                              "!TaskBoardAllowOrigin http://localhost:5173"),
      r"TaskBoardAllowOrigin", ["outside"], True),
+    # TaskBoardTree: its fields are checked when the section ends, and the message names its line
+    ("tree-parent-undeclared", store_conf("TaskBoardField name string", "!TaskBoardTree parentId"),
+     r"TaskBoardTree", ["parentId", "not a field"], True),
+    ("tree-parent-no-references", store_conf(
+        "!TaskBoardTree parentId parentIndex",
+        "TaskBoardField parentId int column=parent_id",
+        "TaskBoardField parentIndex int column=weight"),
+     r"TaskBoardTree", ["parentId", "references=tasks"], True),
+    ("tree-parent-references-other-store", """\
+<Location /api>
+    <TaskBoardStore resources>
+        TaskBoardField name string
+    </TaskBoardStore>
+    <TaskBoardStore tasks>
+        TaskBoardField owner int column=parent_id references=resources
+!       TaskBoardTree owner
+    </TaskBoardStore>
+</Location>
+<Location /api/load>
+    SetHandler taskboard-load
+</Location>
+""", r"TaskBoardTree", ["owner", "references=tasks"], True),
+    ("tree-order-undeclared", store_conf("TaskBoardField parentId int column=parent_id references=tasks",
+                                         "!TaskBoardTree parentId parentIndex"),
+     r"TaskBoardTree", ["parentIndex", "not a field"], True),
+    ("tree-order-string", store_conf("TaskBoardField parentId int column=parent_id references=tasks",
+                                     "TaskBoardField parentIndex string column=name",
+                                     "!TaskBoardTree parentId parentIndex"),
+     r"TaskBoardTree", ["parentIndex", "int or number", "string"], True),
+    ("tree-order-is-parent", store_conf("TaskBoardField parentId int column=parent_id references=tasks",
+                                        "!TaskBoardTree parentId parentId"),
+     r"TaskBoardTree", ["parentId", "both"], True),
+    ("tree-twice", store_conf("TaskBoardField parentId int column=parent_id references=tasks",
+                              "TaskBoardTree parentId", "!TaskBoardTree parentId"),
+     r"TaskBoardTree", ["already"], True),
+    ("tree-three-words", store_conf("TaskBoardField parentId int column=parent_id references=tasks",
+                                    "!TaskBoardTree parentId weight name"),
+     r"TaskBoardTree", [], True),
+    ("tree-outside-store", store_conf("TaskBoardField name string",
+                                      loc_extra="!   TaskBoardTree parentId\n"),
+     r"TaskBoardTree", ["<TaskBoardStore>"], True),
     ("unknown-handler", GOOD + """\
 <Location /api/other>
 !   SetHandler taskboard-save
@@ -634,6 +675,18 @@ class TestConfig:
     def test_tb_100_04(self):
         # two boards in one server, the same store ids in each
         self.cfg.install(boards.board_conf("/a") + boards.board_conf("/b"))
+        rc, out = self.cfg.config_test()
+        assert rc == 0, out
+
+    def test_tb_100_07(self):
+        # TaskBoardTree may come before the fields it names, and takes an order field or none
+        self.cfg.install(store_conf("TaskBoardTree parentId weight",
+                                    "TaskBoardField parentId int column=parent_id references=tasks",
+                                    "TaskBoardField weight number"))
+        rc, out = self.cfg.config_test()
+        assert rc == 0, out
+        self.cfg.install(store_conf("TaskBoardField parentId int column=parent_id references=tasks",
+                                    "TaskBoardTree parentId"))
         rc, out = self.cfg.config_test()
         assert rc == 0, out
 

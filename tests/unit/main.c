@@ -142,6 +142,7 @@ int main(int argc, const char *const *argv)
         {"feed", tb_feed_cases},
         {"stats", tb_stats_cases},
         {"headers", tb_headers_cases},
+        {"tree", tb_tree_cases},
     };
     static const int crash_signals[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL,
                                         SIGABRT};

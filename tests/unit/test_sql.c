@@ -55,6 +55,40 @@ static void store_selects(void)
     CHECK(strncmp(store->label_select_page, "taskboard_page_", 15) == 0);
 }
 
+/* TaskBoardTree: siblings by the order field first, whatever
+ * TaskBoardOrder says after it */
+static void tree_order_first(void)
+{
+    apr_pool_t *p = tb_test_pool;
+    tb_store_t *store = tb_store_create(p, "tasks");
+    tb_order_t *o;
+
+    add_field(store, "parentId", "parent_id", TB_TYPE_INT);
+    add_field(store, "parentIndex", "position", TB_TYPE_INT);
+    store->tree_parent = APR_ARRAY_IDX(store->fields, 0, tb_field_t *);
+    store->tree_order = APR_ARRAY_IDX(store->fields, 1, tb_field_t *);
+    o = apr_array_push(store->order);
+    o->column = "parent_id";
+    o->descending = 1;
+    tb_sql_build_store(p, store);
+    CHECK_STR(store->sql_select_all, "SELECT `id`,`parent_id`,`position` "
+              "FROM `tasks` ORDER BY `position` ASC,`parent_id` DESC,"
+              "`id` ASC");
+
+    /* already first: not twice */
+    store = tb_store_create(p, "tasks");
+    add_field(store, "parentId", "parent_id", TB_TYPE_INT);
+    add_field(store, "parentIndex", "position", TB_TYPE_INT);
+    store->tree_parent = APR_ARRAY_IDX(store->fields, 0, tb_field_t *);
+    store->tree_order = APR_ARRAY_IDX(store->fields, 1, tb_field_t *);
+    o = apr_array_push(store->order);
+    o->column = "position";
+    o->descending = 0;
+    tb_sql_build_store(p, store);
+    CHECK_STR(store->sql_select_all, "SELECT `id`,`parent_id`,`position` "
+              "FROM `tasks` ORDER BY `position` ASC,`id` ASC");
+}
+
 static void revision_keyed_row(void)
 {
     tb_revision_t rev;
@@ -308,6 +342,7 @@ const tb_case_t tb_sql_cases[] = {
      project_keyed_rows},
     {"a store's selects: all rows, a page, the count, one label each",
      store_selects},
+    {"a tree's rows come by its order field first", tree_order_first},
     {"a revision in a keyed row, and its key for the feeds",
      revision_keyed_row},
     {"a revision in a one-row table", revision_single_row},
