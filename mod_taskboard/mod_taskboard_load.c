@@ -253,7 +253,9 @@ static int has_nested(const tb_load_request_t *req)
     int i;
 
     for (i = 0; i < req->stores->nelts; i++) {
-        if (APR_ARRAY_IDX(req->stores, i, tb_store_request_t).store->children) {
+        const tb_store_request_t *sr = &APR_ARRAY_IDX(req->stores, i,
+                                                      tb_store_request_t);
+        if (sr->store->children) {
             return 1;
         }
     }

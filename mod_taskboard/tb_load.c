@@ -197,6 +197,17 @@ static int row_value(tb_db_t *db, apr_dbd_row_t *row, int col,
     return tb_db_entry(db, row, col, copies, value, "reading rows", err);
 }
 
+/* Memory ran out while the rows are read: no driver call, since the
+ * result is not drained yet. */
+static int out_of_memory(tb_db_error_t *err, const char *doing)
+{
+    err->code = 0;
+    err->text = "out of memory";
+    err->doing = doing;
+    err->unavailable = 0;
+    return -1;
+}
+
 /* The rows of the stores nested in a parent's rows (TaskBoardNested),
  * read before the parent's rows, which may stream from the connection:
  * per nested store, its rows' JSON by their parent's id. */
@@ -230,70 +241,51 @@ static void write_nested(tb_jw_t *jw, const tb_store_t *store,
     }
 }
 
-/* Reads one nested store's rows into by_parent (pool memory), grouped by
- * the parent's id; rows without a parent are left out. */
-static int read_nested_store(tb_db_t *db, const tb_store_t *child,
-                             const char *board, apr_pool_t *pool,
-                             apr_hash_t *by_parent, int *bad_values,
-                             tb_db_error_t *err)
+/* What is done with each row as it is read (each_row): values has room
+ * for every column; copies is NULL for the rows of the text protocol,
+ * else the pool for the values of this row. */
+typedef int row_fn(void *baton, apr_dbd_row_t *row, apr_pool_t *copies,
+                   const char **values, tb_db_error_t *err);
+
+/* The rows of a window, a scoped store or picked by params come from a
+ * prepared statement, whose values are copied whole, one row at a time;
+ * the others stream through the text protocol. */
+static int is_prepared(const tb_store_request_t *sr)
 {
-    tb_store_request_t sr;
+    return sr->limit || sr->store->scope || sr->pick != TB_PICK_ALL;
+}
+
+/* Runs the SELECT of sr and hands each row to fn.  Every row is read even
+ * when the client has gone or fn failed: an undrained result would leave
+ * the connection out of sync for the next user. */
+static int each_row(tb_db_t *db, const tb_store_request_t *sr,
+                    const tb_lazy_params_t *lazy, const char *board,
+                    row_fn *fn, void *baton, tb_db_error_t *err)
+{
     apr_dbd_results_t *res;
     apr_dbd_row_t *row = NULL;
-    apr_pool_t *result, *scratch = NULL, *copies = NULL;
+    apr_pool_t *result, *copies = NULL;
     const char **values, *msg;
-    int rv, failed = 0, parent_col = 0, i;
+    int rv, failed = 0;
 
-    memset(&sr, 0, sizeof(sr));
-    sr.store = child;
-    for (i = 0; i < child->fields->nelts; i++) {
-        if (strcmp(APR_ARRAY_IDX(child->fields, i, tb_field_t *)->name,
-                   child->nested_field) == 0) {
-            parent_col = i + 1;
-        }
-    }
+    /* The result's memory (a prepared one's column buffers, and the
+     * pieces of values longer than those) goes when the store is read. */
     if (apr_pool_create(&result, db->pool) != APR_SUCCESS) {
         return tb_db_fail(db, 0, "selecting rows", err);
     }
-    if ((rv = select_rows(db, &sr, NULL, board, result, &res, err)) != 0) {
+    if ((rv = select_rows(db, sr, lazy, board, result, &res, err)) != 0) {
         apr_pool_destroy(result);
         return rv;
     }
-    /* each row's text is made in scratch, cleared row by row, so that
-     * the rows are held once, in their groups */
-    if (apr_pool_create(&scratch, result) != APR_SUCCESS
-        || (child->scope
-            && apr_pool_create(&copies, result) != APR_SUCCESS)) {
+    if (is_prepared(sr) && apr_pool_create(&copies, result) != APR_SUCCESS) {
         failed = tb_db_fail(db, 0, "reading rows", err);
     }
-    values = apr_palloc(result, sizeof(char *) * (child->fields->nelts + 1));
+    values = apr_palloc(result, sizeof(char *)
+                                * (sr->store->fields->nelts + 1));
     while ((rv = apr_dbd_get_row(db->driver, result, res, &row, -1)) == 0) {
-        tb_membuf_t text, *group;
-        tb_jw_t jw;
-
-        if (failed) {
-            continue;           /* drained, see tb_load_store */
+        if (!failed) {
+            failed = fn(baton, row, copies, values, err);
         }
-        tb_membuf_init(&text, scratch);
-        tb_jw_init(&jw, tb_membuf_sink, &text);
-        failed = write_row(&jw, child, db, row, copies, values, bad_values,
-                           NULL, err);
-        tb_jw_raw(&jw, "}", 1);
-        if (!failed && !tb_jw_flush(&jw) && values[parent_col]) {
-            group = apr_hash_get(by_parent, values[parent_col],
-                                 APR_HASH_KEY_STRING);
-            if (!group) {
-                group = apr_palloc(pool, sizeof(*group));
-                tb_membuf_init(group, pool);
-                apr_hash_set(by_parent, apr_pstrdup(pool, values[parent_col]),
-                             APR_HASH_KEY_STRING, group);
-            }
-            else {
-                tb_membuf_sink(group, ",", 1);
-            }
-            tb_membuf_sink(group, text.buf, text.len);
-        }
-        apr_pool_clear(scratch);
         if (copies) {
             apr_pool_clear(copies);
         }
@@ -306,10 +298,94 @@ static int read_nested_store(tb_db_t *db, const tb_store_t *child,
     if (failed) {
         return -1;
     }
-    if (!child->scope && msg && *msg) {
+    /* The streaming driver reports the end and a lost connection alike
+     * as -1: only the connection's error text tells them apart. */
+    if (!sr->limit && sr->pick == TB_PICK_ALL && msg && *msg) {
         return tb_db_fail_reading(db, "reading rows", err);
     }
     return 0;
+}
+
+/* One nested store being read: each row's text is made in scratch,
+ * cleared row by row, and appended to its parent's group, so that the
+ * rows are held once. */
+typedef struct nested_read_t {
+    tb_db_t *db;
+    const tb_store_t *child;
+    int parent_col;             /* the parent field's column */
+    apr_pool_t *pool;           /* the groups' */
+    apr_pool_t *scratch;
+    apr_hash_t *by_parent;
+    int *bad_values;
+} nested_read_t;
+
+static int nested_row(void *baton, apr_dbd_row_t *row, apr_pool_t *copies,
+                      const char **values, tb_db_error_t *err)
+{
+    nested_read_t *nr = baton;
+    const char *parent;
+    tb_membuf_t text, *group;
+    tb_jw_t jw;
+
+    apr_pool_clear(nr->scratch);
+    tb_membuf_init(&text, nr->scratch);
+    tb_jw_init(&jw, tb_membuf_sink, &text);
+    if (write_row(&jw, nr->child, nr->db, row, copies, values,
+                  nr->bad_values, NULL, err)) {
+        return -1;
+    }
+    tb_jw_raw(&jw, "}", 1);
+    if (tb_jw_flush(&jw)) {
+        return out_of_memory(err, "reading nested rows");
+    }
+    if (!(parent = values[nr->parent_col])) {
+        return 0;               /* no parent: in no parent's rows */
+    }
+    group = apr_hash_get(nr->by_parent, parent, APR_HASH_KEY_STRING);
+    if (!group) {
+        group = apr_palloc(nr->pool, sizeof(*group));
+        tb_membuf_init(group, nr->pool);
+        apr_hash_set(nr->by_parent, apr_pstrdup(nr->pool, parent),
+                     APR_HASH_KEY_STRING, group);
+    }
+    else {
+        tb_membuf_sink(group, ",", 1);
+    }
+    tb_membuf_sink(group, text.buf, text.len);
+    return 0;
+}
+
+/* Reads one nested store's rows into by_parent (pool memory), grouped by
+ * the parent's id; rows without a parent are left out. */
+static int read_nested_store(tb_db_t *db, const tb_store_t *child,
+                             const char *board, apr_pool_t *pool,
+                             apr_hash_t *by_parent, int *bad_values,
+                             tb_db_error_t *err)
+{
+    tb_store_request_t sr;
+    nested_read_t nr;
+    int i, rv;
+
+    memset(&sr, 0, sizeof(sr));
+    sr.store = child;
+    memset(&nr, 0, sizeof(nr));
+    nr.db = db;
+    nr.child = child;
+    nr.pool = pool;
+    nr.by_parent = by_parent;
+    nr.bad_values = bad_values;
+    for (i = 0; i < child->fields->nelts; i++) {
+        if (strcmp(APR_ARRAY_IDX(child->fields, i, tb_field_t *)->name,
+                   child->nested_field) == 0) {
+            nr.parent_col = i + 1;
+        }
+    }
+    if (apr_pool_create(&nr.scratch, db->pool) != APR_SUCCESS) {
+        return tb_db_fail(db, 0, "reading rows", err);
+    }
+    rv = each_row(db, &sr, NULL, board, nested_row, &nr, err);
+    apr_pool_destroy(nr.scratch);
+    return rv;
 }
 
 /* The nested stores' rows of a parent store, or NULL without any. */
@@ -371,21 +447,13 @@ static int write_row(tb_jw_t *jw, const tb_store_t *store, tb_db_t *db,
     return 0;
 }
 
-/* Memory ran out while the rows are read: no driver call, since the
- * result is not drained yet. */
-static int out_of_memory(tb_db_error_t *err, const char *doing)
-{
-    err->code = 0;
-    err->text = "out of memory";
-    err->doing = doing;
-    err->unavailable = 0;
-    return -1;
-}
-
 /* Where a store's rows go as they are read: straight into the answer, or
  * for a tree into the tree (tb_tree.h), which writes them nested once
  * the last is read. */
 typedef struct rows_out_t {
+    tb_db_t *db;
+    const tb_store_t *store;
+    int *bad_values;
     tb_jw_t *answer;
     tb_tree_t *tree;            /* NULL: a flat store */
     tb_jw_t *tree_jw;           /* the tree's sink, for one row at a time */
@@ -393,24 +461,26 @@ typedef struct rows_out_t {
     apr_int64_t rows;
 } rows_out_t;
 
-static int out_row(rows_out_t *out, const tb_store_t *store, tb_db_t *db,
-                   apr_dbd_row_t *row, apr_pool_t *copies,
-                   const char **values, int *bad_values, tb_db_error_t *err)
+static int out_row(void *baton, apr_dbd_row_t *row, apr_pool_t *copies,
+                   const char **values, tb_db_error_t *err)
 {
+    rows_out_t *out = baton;
+    const tb_store_t *store = out->store;
+
     if (!out->tree) {
         if (out->rows++ > 0) {
             tb_jw_raw(out->answer, ",", 1);
         }
-        if (write_row(out->answer, store, db, row, copies, values,
-                      bad_values, out->nested, err)) {
+        if (write_row(out->answer, store, out->db, row, copies, values,
+                      out->bad_values, out->nested, err)) {
             return -1;
         }
         tb_jw_raw(out->answer, "}", 1);
         return 0;
     }
     out->rows++;
-    if (write_row(out->tree_jw, store, db, row, copies, values, bad_values,
-                  out->nested, err)) {
+    if (write_row(out->tree_jw, store, out->db, row, copies, values,
+                  out->bad_values, out->nested, err)) {
         return -1;
     }
     if (tb_jw_flush(out->tree_jw)
@@ -471,14 +541,12 @@ int tb_load_store(tb_db_t *db, tb_jw_t *jw, const tb_store_request_t *sr,
                   const tb_lazy_params_t *lazy, const char *board,
                   int *bad_values, tb_db_error_t *err)
 {
-    const char *total_text = NULL, *msg, **values;
+    const char *total_text = NULL;
     nested_rows_t *nested;
-    apr_dbd_results_t *res;
-    apr_dbd_row_t *row = NULL;
-    apr_pool_t *result, *copies = NULL;
+    apr_pool_t *tree_pool = NULL;
     tb_store_request_t whole;
     rows_out_t out;
-    int rv, failed = 0;
+    int rv;
 
     /* A tree is never paged: a page of it would cut subtrees apart. */
     if (sr->store->tree_parent && sr->limit) {
@@ -486,7 +554,6 @@ int tb_load_store(tb_db_t *db, tb_jw_t *jw, const tb_store_request_t *sr,
         whole.page = whole.page_size = whole.limit = whole.offset = 0;
         sr = &whole;
     }
-
     /* A page needs the count of all rows; a whole table counts itself. */
     if (sr->limit && (rv = count_rows(db, sr->store, board, &total_text,
                                      err)) != 0) {
@@ -496,67 +563,32 @@ int tb_load_store(tb_db_t *db, tb_jw_t *jw, const tb_store_request_t *sr,
                           bad_values, err)) != 0) {
         return rv;
     }
-    /* The result's memory (a prepared one's column buffers, and the
-     * pieces of values longer than those) goes when the store is read. */
-    if (apr_pool_create(&result, db->pool) != APR_SUCCESS) {
-        return tb_db_fail(db, 0, "selecting rows", err);
-    }
-    if ((rv = select_rows(db, sr, lazy, board, result, &res, err)) != 0) {
-        apr_pool_destroy(result);
-        return rv;
-    }
-    /* A page or a scoped store comes from a prepared statement, whose
-     * values are copied whole, one row at a time. */
-    if ((sr->limit || sr->store->scope || sr->pick != TB_PICK_ALL)
-        && apr_pool_create(&copies, result) != APR_SUCCESS) {
-        failed = tb_db_fail(db, 0, "reading rows", err);
-    }
-    values = apr_palloc(result, sizeof(char *)
-                                * (sr->store->fields->nelts + 1));
     memset(&out, 0, sizeof(out));
+    out.db = db;
+    out.store = sr->store;
+    out.bad_values = bad_values;
     out.answer = jw;
     out.nested = nested;
     if (sr->store->tree_parent) {
-        out.tree = tb_tree_create(result);
-        out.tree_jw = apr_palloc(result, sizeof(tb_jw_t));
+        if (apr_pool_create(&tree_pool, db->pool) != APR_SUCCESS) {
+            return tb_db_fail(db, 0, "selecting rows", err);
+        }
+        out.tree = tb_tree_create(tree_pool);
+        out.tree_jw = apr_palloc(tree_pool, sizeof(tb_jw_t));
         tb_jw_init(out.tree_jw, tb_tree_sink, out.tree);
     }
     tb_jw_cstr(jw, sr->store->json_key);
     tb_jw_raw(jw, "{\"rows\":[", 9);
-    /* Every row is read even when the client has gone, or a value could
-     * not be: an undrained result would leave the connection out of sync
-     * for the next user. */
-    while ((rv = apr_dbd_get_row(db->driver, result, res, &row, -1)) == 0) {
-        if (failed) {
-            continue;
-        }
-        failed = out_row(&out, sr->store, db, row, copies, values,
-                         bad_values, err);
-        if (copies) {
-            apr_pool_clear(copies);
-        }
+    rv = each_row(db, sr, lazy, board, out_row, &out, err);
+    if (!rv && out.tree && tb_tree_write(out.tree, jw)) {
+        rv = out_of_memory(err, "nesting a tree's rows");
     }
-    if (rv != -1) {
-        rv = tb_db_fail(db, rv, "reading rows", err);
-        apr_pool_destroy(result);
+    if (tree_pool) {
+        apr_pool_destroy(tree_pool);
+    }
+    if (rv) {
         return rv;
     }
-    if (failed) {
-        apr_pool_destroy(result);
-        return -1;
-    }
-    /* The streaming driver reports the end and a lost connection alike
-     * as -1: only the connection's error text tells them apart. */
-    msg = apr_dbd_error(db->driver, db->handle, 0);
-    if (!sr->limit && sr->pick == TB_PICK_ALL && msg && *msg) {
-        apr_pool_destroy(result);
-        return tb_db_fail_reading(db, "reading rows", err);
-    }
-    if (out.tree && tb_tree_write(out.tree, jw)) {
-        apr_pool_destroy(result);
-        return out_of_memory(err, "nesting a tree's rows");
-    }
-    apr_pool_destroy(result);
     tb_jw_raw(jw, "],\"total\":", 10);
     if (sr->limit) {
         tb_jw_cstr(jw, total_text ? total_text : "0");

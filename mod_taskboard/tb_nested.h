@@ -15,7 +15,8 @@
  * (or phantom id) in the nested store's parent field, so that they are
  * checked, applied, journaled and translated like any record.  The answer
  * puts them back: each nested row under its parent's row,
- * "calendars":{"rows":[{"id":"general","intervals":{"rows":[{"$PhantomId":…,"id":…}]}}]}.
+ * "calendars":{"rows":[{"id":"general",
+ *                       "intervals":{"rows":[{"$PhantomId":…,"id":…}]}}]}.
  */
 
 #ifndef TB_NESTED_H

@@ -212,12 +212,56 @@ static int pick_rows(const tb_lazy_params_t *lazy, tb_store_request_t *sr)
     return 1;
 }
 
+/* The package's own members: requestId, type, stores (returned in
+ * *stores, unchecked beyond being an array), params and sinceRevision. */
+static const char *parse_package(apr_pool_t *pool, const char *text,
+                                 apr_size_t len, tb_load_request_t *req,
+                                 json_t **stores)
+{
+    json_t *package, *type, *since;
+    const char *msg;
+
+    package = tb_json_parse(pool, text, len, &msg);
+    if (!package) {
+        return msg;
+    }
+    if (!json_is_object(package)) {
+        return "the load package must be a JSON object";
+    }
+    req->package = package;
+    if ((msg = tb_request_id(pool, package, &req->request_id))) {
+        return msg;
+    }
+    type = json_object_get(package, "type");
+    if (type && !(json_is_string(type)
+                  && strcmp(json_string_value(type), "load") == 0)) {
+        return "this is the load URL: the package type must be \"load\"";
+    }
+    *stores = json_object_get(package, "stores");
+    if (*stores && !json_is_null(*stores) && !json_is_array(*stores)) {
+        return "stores must be an array of storeIds";
+    }
+    if ((msg = parse_lazy_params(pool, package, &req->lazy))) {
+        return msg;
+    }
+    since = json_object_get(package, "sinceRevision");
+    if (since && !json_is_null(since)) {
+        if (!json_is_integer(since) || json_integer_value(since) < 0) {
+            return "sinceRevision must be a revision number (an integer "
+                   "of 0 or more)";
+        }
+        req->has_since = 1;
+        req->since = json_integer_value(since);
+    }
+    return NULL;
+}
+
 const char *tb_load_request_parse(apr_pool_t *pool, const char *text,
                                   apr_size_t len,
                                   const apr_array_header_t *served,
                                   tb_load_request_t *req)
 {
-    json_t *package, *stores, *type, *since;
+    json_t *stores = NULL;
     tb_store_request_t *wanted;
     const char *msg;
     apr_size_t i;
@@ -229,45 +273,9 @@ const char *tb_load_request_parse(apr_pool_t *pool, const char *text,
     /* Indexed like served: which stores were asked for, with paging. */
     wanted = apr_pcalloc(pool, sizeof(*wanted) * (served->nelts + 1));
 
-    if (len == 0) {
-        package = NULL;
-        stores = NULL;
+    if (len > 0 && (msg = parse_package(pool, text, len, req, &stores))) {
+        return msg;
     }
-    else {
-        package = tb_json_parse(pool, text, len, &msg);
-        if (!package) {
-            return msg;
-        }
-        if (!json_is_object(package)) {
-            return "the load package must be a JSON object";
-        }
-        req->package = package;
-        if ((msg = tb_request_id(pool, package, &req->request_id))) {
-            return msg;
-        }
-        type = json_object_get(package, "type");
-        if (type && !(json_is_string(type)
-                      && strcmp(json_string_value(type), "load") == 0)) {
-            return "this is the load URL: the package type must be \"load\"";
-        }
-        stores = json_object_get(package, "stores");
-        if (stores && !json_is_null(stores) && !json_is_array(stores)) {
-            return "stores must be an array of storeIds";
-        }
-        if ((msg = parse_lazy_params(pool, package, &req->lazy))) {
-            return msg;
-        }
-        since = json_object_get(package, "sinceRevision");
-        if (since && !json_is_null(since)) {
-            if (!json_is_integer(since) || json_integer_value(since) < 0) {
-                return "sinceRevision must be a revision number (an integer "
-                       "of 0 or more)";
-            }
-            req->has_since = 1;
-            req->since = json_integer_value(since);
-        }
-    }
-
     if (!stores || json_is_null(stores)) {
         for (j = 0; j < served->nelts; j++) {
             wanted[j].store = APR_ARRAY_IDX(served, j, const tb_store_t *);

@@ -216,6 +216,49 @@ static void build_project(apr_pool_t *pool, tb_store_t *store)
                                              * (store->fields->nelts + 1));
 }
 
+/* The store's ORDER BY list, completed: a tree's order field first (the
+ * load nests the rows in the order they are read, tb_tree.c), then the
+ * configured order, then the id, so that paging is stable and a store
+ * without TaskBoardOrder has one too.  store->order is completed too. */
+static const char *order_by(apr_pool_t *pool, tb_store_t *store)
+{
+    apr_array_header_t *parts = apr_array_make(pool, 4, sizeof(char *));
+    int i;
+
+    if (store->tree_order
+        && (store->order->nelts == 0
+            || strcasecmp(APR_ARRAY_IDX(store->order, 0, tb_order_t).column,
+                          store->tree_order->column) != 0
+            || APR_ARRAY_IDX(store->order, 0, tb_order_t).descending)) {
+        tb_order_t *o;
+
+        apr_array_push(store->order);   /* room for it, first */
+        memmove(store->order->elts + sizeof(tb_order_t), store->order->elts,
+                (store->order->nelts - 1) * sizeof(tb_order_t));
+        o = &APR_ARRAY_IDX(store->order, 0, tb_order_t);
+        o->column = store->tree_order->column;
+        o->descending = 0;
+    }
+    for (i = 0; i < store->order->nelts; i++) {
+        tb_order_t *o = &APR_ARRAY_IDX(store->order, i, tb_order_t);
+        if (strcasecmp(o->column, store->id_field.column) == 0) {
+            break;
+        }
+    }
+    if (i == store->order->nelts) {
+        tb_order_t *o = apr_array_push(store->order);
+        o->column = store->id_field.column;
+        o->descending = 0;
+    }
+    for (i = 0; i < store->order->nelts; i++) {
+        tb_order_t *o = &APR_ARRAY_IDX(store->order, i, tb_order_t);
+        APR_ARRAY_PUSH(parts, const char *) =
+            apr_pstrcat(pool, quote_id(pool, o->column),
+                        o->descending ? " DESC" : " ASC", NULL);
+    }
+    return apr_array_pstrcat(pool, parts, ',');
+}
+
 void tb_sql_build_store(apr_pool_t *pool, tb_store_t *store)
 {
     apr_array_header_t *parts = apr_array_make(pool, 16, sizeof(char *));
@@ -237,43 +280,7 @@ void tb_sql_build_store(apr_pool_t *pool, tb_store_t *store)
     }
     columns = apr_array_pstrcat(pool, parts, ',');
 
-    /* A tree's siblings come in its order field's order: the load nests
-     * the rows in the order they are read (tb_tree.c). */
-    if (store->tree_order
-        && (store->order->nelts == 0
-            || strcasecmp(APR_ARRAY_IDX(store->order, 0, tb_order_t).column,
-                          store->tree_order->column) != 0
-            || APR_ARRAY_IDX(store->order, 0, tb_order_t).descending)) {
-        tb_order_t *o;
-
-        apr_array_push(store->order);   /* room for it, first */
-        memmove(store->order->elts + sizeof(tb_order_t), store->order->elts,
-                (store->order->nelts - 1) * sizeof(tb_order_t));
-        o = &APR_ARRAY_IDX(store->order, 0, tb_order_t);
-        o->column = store->tree_order->column;
-        o->descending = 0;
-    }
-    /* Rows come in the configured order, then by id, so that paging is
-     * stable and a store without TaskBoardOrder has one too. */
-    for (i = 0; i < store->order->nelts; i++) {
-        tb_order_t *o = &APR_ARRAY_IDX(store->order, i, tb_order_t);
-        if (strcasecmp(o->column, store->id_field.column) == 0) {
-            break;
-        }
-    }
-    if (i == store->order->nelts) {
-        tb_order_t *o = apr_array_push(store->order);
-        o->column = store->id_field.column;
-        o->descending = 0;
-    }
-    apr_array_clear(parts);
-    for (i = 0; i < store->order->nelts; i++) {
-        tb_order_t *o = &APR_ARRAY_IDX(store->order, i, tb_order_t);
-        APR_ARRAY_PUSH(parts, const char *) =
-            apr_pstrcat(pool, quote_id(pool, o->column),
-                        o->descending ? " DESC" : " ASC", NULL);
-    }
-    order = apr_array_pstrcat(pool, parts, ',');
+    order = order_by(pool, store);
 
     if (store->scope) {
         where_board = apr_pstrcat(pool, " WHERE ",

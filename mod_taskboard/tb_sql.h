@@ -81,8 +81,8 @@ const char *tb_sql_update(apr_pool_t *pool, const tb_store_t *store,
 /** A label for a prepared statement: readable prefix plus a hash of the
  *  SQL, so that equal SQL shares one statement per connection. */
 /**
- * Counts the %s placeholders of an administrator's query (TaskBoardAuthzQuery);
- * %% is a percent sign.
+ * Counts the %s placeholders of an administrator's query
+ * (TaskBoardAuthzQuery); %% is a percent sign.
  * @return the count, or -1 with *other set to the first other conversion's
  *         character (' ' for a lone % at the end)
  */
