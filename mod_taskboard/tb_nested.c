@@ -26,24 +26,19 @@ static const char *key_text(apr_pool_t *pool, json_t *value)
         return json_string_value(value);
     }
     if (json_is_integer(value)) {
-        return apr_psprintf(pool, "%" JSON_INTEGER_FORMAT,
-                            json_integer_value(value));
+        /* APR's formatter has no %lld: its own 64-bit format */
+        return apr_psprintf(pool, "%" APR_INT64_T_FMT,
+                            (apr_int64_t)json_integer_value(value));
     }
     return NULL;
 }
 
 /* The links of one sync, by nested store, kind ('p'hantom or 'i'd) and
- * key. */
+ * key: "store/kind/key" (a storeId is an identifier, without '/'). */
 static const char *link_key(apr_pool_t *pool, const tb_store_t *store,
                             char kind, const char *key)
 {
-    return apr_psprintf(pool, "%s%c%c%c%s", store->id, '\0', kind, '\0',
-                        key);
-}
-
-static apr_size_t link_key_len(const tb_store_t *store, const char *key)
-{
-    return strlen(store->id) + 3 + strlen(key);
+    return apr_psprintf(pool, "%s/%c/%s", store->id, kind, key);
 }
 
 static void remember(apr_pool_t *pool, tb_sync_t *sync,
@@ -54,7 +49,7 @@ static void remember(apr_pool_t *pool, tb_sync_t *sync,
         sync->nested_links = apr_hash_make(pool);
     }
     apr_hash_set(sync->nested_links, link_key(pool, store, kind, key),
-                 link_key_len(store, key), link);
+                 APR_HASH_KEY_STRING, link);
 }
 
 static const nested_link_t *find_link(apr_pool_t *pool, const tb_sync_t *sync,
@@ -65,7 +60,7 @@ static const nested_link_t *find_link(apr_pool_t *pool, const tb_sync_t *sync,
         return NULL;
     }
     return apr_hash_get(sync->nested_links, link_key(pool, store, kind, key),
-                        link_key_len(store, key));
+                        APR_HASH_KEY_STRING);
 }
 
 /* The nested store's section of the package, and its array part, made

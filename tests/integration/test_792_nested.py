@@ -40,6 +40,10 @@ CONF = """\
 <Location /ns/sync>
     SetHandler taskboard-sync
 </Location>
+<Location /ns/full>
+    SetHandler taskboard-sync
+    TaskBoardSyncResponse full
+</Location>
 """
 
 TABLES = ("ns_intervals", "ns_calendars", "ns_tasks", "ns_options")
@@ -242,3 +246,25 @@ class TestNested:
             check_error(sync(httpd, {"type": "sync", "calendars": calendars}), 400,
                         kind="sync")
         assert 77 in self.intervals(db)
+
+    def test_tb_792_09(self, httpd, db):
+        # a full answer (TaskBoardSyncResponse full) mentions every nested record, each under its
+        # own calendar: two calendars' intervals in one sync are told apart
+        self.seed(db)
+        answer = ok(sync_post(httpd, {"type": "sync", "calendars": {"updated": [
+            {"id": "general", "intervals": {"updated": [{"id": 77, "name": "Weekend"}],
+                                            "removed": [{"id": 79}]}},
+            {"id": "night", "intervals": {"updated": [{"id": 78, "name": "Night"}],
+                                          "added": [{"$PhantomId": "_g:N"}]}}]}},
+            path="/ns/full"))
+        assert "intervals" not in answer, answer
+        rows = {c["id"]: c["intervals"] for c in answer["calendars"]["rows"]}
+        new_id = db.scalar("SELECT id FROM ns_intervals WHERE calendar_id = 'night' "
+                           "AND id NOT IN (78)")
+        assert [r["id"] for r in rows["general"]["rows"]] == [77]
+        assert rows["general"]["removed"] == [{"id": 79}]
+        assert sorted(r["id"] for r in rows["night"]["rows"]) == sorted([78, new_id])
+        assert {r.get("$PhantomId") for r in rows["night"]["rows"]} == {None, "_g:N"}
+        assert self.intervals(db)[77]["name"] == "Weekend"
+        assert self.intervals(db)[78]["name"] == "Night"
+

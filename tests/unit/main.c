@@ -143,6 +143,7 @@ int main(int argc, const char *const *argv)
         {"stats", tb_stats_cases},
         {"headers", tb_headers_cases},
         {"tree", tb_tree_cases},
+        {"nested", tb_nested_cases},
     };
     static const int crash_signals[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL,
                                         SIGABRT};
