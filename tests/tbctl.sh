@@ -403,6 +403,39 @@ cmd_render_demo() {
     mkdir -p "$DEMO_ROOT/htdocs/board"
     chmod 755 "$DEMO_ROOT/htdocs/board"
     install -m 644 "$TB_REPO"/conf/demo/* "$DEMO_ROOT/htdocs/board/"
+    # the other products' sample pages, conf/demo-<product>/ as htdocs/<product>/
+    local page name
+    for page in "$TB_REPO"/conf/demo-*/; do
+        [ -d "$page" ] || continue
+        name=$(basename "$page")
+        name=${name#demo-}
+        mkdir -p "$DEMO_ROOT/htdocs/$name"
+        chmod 755 "$DEMO_ROOT/htdocs/$name"
+        install -m 644 "$page"* "$DEMO_ROOT/htdocs/$name/"
+    done
+    # Scheduler Pro's trial build from npm (`make deps` installs it for the browser tests): the
+    # files its page loads, under htdocs/bryntum/schedulerpro/ where the page looks by default
+    local trial=$TB_REPO/tests/browser/node_modules/@bryntum/schedulerpro-trial
+    if [ -r "$trial/schedulerpro.module.js" ]; then
+        mkdir -p "$DEMO_ROOT/htdocs/bryntum/schedulerpro"
+        chmod 755 "$DEMO_ROOT/htdocs/bryntum" "$DEMO_ROOT/htdocs/bryntum/schedulerpro"
+        cp -R -u "$trial/schedulerpro.module.js" "$trial/schedulerpro.css" \
+            "$trial/svalbard-light.css" "$trial/fontawesome" "$trial/fonts" \
+            "$DEMO_ROOT/htdocs/bryntum/schedulerpro/"
+        chmod -R a+rX "$DEMO_ROOT/htdocs/bryntum"
+    fi
+}
+
+# Loads the other products' samples (sql/schedulerpro.sql, ...) into a database that does not
+# have them yet: their scripts recreate their tables, which would drop what the users changed.
+load_product_samples() {
+    local name
+    for name in schedulerpro gantt; do
+        [ -r "$TB_REPO/sql/$name.sql" ] || continue
+        [ -e "$DB_DIR/loaded-$name" ] && continue
+        cmd_db_load "$TB_REPO/sql/$name.sql"
+        touch "$DB_DIR/loaded-$name"
+    done
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -419,6 +452,7 @@ cmd_start() {
     if [ "$count" = 0 ]; then
         cmd_db_load "$TB_REPO/sql/sample.sql"
     fi
+    load_product_samples
     cmd_render_demo
     # DBDParams cannot give the MySQL client a connect or read timeout; group=taskboard in the
     # demo's DBDParams makes it read them from the [taskboard] group of $MARIADB_HOME/my.cnf
@@ -434,6 +468,7 @@ cmd_start() {
     cat <<EOF
 
 board: http://127.0.0.1:$TB_HTTP_PORT/board/   (the demo page: drag cards, add, rename, delete; open it twice to see changes live)
+spro:  http://127.0.0.1:$TB_HTTP_PORT/schedulerpro/   (Bryntum Scheduler Pro, npm trial build, on sql/schedulerpro.sql)
 load: http://127.0.0.1:$TB_HTTP_PORT/api/load
 sync: http://127.0.0.1:$TB_HTTP_PORT/api/sync
 live: curl -sN http://127.0.0.1:$TB_HTTP_PORT/api/events   (one event per new revision; see docs/protocol.md "Live boards")
