@@ -1,5 +1,6 @@
 // Drives a Bryntum 5.6 product page (conf/demo-gantt, demo-scheduler, demo-calendar,
-// demo-taskboard: each sets window.app, the widget, and window.crud, its CrudManager) in Debian's
+// demo-taskboard: each sets window.app, the widget, window.crud, its CrudManager, and may set
+// window.pending(), what it has to send that the board keeps, when not crud.changes) in Debian's
 // chromium, for tests/integration/test_786_bryntum_browser.py (`make -f Makefile.apxs
 // test-bryntum BRYNTUM_BUILD=dir`).
 //
@@ -17,6 +18,7 @@
 //                                  page's state
 //   run {script, syncs?}           runs an async function body in the page, then waits until
 //                                  saved after `syncs` (default 1) more syncs; answers its value
+//   eval {script}                  runs an async function body in the page; answers its value
 //   drag {from, to, dx?, dy?, hold?}
 //                                  drags with the mouse from the centre of the element matching
 //                                  selector `from` to the centre of `to` (or by dx, dy pixels),
@@ -101,7 +103,7 @@ async function readView(page, fields) {
                 return out;
             });
         }
-        return {...state, changes: Boolean(crud.changes), stores};
+        return {...state, changes: Boolean(window.pending ? window.pending() : crud.changes), stores};
     }, fields);
 }
 
@@ -118,7 +120,7 @@ async function waitSaved(page, minSyncs = 0) {
                     loads: Number(body.dataset.loads), message: body.dataset.message,
                     // what the client would send: a Gantt's project counts changes of its own
                     // computed fields (effort) that it never sends among crudStoreHasChanges()
-                    changes: p ? Boolean(p.changes) : true,
+                    changes: p ? Boolean(window.pending ? window.pending() : p.changes) : true,
                     changed: p && p.changes ? JSON.stringify(p.changes) : null,
                     busy: p ? Boolean(p.isCrudManagerSyncing || p.isCrudManagerLoading) : true};
         });
@@ -158,9 +160,13 @@ async function centre(page, selector) {
 }
 
 async function mouseDrag(page, from, to, hold = 100) {
+    // hover first, as a user does: the products show handles and terminals on hover
+    await page.mouse.move(from.x - 5, from.y);
+    await page.waitForTimeout(50);
     await page.mouse.move(from.x, from.y);
     await page.waitForTimeout(hold);
     await page.mouse.down();
+    await page.waitForTimeout(50);
     const steps = 15;
     for (let i = 1; i <= steps; i++) {
         await page.mouse.move(from.x + (to.x - from.x) * i / steps, from.y + (to.y - from.y) * i / steps);
@@ -222,6 +228,11 @@ const commands = {
         const value = await e.page.evaluate(`(async () => { ${script} })()`);
         await waitSaved(e.page, before + more);
         return {value, view: await readView(e.page, e.fields)};
+    },
+
+    async eval({page: name, script}) {
+        const {page} = entry(name);
+        return {value: await page.evaluate(`(async () => { ${script} })()`)};
     },
 
     async drag({page: name, from, to, dx = 0, dy = 0, hold}) {
