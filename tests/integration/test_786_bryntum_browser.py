@@ -392,7 +392,8 @@ class TestScheduler(ProductPage):
 
         # Code review (3, Dave's, 14:00 to 15:00 on 10 January) moved two hours later into
         # Celia's row, in code (a mouse drag of an event in this page ends in an invalid drop,
-        # aftereventdrop valid:false, whatever the target: not the board's doing, no request is made)
+        # aftereventdrop valid:false, whatever the target: no request is made, so not the
+        # board's doing)
         view = browser.call("run", page="scheduler", script="""
             const event = window.app.eventStore.getById(3);
             event.set({resourceId: 2, startDate: new Date(2024, 0, 10, 16),
