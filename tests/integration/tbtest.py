@@ -946,10 +946,11 @@ CACHE_OFF_CONF = """
 """
 
 
-def sample_test_conf() -> str:
-    """conf/taskboard.conf without the lines the base config owns (DBD*, Listen, ...).  Test
-    classes read it as they are defined, so a missing file stops the collection, naming it."""
-    path = sample_conf_path()
+def sample_test_conf(path: str = "") -> str:
+    """conf/taskboard.conf (or another shipped configuration, path) without the lines the base
+    config owns (DBD*, Listen, ...).  Test classes read it as they are defined, so a missing file
+    stops the collection, naming it."""
+    path = path or sample_conf_path()
     assert os.path.exists(path), f"{path} does not exist"
     with open(path) as f:
         lines = f.read().splitlines()

@@ -639,6 +639,18 @@ class TestConfig:
         rc, out = self.cfg.config_test()
         assert rc == 0, out
 
+    @pytest.mark.parametrize("name", ["schedulerpro.conf", "gantt.conf", "scheduler.conf"])
+    def test_tb_100_12(self, name):
+        # the shipped samples of the other Bryntum products pass, each on its own and all of
+        # them beside the task board sample (one server serves them all, as the demo does)
+        path = f"{tbtest.REPO}/conf/{name}"
+        self.cfg.install(tbtest.sample_test_conf(path))
+        rc, out = self.cfg.config_test()
+        assert rc == 0, out
+        self.cfg.install(tbtest.sample_test_conf() + tbtest.sample_test_conf(path))
+        rc, out = self.cfg.config_test()
+        assert rc == 0, out
+
     def test_tb_100_06(self):
         # origins as administrators write them: several per line and per context, upper case,
         # default ports, IPv6, in a location and a virtual host
