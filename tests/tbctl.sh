@@ -17,7 +17,8 @@
 # Environment: TB_HTTP_PORT (8080), TB_DB_PORT (3307), TB_STATE_DIR (<repo>/state), TB_DB_NAME,
 # TB_DB_USER, TB_DB_PASS (all three "taskboard"), TB_MODULE (<repo>/mod_taskboard/.libs/mod_taskboard.so),
 # TB_HTTPD_PRELOAD (LD_PRELOAD for httpd only, used by the sanitizer run), TB_HTTPD_CORE_LIMIT
-# (ulimit -c for httpd, used by the tests).
+# (ulimit -c for httpd, used by the tests), TB_BRYNTUM_BUILD (a licensed Bryntum 5.6.x build
+# folder: the demo serves it to its Gantt, Scheduler, Calendar and TaskBoard pages).
 
 set -euo pipefail
 # the httpd children run as www-data and must be able to read what we create
@@ -424,13 +425,23 @@ cmd_render_demo() {
             "$DEMO_ROOT/htdocs/bryntum/schedulerpro/"
         chmod -R a+rX "$DEMO_ROOT/htdocs/bryntum"
     fi
+    # A licensed Bryntum 5.6.x build of the administrator's (TB_BRYNTUM_BUILD, the folder with
+    # thin/): its thin bundles under htdocs/bryntum/thin/, where the Gantt, Scheduler, Calendar
+    # and TaskBoard pages look by default.  Never part of the repository.
+    if [ -n "${TB_BRYNTUM_BUILD:-}" ]; then
+        [ -r "$TB_BRYNTUM_BUILD/thin/taskboard.module.thin.js" ] \
+            || die "TB_BRYNTUM_BUILD=$TB_BRYNTUM_BUILD has no thin/taskboard.module.thin.js"
+        mkdir -p "$DEMO_ROOT/htdocs/bryntum"
+        cp -R -u "$TB_BRYNTUM_BUILD/thin" "$DEMO_ROOT/htdocs/bryntum/"
+        chmod -R a+rX "$DEMO_ROOT/htdocs/bryntum"
+    fi
 }
 
 # Loads the other products' samples (sql/schedulerpro.sql, ...) into a database that does not
 # have them yet: their scripts recreate their tables, which would drop what the users changed.
 load_product_samples() {
     local name
-    for name in schedulerpro gantt; do
+    for name in schedulerpro gantt scheduler; do
         [ -r "$TB_REPO/sql/$name.sql" ] || continue
         [ -e "$DB_DIR/loaded-$name" ] && continue
         cmd_db_load "$TB_REPO/sql/$name.sql"
@@ -469,6 +480,7 @@ cmd_start() {
 
 board: http://127.0.0.1:$TB_HTTP_PORT/board/   (the demo page: drag cards, add, rename, delete; open it twice to see changes live)
 spro:  http://127.0.0.1:$TB_HTTP_PORT/schedulerpro/   (Bryntum Scheduler Pro, npm trial build, on sql/schedulerpro.sql)
+gantt: http://127.0.0.1:$TB_HTTP_PORT/gantt/ and /scheduler/, /calendar/, /taskboard/   (Bryntum 5.6 pages: they need TB_BRYNTUM_BUILD=<your build folder>)
 load: http://127.0.0.1:$TB_HTTP_PORT/api/load
 sync: http://127.0.0.1:$TB_HTTP_PORT/api/sync
 live: curl -sN http://127.0.0.1:$TB_HTTP_PORT/api/events   (one event per new revision; see docs/protocol.md "Live boards")

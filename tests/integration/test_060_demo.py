@@ -57,6 +57,14 @@ class TestDemo:
                 assert len(bundle.content) == os.path.getsize(TRIAL)
             spro = load(base, "/schedulerpro/api", ["resources", "events"])
             assert spro["resources"]["rows"] and spro["events"]["rows"]
+            # the Gantt and Scheduler/Calendar samples: their pages and APIs (the pages need a
+            # licensed build, TB_BRYNTUM_BUILD, to run)
+            for page in ("gantt", "scheduler", "calendar", "taskboard"):
+                assert requests.get(f"{base}/{page}/", timeout=30).status_code == 200, page
+            gantt = load(base, "/gantt/api", ["tasks", "calendars"])
+            assert any("children" in row for row in gantt["tasks"]["rows"])
+            assert "project" in gantt
+            assert load(base, "/scheduler/api", ["events"])["events"]["rows"]
             # a change survives a restart: the samples go into a new database only
             first = spro["resources"]["rows"][0]
             r = requests.post(f"{base}/schedulerpro/api/sync", timeout=30, json={
