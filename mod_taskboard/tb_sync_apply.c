@@ -766,6 +766,17 @@ static int find_cascades(apply_t *a, apr_array_header_t *found)
 }
 
 /* Removes one record the client sent. */
+
+/* Whether the answer mentions each updated record of the store, changed
+ * further by the server or not: in a full answer (TaskBoardSyncResponse
+ * full), and for a nested store's records always.  Scheduler Pro 7.3.2 keeps
+ * an updated calendar interval, and so its calendar, unsaved until the answer
+ * names it under its calendar's row, whatever supportShortSyncResponse says;
+ * in a short answer the mention costs a few bytes per interval. */
+static int confirms_every_record(const apply_t *a, const tb_store_t *store)
+{
+    return a->sync->conf->full_answer || store->nested_in != NULL;
+}
 static int remove_record(apply_t *a, tb_changes_t *ch, tb_record_t *rec,
                          apr_array_header_t *found)
 {
@@ -1098,7 +1109,7 @@ static int apply_updated(apply_t *a, tb_changes_t *ch, tb_record_t *rec)
         /* nothing this server stores was changed; a full answer still
          * confirms the record (whole, from the journal, when others
          * changed it: tb_journal_fill) */
-        if (a->sync->conf->full_answer
+        if (confirms_every_record(a, store)
             && !changed_by_others(a, store, rec->id)) {
             APR_ARRAY_PUSH(ch->rows_out, const char *) =
                 apr_pstrcat(a->pool, "{\"id\":", id_json(a, store, rec->id),
@@ -1168,7 +1179,7 @@ static int apply_updated(apply_t *a, tb_changes_t *ch, tb_record_t *rec)
             tb_row_json_as(a->pool, store, after, NULL, NULL,
                            rec->aliases_sent);
     }
-    else if (differs || a->sync->conf->full_answer) {
+    else if (differs || confirms_every_record(a, store)) {
         /* a full answer mentions it anyway: {id} when nothing differs */
         APR_ARRAY_PUSH(ch->rows_out, const char *) =
             tb_row_json_as(a->pool, store, after, mask, NULL,

@@ -1,10 +1,9 @@
 -- A Scheduler Pro board (conf/schedulerpro.conf): schema and a small sample.
 --
--- Flat stores only: resources, events, the assignments between them and the dependencies between
--- events, each a table of its own, with a revision row and retry tables of its own so that the
--- board can live in the same database as the task board of schema.sql.  No calendars: without a
--- calendar the client's project works around the clock (24 hours a day, 7 days a week), and the
--- load answer simply has no "calendars" section.
+-- Resources, events, the assignments between them and the dependencies between events, the
+-- calendars with their intervals (loaded inside the calendars' rows) and the project (one row),
+-- each a table of its own, with a revision row and retry tables of its own so that the board can
+-- live in the same database as the task board of schema.sql.
 --
 -- Dates are DATETIME in UTC (DBDInitSQL sets time_zone = '+00:00'); the client sends them in the
 -- browser's local time with its offset (2024-01-09T09:00:00+01:00 from Stockholm), and the module
@@ -13,13 +12,61 @@
 -- Running the file again resets the sample: the tables are made again, with the sample in them.
 
 DROP TABLE IF EXISTS `sp_dependencies`, `sp_assignments`, `sp_events`, `sp_resources`,
+                     `sp_project`, `sp_calendar_intervals`, `sp_calendars`,
                      `sp_options`, `sp_phantoms`, `sp_requests`, `sp_journal`;
+
+-- The calendars, by a name the application picks ("general"): the project's calendar, and the
+-- calendar of a resource or an event where it has one of its own.  A string id compares
+-- byte for byte (docs/operations.md, "String ids"), and so do the columns that point at it.  Without an interval a
+-- calendar works around the clock (unspecified_time_is_working).
+CREATE TABLE IF NOT EXISTS `sp_calendars` (
+    `id`    VARCHAR(50)  COLLATE utf8mb4_nopad_bin NOT NULL,
+    `name`  VARCHAR(100) NOT NULL,
+    `unspecified_time_is_working` TINYINT(1) NOT NULL DEFAULT 1,
+    PRIMARY KEY (`id`)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
+
+-- A calendar's intervals: a fixed one (start_date to end_date, a holiday) or a recurring one
+-- (recurrent_start_date and recurrent_end_date in the client's text form, "on Sat at 0:00").
+-- They travel inside their calendar's row (TaskBoardNested) with their ids: an interval loaded
+-- without its id comes back as a new one when the client changes it.
+CREATE TABLE IF NOT EXISTS `sp_calendar_intervals` (
+    `id`          INT          NOT NULL AUTO_INCREMENT,
+    `calendar_id` VARCHAR(50)  COLLATE utf8mb4_nopad_bin NOT NULL,
+    `name`        VARCHAR(100) NULL,
+    `start_date`  DATETIME     NULL,
+    `end_date`    DATETIME     NULL,
+    `recurrent_start_date` VARCHAR(100) NULL,
+    `recurrent_end_date`   VARCHAR(100) NULL,
+    `is_working`  TINYINT(1)   NOT NULL DEFAULT 0,
+    `priority`    INT          NULL,
+    PRIMARY KEY (`id`),
+    KEY `idx_sp_calendar_intervals_calendar` (`calendar_id`),
+    CONSTRAINT `fk_sp_calendar_intervals_calendar` FOREIGN KEY (`calendar_id`)
+        REFERENCES `sp_calendars` (`id`) ON DELETE CASCADE
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
+
+-- The project: one row.  hours_per_day, days_per_week and days_per_month turn durations in days,
+-- weeks and months into working time: 24, 7 and 30 for a calendar that works around the clock
+-- (Scheduler Pro's defaults).
+CREATE TABLE IF NOT EXISTS `sp_project` (
+    `calendar`       VARCHAR(50) COLLATE utf8mb4_nopad_bin NULL,
+    `hours_per_day`  DOUBLE      NOT NULL DEFAULT 24,
+    `days_per_week`  DOUBLE      NOT NULL DEFAULT 7,
+    `days_per_month` DOUBLE      NOT NULL DEFAULT 30,
+    `updated_at`     DATETIME    NULL,
+    CONSTRAINT `fk_sp_project_calendar` FOREIGN KEY (`calendar`)
+        REFERENCES `sp_calendars` (`id`)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
 
 CREATE TABLE IF NOT EXISTS `sp_resources` (
     `id`    INT          NOT NULL AUTO_INCREMENT,
     `name`  VARCHAR(100) NOT NULL,
     `role`  VARCHAR(50)  NULL,
-    PRIMARY KEY (`id`)
+    `calendar` VARCHAR(50) COLLATE utf8mb4_nopad_bin NULL,
+    PRIMARY KEY (`id`),
+    CONSTRAINT `fk_sp_resources_calendar` FOREIGN KEY (`calendar`)
+        REFERENCES `sp_calendars` (`id`) ON DELETE SET NULL
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
 
 -- The events.  start_date, end_date and duration are kept consistent by the client's scheduling
@@ -38,8 +85,11 @@ CREATE TABLE IF NOT EXISTS `sp_events` (
     `event_color`   VARCHAR(50)  NULL,
     `constraint_type` VARCHAR(30) NULL,
     `constraint_date` DATETIME   NULL,
+    `calendar`      VARCHAR(50)  COLLATE utf8mb4_nopad_bin NULL,
     PRIMARY KEY (`id`),
-    KEY `idx_sp_events_start` (`start_date`)
+    KEY `idx_sp_events_start` (`start_date`),
+    CONSTRAINT `fk_sp_events_calendar` FOREIGN KEY (`calendar`)
+        REFERENCES `sp_calendars` (`id`) ON DELETE SET NULL
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
 
 -- Who works on which event.  The client removes an event's assignments itself when it removes the
@@ -114,10 +164,25 @@ CREATE TABLE IF NOT EXISTS `sp_journal` (
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_nopad_bin;
 
 -- ---------------------------------------------------------------------------------------------
--- The sample: four people, six events in the weeks of 8 and 15 January 2024, two dependencies.
--- Explicit ids, so that the tests can rely on them.
+-- The sample: four people, six events in the weeks of 8 and 15 January 2024, two dependencies,
+-- the project's calendar with a company holiday in February (after the events, so that it
+-- moves none of them) and a calendar of weekdays that nothing uses yet.  Explicit ids, so that
+-- the tests can rely on them.
 
 START TRANSACTION;
+
+INSERT INTO `sp_calendars` (`id`, `name`, `unspecified_time_is_working`) VALUES
+    ('general',  'General',  1),
+    ('weekdays', 'Weekdays', 1);
+
+INSERT INTO `sp_calendar_intervals` (`id`, `calendar_id`, `name`, `start_date`, `end_date`,
+                                     `recurrent_start_date`, `recurrent_end_date`, `is_working`)
+VALUES
+    (1, 'general',  'Company day', '2024-02-05 00:00:00', '2024-02-06 00:00:00', NULL, NULL, 0),
+    (2, 'weekdays', 'Weekend',     NULL, NULL, 'on Sat at 0:00', 'on Mon at 0:00', 0);
+
+INSERT INTO `sp_project` (`calendar`, `hours_per_day`, `days_per_week`, `days_per_month`)
+VALUES ('general', 24, 7, 30);
 
 INSERT INTO `sp_resources` (`id`, `name`, `role`) VALUES
     (1, 'Arcady', 'Architect'),

@@ -24,6 +24,12 @@
 //   reload                         the browser's reload, until loaded and saved
 //   requests                       the load and sync requests sent since the last call (method,
 //                                  url, body) with their answers (status, body)
+//   settle {script?}               runs the async function body (if any), then waits until no load
+//                                  or sync is in flight and none was sent for a moment (lazy
+//                                  loading: the loads a scroll or a shift of the time axis makes)
+//   wheel {dx, dy}                 the mouse wheel over the schedule, then as settle
+//   window                         what a lazy page shows: the resources of the rows drawn, the
+//                                  time axis's visible range, the bars drawn and the stores' sizes
 //   screenshot {path}              the page, as PNG
 //   closePage | close
 //
@@ -84,8 +90,73 @@ async function readView(page) {
                 id: a.id, event: a.event?.id ?? a.eventId, resource: a.resource?.id ?? a.resourceId})),
             dependencies: p.dependencyStore.records.map((d) => ({
                 id: d.id, from: d.fromEvent?.id ?? d.from, to: d.toEvent?.id ?? d.to, type: d.type})),
+            calendars: p.calendarManagerStore.records.map((c) => ({
+                id: c.id, name: c.name,
+                intervals: c.intervalStore.records.map((i) => ({
+                    id: i.id, name: i.name ?? null, startDate: iso(i.startDate), endDate: iso(i.endDate),
+                    recurrentStartDate: i.recurrentStartDate ?? null,
+                    recurrentEndDate: i.recurrentEndDate ?? null, isWorking: Boolean(i.isWorking)}))})),
+            project: {calendar: p.calendar?.id ?? null, hoursPerDay: p.hoursPerDay,
+                      daysPerWeek: p.daysPerWeek, daysPerMonth: p.daysPerMonth},
             bars,
         };
+    });
+}
+
+// Until no load or sync is in flight and none has been sent or answered for QUIET_MS (a lazy
+// page loads what a scroll or a move of the time axis shows, a moment after it).
+async function settled(e) {
+    const deadline = Date.now() + TIMEOUT;
+    await e.page.waitForTimeout(QUIET_MS);
+    while (e.inFlight > 0 || Date.now() - e.lastRequest < QUIET_MS) {
+        if (Date.now() > deadline) {
+            throw new Error(`loads still in flight after ${TIMEOUT} ms: ${e.inFlight}`);
+        }
+        await e.page.waitForTimeout(50);
+    }
+}
+
+// What a lazy page shows: the resources of the grid rows in view (id and the name in the row), the
+// time axis's visible range, and each event bar drawn with its event's fields as the page holds
+// them.
+async function readWindow(page) {
+    return page.evaluate(() => {
+        const iso = (d) => (d ? d.toISOString().replace(/\.000Z$/, 'Z') : null);
+        const s = window.scheduler;
+        const p = s.project;
+        // the rows inside the viewport (the grid draws some more above and below it)
+        const view = s.bodyContainer.getBoundingClientRect();
+        const rows = [...s.subGrids.locked.element.querySelectorAll('.b-grid-row')]
+            .filter((el) => {
+                const box = el.getBoundingClientRect();
+                return el.dataset.id !== undefined && el.offsetParent !== null
+                    && !el.classList.contains('b-row-placeholder')
+                    && box.top >= view.top - 1 && box.bottom <= view.bottom + 1;
+            })
+            .map((el) => ({id: el.dataset.id, name: el.querySelector('.b-grid-cell')?.textContent.trim()}));
+        const bars = [...document.querySelectorAll('.b-sch-event-wrap')]
+            .filter((el) => !el.classList.contains('b-released') && el.offsetParent !== null)
+            .map((el) => {
+                const e = p.eventStore.getById(el.dataset.eventId);
+                return {event: el.dataset.eventId, resource: el.dataset.resourceId,
+                        text: el.querySelector('.b-sch-event-content')?.textContent.trim() ?? '',
+                        startDate: iso(e?.startDate), endDate: iso(e?.endDate)};
+            });
+        const range = s.visibleDateRange;
+        return {rows, bars, visibleStart: iso(range.startDate), visibleEnd: iso(range.endDate),
+                axisStart: iso(s.timeAxis.startDate), axisEnd: iso(s.timeAxis.endDate),
+                scrollTop: s.scrollable.y,
+                stores: {resources: p.resourceStore.count, events: p.eventStore.count,
+                         assignments: p.assignmentStore.count,
+                         dependencies: p.dependencyStore.count},
+                // what the page holds unsaved: per store, the records and the fields changed
+                changes: Object.fromEntries(Object.entries(p.changes || {})
+                    .filter(([, c]) => c && typeof c === 'object' && !Array.isArray(c) && c.updated)
+                    .map(([store, c]) => [store, {updated: c.updated.length, added: c.added?.length ?? 0,
+                        removed: c.removed?.length ?? 0,
+                        fields: [...new Set(c.updated.flatMap((r) => Object.keys(r)))].filter((k) => k !== 'id').sort()}])),
+                status: document.body.dataset.status,
+                message: document.body.dataset.message || null};
     });
 }
 
@@ -158,7 +229,18 @@ const commands = {
         const context = await browser.newContext({
             viewport: {width: 1600, height: 800}, ...(timezone ? {timezoneId: timezone} : {})});
         const page = await context.newPage();
-        const e = {context, page, problems: [], requests: []};
+        const e = {context, page, problems: [], requests: [], inFlight: 0, lastRequest: 0};
+        page.on('request', (request) => {
+            if (/\/(load|sync)(\?|$)/.test(request.url())) {
+                e.inFlight++;
+                e.lastRequest = Date.now();
+            }
+        });
+        page.on('requestfailed', (request) => {
+            if (/\/(load|sync)(\?|$)/.test(request.url())) {
+                e.inFlight--;
+            }
+        });
         page.on('pageerror', (err) => e.problems.push(`pageerror: ${err.message}`));
         page.on('console', (msg) => {
             if (msg.type() === 'error') {
@@ -175,6 +257,8 @@ const commands = {
             const response = await request.response();
             record.status = response ? response.status() : null;
             record.answer = response ? await response.text().catch(() => null) : null;
+            e.inFlight--;
+            e.lastRequest = Date.now();
         });
         page.on('requestfailed', (request) => e.problems.push(
             `request failed: ${request.method()} ${request.url()} ${request.failure()?.errorText}`));
@@ -291,6 +375,31 @@ const commands = {
         const list = e.requests;
         e.requests = [];
         return {requests: list};
+    },
+
+    async settle({page: name, script}) {
+        const e = entry(name);
+        const value = script ? await e.page.evaluate(`(async () => { ${script} })()`) : null;
+        await settled(e);
+        return {value};
+    },
+
+    async wheel({page: name, dx = 0, dy = 0}) {
+        const e = entry(name);
+        // over the middle of the schedule, as a user's mouse wheel (or touchpad) scrolls it
+        const box = await e.page.evaluate(() => {
+            const r = window.scheduler.timeAxisSubGridElement.getBoundingClientRect();
+            return {x: r.left + r.width / 2, y: r.top + Math.min(r.height / 2, 300)};
+        });
+        await e.page.mouse.move(box.x, box.y);
+        await e.page.mouse.wheel(dx, dy);
+        await settled(e);
+        return {};
+    },
+
+    async window({page: name}) {
+        const {page} = entry(name);
+        return {window: await readWindow(page)};
     },
 
     async screenshot({page: name, path}) {

@@ -89,6 +89,17 @@ def db_view(db) -> dict:
                         db.query("SELECT id, event, resource FROM sp_assignments")},
         "dependencies": {r[0]: (r[1], r[2], r[3]) for r in
                          db.query("SELECT id, from_event, to_event, type FROM sp_dependencies")},
+        "calendars": {c[0]: {"name": c[1], "intervals": {
+            i[0]: {"name": i[1], "startDate": iso(i[2]), "endDate": iso(i[3]),
+                   "recurrentStartDate": i[4], "recurrentEndDate": i[5], "isWorking": bool(i[6])}
+            for i in db.query("SELECT id, name, start_date, end_date, recurrent_start_date, "
+                              "recurrent_end_date, is_working FROM sp_calendar_intervals "
+                              "WHERE calendar_id = %s", (c[0],))}}
+            for c in db.query("SELECT id, name FROM sp_calendars")},
+        "project": [{"calendar": r[0], "hoursPerDay": r[1], "daysPerWeek": r[2],
+                     "daysPerMonth": r[3]} for r in
+                    db.query("SELECT calendar, hours_per_day, days_per_week, days_per_month "
+                             "FROM sp_project")][0],
     }
 
 
@@ -102,6 +113,10 @@ def page_view(view) -> dict:
                              "constraintDate": e["constraintDate"]} for e in view["events"]},
         "assignments": {a["id"]: (a["event"], a["resource"]) for a in view["assignments"]},
         "dependencies": {d["id"]: (d["from"], d["to"], d["type"]) for d in view["dependencies"]},
+        "calendars": {c["id"]: {"name": c["name"], "intervals": {
+            i["id"]: {k: v for k, v in i.items() if k != "id"} for i in c["intervals"]}}
+            for c in view["calendars"]},
+        "project": view["project"],
     }
 
 
@@ -159,6 +174,9 @@ class TestSchedulerProPage:
         try:
             self.run_steps(env, httpd, db, browser)
         finally:
+            # the requests of a step that failed, too
+            self.requests.append({"step": "last", "requests": browser.call(
+                "requests", page="a")["requests"]})
             self.record_requests(env)
             browser.call("closePage", page="a")
 
@@ -249,6 +267,43 @@ class TestSchedulerProPage:
         assert db.scalar("SELECT COUNT(*) FROM sp_dependencies "
                          "WHERE from_event = 1 OR to_event = 1") == 0
         view = self.step(browser, db, "remove", view)
+
+        # the company day of the project's calendar moved a week later and renamed, through the
+        # calendar's interval store (Scheduler Pro 7.3.2 has no calendar editor of its own)
+        answer = browser.call("run", page="a", script="""
+            const general = window.scheduler.project.calendarManagerStore.getById('general');
+            general.intervalStore.getById(1).set({name: 'Company offsite',
+                startDate: new Date(2024, 1, 12), endDate: new Date(2024, 1, 13)});
+            await window.scheduler.project.commitAsync();""")
+        interval = db_view(db)["calendars"]["general"]["intervals"][1]
+        # midnight in Stockholm is 23:00 UTC the day before
+        assert (interval["name"], interval["startDate"], interval["endDate"]) == (
+            "Company offsite", "2024-02-11T23:00:00Z", "2024-02-12T23:00:00Z"), interval
+        view = self.step(browser, db, "calendar interval edited", answer["view"])
+
+        # and a new one: a non-working afternoon, added to the calendar
+        intervals = set(db_view(db)["calendars"]["general"]["intervals"])
+        answer = browser.call("run", page="a", script="""
+            const general = window.scheduler.project.calendarManagerStore.getById('general');
+            general.addInterval({name: 'Kick-off', startDate: new Date(2024, 2, 4, 13),
+                                 endDate: new Date(2024, 2, 4, 18), isWorking: false});
+            await window.scheduler.project.commitAsync();""")
+        general = db_view(db)["calendars"]["general"]["intervals"]
+        new_intervals = set(general) - intervals
+        assert len(new_intervals) == 1, general
+        added = general[new_intervals.pop()]
+        assert (added["name"], added["startDate"], added["endDate"], added["isWorking"]) == (
+            "Kick-off", "2024-03-04T12:00:00Z", "2024-03-04T17:00:00Z", False), added
+        assert db.scalar("SELECT COUNT(*) FROM sp_calendar_intervals") == 3
+        view = self.step(browser, db, "calendar interval added", answer["view"])
+
+        # a project field: the days of a month (no duration here is in months: nothing moves)
+        answer = browser.call("run", page="a", script="""
+            window.scheduler.project.daysPerMonth = 20;
+            await window.scheduler.project.commitAsync();""")
+        assert db_view(db)["project"]["daysPerMonth"] == 20
+        assert db.scalar("SELECT updated_at FROM sp_project") is not None
+        view = self.step(browser, db, "project field changed", answer["view"])
 
         shots = os.path.join(env.state_dir, "browser")
         os.makedirs(shots, exist_ok=True)
