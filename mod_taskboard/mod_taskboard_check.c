@@ -175,15 +175,62 @@ static const declared_store_t *visible_store(apr_pool_t *pool,
     return NULL;
 }
 
-/* A store whose references= point at a TB_LAZY_SPAN store is loaded for
- * that store's window (its first such target; the statements live as
- * long as the configuration). */
+/* A TaskBoardLazyLoad follow store whose references= point at a
+ * TB_LAZY_SPAN store is loaded for that store's window (its first such
+ * target; the statements live as long as the configuration).  Only on
+ * request: Scheduler Pro asks for the dependencies once, whole, and for
+ * the assignments with every window. */
 static void link_follower(apr_pool_t *pconf, tb_store_t *store,
                           const tb_store_t *target)
 {
-    if (target->lazy == TB_LAZY_SPAN && target != store && !store->follows) {
+    if (store->lazy == TB_LAZY_FOLLOW && target->lazy == TB_LAZY_SPAN
+        && target != store && !store->follows) {
         tb_sql_build_follow(pconf, store, target);
     }
+}
+
+/* 1 when a references= field of store names a span store declared
+ * somewhere (where the two are in sections that cannot be related, the
+ * link is made or not per location, as references= are checked). */
+static int refers_to_span(const tb_store_t *store)
+{
+    int i, j;
+
+    for (i = 0; i < store->fields->nelts; i++) {
+        const tb_field_t *f = APR_ARRAY_IDX(store->fields, i,
+                                            const tb_field_t *);
+        for (j = 0; f->references && j < declared_stores->nelts; j++) {
+            const tb_store_t *other = APR_ARRAY_IDX(declared_stores, j,
+                                                    declared_store_t).store;
+            if (other->lazy == TB_LAZY_SPAN
+                && strcmp(other->id, f->references) == 0) {
+                return 1;
+            }
+        }
+    }
+    return 0;
+}
+
+/* A follow store without a reference to a span store would never follow
+ * anything: refused. */
+static int check_follows(server_rec *s)
+{
+    int i, errors = 0;
+
+    for (i = 0; declared_stores && i < declared_stores->nelts; i++) {
+        const tb_store_t *store = APR_ARRAY_IDX(declared_stores, i,
+                                                declared_store_t).store;
+        if (store->lazy == TB_LAZY_FOLLOW && !store->follows
+            && !refers_to_span(store)) {
+            ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, TBLOGNO(00032)
+                         TB_CMD_LAZY " follow of store '%s' at %s:%d: none "
+                         "of its references= fields names a store with "
+                         TB_CMD_LAZY " span where it is declared",
+                         store->id, store->lazy_file, store->lazy_line);
+            errors++;
+        }
+    }
+    return errors;
 }
 
 /* A TaskBoardNested store goes in its parent's rows: one level, and one
@@ -605,6 +652,7 @@ int tb_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
     ctx.pool = ptemp;
     ctx.s = s;
     errors = check_references(pconf, ptemp, s)
+             + check_follows(s)
              + check_handlers(ptemp, s, ap_conftree)
              + each_directive(ap_conftree, TB_CMD_CONFLICTS,
                               check_record_policy, &ctx)

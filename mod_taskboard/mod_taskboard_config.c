@@ -476,7 +476,7 @@ static const char *span_field(cmd_parms *cmd, const tb_store_t *store,
     return NULL;
 }
 
-/* TaskBoardLazyLoad rows | span startField endField */
+/* TaskBoardLazyLoad rows | span startField endField [maxdays=n] | follow */
 static const char *cmd_lazy(cmd_parms *cmd, void *mconfig, const char *arg)
 {
     tb_store_t *store;
@@ -494,8 +494,14 @@ static const char *cmd_lazy(cmd_parms *cmd, void *mconfig, const char *arg)
     start = ap_getword_conf(cmd->pool, &arg);
     end = ap_getword_conf(cmd->pool, &arg);
     max_days = ap_getword_conf(cmd->temp_pool, &arg);
+    store->lazy_file = cmd->directive->filename;
+    store->lazy_line = cmd->directive->line_num;
     if (strcasecmp(kind, "rows") == 0 && !*start) {
         store->lazy = TB_LAZY_ROWS;
+        return NULL;
+    }
+    if (strcasecmp(kind, "follow") == 0 && !*start) {
+        store->lazy = TB_LAZY_FOLLOW;
         return NULL;
     }
     if (strcasecmp(kind, "span") == 0 && *start && *end && !*arg) {
@@ -521,9 +527,10 @@ static const char *cmd_lazy(cmd_parms *cmd, void *mconfig, const char *arg)
         store->span_end = end;
         return NULL;
     }
-    return apr_psprintf(cmd->pool, "%s: use '%s rows' or '%s span "
-                        "startField endField [maxdays=n]'", cmd->cmd->name,
-                        cmd->cmd->name, cmd->cmd->name);
+    return apr_psprintf(cmd->pool, "%s: use '%s rows', '%s span "
+                        "startField endField [maxdays=n]' or '%s follow'",
+                        cmd->cmd->name, cmd->cmd->name, cmd->cmd->name,
+                        cmd->cmd->name);
 }
 
 /* TaskBoardNested parentField key: the store's rows travel inside its
@@ -1674,9 +1681,9 @@ const command_rec tb_cmds[] = {
                      "created-at|updated-at] [alias=name,name]; inside "
                      "<TaskBoardStore> only"),
     AP_INIT_RAW_ARGS(TB_CMD_LAZY, cmd_lazy, NULL, RSRC_CONF | ACCESS_CONF,
-                     "rows | span startField endField [maxdays=n]: how a "
-                     "lazy-loading client's params pick the store's rows; "
-                     "inside <TaskBoardStore> only"),
+                     "rows | span startField endField [maxdays=n] | follow: "
+                     "how a lazy-loading client's params pick the store's "
+                     "rows; inside <TaskBoardStore> only"),
     AP_INIT_TAKE2(TB_CMD_NESTED, cmd_nested, NULL, RSRC_CONF | ACCESS_CONF,
                   "parentField key: the store's rows go inside its parent "
                   "store's rows under key, in loads and syncs; inside "

@@ -96,8 +96,11 @@ typedef enum {
     TB_LAZY_ROWS,               /* params.startIndex/count: a window of rows
                                    in the store's order, with the total;
                                    params.resourceIds: those rows */
-    TB_LAZY_SPAN                /* params.startDate/endDate: the rows whose
+    TB_LAZY_SPAN,               /* params.startDate/endDate: the rows whose
                                    span overlaps [startDate, endDate) */
+    TB_LAZY_FOLLOW              /* the rows pointing into the window of the
+                                   TB_LAZY_SPAN store its references= fields
+                                   name (assignments) */
 } tb_lazy_e;
 
 /* Most ids params.resourceIds may name (one bound JSON array). */
@@ -122,6 +125,8 @@ typedef struct tb_store_t {
     apr_array_header_t *order;  /* tb_order_t, the id column last */
     const tb_scope_t *scope;    /* NULL: one board in the table */
     tb_lazy_e lazy;
+    const char *lazy_file;      /* where TaskBoardLazyLoad is, for messages */
+    int lazy_line;
     const char *span_start;     /* TB_LAZY_SPAN: the client names of the */
     const char *span_end;       /* date or datetime fields of the span */
     int span_max_days;          /* the longest span, when declared: a window
@@ -138,8 +143,8 @@ typedef struct tb_store_t {
                                    whole-configuration check) */
     apr_array_header_t *children;   /* tb_store_t *: the stores nested in
                                    this one's rows, or NULL */
-    const struct tb_store_t *follows;   /* a TB_LAZY_SPAN store that some of
-                                   this store's references= fields point
+    const struct tb_store_t *follows;   /* TB_LAZY_FOLLOW: the TB_LAZY_SPAN
+                                   store that its references= fields point
                                    at: loaded for the same window, the
                                    rows that point into it (set by the
                                    whole-configuration check) */

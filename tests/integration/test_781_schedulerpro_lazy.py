@@ -2,8 +2,8 @@
 test_780_schedulerpro_browser.py): the page conf/demo-schedulerpro/index.html with ?lazy=1 (the
 project's `lazyLoad: true`) on a board of 5,000 resources and 50,000 events, served with
 `TaskBoardLazyLoad rows` (resources) and `TaskBoardLazyLoad span startDate endDate maxdays=n`
-(events; the assignments follow the events' window through references=, the dependencies are
-loaded whole: 7.3.2 asks for them in its first load only).
+(events; the assignments follow the events' window, `TaskBoardLazyLoad follow`; the
+dependencies are loaded whole: 7.3.2 asks for them in its first load only).
 
 TestSchedulerProLazy.test_tb_781_01: the first load, the resource grid scrolled to row 3001 with
 the mouse wheel, the time axis scrolled to its end, and a new time span (the next nine weeks).
@@ -63,14 +63,14 @@ CONF_LAZY = f"""
         TaskBoardField resourceId int column=resource references=resources
         TaskBoardField units      number
         TaskBoardField cost       number
+        TaskBoardLazyLoad follow
     </TaskBoardStore>
-    # 7.3.2 asks for the dependencies in its first load only, never with a later window: with
-    # references=events they would follow the first window, and the dependencies of the events
-    # of later windows would never reach the page.  Without it, the first load has them all.
+    # 7.3.2 asks for the dependencies in its first load only, never with a later window: they do
+    # not follow the events' window (no TaskBoardLazyLoad follow), so the first load has them all.
     <TaskBoardStore dependencies>
         TaskBoardTable spl_dependencies
-        TaskBoardField fromEvent int column=from_event alias=from
-        TaskBoardField toEvent   int column=to_event   alias=to
+        TaskBoardField fromEvent int column=from_event alias=from references=events
+        TaskBoardField toEvent   int column=to_event   alias=to   references=events
     </TaskBoardStore>
 </Location>
 <Location /splazy/api/load>

@@ -6,7 +6,8 @@ the rows they pick (docs/protocol.md, "Lazy loading"):
   store's order, with `total` the whole store's count; params.resourceIds lists the rows;
 - events (`TaskBoardLazyLoad span startDate endDate`): the rows whose span overlaps
   [startDate, endDate), the end exclusive;
-- assignments and dependencies (references= to events): the rows that point into that window.
+- assignments and dependencies (references= to events, `TaskBoardLazyLoad follow`): the rows that
+  point into that window; a store that points at the events without it is loaded whole.
 
 Every answer is compared with the rows computed here from the tables, never with fixed lists;
 the statements the module ran are taken from MariaDB's general log and EXPLAINed, to show that
@@ -42,11 +43,18 @@ CONF = """\
         TaskBoardTable ll_assignments
         TaskBoardField eventId    int column=event    references=events
         TaskBoardField resourceId int column=resource references=resources
+        TaskBoardLazyLoad follow
     </TaskBoardStore>
     <TaskBoardStore dependencies>
         TaskBoardTable ll_dependencies
         TaskBoardField fromEvent int column=from_event references=events
         TaskBoardField toEvent   int column=to_event   references=events
+        TaskBoardLazyLoad follow
+    </TaskBoardStore>
+    # points at the events too, but does not follow their window: always whole
+    <TaskBoardStore notes>
+        TaskBoardTable ll_notes
+        TaskBoardField eventId int column=event references=events
     </TaskBoardStore>
 </Location>
 <Location /ll/load>
@@ -54,7 +62,8 @@ CONF = """\
 </Location>
 """
 
-TABLES = ("ll_dependencies", "ll_assignments", "ll_events", "ll_resources", "ll_options")
+TABLES = ("ll_notes", "ll_dependencies", "ll_assignments", "ll_events", "ll_resources",
+          "ll_options")
 CHARSET = "ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci"
 DDL = [
     f"CREATE TABLE ll_options (name VARCHAR(50) PRIMARY KEY, value BIGINT NOT NULL) {CHARSET}",
@@ -68,6 +77,7 @@ DDL = [
     f"""CREATE TABLE ll_dependencies (id INT AUTO_INCREMENT PRIMARY KEY,
         from_event INT NOT NULL, to_event INT NOT NULL,
         KEY idx_from (from_event), KEY idx_to (to_event)) {CHARSET}""",
+    f"""CREATE TABLE ll_notes (id INT AUTO_INCREMENT PRIMARY KEY, event INT NOT NULL) {CHARSET}""",
 ]
 
 RESOURCES = 300
@@ -141,6 +151,8 @@ class TestLazyLoad:
         db.executemany("INSERT INTO ll_dependencies (from_event, to_event) VALUES (%s, %s)",
                        [(1 + rnd.randrange(nevents), 1 + rnd.randrange(nevents))
                         for _ in range(1500)])
+        db.executemany("INSERT INTO ll_notes (event) VALUES (%s)",
+                       [(1 + rnd.randrange(nevents),) for _ in range(40)])
         db.execute("ANALYZE TABLE ll_resources, ll_events, ll_assignments, ll_dependencies")
 
     @classmethod
@@ -226,6 +238,9 @@ class TestLazyLoad:
         assert len(set(ids(body["dependencies"]))) == len(body["dependencies"]["rows"])
         for row in body["assignments"]["rows"]:
             assert row["eventId"] in events
+        # a store that points at the events without TaskBoardLazyLoad follow is whole
+        notes = ok(load(httpd, ["notes"], params))
+        assert len(notes["notes"]["rows"]) == db.scalar("SELECT COUNT(*) FROM ll_notes")
 
     def test_tb_790_06(self, httpd, db):
         # without params, or with params for other stores, every store is whole as before
@@ -325,6 +340,7 @@ SCOPED_CONF = """\
         TaskBoardTable lb_dependencies
         TaskBoardField from int column=from_event references=events
         TaskBoardField to   int column=to_event   references=events
+        TaskBoardLazyLoad follow
     </TaskBoardStore>
 </Location>
 <Location /lb/load>
