@@ -765,8 +765,6 @@ static int find_cascades(apply_t *a, apr_array_header_t *found)
     return 0;
 }
 
-/* Removes one record the client sent. */
-
 /* Whether the answer mentions each updated record of the store, changed
  * further by the server or not: in a full answer (TaskBoardSyncResponse
  * full), and for a nested store's records always.  Scheduler Pro 7.3.2 keeps
@@ -777,6 +775,8 @@ static int confirms_every_record(const apply_t *a, const tb_store_t *store)
 {
     return a->sync->conf->full_answer || store->nested_in != NULL;
 }
+
+/* Removes one record the client sent. */
 static int remove_record(apply_t *a, tb_changes_t *ch, tb_record_t *rec,
                          apr_array_header_t *found)
 {
