@@ -79,6 +79,20 @@ def established(port: int, pids) -> Dict[int, Optional[int]]:
     return out
 
 
+def connections(port: int, pids) -> Dict[int, Optional[int]]:
+    """Like established(), but every connection on the local port in any state but LISTEN: one
+    whose client went away (CLOSE_WAIT) still has its server thread."""
+    suffix = f":{port:04X}"
+    inodes = {row[9] for row in tcp_sockets() if row[1].endswith(suffix) and row[3] != "0A"}
+    out: Dict[int, Optional[int]] = {}
+    for pid in pids:
+        try:
+            out[pid] = sum(1 for i in socket_inodes(pid) if i in inodes)
+        except OSError:
+            out[pid] = None
+    return out
+
+
 def vm_kib(pid: int, field: str) -> int:
     """VmRSS, VmHWM, ... of a process in KiB (0 once it is gone)."""
     try:
