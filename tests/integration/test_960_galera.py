@@ -29,6 +29,7 @@ import time
 import urllib.parse
 
 import pytest
+import requests
 
 import boards
 import sse
@@ -215,7 +216,7 @@ def test_tb_960_02(env, galera, galera_httpds):
            outcomes=s.tally.table())
 
 
-def load(h, rid: int, since=None) -> "requests.Response":
+def load(h, rid: int, since=None) -> requests.Response:
     package = {"type": "load", "requestId": rid, "stores": ["tasks", "assignments"]}
     if since is not None:
         package["sinceRevision"] = since

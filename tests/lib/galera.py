@@ -306,7 +306,6 @@ class Cluster:
 
     def __init__(self, state_dir: str, nodes: int = 3):
         self.dir = os.path.join(os.path.abspath(state_dir), "galera")
-        self.nodes = []
         self.nodes = [Node(self, i) for i in range(1, nodes + 1)]
         self.started = False
 
