@@ -45,10 +45,27 @@ pytestmark = pytest.mark.skipif(os.environ.get("TB_GALERA") != "1",
 GALERA_HTTPD_CONF = os.path.join(tbtest.REPO, "conf", "galera", "taskboard-galera.conf")
 TABLES = tbtest.WRITTEN_TABLES
 
-# the causal-reads line of the sample (conf/galera/taskboard-galera.conf), as the sample has it
-with open(GALERA_HTTPD_CONF) as _f:
-    CAUSAL = "".join(ln for ln in _f if re.match(r"\s*DBDInitSQL .*wsrep_sync_wait", ln))
-assert CAUSAL, f"{GALERA_HTTPD_CONF} sets no wsrep_sync_wait"
+
+def sample_dbd_lines():
+    """The DBD lines of the sample (conf/galera/taskboard-galera.conf) that the test httpd's base
+    config (tbtest.DBD_CONF) does not have already: the causal reads and the pool.  Its DBDParams
+    must be the base config's but for the port and password (the test points them itself)."""
+    with open(GALERA_HTTPD_CONF) as f:
+        lines = [ln.strip() for ln in f if ln.strip() and not ln.lstrip().startswith("#")]
+    base = [ln.strip() for ln in tbtest.DBD_CONF.format(
+        dbport=0, user=tbtest.DB_USER, pw="-", db=tbtest.DB_NAME).splitlines() if ln.strip()]
+    params = [ln for ln in lines if ln.startswith("DBDParams ")]
+    norm = lambda ln: re.sub(r"port=\S+ (user=\S+) pass=\S+", r"port=N \1 pass=P", ln)
+    assert [norm(ln) for ln in params] == [norm(ln) for ln in base if
+                                           ln.startswith("DBDParams ")], params
+    extra = [ln for ln in lines if ln not in base and not ln.startswith("DBDParams ")]
+    assert any("wsrep_sync_wait" in ln for ln in extra), f"{GALERA_HTTPD_CONF}: no causal reads"
+    return "".join(ln + "\n" for ln in extra)
+
+
+# with causal reads (the sample), and without: the pool lines alone
+SAMPLE_DBD = sample_dbd_lines()
+PLAIN_DBD = "".join(ln + "\n" for ln in SAMPLE_DBD.splitlines() if "wsrep_sync_wait" not in ln)
 
 # per node: several processes with their own connection pools, as in test_950
 MPM = """\
@@ -70,7 +87,7 @@ UNAVAILABLE_LOG = (r"TB\d{5}", r"\[dbd:")
 def point(h: tbtest.Httpd, port: int, conf: str, causal: bool = True):
     """httpd h talks to the database at port (a Galera node or HAProxy), restarted with conf."""
     h.db_port = port
-    h.dbd_extra = CAUSAL if causal else ""
+    h.dbd_extra = SAMPLE_DBD if causal else PLAIN_DBD
     h.reload(conf)
 
 
@@ -193,6 +210,8 @@ def test_tb_960_02(env, galera, galera_httpds):
         next_writer = g.haproxy.writer()
         s.wait(lambda: s.acked() >= acked + CLIENTS, 60, "syncs acknowledged after the kill")
         failover_s = time.monotonic() - t_kill
+        # Galera's failure detection (evs.suspect_timeout, PT5S) plus HAProxy's (2 x 1 s)
+        assert failover_s < 20, f"writes resumed only {failover_s:.1f} s after the kill"
         s.set_phase("one node down")
         s.wait_acked(30, 180, "with a node down")
         s.set_phase("rejoin")
