@@ -48,8 +48,9 @@ TABLES = tbtest.WRITTEN_TABLES
 
 def sample_dbd_lines():
     """The DBD lines of the sample (conf/galera/taskboard-galera.conf) that the test httpd's base
-    config (tbtest.DBD_CONF) does not have already: the causal reads and the pool.  Its DBDParams
-    must be the base config's but for the port and password (the test points them itself)."""
+    config (tbtest.DBD_CONF) does not have already (the pool).  Its DBDParams must be the base
+    config's but for the port and password (the test points them itself), and it must ask for
+    causal reads."""
     with open(GALERA_HTTPD_CONF) as f:
         lines = [ln.strip() for ln in f if ln.strip() and not ln.lstrip().startswith("#")]
     base = [ln.strip() for ln in tbtest.DBD_CONF.format(
@@ -58,14 +59,18 @@ def sample_dbd_lines():
     norm = lambda ln: re.sub(r"port=\S+ (user=\S+) pass=\S+", r"port=N \1 pass=P", ln)
     assert [norm(ln) for ln in params] == [norm(ln) for ln in base if
                                            ln.startswith("DBDParams ")], params
+    assert CAUSAL in lines, f"{GALERA_HTTPD_CONF}: no {CAUSAL}"
     extra = [ln for ln in lines if ln not in base and not ln.startswith("DBDParams ")]
-    assert any("wsrep_sync_wait" in ln for ln in extra), f"{GALERA_HTTPD_CONF}: no causal reads"
     return "".join(ln + "\n" for ln in extra)
 
 
-# with causal reads (the sample), and without: the pool lines alone
+CAUSAL = 'DBDInitSQL "SET SESSION wsrep_sync_wait = 1"'
+# the sample's lines (causal reads and the pool); without causal reads: the same, then a later
+# init statement that turns them off again (the base config has the sample's line too)
 SAMPLE_DBD = sample_dbd_lines()
-PLAIN_DBD = "".join(ln + "\n" for ln in SAMPLE_DBD.splitlines() if "wsrep_sync_wait" not in ln)
+if CAUSAL not in tbtest.DBD_CONF:
+    SAMPLE_DBD = CAUSAL + "\n" + SAMPLE_DBD
+PLAIN_DBD = SAMPLE_DBD + 'DBDInitSQL "SET SESSION wsrep_sync_wait = 0"\n'
 
 # per node: several processes with their own connection pools, as in test_950
 MPM = """\
