@@ -95,6 +95,20 @@ def galera(env):
         cluster.stop()
 
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A failed Galera test shows the end of each node's and HAProxy's log."""
+    outcome = yield
+    rep = outcome.get_result()
+    setup = item.funcargs.get("galera") if hasattr(item, "funcargs") else None
+    if rep.when == "call" and rep.failed and setup is not None:
+        try:
+            rep.sections.append(("galera and haproxy logs",
+                                 setup.cluster.logs() + "\n" + setup.haproxy.logs()))
+        except Exception as e:     # the failure itself matters more
+            rep.sections.append(("galera and haproxy logs", f"(not available: {e!r})"))
+
+
 @pytest.fixture(scope="session")
 def galera_httpds(env, galera):
     """Two httpd nodes (ServerRoots galera1, galera2) for the Galera tests; each test sets their
