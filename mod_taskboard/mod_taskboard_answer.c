@@ -213,8 +213,8 @@ int tb_send_db_error(tb_req_t *tr, const char *store_id,
 {
     tb_log_db_error(tr, store_id, err);
     if (err->unavailable || err->busy) {
-        return tb_send_error(tr, HTTP_SERVICE_UNAVAILABLE,
-                             TB_MSG_UNAVAILABLE, NULL);
+        return tb_send_error(tr, HTTP_SERVICE_UNAVAILABLE, err->unavailable
+                             ? TB_MSG_UNAVAILABLE : TB_MSG_BUSY, NULL);
     }
     return tb_send_error(tr, HTTP_INTERNAL_SERVER_ERROR, "the request "
                          "failed because of a server error (logged)", NULL);
