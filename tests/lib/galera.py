@@ -350,8 +350,9 @@ class Cluster:
             n.write_cnf()
         first = self.nodes[0]
         p = subprocess.run(["mariadb-install-db", "--no-defaults", "--user=root",
-                            f"--datadir={first.datadir}", "--auth-root-authentication-method=normal",
-                            "--skip-test-db"], capture_output=True, text=True, timeout=180)
+                            f"--datadir={first.datadir}",
+                            "--auth-root-authentication-method=normal", "--skip-test-db"],
+                           capture_output=True, text=True, timeout=180)
         if p.returncode != 0:
             raise GaleraError(f"mariadb-install-db failed:\n{p.stdout}{p.stderr}")
         self.started = True
