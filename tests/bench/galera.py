@@ -12,13 +12,14 @@ stopped by pid however the run ends (an exception, Ctrl-C or SIGTERM).
              on, revision unchanged), through HAProxy to the cluster against the single MariaDB
   boards     TB_GALERA_BOARDS scoped boards (conf/taskboard-boards.conf, TaskBoardScope), card
              moves on all of them at once, every board written through one Galera node and the
-             boards spread over the three nodes (board b through node 1 + (b - 1) % 3), against
-             the same boards and clients on the single MariaDB
+             boards spread over the three nodes (board b through node 1 + (b - 1) % 3), and all
+             of them through HAProxy (one node takes every write), against the same boards and
+             clients on the single MariaDB
 
 Sides alternate (single, Galera, single, ...); the table gives medians over TB_BENCH_REPS runs of
-TB_BENCH_SECONDS, the ratio Galera / single, and the answers that were not 2xx (from httpd's
-access log).  A 503 (a conflict or an unavailable node the module could not absorb) is counted
-and reported; a 500, a socket error, a timeout, a sync whose revision did not rise, or nodes that
+TB_BENCH_SECONDS, the ratio Galera / single, the answers that were not 2xx (from httpd's access
+log), and the CPU time per request of httpd, of the database servers and of HAProxy.  A 503 (a
+conflict or an unavailable node the module could not absorb) is counted and reported; a 500, a socket error, a timeout, a sync whose revision did not rise, or nodes that
 differ at the end fail the bench (exit 1) once the table is written.  Results:
 $TB_STATE_DIR/results-galera.md and results-galera.json.
 """
@@ -41,9 +42,10 @@ import urllib.request
 from typing import Dict, List, Optional
 
 from benchlib import (REPO, BenchError, Db, db_name, env_int, env_list, error_log_end,
-                      error_log_since, finish, free_port, parse_tb_line, quiesce, section_end,
-                      servers, tbctl)
+                      error_log_since, finish, free_port, httpd_children, parse_tb_line, quiesce,
+                      section_end, servers, tbctl)
 from bench import cpu_model, loadavg, module_version
+from live import proc_cpu
 import boards as boards_bench
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -129,14 +131,15 @@ def galera_lib():
 
 @contextlib.contextmanager
 def cluster_up(state: str):
-    """Starts the 3-node cluster and HAProxy in front of it (state under state/galera and
-    state/haproxy); yields (cluster, proxy) and stops both, whatever happens."""
+    """Starts the 3-node cluster and HAProxy in front of it from conf/galera (state under
+    state/galera and state/haproxy); yields (cluster, proxy) and stops both, whatever
+    happens."""
     lib = galera_lib()
-    cluster = lib.Cluster(os.path.join(state, "galera"), nodes=NODES)
+    cluster = lib.Cluster(state, nodes=NODES)
     proxy = None
     try:
         cluster.start()
-        proxy = lib.Haproxy(os.path.join(state, "haproxy"), cluster)
+        proxy = lib.Haproxy(state, cluster)
         proxy.start()
         yield cluster, proxy
     finally:
@@ -209,11 +212,13 @@ def bench_conf(env, ports: Ports, cluster, proxy, settings: Settings) -> str:
     MariaDB): the sync locations without the conflict check, the scoped boards of
     conf/taskboard-boards.conf (without its last block, authorization), and the virtual hosts
     that put the same locations on other connections.  On the cluster's hosts, DBDInitSQL adds
-    wsrep_sync_wait (TB_GALERA_SYNC_WAIT) to the demo's: causal reads, as a Galera deployment
-    needs them."""
+    wsrep_sync_wait (TB_GALERA_SYNC_WAIT) to the demo's: causal reads, as conf/galera's
+    deployment sets them."""
     boards, _ = boards_bench.split_boards_conf()
-    causal = (f'    DBDInitSQL "SET SESSION wsrep_sync_wait = {settings.sync_wait}"\n'
-              if settings.sync_wait else "")
+    # one statement with the demo's: whether a host's DBDInitSQL adds to the main server's or
+    # replaces them, its connections get both
+    causal = ("    DBDInitSQL \"SET NAMES utf8mb4, time_zone = '+00:00', "
+              f'SESSION wsrep_sync_wait = {settings.sync_wait}"\n' if settings.sync_wait else "")
 
     def host(port: int, db_port: int, what: str, rotate=0, galera=False) -> str:
         return (f"# {what}\nListen 127.0.0.1:{port}\n<VirtualHost 127.0.0.1:{port}>\n"
@@ -276,6 +281,7 @@ class Sample:
     statuses: Dict[str, int]    # httpd's access log: status -> answers during the run
     applied: int = 0            # syncs: the revisions' rise
     socket_errors: int = 0
+    cpu: Dict[str, float] = dataclasses.field(default_factory=dict)     # seconds during the run
 
     @property
     def non_2xx(self) -> int:
@@ -284,12 +290,18 @@ class Sample:
 
 @dataclasses.dataclass
 class Side:
-    key: str                    # single, galera
+    key: str                    # single, galera, galera-one
+    label: str                  # in the table
     jobs: callable              # () -> [Job]: new nonces for every run
     samples: List[Sample] = dataclasses.field(default_factory=list)
 
     def median(self, attr: str) -> float:
         return statistics.median(getattr(s, attr) for s in self.samples)
+
+    def cpu_ms(self, group: str) -> float:
+        """Median CPU milliseconds of a process group per request."""
+        return statistics.median(1000 * s.cpu.get(group, 0.0) / max(1, s.requests)
+                                 for s in self.samples)
 
 
 @dataclasses.dataclass
@@ -302,7 +314,7 @@ class Row:
 
 SCENARIOS = {"sync": "one board M: card move",
              "load": "one board M: load (cache on, revision unchanged)",
-             "boards": "{boards} boards: card moves, each board through one node"}
+             "boards": "{boards} boards: card moves"}
 
 
 class Bench:
@@ -319,6 +331,8 @@ class Bench:
         self.access_log = os.path.join(root, "logs", "access_log")
         with open(self.access_log, "w"):
             pass
+        with open(os.path.join(env["TB_STATE_DIR"], "mariadb", "mysqld.pid")) as f:
+            self.single_pid = int(f.read().strip())
         self.first_task = {b: int(self.single.value(
             "SELECT MIN(`id`) FROM `board_tasks` WHERE `board_id` = %s", (b,)))
             for b in range(1, settings.boards + 1)}
@@ -383,6 +397,25 @@ class Bench:
 
     # -- one run
 
+    def cpu(self) -> Dict[str, float]:
+        """CPU seconds so far (utime + stime, /proc/PID/stat) of httpd (parent and children), of
+        the single mariadbd, of the Galera nodes together and of HAProxy; a child that started
+        meanwhile counts from 0."""
+        with open(os.path.join(self.root, "logs", "httpd.pid")) as f:
+            httpd = [int(f.read().strip())] + httpd_children(self.root)
+        nodes = [self.cluster.node(i).pid for i in range(1, NODES + 1)]
+        return {"httpd": {pid: proc_cpu(pid) for pid in httpd},
+                "single": proc_cpu(self.single_pid),
+                "galera": sum(proc_cpu(pid) for pid in nodes if pid),
+                "haproxy": proc_cpu(self.proxy.proc.pid) if self.proxy.proc else 0.0}
+
+    @staticmethod
+    def cpu_used(before: dict, after: dict) -> Dict[str, float]:
+        used = {k: after[k] - before[k] for k in ("single", "galera", "haproxy")}
+        used["httpd"] = sum(t - before["httpd"].get(pid, 0.0)
+                            for pid, t in after["httpd"].items())
+        return used
+
     def access_statuses(self, offset: int) -> Dict[str, int]:
         with open(self.access_log, "rb") as f:
             f.seek(offset)
@@ -397,6 +430,7 @@ class Bench:
         jobs = side.jobs()
         before = [job.revision() for job in jobs] if sync else []
         offset = os.path.getsize(self.access_log)
+        cpu0 = self.cpu()
         procs = []
         for job in jobs:
             cmd = ["wrk", f"-t{job.threads}", f"-c{job.conns}", f"-d{self.s.seconds}s",
@@ -414,6 +448,7 @@ class Bench:
         quiesce(self.access_log)
         if sync:
             self.settle(jobs)
+        cpu = self.cpu_used(cpu0, self.cpu())
         statuses = self.access_statuses(offset)
         requests = sum(int(tb["requests"]) for tb in tbs)
         socket_errors = sum(int(tb[k]) for tb in tbs for k in ("connect", "read", "write"))
@@ -424,7 +459,8 @@ class Bench:
         sample = Sample(rps=sum(tb["requests"] / (tb["duration_us"] / 1e6) for tb in tbs),
                         p50=statistics.median(tb["p50_us"] / 1e3 for tb in tbs),
                         p99=max(tb["p99_us"] / 1e3 for tb in tbs),
-                        requests=requests, statuses=statuses, socket_errors=socket_errors)
+                        requests=requests, statuses=statuses, socket_errors=socket_errors,
+                        cpu=cpu)
         if sync:
             sample.applied = sum(job.revision() - rev for job, rev in zip(jobs, before))
             answered = sum(n for s, n in statuses.items() if s.startswith("2"))
@@ -450,11 +486,11 @@ class Bench:
         for _ in range(self.s.reps):
             for side in sides:
                 side.samples.append(self.run(side, conc, kind != "load"))
-        single, galera = (s.median("rps") for s in sides)
-        progress(f"{self.scenario(row)} c={conc}: single {single:,.0f}/s, Galera "
-                 f"{galera:,.0f}/s (ratio {galera / single:.2f}), non-2xx "
-                 f"{sum(s.non_2xx for s in sides[0].samples)} / "
-                 f"{sum(s.non_2xx for s in sides[1].samples)}")
+        single = sides[0].median("rps")
+        progress(f"{self.scenario(row)} c={conc}: " + ", ".join(
+            f"{s.key} {s.median('rps'):,.0f}/s" for s in sides) + " (ratios "
+            + ", ".join(f"{s.median('rps') / single:.2f}" for s in sides[1:]) + "), non-2xx "
+            + " / ".join(str(sum(x.non_2xx for x in s.samples)) for s in sides))
         self.rows.append(row)
         return row
 
@@ -480,22 +516,28 @@ class Bench:
                              self.s.tasks, self.s.resources, threads],
                             conc, threads, db.revision)]
             return make
-        return [Side("single", jobs(main, lambda: self.single)),
-                Side("galera", jobs(self.ports.haproxy, lambda: self.nodes[self.writer()]))]
+        return [Side("single", "", jobs(main, lambda: self.single)),
+                Side("galera", "through HAProxy (one node takes the writes)",
+                     jobs(self.ports.haproxy, lambda: self.nodes[self.writer()]))]
 
     def boards_sides(self, conc: int) -> List[Side]:
         """One wrk process per board, conc / boards connections each, board b on the host of
         node 1 + (b - 1) % 3: on the single MariaDB all hosts reach the same server, on the
-        cluster each reaches its node."""
+        cluster each reaches its node; and on the cluster through HAProxy, all boards on the
+        node that takes the writes."""
         per_board = conc // self.s.boards
 
-        def jobs(galera: bool):
+        def jobs(where: str):
             def make():
                 out = []
                 for board in range(1, self.s.boards + 1):
                     i = self.node_of(board) - 1
-                    port = self.ports.node[i] if galera else self.ports.single[i]
-                    db = self.nodes[i + 1] if galera else self.single
+                    if where == "single":
+                        port, db = self.ports.single[i], self.single
+                    elif where == "spread":
+                        port, db = self.ports.node[i], self.nodes[i + 1]
+                    else:
+                        port, db = self.ports.haproxy, self.nodes[self.writer()]
                     revision = (lambda db=db, board=board: self.board_revision(db, board))
                     out.append(Job(self.url(port), SYNC_LUA,
                                    [f"/boards/{board}/bench-sync", "move", self.nonce(),
@@ -504,10 +546,28 @@ class Bench:
                                    per_board, 1, revision))
                 return out
             return make
-        return [Side("single", jobs(False)), Side("galera", jobs(True))]
+        return [Side("single", "", jobs("single")),
+                Side("galera", "each board through one node, spread over the 3",
+                     jobs("spread")),
+                Side("galera-one", "all through HAProxy (one node takes the writes)",
+                     jobs("haproxy"))]
+
+    def check_init_sql(self):
+        """Node 1's general log has been on since before httpd started: the connections of
+        httpd's hosts on node 1 (through HAProxy, and the node 1 host) must have set
+        wsrep_sync_wait as the configuration says.  The log goes off for the runs."""
+        self.cluster.query(1, "SET GLOBAL general_log = 0")
+        with open(self.general_log, errors="replace") as f:
+            # the bench's own connections set it without SET NAMES
+            seen = sum(1 for line in f if "wsrep_sync_wait" in line and "SET NAMES" in line)
+        self.info["init_sql_seen"] = seen
+        if self.s.sync_wait and not seen:
+            raise BenchError(f"{self.general_log}: no connection of httpd's set wsrep_sync_wait "
+                             "on node 1: the virtual hosts' DBDInitSQL did not apply")
 
     def run_all(self):
         self.check_answers()
+        self.check_init_sql()
         if "one" in self.s.parts:
             for conc in self.s.sync_c:
                 self.measure("sync", conc, self.one_board_sides("sync", conc))
@@ -571,17 +631,29 @@ def statuses_text(samples: List[Sample]) -> str:
         + ")"
 
 
+def cpu_text(side: Side, db: str) -> str:
+    """CPU ms per request: httpd / the database server(s) / HAProxy."""
+    return (f"{side.cpu_ms('httpd'):.2f} / {side.cpu_ms(db):.2f}"
+            + (f" / {side.cpu_ms('haproxy'):.2f}" if db == "galera" else ""))
+
+
 def table(bench: Bench) -> List[str]:
     out = ["| scenario | concurrency | single MariaDB/s | Galera/s | ratio | non-2xx single / "
-           "Galera | p50 / p99 ms single | p50 / p99 ms Galera |",
-           "|---|--:|--:|--:|--:|--:|--:|--:|"]
+           "Galera | p50 / p99 ms single | p50 / p99 ms Galera | CPU ms/req single: httpd / "
+           "MariaDB | CPU ms/req Galera: httpd / 3 nodes / HAProxy |",
+           "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|"]
     for row in bench.rows:
-        single, galera = row.sides
-        s, g = single.median("rps"), galera.median("rps")
-        out.append(f"| {bench.scenario(row)} | {row.conc} | {s:,.0f} | {g:,.0f} | {g / s:.2f} "
-                   f"| {statuses_text(single.samples)} / {statuses_text(galera.samples)} "
-                   f"| {single.median('p50'):.2f} / {single.median('p99'):.2f} "
-                   f"| {galera.median('p50'):.2f} / {galera.median('p99'):.2f} |")
+        single = row.sides[0]
+        s = single.median("rps")
+        for galera in row.sides[1:]:
+            g = galera.median("rps")
+            out.append(
+                f"| {bench.scenario(row)}, {galera.label} | {row.conc} | {s:,.0f} | {g:,.0f} "
+                f"| {g / s:.2f} | {statuses_text(single.samples)} / "
+                f"{statuses_text(galera.samples)} "
+                f"| {single.median('p50'):.2f} / {single.median('p99'):.2f} "
+                f"| {galera.median('p50'):.2f} / {galera.median('p99'):.2f} "
+                f"| {cpu_text(single, 'single')} | {cpu_text(galera, 'galera')} |")
     return out
 
 
@@ -603,11 +675,13 @@ def section(bench: Optional[Bench], s: Settings, started: float, load_start: str
            f"{info.get('cluster_size')})" if info.get("mariadb") else "")
         + f", HAProxy in front ({info.get('haproxy', 'haproxy')}; one node takes the writes, "
         "the others are backups); one httpd (the demo configuration, DBDMax 10 per pool and "
-        "process, with 64 threads per child: one process serves every client) whose main server uses the single MariaDB, a "
-        "virtual host HAProxy, and per node a virtual host on that node and one on the single "
+        "process, with 64 threads per child: one process serves every client) whose main "
+        "server uses the single MariaDB, a virtual host HAProxy, and per node a virtual host on that node and one on the single "
         "MariaDB (a pool each)"
-        + (f"; the cluster's hosts add `DBDInitSQL \"SET SESSION wsrep_sync_wait = "
-           f"{s.sync_wait}\"` (causal reads)" if s.sync_wait else
+        + (f"; the cluster's connections set `wsrep_sync_wait = {s.sync_wait}` in DBDInitSQL "
+           "(causal reads, as conf/galera/taskboard-galera.conf)"
+           + (", seen in node 1's general log" if info.get("init_sql_seen") else "")
+           if s.sync_wait else
            "; wsrep_sync_wait 0 (TB_GALERA_SYNC_WAIT=0: no causal reads)"),
         f"- data: board M ({s.tasks:,} tasks, {s.resources} resources, {2 * s.tasks:,} "
         f"assignments, make_board.sh) in the sample tables; {s.boards} boards of the same size "
@@ -621,14 +695,18 @@ def section(bench: Optional[Bench], s: Settings, started: float, load_start: str
                   "single MariaDB through httpd's main server, the cluster through HAProxy; "
                   f"{s.boards} boards: one wrk per board (-t1, concurrency / {s.boards} "
                   "connections each), board b through the host of node 1 + (b - 1) % 3 "
-                  "(on the single side all hosts reach the one server). req/s summed over the "
-                  "wrk processes, p50 their median, p99 their highest.",
+                  "(on the single side all hosts reach the one server), or all through "
+                  "HAProxy; the single side's runs are compared with both. req/s summed over "
+                  "the wrk processes, p50 their median, p99 their highest.",
                   "- non-2xx: httpd's access log, summed over the runs of the side. 503: a "
                   "conflict or an unavailable node the module could not absorb (Retry-After); "
                   "500 fails the bench. Every sync run checks that each board's revision rose "
                   "by exactly its 2xx answers.",
-                  "- ratio: Galera / single. Every write is applied by all three nodes, on "
-                  "the same two CPUs: writes through more nodes add no CPU here, they share it."]
+                  "- ratio: Galera / single. CPU: utime + stime per request (per answered "
+                  "request, /proc/PID/stat) of the httpd processes, of mariadbd (the single "
+                  "one, or the three nodes together) and of HAProxy; wrk's own is not in it. "
+                  "Every write is applied by all three nodes, on the same CPUs: writes "
+                  "through more nodes add no CPU here, they share it."]
     if bench and "nodes_equal" in info:
         lines.append(f"- after the runs: revisions and CHECKSUM TABLE of "
                      f"{', '.join(info['checked_tables'])} "
@@ -665,6 +743,13 @@ def main() -> int:
         progress(f"cluster: nodes on ports {[cluster.port(i) for i in range(1, NODES + 1)]}, "
                  f"HAProxy on {proxy.port}; loading the boards")
         cluster.load_sql(1, *files)
+        general_log = os.path.join(state, "galera-node1-general.log")
+        # on until the checks before the runs: the connections httpd opens at its start must
+        # set wsrep_sync_wait (Bench.check_init_sql)
+        with open(general_log, "w"):
+            pass
+        cluster.query(1, "SET GLOBAL general_log_file = %s", (general_log,))
+        cluster.query(1, "SET GLOBAL general_log = 1")
 
         single = {}
 
@@ -682,6 +767,7 @@ def main() -> int:
                      f"127.0.0.1:{env['TB_DB_PORT']}")
             try:
                 bench = Bench(settings, env, root, cluster, proxy, ports)
+                bench.general_log = general_log
                 bench.versions()
                 bench.run_all()
                 bench.check_nodes()
