@@ -19,9 +19,10 @@ stopped by pid however the run ends (an exception, Ctrl-C or SIGTERM).
 Sides alternate (single, Galera, single, ...); the table gives medians over TB_BENCH_REPS runs of
 TB_BENCH_SECONDS, the ratio Galera / single, the answers that were not 2xx (from httpd's access
 log), and the CPU time per request of httpd, of the database servers and of HAProxy.  A 503 (a
-conflict or an unavailable node the module could not absorb) is counted and reported; a 500, a socket error, a timeout, a sync whose revision did not rise, or nodes that
-differ at the end fail the bench (exit 1) once the table is written.  Results:
-$TB_STATE_DIR/results-galera.md and results-galera.json.
+conflict or an unavailable node the module could not absorb) is counted and reported; a 500, a
+timeout, socket errors on more than 5% of the requests, a board whose revision did not rise by
+exactly its 2xx answers, or nodes that differ at the end fail the bench (exit 1) once the table
+is written.  Results: $TB_STATE_DIR/results-galera.md and results-galera.json.
 """
 
 import collections
@@ -676,8 +677,8 @@ def section(bench: Optional[Bench], s: Settings, started: float, load_start: str
         + f", HAProxy in front ({info.get('haproxy', 'haproxy')}; one node takes the writes, "
         "the others are backups); one httpd (the demo configuration, DBDMax 10 per pool and "
         "process, with 64 threads per child: one process serves every client) whose main "
-        "server uses the single MariaDB, a virtual host HAProxy, and per node a virtual host on that node and one on the single "
-        "MariaDB (a pool each)"
+        "server uses the single MariaDB, one virtual host HAProxy, and per node one virtual "
+        "host that node and one the single MariaDB (a mod_dbd pool each)"
         + (f"; the cluster's connections set `wsrep_sync_wait = {s.sync_wait}` in DBDInitSQL "
            "(causal reads, as conf/galera/taskboard-galera.conf)"
            + (", seen in node 1's general log" if info.get("init_sql_seen") else "")
