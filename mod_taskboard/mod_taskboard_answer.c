@@ -195,22 +195,26 @@ void tb_log_db_error(tb_req_t *tr, const char *store_id,
     if (tr->stats) {
         tr->stats->db_errors++;
     }
-    ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, tr->r, TBLOGNO(00101)
+    /* A transaction lost to another, or a wait that ran out, is the
+     * database working as designed under load: a warning. */
+    ap_log_rerror(APLOG_MARK, err->busy ? APLOG_WARNING : APLOG_ERR, 0,
+                  tr->r, TBLOGNO(00101)
                   "%s requestId=%s: %s%s%s failed: [%d] %s%s", tr->op,
                   TB_RID(tr), err->doing,
                   store_id ? " of store " : "", store_id ? store_id : "",
                   err->code, err->text && *err->text ? err->text
                                                      : "(no message)",
-                  err->unavailable ? " (answered 503: try again later)" : "");
+                  err->unavailable || err->busy
+                      ? " (answered 503: try again later)" : "");
 }
 
 int tb_send_db_error(tb_req_t *tr, const char *store_id,
                      const tb_db_error_t *err)
 {
     tb_log_db_error(tr, store_id, err);
-    if (err->unavailable) {
-        return tb_send_error(tr, HTTP_SERVICE_UNAVAILABLE,
-                             TB_MSG_UNAVAILABLE, NULL);
+    if (err->unavailable || err->busy) {
+        return tb_send_error(tr, HTTP_SERVICE_UNAVAILABLE, err->unavailable
+                             ? TB_MSG_UNAVAILABLE : TB_MSG_BUSY, NULL);
     }
     return tb_send_error(tr, HTTP_INTERNAL_SERVER_ERROR, "the request "
                          "failed because of a server error (logged)", NULL);

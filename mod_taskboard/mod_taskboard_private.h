@@ -280,6 +280,8 @@ int tb_send_db_error(tb_req_t *tr, const char *store_id,
 
 #define TB_MSG_UNAVAILABLE "the database is not reachable at the moment, " \
                            "please try again shortly"
+#define TB_MSG_BUSY "the database is busy at the moment, please try again " \
+                    "shortly"
 
 /** Registers the filter that gives httpd's own error answers on a board's
  *  location the module's JSON body. */

@@ -164,7 +164,17 @@ static int decode(tb_req_t *tr, tb_sync_conf_t *sc, const char *text,
 static int refuse(tb_req_t *tr, const tb_sync_t *sync, int status,
                   const tb_sync_error_t *err)
 {
-    if (status >= 500) {
+    if (status >= 500 && err->db.busy) {
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, tr->r, TBLOGNO(00119)
+                      "sync requestId=%s refused (503): %s still failed "
+                      "after %d runs: [%d] %s", TB_RID(tr), err->db.doing,
+                      err->attempts, err->db.code,
+                      err->db.text ? err->db.text : "");
+        if (tr->stats) {
+            tr->stats->db_errors++;
+        }
+    }
+    else if (status >= 500) {
         tb_log_db_error(tr, NULL, &err->db);
     }
     else if (tb_db_is_too_large(err->db.code)) {

@@ -23,8 +23,19 @@
 #define ER_SERVER_SHUTDOWN 1053
 #define ER_QUERY_INTERRUPTED TB_ER_QUERY_INTERRUPTED
 #define ER_CONNECTION_KILLED 1927
+/* Galera: the node is not part of the Primary component (isolated,
+ * joining, or the cluster lost its quorum) and serves no queries. */
+#define ER_UNKNOWN_COM_ERROR 1047
+/* Lost to another transaction (InnoDB's deadlock, or Galera's
+ * certification failure and brute-force abort, at any statement
+ * including COMMIT), or waited too long for one (a row lock, or a Galera
+ * causal read); the database is fine and the request may succeed a
+ * moment later. */
 #define ER_LOCK_WAIT_TIMEOUT 1205
 #define ER_LOCK_DEADLOCK 1213
+/* A server that does not know SET STATEMENT or wsrep_sync_wait. */
+#define ER_PARSE_ERROR 1064
+#define ER_UNKNOWN_SYSTEM_VARIABLE 1193
 /* A packet larger than max_allowed_packet: the server's answer to a
  * statement too large (it then closes the connection), and the client's
  * when a packet it reads is. */
@@ -46,7 +57,9 @@ int tb_db_fail(tb_db_t *db, int code, const char *doing, tb_db_error_t *err)
                        || code == CR_SERVER_LOST_EXTENDED
                        || code == ER_SERVER_SHUTDOWN
                        || code == ER_QUERY_INTERRUPTED
-                       || code == ER_CONNECTION_KILLED;
+                       || code == ER_CONNECTION_KILLED
+                       || code == ER_UNKNOWN_COM_ERROR;
+    err->busy = code == ER_LOCK_DEADLOCK || code == ER_LOCK_WAIT_TIMEOUT;
     if (!err->unavailable
         && apr_dbd_check_conn(db->driver, db->pool, db->handle)
            != APR_SUCCESS) {
@@ -523,5 +536,29 @@ void tb_db_rollback(tb_db_t *db)
 
 int tb_db_is_retryable(int code)
 {
-    return code == ER_LOCK_DEADLOCK || code == ER_LOCK_WAIT_TIMEOUT;
+    return code == ER_LOCK_DEADLOCK;
+}
+
+int tb_db_causal_wait(tb_db_t *db, tb_db_error_t *err)
+{
+    apr_dbd_results_t *res = NULL;
+    apr_dbd_row_t *row = NULL;
+    int rv;
+
+    /* Rare (a client ahead of this node), so not kept prepared.  SET
+     * STATEMENT leaves the session's own wsrep_sync_wait (DBDInitSQL may
+     * set it) as it was.  The variable exists in every MariaDB built with
+     * wsrep, as Debian's is; with wsrep off the wait is a no-op. */
+    rv = apr_dbd_select(db->driver, db->pool, db->handle, &res,
+                        "SET STATEMENT wsrep_sync_wait = 1 FOR SELECT 1", 0);
+    if (rv == ER_PARSE_ERROR || rv == ER_UNKNOWN_SYSTEM_VARIABLE) {
+        return 0;               /* MySQL, or a MariaDB without wsrep */
+    }
+    if (rv != 0) {
+        return tb_db_fail(db, rv, "waiting for the cluster (causal read)",
+                          err);
+    }
+    while (apr_dbd_get_row(db->driver, db->pool, res, &row, -1) == 0) {
+    }
+    return 0;
 }

@@ -57,11 +57,15 @@ typedef struct tb_db_error_t {
     const char *text;           /* the driver's message, copied */
     const char *doing;          /* what the module was doing */
     int unavailable;            /* gone, or the statement killed: 503 */
+    int busy;                   /* lost to another transaction, or waited
+                                 * too long for it: 503, a warning */
 } tb_db_error_t;
 
 /**
  * Records a driver error: copies its text at once and decides whether
- * the database is unreachable (connection errors, or a failed ping).
+ * the database is unreachable (connection errors, a failed ping, or a
+ * Galera node that is not part of the cluster) or busy (a deadlock, a
+ * Galera certification failure, a lock or causal wait that timed out).
  * @return code, for "return tb_db_fail(...)" convenience
  */
 int tb_db_fail(tb_db_t *db, int code, const char *doing, tb_db_error_t *err);
@@ -200,8 +204,19 @@ int tb_db_commit(tb_db_t *db, tb_db_error_t *err);
 /** Rolls back the open transaction, if any. */
 void tb_db_rollback(tb_db_t *db);
 
-/** 1 when code is a deadlock or lock wait timeout: the whole transaction
- *  was (or must be) rolled back and may simply run again. */
+/** 1 when code is a deadlock or a Galera certification failure (both
+ *  1213): the transaction was rolled back and may simply run again.  A
+ *  lock wait timeout is not: it has waited long enough already. */
 int tb_db_is_retryable(int code);
+
+/**
+ * On a Galera node, waits until the node has applied every transaction
+ * the cluster had committed when it was called (wsrep_sync_wait, for one
+ * statement), so that what it reads next is at least that recent.  On a
+ * server without Galera the statement returns at once.  Outside a
+ * transaction only: inside one, the server skips the wait.
+ * @return 0, or the error (1205 when the wait timed out: busy)
+ */
+int tb_db_causal_wait(tb_db_t *db, tb_db_error_t *err);
 
 #endif /* TB_DB_H */

@@ -330,26 +330,47 @@ static int delta_once(tb_db_t *db, const tb_journal_t *journal,
     return tb_db_commit(db, err);
 }
 
+/* Whether revision (as read) is below since: the client has seen more
+ * of the board than this database server has applied so far. */
+static int is_behind(const char *revision, apr_int64_t since)
+{
+    apr_int64_t current;
+
+    return revision && tb_parse_int64(revision, &current) && current < since;
+}
+
 int tb_journal_delta(tb_db_t *db, const tb_journal_t *journal,
                      const tb_revision_t *rev, const char *board,
                      apr_int64_t since,
                      apr_array_header_t *changes, const char **revision,
                      int *covered, tb_db_error_t *err)
 {
-    int attempt;
+    int force = 0, waited = 0;
 
-    for (attempt = 0; ; attempt++) {
+    for (;;) {
         if (!delta_once(db, journal, rev, board, since, changes, revision,
-                        covered,
-                        attempt > 0, err)) {
-            return 0;
+                        covered, force, err)) {
+            /* A client ahead of the server: on a Galera node that has not
+             * yet applied what the client saved through another node, a
+             * causal wait and a second read find it; a board restored
+             * from an older backup stays behind, and the caller answers
+             * it in full. */
+            if (waited || !is_behind(*revision, since)) {
+                return 0;
+            }
+            waited = 1;
+            if (tb_db_causal_wait(db, err)) {
+                return -1;
+            }
+            continue;
         }
         tb_db_rollback(db);
         /* After a silent reconnect the kept statements are gone from the
          * server: prepare them again, once. */
-        if (attempt > 0 || !tb_db_is_stale_statement(err->code)) {
+        if (force || !tb_db_is_stale_statement(err->code)) {
             return -1;
         }
+        force = 1;
     }
 }
 

@@ -85,8 +85,9 @@ int tb_journal_fill(tb_db_t *db, const tb_journal_read_t *read,
  * Answers "what changed since" in one consistent snapshot: reads the
  * revision (*revision, its JSON text) and, when the journal covers
  * since .. revision, fills changes (tb_changes_t *, rows_out and
- * removed_out) and sets *covered.  since above the revision (the board
- * went back) is not covered.
+ * removed_out) and sets *covered.  since above the revision is read
+ * again after a causal wait (a Galera node behind the one the client
+ * saved through); still above (the board went back), it is not covered.
  */
 int tb_journal_delta(tb_db_t *db, const tb_journal_t *journal,
                      const tb_revision_t *rev, const char *board,

@@ -128,6 +128,7 @@ typedef struct tb_sync_error_t {
     int status;                 /* 400, 403, 409, 422, 500, 503 */
     const char *message;
     tb_db_error_t db;           /* for the log when the database failed */
+    int attempts;               /* runs of the transaction (tb_sync_apply) */
 } tb_sync_error_t;
 
 /**
@@ -162,9 +163,10 @@ apr_array_header_t *tb_sync_order_added(apr_pool_t *pool,
                                         apr_size_t *steps);
 
 /**
- * Applies a parsed sync in one transaction, retrying it from the start
- * when the database reports a deadlock.  Fills the response parts of
- * sync.  On failure nothing is applied.
+ * Applies a parsed sync in one transaction, run again from the start,
+ * after a growing random pause, when it loses to another transaction
+ * (a deadlock, or a Galera certification failure).  Fills the response
+ * parts of sync.  On failure nothing is applied.
  * @return 0, or the HTTP status with err filled in
  */
 int tb_sync_apply(tb_db_t *db, tb_sync_t *sync, tb_sync_error_t *err);

@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include <apr_atomic.h>
+#include <apr_general.h>
 #include <apr_hash.h>
 #include <apr_strings.h>
 #include <apr_time.h>
@@ -32,8 +33,17 @@
 #include "tb_nested.h"
 #include "tb_sql.h"
 
-/* Times a sync is run again from the start after a deadlock. */
-#define TB_SYNC_ATTEMPTS 3
+/* Runs of a sync that loses to another transaction (1213: an InnoDB
+ * deadlock, or on Galera a certification failure or brute-force abort,
+ * at any statement including COMMIT).  Before each new run it pauses for
+ * a time drawn at random between half a bound and the bound, which
+ * doubles from the first pause to the last, so that the syncs that
+ * collided (often through two cluster nodes) do not collide again in
+ * step.  Ten runs pause 0.51 to 1.02 s in all; a sync that still loses
+ * is answered 503 with Retry-After (docs/operations.md, "Limits"). */
+#define TB_SYNC_ATTEMPTS 10
+#define TB_SYNC_FIRST_PAUSE apr_time_from_msec(4)
+#define TB_SYNC_LAST_PAUSE apr_time_from_msec(256)
 
 /* InnoDB's "Got error 193": an ON DELETE CASCADE deeper than 15 levels. */
 #define ER_CASCADE_TOO_DEEP 1296
@@ -107,6 +117,11 @@ static int db_failed(apply_t *a, const tb_store_t *store,
     if (a->err->db.unavailable) {
         return fail(a, 503, "the database is not reachable at the moment; "
                     "your changes were not saved, please try again shortly");
+    }
+    if (a->err->db.busy) {
+        return fail(a, 503, "the board is busy with other changes at the "
+                    "moment; your changes were not saved, please try again "
+                    "shortly");
     }
     switch (a->err->db.code) {
     case 1062:
@@ -1343,10 +1358,29 @@ static void bind_project(tb_sync_t *sync)
     }
 }
 
+/* The pause before run attempt + 1 after a lost one (TB_SYNC_ATTEMPTS). */
+static void pause_after_conflict(int attempt)
+{
+    apr_interval_time_t bound = TB_SYNC_FIRST_PAUSE;
+    apr_uint32_t draw = 0;
+
+    while (--attempt > 0 && bound < TB_SYNC_LAST_PAUSE) {
+        bound *= 2;
+    }
+    if (bound > TB_SYNC_LAST_PAUSE) {
+        bound = TB_SYNC_LAST_PAUSE;
+    }
+    if (apr_generate_random_bytes((unsigned char *)&draw, sizeof(draw))
+        != APR_SUCCESS) {
+        draw = (apr_uint32_t)apr_time_now();
+    }
+    apr_sleep(bound / 2 + (apr_interval_time_t)(draw % (bound / 2 + 1)));
+}
+
 int tb_sync_apply(tb_db_t *db, tb_sync_t *sync, tb_sync_error_t *err)
 {
     apply_t a;
-    int attempt, rv;
+    int attempt, rv, lost;
 
     bind_project(sync);
 
@@ -1364,6 +1398,7 @@ int tb_sync_apply(tb_db_t *db, tb_sync_t *sync, tb_sync_error_t *err)
         }
         reset_results(&a);
         rv = apply_once(&a);
+        err->attempts = attempt;
         if (rv == 0) {
             return 0;
         }
@@ -1371,10 +1406,13 @@ int tb_sync_apply(tb_db_t *db, tb_sync_t *sync, tb_sync_error_t *err)
         /* A silent reconnect since the statements were prepared: nothing
          * ran on the new connection, so prepare again and start over. */
         a.force_prepare = tb_db_is_stale_statement(err->db.code);
+        lost = tb_db_is_retryable(err->db.code);
         if (attempt >= TB_SYNC_ATTEMPTS || err->db.unavailable
-            || !(a.retry || a.force_prepare
-                 || tb_db_is_retryable(err->db.code))) {
+            || !(a.retry || a.force_prepare || lost)) {
             return rv;
+        }
+        if (lost) {
+            pause_after_conflict(attempt);
         }
         memset(err, 0, sizeof(*err));
     }

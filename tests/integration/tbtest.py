@@ -589,6 +589,7 @@ DBD_CONF = """\
 DBDriver mysql
 DBDParams "host=127.0.0.1 port={dbport} user={user} pass={pw} dbname={db} reconnect=0 group=taskboard"
 DBDInitSQL "SET NAMES utf8mb4, time_zone = '+00:00'"
+DBDInitSQL "SET SESSION wsrep_sync_wait = 1"
 """
 
 
