@@ -306,7 +306,6 @@ class Cluster:
 
     def __init__(self, state_dir: str, nodes: int = 3):
         self.dir = os.path.join(os.path.abspath(state_dir), "galera")
-        self.nodes = []
         self.nodes = [Node(self, i) for i in range(1, nodes + 1)]
         self.started = False
 
@@ -388,6 +387,17 @@ class Cluster:
         up = [n for n in self.nodes if n.running()]
         for n in up:
             n.wait_synced(len(up), timeout, "cluster settles")
+
+    def settle(self, timeout: float = 120):
+        """Every running node Synced and at the same wsrep_last_committed: what one node
+        committed, all have applied (for comparing their tables)."""
+        self.wait_all_synced(timeout)
+        up = [n for n in self.nodes if n.running()]
+
+        def same():
+            seen = {n.status().get("wsrep_last_committed") for n in up}
+            return len(seen) == 1 and seen.pop()
+        _wait(same, timeout, "every node at the same wsrep_last_committed", on_fail=self.logs)
 
     def stop(self):
         """Every node by its pid (SIGTERM, then SIGKILL after 60 s); the last started last."""
