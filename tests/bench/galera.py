@@ -592,7 +592,11 @@ class Bench:
     # -- after the runs
 
     def check_nodes(self):
-        """Every node has the same revisions and table checksums as the others."""
+        """Every node has the same revisions and table checksums as the others.  Which node
+        HAProxy sends the writes to at the end is reported: a health check that failed under
+        load would have moved them (the module then answers 503 for a moment, not a failure of
+        the bench)."""
+        self.info["writer_at_end"] = self.writer()
         revisions = {}
         for i, db in self.nodes.items():
             revisions[i] = (db.revision(), tuple(
@@ -724,7 +728,11 @@ def section(bench: Optional[Bench], s: Settings, started: float, load_start: str
                      f"{', '.join(info['checked_tables'])} "
                      + ("equal on all three nodes" if info["nodes_equal"] else
                         "**differ between the nodes**")
-                     + f" (revision of board M {info.get('revision')})")
+                     + f" (revision of board M {info.get('revision')}); HAProxy's writer at the "
+                     f"end: node {info.get('writer_at_end')}"
+                     + ("" if info.get("writer_at_end") == 1 else
+                        " (**not node 1**: a health check failed during the run, and HAProxy "
+                        "moved the writes)"))
     lines += section_end(log, failure, "The Galera bench")
     return "\n".join(lines) + "\n"
 
