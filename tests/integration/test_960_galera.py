@@ -85,6 +85,7 @@ CLIENTS = 6
 STORM_CONF = boards.board_conf(extra="    TaskBoardConflictPolicy off\n" + RETRY_TABLES
                                + "    TaskBoardJournal taskboard_journal\n") + MPM
 SAMPLE_CONF = tbtest.sample_test_conf() + "TaskBoardEventsPoll 200ms\n" + MPM
+STATUS = "<Location /tb-status>\n    SetHandler taskboard-status\n</Location>\n"
 # the module logs its 503s (TBnnnnn) and mod_dbd its lost connections
 UNAVAILABLE_LOG = (r"TB\d{5}", r"\[dbd:")
 
@@ -283,7 +284,7 @@ def test_tb_960_03(env, galera, galera_httpds):
     g, hs = galera, galera_httpds
     fresh_board(g)
     h = hs[1]
-    point(h, g.cluster.port(3), SAMPLE_CONF)
+    point(h, g.cluster.port(3), SAMPLE_CONF + STATUS)
     assert load(h, 1).status_code == 200
     pid = h.pid()
     h.expect_log(*UNAVAILABLE_LOG)
@@ -299,8 +300,15 @@ def test_tb_960_03(env, galera, galera_httpds):
             r = tbtest.sync_post(h, pkg)
             answers[f"sync {r.status_code}"] += 1
             storm.check_unavailable(r, "sync", rid + 100)
+        # the status page reads no database: it answers, and counts what failed
+        r = requests.get(h.url("/tb-status?json"), headers={"Connection": "close"}, timeout=10)
+        assert r.status_code == 200, describe(r)
+        per_location = {loc["path"]: loc for loc in tbtest.jloads(r.text)["locations"]}
+        answers["status 200"] += 1
+        assert per_location["/api/load"]["dbErrors"] >= 3, per_location["/api/load"]
+        assert per_location["/api/sync"]["dbErrors"] >= 3, per_location["/api/sync"]
         # a new subscriber (the first of its process: none is open) waits for the poller's first
-        # read of the board, up to 10 s, then gets 503
+        # read of the board, and gets 503 as soon as that read fails (up to 10 s before)
         t_events = time.monotonic()
         with sse.SseStream(h) as stream:
             answers[f"events {stream.status}"] += 1
@@ -327,6 +335,12 @@ def test_tb_960_03(env, galera, galera_httpds):
         ready_event(early)
         g.cluster.isolate(3)
         time.sleep(1)           # some polls of the feed fail
+        # a new subscriber meanwhile: 503, not 200 with the revision from before the cut
+        t_late = time.monotonic()
+        with sse.SseStream(h) as late:
+            answers[f"events while cut {late.status}"] += 1
+            assert late.status == 503, f"events: {late.status} {late.headers}"
+        late_503_s = time.monotonic() - t_late
         g.cluster.unisolate(3)
         pkg = {"type": "sync", "requestId": 22, "tasks": {"updated": [{"id": 1, "weight": 9998}]}}
 
@@ -343,7 +357,7 @@ def test_tb_960_03(env, galera, galera_httpds):
             == [(9998,)]
     report("isolated node", answers=dict(answers), answers_500=sum(
         v for k, v in answers.items() if k.endswith(" 500")), unisolate_s=round(unisolate_s, 1),
-        events_503_after_s=round(events_503_s, 1),
+        events_503_after_s=round(events_503_s, 1), events_503_feed_open_s=round(late_503_s, 1),
         recovered_s=round(recovered_s, 1))
 
 
