@@ -502,6 +502,19 @@ int tb_db_begin(tb_db_t *db, tb_db_error_t *err)
     return begin(db, "START TRANSACTION", err);
 }
 
+int tb_db_begin_read_committed(tb_db_t *db, tb_db_error_t *err)
+{
+    int rv, nrows = 0;
+
+    /* for the next transaction only */
+    rv = apr_dbd_query(db->driver, db->handle, &nrows,
+                       "SET TRANSACTION ISOLATION LEVEL READ COMMITTED");
+    if (rv != 0) {
+        return tb_db_fail(db, rv, "starting a transaction", err);
+    }
+    return begin(db, "START TRANSACTION", err);
+}
+
 int tb_db_begin_snapshot(tb_db_t *db, tb_db_error_t *err)
 {
     return begin(db, "START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY",
