@@ -33,6 +33,8 @@
  * moment later. */
 #define ER_LOCK_WAIT_TIMEOUT 1205
 #define ER_LOCK_DEADLOCK 1213
+/* SET TRANSACTION while a transaction is open. */
+#define ER_TRANSACTION_IN_PROGRESS 1568
 /* A server that does not know SET STATEMENT or wsrep_sync_wait. */
 #define ER_PARSE_ERROR 1064
 #define ER_UNKNOWN_SYSTEM_VARIABLE 1193
@@ -502,6 +504,40 @@ int tb_db_begin(tb_db_t *db, tb_db_error_t *err)
     return begin(db, "START TRANSACTION", err);
 }
 
+/* Ends whatever transaction the server still has open on the connection,
+ * though the module ended its own: a ROLLBACK or COMMIT that a KILL QUERY
+ * interrupted before it ran leaves it so.  START TRANSACTION would commit
+ * it silently. */
+static void end_leftover(tb_db_t *db)
+{
+    int nrows = 0;
+
+    apr_dbd_query(db->driver, db->handle, &nrows, "ROLLBACK");
+}
+
+int tb_db_begin_read_committed(tb_db_t *db, tb_db_error_t *err)
+{
+    int rv, nrows = 0, attempt;
+
+    if (db->in_transaction) {
+        tb_db_rollback(db);
+    }
+    /* for the next transaction only; refused while one is open, which
+     * tells a leftover (end_leftover) */
+    for (attempt = 0; attempt < 2; attempt++) {
+        rv = apr_dbd_query(db->driver, db->handle, &nrows,
+                           "SET TRANSACTION ISOLATION LEVEL READ COMMITTED");
+        if (rv != ER_TRANSACTION_IN_PROGRESS) {
+            break;
+        }
+        end_leftover(db);
+    }
+    if (rv != 0) {
+        return tb_db_fail(db, rv, "starting a transaction", err);
+    }
+    return begin(db, "START TRANSACTION", err);
+}
+
 int tb_db_begin_snapshot(tb_db_t *db, tb_db_error_t *err)
 {
     return begin(db, "START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY",
@@ -519,7 +555,18 @@ int tb_db_commit(tb_db_t *db, tb_db_error_t *err)
     /* The callers never get here after a failed statement: they roll
      * back instead. */
     rv = apr_dbd_query(db->driver, db->handle, &nrows, "COMMIT");
-    return rv ? tb_db_fail(db, rv, "committing", err) : 0;
+    if (rv == 0) {
+        return 0;
+    }
+    tb_db_fail(db, rv, "committing", err);
+    if (!err->unavailable || rv == ER_QUERY_INTERRUPTED) {
+        /* refused or interrupted before it ran: the transaction is still
+         * open on the server, and must not wait for the connection's
+         * next START TRANSACTION to commit it */
+        db->rollbacks++;
+        end_leftover(db);
+    }
+    return rv;
 }
 
 void tb_db_rollback(tb_db_t *db)
@@ -529,8 +576,12 @@ void tb_db_rollback(tb_db_t *db)
     if (db->in_transaction) {
         db->in_transaction = 0;
         db->rollbacks++;
-        /* A lost connection took the transaction along; nothing to do. */
-        apr_dbd_query(db->driver, db->handle, &nrows, "ROLLBACK");
+        /* A lost connection took the transaction along; nothing to do.
+         * One interrupted before it ran (KILL QUERY) is sent again. */
+        if (apr_dbd_query(db->driver, db->handle, &nrows, "ROLLBACK")
+            == ER_QUERY_INTERRUPTED) {
+            end_leftover(db);
+        }
     }
 }
 

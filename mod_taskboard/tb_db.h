@@ -198,6 +198,11 @@ int tb_db_begin(tb_db_t *db, tb_db_error_t *err);
  */
 int tb_db_begin_snapshot(tb_db_t *db, tb_db_error_t *err);
 
+/** Starts a read-write transaction at READ COMMITTED: each statement
+ *  sees what was committed before it (a sync's checks after waiting for
+ *  a lock), where REPEATABLE READ would show the first read's moment. */
+int tb_db_begin_read_committed(tb_db_t *db, tb_db_error_t *err);
+
 /** Commits; on failure the transaction is rolled back. */
 int tb_db_commit(tb_db_t *db, tb_db_error_t *err);
 

@@ -179,6 +179,8 @@ typedef struct tb_store_t {
     const char *sql_select_ids; /* the same for TB_SELECT_IDS ids at once
                                    (IN list; repeat an id to fill it) */
     const char *sql_lock_id;    /* the same, FOR UPDATE */
+    const char *sql_returning;  /* " RETURNING" and the same columns: an
+                                   INSERT that answers its row itself */
     const char *sql_delete_id;
     const char **sql_referrers; /* per field: ids of rows whose field
                                    equals %s (NULL for non-references) */

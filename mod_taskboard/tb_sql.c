@@ -204,6 +204,7 @@ static void build_project(apr_pool_t *pool, tb_store_t *store)
                                        project_limit(store), NULL);
     store->sql_lock_id = apr_pstrcat(pool, store->sql_select_id,
                                      " FOR UPDATE", NULL);
+    store->sql_returning = apr_pstrcat(pool, " RETURNING ", columns, NULL);
     apr_array_clear(parts);
     for (i = 0; i < TB_SELECT_IDS; i++) {
         APR_ARRAY_PUSH(parts, const char *) = "%s";
@@ -308,6 +309,7 @@ void tb_sql_build_store(apr_pool_t *pool, tb_store_t *store)
                                        in_board, NULL);
     store->sql_lock_id = apr_pstrcat(pool, store->sql_select_id,
                                      " FOR UPDATE", NULL);
+    store->sql_returning = apr_pstrcat(pool, " RETURNING ", columns, NULL);
     apr_array_clear(parts);
     for (i = 0; i < TB_SELECT_IDS; i++) {
         APR_ARRAY_PUSH(parts, const char *) = "%s";

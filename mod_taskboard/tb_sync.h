@@ -85,6 +85,7 @@ typedef struct tb_changes_t {
     apr_array_header_t *rows_out;   /* JSON objects for "rows" */
     apr_array_header_t *removed_out;/* ids (SQL text) for "removed" */
     const char *sql_insert;         /* the store's INSERT in this sync */
+    int insert_returns;             /* it ends in the store's RETURNING */
     char *insert_columns;           /* per field: tb_column_e */
     const char *sql_update;         /* the store's UPDATE in this sync */
     char *update_columns;           /* per field: tb_column_e */

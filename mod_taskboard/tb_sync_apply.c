@@ -50,6 +50,15 @@
 
 static const char *const SQL_LAST_ID = "SELECT LAST_INSERT_ID()";
 
+/* An INSERT of a record with an automatic id ends in RETURNING and the
+ * store's columns (MariaDB 10.5 and later), which gives the new id and
+ * the row as stored in the same round trip; without it the id takes a
+ * SELECT LAST_INSERT_ID() and the row a read back.  A server that cannot
+ * parse RETURNING (MySQL, an older MariaDB) turns it off in the process
+ * the first time. */
+#define ER_PARSE_ERROR 1064
+static apr_uint32_t returning_unsupported;
+
 typedef struct apply_t {
     tb_db_t *db;
     tb_sync_t *sync;
@@ -61,6 +70,9 @@ typedef struct apply_t {
     apr_hash_t *cascaded;       /* "store\nid" of rows the removals of
                                    this sync took along */
     int retry;                  /* a concurrent twin won: run again */
+    int moved;                  /* others' commits since check_policy
+                                   touched this sync's records: run again
+                                   after a pause */
     int force_prepare;          /* the connection forgot its statements */
     const char *now;            /* the sync's time for stamp= fields, UTC
                                    as DATETIME text */
@@ -268,7 +280,10 @@ static int prepare_location(apply_t *a)
     apr_dbd_prepared_t *st;
     int rv;
 
-    if (conf->revision && ((rv = statement(a, conf->revision->sql_lock, &st))
+    if (conf->revision && ((rv = statement(a, conf->revision->sql_select,
+                                           &st))
+                           || (rv = statement(a, conf->revision->sql_lock,
+                                              &st))
                            || (rv = statement(a, conf->revision->sql_raise,
                                               &st)))) {
         return rv;
@@ -342,7 +357,22 @@ static int prepare_writes(apply_t *a, tb_changes_t *ch, int again)
     ch->sql_update = shared_sql(a, store, ch->updated,
                                 again ? ch->added : NULL, 0,
                                 &ch->update_columns);
-    if (ch->sql_insert) {
+    ch->insert_returns = 0;
+    if (ch->sql_insert && store->id_kind == TB_ID_AUTO
+        && !apr_atomic_read32(&returning_unsupported)) {
+        const char *returning = apr_pstrcat(a->pool, ch->sql_insert,
+                                            store->sql_returning, NULL);
+        if (tb_db_statement(a->db, returning, a->force_prepare, &st,
+                            &a->err->db) == 0) {
+            ch->sql_insert = returning;
+            ch->insert_returns = 1;
+        }
+        else if (a->err->db.code == ER_PARSE_ERROR) {
+            apr_atomic_set32(&returning_unsupported, 1);
+            memset(&a->err->db, 0, sizeof(a->err->db));
+        }
+    }
+    if (ch->sql_insert && !ch->insert_returns) {
         if (tb_db_statement(a->db, ch->sql_insert, a->force_prepare, &st,
                             &a->err->db)) {
             /* DEFAULT(column) of a column without a default (1364): an
@@ -609,21 +639,20 @@ static int check_records(apply_t *a)
     return a->sync->invalid->nelts == 0 ? 0 : refuse_conflicts(a);
 }
 
-/* Locks the revision row and applies the conflict policy. */
-static int lock_revision(apply_t *a)
+/* Reads the board's revision into a->revision: with the lock on its row
+ * (locking), or as last committed. */
+static int read_revision(apply_t *a, int locking)
 {
-    const tb_sync_conf_t *conf = a->sync->conf;
-    const tb_revision_t *rev = conf->revision;
+    const tb_revision_t *rev = a->sync->conf->revision;
     const char **row, *args[1];
+    const char *doing = locking ? "locking the revision"
+                                : "reading the revision";
 
-    a->has_revision = 0;
-    if (!rev) {
-        return 0;
-    }
     args[0] = rev->scope ? a->sync->board : rev->key_value;
-    if (tb_db_select_row(a->db, prepared(a, rev->sql_lock),
-                         rev->key_column ? 1 : 0, args, 1, &row,
-                         "locking the revision", &a->err->db)) {
+    if (tb_db_select_row(a->db, prepared(a, locking ? rev->sql_lock
+                                                    : rev->sql_select),
+                         rev->key_column ? 1 : 0, args, 1, &row, doing,
+                         &a->err->db)) {
         return db_failed(a, NULL, NULL);
     }
     if (!row && a->sync->board) {
@@ -632,10 +661,28 @@ static int lock_revision(apply_t *a)
     if (!row || !row[0] || !tb_parse_int64(row[0], &a->revision)) {
         a->err->db.code = 0;
         a->err->db.text = "the revision row is missing or not an integer";
-        a->err->db.doing = "locking the revision";
+        a->err->db.doing = doing;
         a->err->db.unavailable = 0;
         return fail(a, 500, "the board's revision could not be read "
                     "(logged); nothing was changed");
+    }
+    return 0;
+}
+
+/* Before the changes: applies the conflict policy to the revision as last
+ * committed (a->revision), and learns what others changed since the
+ * client's revision. */
+static int check_policy(apply_t *a)
+{
+    const tb_sync_conf_t *conf = a->sync->conf;
+    int rv;
+
+    a->has_revision = 0;
+    if (!conf->revision) {
+        return 0;
+    }
+    if ((rv = read_revision(a, 0))) {
+        return rv;
     }
     a->has_revision = 1;
     if (!a->sync->has_revision || a->sync->client_revision >= a->revision) {
@@ -643,8 +690,8 @@ static int lock_revision(apply_t *a)
     }
     /* The client's revision is stale. */
     if (conf->conflicts != TB_CONFLICT_REJECT && conf->journal) {
-        /* The lock on the revision row orders every sync: all that
-         * raised it so far have committed, with their journal rows. */
+        /* Read committed: every sync that raised the revision up to the
+         * one read above has committed its journal rows with it. */
         if (tb_journal_since(a->db, conf->journal, a->sync->board,
                              a->sync->client_revision, a->revision,
                              &a->others, &a->err->db)) {
@@ -671,6 +718,78 @@ static int lock_revision(apply_t *a)
                 APR_INT64_T_FMT ", yours is %" APR_INT64_T_FMT "); "
                 "reload to see the changes, then save again",
                 a->revision, a->sync->client_revision));
+}
+
+/* The sync must run again: syncs that committed while it made its
+ * changes touched what it touched, or made the client's revision stale,
+ * and the policy decides that from the start. */
+static int moved(apply_t *a)
+{
+    a->moved = 1;
+    a->err->db.code = 0;
+    a->err->db.text = "the board kept changing under the sync";
+    a->err->db.doing = "applying the sync";
+    a->err->db.busy = 1;
+    return fail(a, 503, "the board is busy with other changes at the "
+                "moment; your changes were not saved, please try again "
+                "shortly");
+}
+
+/* After the changes, which locked the rows they touched: locks the
+ * revision row, which orders the board's syncs from here to their
+ * commit, so that syncs of different records overlap until then.  What
+ * committed since check_policy read the revision is checked here: a
+ * change of a record this sync touched, or a client now stale under the
+ * reject policy, runs the sync again; others' changes of other records
+ * join the answer. */
+static int lock_revision(apply_t *a)
+{
+    const tb_sync_conf_t *conf = a->sync->conf;
+    apr_int64_t seen = a->revision;
+    tb_journal_read_t now;
+    int i, rv;
+
+    if (!a->has_revision || !a->changed) {
+        return 0;               /* nothing to order: the revision as read */
+    }
+    if ((rv = read_revision(a, 1))) {
+        return rv;
+    }
+    if (a->revision == seen || !a->sync->has_revision
+        || a->sync->client_revision >= a->revision) {
+        return 0;
+    }
+    if (conf->conflicts == TB_CONFLICT_REJECT) {
+        return moved(a);
+    }
+    if (!conf->journal) {
+        return conf->conflicts == TB_CONFLICT_RECORD ? moved(a) : 0;
+    }
+    if (tb_journal_since(a->db, conf->journal, a->sync->board,
+                         a->sync->client_revision, a->revision, &now,
+                         &a->err->db)) {
+        return db_failed(a, NULL, NULL);
+    }
+    if (!now.covered) {
+        if (conf->conflicts == TB_CONFLICT_RECORD) {
+            return moved(a);
+        }
+        a->has_others = 0;
+        return 0;
+    }
+    for (i = 0; i < now.entries->nelts; i++) {
+        const tb_journal_entry_t *e = &APR_ARRAY_IDX(now.entries, i,
+                                                     tb_journal_entry_t);
+        if (e->revision > seen
+            && apr_hash_get(a->touched, tb_journal_key(a->pool, e->table,
+                                                       e->id),
+                            APR_HASH_KEY_STRING)) {
+            return moved(a);
+        }
+    }
+    a->others = now;
+    a->has_others = 1;
+    return 0;
 }
 
 /* InnoDB follows ON DELETE CASCADE 15 levels deep at most, and refuses
@@ -1072,11 +1191,20 @@ static int apply_added(apply_t *a, tb_changes_t *ch, tb_record_t *rec)
         || (rv = check_references(a, store, rec))) {
         return rv;
     }
-    if (tb_db_exec(a->db, prepared(a, rec->sql), nargs, args, NULL,
-                   "adding a record", &a->err->db)) {
+    row = NULL;
+    if (ch->insert_returns) {
+        if (tb_db_select_row(a->db, prepared(a, rec->sql), nargs, args,
+                             store->fields->nelts + 1, &row,
+                             "adding a record", &a->err->db)) {
+            return db_failed(a, store, rec);
+        }
+        rec->id = row ? row[0] : NULL;
+    }
+    else if (tb_db_exec(a->db, prepared(a, rec->sql), nargs, args, NULL,
+                        "adding a record", &a->err->db)) {
         return db_failed(a, store, rec);
     }
-    if (store->id_kind == TB_ID_AUTO) {
+    else if (store->id_kind == TB_ID_AUTO) {
         if (tb_db_select_row(a->db, prepared(a, SQL_LAST_ID), 0, NULL, 1,
                              &row, "reading the new id", &a->err->db)) {
             return db_failed(a, store, rec);
@@ -1098,11 +1226,13 @@ static int apply_added(apply_t *a, tb_changes_t *ch, tb_record_t *rec)
             return db_failed(a, store, rec);
         }
     }
-    /* Read back: the response carries every value the server chose
-     * (defaults, translated references, normalised values). */
-    if (!rec->id || select_row(a, store->sql_select_id, 1, &rec->id,
-                               store->fields->nelts + 1, &row,
-                               "reading an added record") || !row) {
+    /* Read back, unless RETURNING did: the response carries every value
+     * the server chose (defaults, translated references, normalised
+     * values). */
+    if (!rec->id || (!ch->insert_returns
+                     && (select_row(a, store->sql_select_id, 1, &rec->id,
+                                    store->fields->nelts + 1, &row,
+                                    "reading an added record") || !row))) {
         return db_failed(a, store, rec);
     }
     APR_ARRAY_PUSH(ch->rows_out, const char *) =
@@ -1236,10 +1366,12 @@ static int apply_once(apply_t *a)
     const tb_revision_t *rev = a->sync->conf->revision;
     int i, j, rv;
 
-    if (tb_db_begin(a->db, &a->err->db)) {
+    /* Read committed: check_policy and lock_revision each see every sync
+     * committed before them, and the answer the rows as committed. */
+    if (tb_db_begin_read_committed(a->db, &a->err->db)) {
         return db_failed(a, NULL, NULL);
     }
-    if ((rv = lock_revision(a)) || (rv = apply_removals(a))) {
+    if ((rv = check_policy(a)) || (rv = apply_removals(a))) {
         return rv;
     }
     for (i = 0; i < a->sync->changes->nelts; i++) {
@@ -1256,6 +1388,9 @@ static int apply_once(apply_t *a)
                 return rv;
             }
         }
+    }
+    if ((rv = lock_revision(a))) {
+        return rv;
     }
     /* Exactly one step per sync that changed something. */
     if (a->has_revision && a->changed) {
@@ -1314,6 +1449,7 @@ static void reset_results(apply_t *a)
 
     a->changed = 0;
     a->retry = 0;
+    a->moved = 0;
     a->has_others = 0;
     a->sync->rows_written = 0;
     a->written = apr_array_make(a->pool, 8, sizeof(tb_journal_entry_t));
@@ -1406,7 +1542,7 @@ int tb_sync_apply(tb_db_t *db, tb_sync_t *sync, tb_sync_error_t *err)
         /* A silent reconnect since the statements were prepared: nothing
          * ran on the new connection, so prepare again and start over. */
         a.force_prepare = tb_db_is_stale_statement(err->db.code);
-        lost = tb_db_is_retryable(err->db.code);
+        lost = tb_db_is_retryable(err->db.code) || a.moved;
         if (attempt >= TB_SYNC_ATTEMPTS || err->db.unavailable
             || !(a.retry || a.force_prepare || lost)) {
             return rv;

@@ -404,6 +404,7 @@ cmd_render_demo() {
     chmod 755 "$DEMO_ROOT" "$DEMO_ROOT/conf" "$DEMO_ROOT/logs" "$DEMO_ROOT/htdocs"
     sed -e "s|@TB_HTTP_PORT@|$(sed_escape "$TB_HTTP_PORT")|g" \
         -e "s|@TB_DB_PORT@|$(sed_escape "$TB_DB_PORT")|g" \
+        -e "s|@TB_DB_SOCK@|$(sed_escape "$DB_SOCK")|g" \
         -e "s|@TB_DB_NAME@|$(sed_escape "$TB_DB_NAME")|g" \
         -e "s|@TB_DB_USER@|$(sed_escape "$TB_DB_USER")|g" \
         -e "s|@TB_DB_PASS@|$(sed_escape "$TB_DB_PASS")|g" \

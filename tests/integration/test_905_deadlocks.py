@@ -3,12 +3,12 @@ certification failure on a cluster) runs again from the start, after a growing r
 to 10 times; one that loses every time gets 503 with Retry-After, never 500, and nothing of it
 is stored.
 
-The deadlocks are made, not hoped for: a test transaction holds the lock on the card the sync
-moves; once the sync (which locks the board's revision row first) waits for that card, the test
-transaction asks for the revision row.  InnoDB breaks the cycle by rolling back the lighter
+The deadlocks are made, not hoped for: a test transaction holds the lock on the board's revision
+row; once the sync (which locks the card it moves first, and the revision row last) waits for
+it, the test transaction asks for the card.  InnoDB breaks the cycle by rolling back the lighter
 transaction, the sync (the test's has inserted 200 rows of ballast).  A second test transaction
-queued on the card meanwhile takes the card over when the first one ends, so that the sync's next
-run meets the same trap: one deadlock per round, as many rounds as the test says.
+queued on the revision row meanwhile takes it over when the first one ends, so that the sync's
+next run meets the same trap: one deadlock per round, as many rounds as the test says.
 """
 
 import threading
@@ -23,8 +23,11 @@ from tbtest import DB_NAME, DB_PASS, DB_USER
 BALLAST = 200
 
 
+REVISION_ROW = "SELECT value FROM options WHERE name = 'revision' FOR UPDATE"
+
+
 class Trap:
-    """Two test transactions that take turns holding the card."""
+    """Two test transactions that take turns holding the revision row."""
 
     def __init__(self, env, card: int):
         self.env = env
@@ -42,13 +45,14 @@ class Trap:
                                password=DB_PASS, database=DB_NAME, autocommit=False,
                                connect_timeout=5)
 
-    def _take_card(self, k: int):
-        """Transaction k: ballast, then the card's lock (waits while the other one holds it)."""
+    def _take_revision(self, k: int):
+        """Transaction k: ballast, then the revision row's lock (waits while the other one holds
+        it)."""
         with self.conns[k].cursor() as cur:
             cur.execute("BEGIN")
             cur.executemany("INSERT INTO deadlock_ballast VALUES (%s)",
                             [(k * 100000 + i,) for i in range(BALLAST)])
-            cur.execute("SELECT id FROM tasks WHERE id = %s FOR UPDATE", (self.card,))
+            cur.execute(REVISION_ROW)
 
     def _waiting_on(self, table: str, ours: bool) -> bool:
         # PROCESSLIST, not INNODB_TRX: InnoDB serves that from a copy up to 0.1 s old, where the
@@ -62,21 +66,22 @@ class Trap:
             f" {table} ", f" `{table}` ") for tid, q in rows)
 
     def start(self):
-        self._take_card(0)
+        self._take_revision(0)
 
     def round(self, k: int, more: bool):
-        """Transaction k holds the card and the sync waits for it: deadlock.  With more, the other
-        transaction is queued on the card first, to hold it for the next round."""
-        tbtest.poll(lambda: self._waiting_on("tasks", ours=False), 20,
-                    what="the sync waiting for the card's lock")
+        """Transaction k holds the revision row and the sync waits for it: deadlock.  With more,
+        the other transaction is queued on the revision row first, to hold it for the next
+        round."""
+        tbtest.poll(lambda: self._waiting_on("options", ours=False), 20,
+                    what="the sync waiting for the revision row's lock")
         if more:
-            self.waiter = threading.Thread(target=self._take_card, args=(1 - k,))
+            self.waiter = threading.Thread(target=self._take_revision, args=(1 - k,))
             self.waiter.start()
-            tbtest.poll(lambda: self._waiting_on("tasks", ours=True), 20,
-                        what="the next test transaction queued on the card")
+            tbtest.poll(lambda: self._waiting_on("options", ours=True), 20,
+                        what="the next test transaction queued on the revision row")
         with self.conns[k].cursor() as cur:
             # the cycle: InnoDB rolls the sync back and this statement gets the row
-            cur.execute("SELECT value FROM options WHERE name = 'revision' FOR UPDATE")
+            cur.execute("SELECT id FROM tasks WHERE id = %s FOR UPDATE", (self.card,))
         self.conns[k].rollback()
         if more:
             self.waiter.join(20)
