@@ -33,6 +33,10 @@
 #include "tb_request.h"
 #include "tb_stats.h"
 
+/* How long a load that misses waits for another load's read of the same
+ * answer (single flight) before it reads for itself. */
+#define TB_FLIGHT_WAIT apr_time_from_sec(5)
+
 /* This process's cache of load answers, or NULL (TaskBoardLoadCacheSize 0,
  * or it could not be created). */
 static tb_cache_t *load_cache;
@@ -373,7 +377,61 @@ typedef struct load_t {
     const char *revision;       /* the board's, as the answer carries it */
     tb_out_t out;
     collect_t *collect;
+    tb_flight_t *flight;        /* the read others wait for, or NULL */
 } load_t;
+
+static apr_status_t end_flight_cleanup(void *data)
+{
+    tb_cache_flight_end(data);
+    return APR_SUCCESS;
+}
+
+/* Lets the loads waiting for this one's read go on (once). */
+static void end_flight(load_t *ld)
+{
+    if (ld->flight) {
+        apr_pool_cleanup_kill(ld->tr->r->pool, ld->flight,
+                              end_flight_cleanup);
+        tb_cache_flight_end(ld->flight);
+        ld->flight = NULL;
+    }
+}
+
+/* A miss: when another load of this process reads the same answer right
+ * now, waits for it (without a database connection) and answers from the
+ * cache; else this load reads, and the next ones of the same key wait for
+ * it.  TB_GO_ON with a connection to read with. */
+static int answer_after_flight(load_t *ld)
+{
+    tb_req_t *tr = ld->tr;
+    tb_cached_t *hit;
+    int flight;
+
+    tb_release_db(tr);
+    flight = tb_cache_flight_begin(load_cache, ld->key, ld->revision,
+                                   TB_FLIGHT_WAIT, &hit, &ld->flight);
+    if (ld->flight) {
+        /* ended when the answer is kept, or by the request's end */
+        apr_pool_cleanup_register(tr->r->pool, ld->flight,
+                                  end_flight_cleanup, apr_pool_cleanup_null);
+    }
+    if (hit) {
+        if (tr->stats) {
+            tr->stats->cache_hit = 1;
+            tr->stats->load_waited = flight == TB_FLIGHT_WAITED;
+        }
+        return send_cached(tr->r, ld->head, hit);
+    }
+    if (!tb_acquire_db(tr)) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, tr->r, TBLOGNO(00121)
+                      "load requestId=%s: no database connection after "
+                      "the cache missed (is the database reachable? see "
+                      "mod_dbd's messages)", TB_RID(tr));
+        return tb_send_error(tr, HTTP_SERVICE_UNAVAILABLE,
+                             TB_MSG_UNAVAILABLE, NULL);
+    }
+    return TB_GO_ON;
+}
 
 /* Answers from the cache when it holds this revision's answer; TB_GO_ON
  * on a miss. */
@@ -389,9 +447,11 @@ static int answer_cached(load_t *ld)
         return tb_send_db_error(tr, NULL, &err);
     }
     ld->key = cache_key(tr->r, tr->conf, ld->req);
-    if (!ld->revision
-        || (hit = tb_cache_get(load_cache, ld->key, ld->revision)) == NULL) {
+    if (!ld->revision) {
         return TB_GO_ON;
+    }
+    if ((hit = tb_cache_get(load_cache, ld->key, ld->revision)) == NULL) {
+        return answer_after_flight(ld);
     }
     if (tr->stats) {
         tr->stats->cache_hit = 1;
@@ -520,6 +580,7 @@ static int send_answer(load_t *ld, int committed)
                              NULL);
     }
     if (!collect->collecting) {
+        end_flight(ld);         /* nothing kept: the waiters read */
         if (tb_out_finish(&ld->out) != APR_SUCCESS) {
             ap_log_rerror(APLOG_MARK, APLOG_DEBUG, ld->out.status, tr->r,
                           TBLOGNO(00106) "load requestId=%s: the client went "
@@ -540,6 +601,7 @@ static int send_answer(load_t *ld, int committed)
     if (committed) {
         tb_cache_publish(entry);
     }
+    end_flight(ld);
     return send_cached(tr->r, ld->head, entry);
 }
 
@@ -563,6 +625,9 @@ int tb_answer_load(tb_req_t *tr, const tb_load_request_t *req)
         return status;
     }
     start_collecting(&ld);
+    if (tr->stats) {
+        tr->stats->load_read = 1;
+    }
     if ((status = read_stores(&ld)) != TB_GO_ON) {
         return status;
     }
