@@ -515,6 +515,18 @@ static void start_collecting(load_t *ld)
     ld->collect = collect;
 }
 
+static void log_bad_values(tb_req_t *tr, int bad_values)
+{
+    if (bad_values > 0) {
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, tr->r, TBLOGNO(00105)
+                      "load requestId=%s: %d value%s did not fit the "
+                      "declared field type and %s sent as strings; check "
+                      "the TaskBoardField types against the columns",
+                      TB_RID(tr), bad_values, bad_values == 1 ? "" : "s",
+                      bad_values == 1 ? "was" : "were");
+    }
+}
+
 /* Writes the revision and every store; TB_GO_ON once all is read. */
 static int read_stores(load_t *ld)
 {
@@ -547,16 +559,55 @@ static int read_stores(load_t *ld)
         return tb_send_db_error(tr, TB_PROJECT_ID, &err);
     }
     tb_jw_raw(&jw, "}", 1);
-    if (bad_values > 0) {
-        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, tr->r, TBLOGNO(00105)
-                      "load requestId=%s: %d value%s did not fit the "
-                      "declared field type and %s sent as strings; check "
-                      "the TaskBoardField types against the columns",
-                      TB_RID(tr), bad_values, bad_values == 1 ? "" : "s",
-                      bad_values == 1 ? "was" : "were");
-    }
+    log_bad_values(tr, bad_values);
     tb_jw_flush(&jw);
     return TB_GO_ON;
+}
+
+/* A load whose revision moved since the answer this process holds for
+ * the same request: when the journal covers the revisions in between,
+ * the answer is rebuilt from the kept bytes and the changed rows (in the
+ * snapshot begin_snapshot opened), byte for byte what read_stores would
+ * write.  0 when it was not, and read_stores writes the answer. */
+static int rebuild_answer(load_t *ld)
+{
+    tb_req_t *tr = ld->tr;
+    tb_cached_t *older;
+    const char *why = NULL;
+    tb_db_error_t err;
+    tb_jw_t jw;
+    int bad_values = 0, rv;
+
+    if (!ld->use_cache || !ld->revision || !tr->conf->journal
+        || !ld->collect->collecting
+        || !tb_load_can_rebuild(ld->req, tr->conf->journal)
+        || !(older = tb_cache_get_latest(load_cache, ld->key))) {
+        return 0;
+    }
+    /* its bytes are copied into the answer before the request ends */
+    apr_pool_cleanup_register(tr->r->pool, older, release_cached,
+                              apr_pool_cleanup_null);
+    memset(&err, 0, sizeof(err));
+    tb_jw_init(&jw, collect_sink, ld->collect);
+    rv = tb_load_rebuild(tr->db, &jw, ld->req, tr->conf->project,
+                         tr->conf->journal, tr->board, older->body,
+                         older->body_len, tb_cached_revision(older),
+                         ld->revision, &bad_values, &why, &err);
+    if (rv != 0) {
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, tr->r, TBLOGNO(00122)
+                      "load requestId=%s: not rebuilt from revision %s: "
+                      "%s%s%s, full read", TB_RID(tr),
+                      tb_cached_revision(older),
+                      rv > 0 ? why : "a database error ",
+                      rv > 0 ? "" : "while ", rv > 0 ? "" : err.doing);
+        return 0;
+    }
+    log_bad_values(tr, bad_values);
+    tb_jw_flush(&jw);
+    if (tr->stats) {
+        tr->stats->load_rebuilt = 1;
+    }
+    return 1;
 }
 
 /* Sends what was read, from the cache when it was collected (keeping it
@@ -625,11 +676,13 @@ int tb_answer_load(tb_req_t *tr, const tb_load_request_t *req)
         return status;
     }
     start_collecting(&ld);
-    if (tr->stats) {
-        tr->stats->load_read = 1;
-    }
-    if ((status = read_stores(&ld)) != TB_GO_ON) {
-        return status;
+    if (!rebuild_answer(&ld)) {
+        if (tr->stats) {
+            tr->stats->load_read = 1;
+        }
+        if ((status = read_stores(&ld)) != TB_GO_ON) {
+            return status;
+        }
     }
     /* Ending a read-only snapshot cannot lose anything: every row has
      * been read.  A failure only means the connection broke just now; the

@@ -247,6 +247,23 @@ tb_cached_t *tb_cache_get(tb_cache_t *cache, const char *key,
     return e;
 }
 
+tb_cached_t *tb_cache_get_latest(tb_cache_t *cache, const char *key)
+{
+    tb_cached_t *e;
+
+    apr_thread_mutex_lock(cache->mutex);
+    if ((e = apr_hash_get(cache->table, key, APR_HASH_KEY_STRING)) != NULL) {
+        e->refs++;
+    }
+    apr_thread_mutex_unlock(cache->mutex);
+    return e;
+}
+
+const char *tb_cached_revision(const tb_cached_t *e)
+{
+    return e->revision;
+}
+
 void tb_cache_note_too_large(tb_cache_t *cache, const char *key,
                              const char *revision)
 {

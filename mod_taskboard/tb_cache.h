@@ -74,6 +74,16 @@ tb_cached_t *tb_cache_get(tb_cache_t *cache, const char *key,
                           const char *revision);
 
 /**
+ * The answer for key at whatever revision the cache holds (with a
+ * reference, as tb_cache_get): the base of a load rebuilt from an
+ * earlier answer; NULL when it holds none.
+ */
+tb_cached_t *tb_cache_get_latest(tb_cache_t *cache, const char *key);
+
+/** The revision of an entry, as it was put. */
+const char *tb_cached_revision(const tb_cached_t *entry);
+
+/**
  * Remembers that the answer for key at revision is larger than the cache
  * keeps, so that the next loads at that revision stream it at once instead
  * of collecting megabytes first; a later revision tries again.
