@@ -201,6 +201,7 @@ class TestLoadRebuild:
         for step in range(STEPS):
             board = tbtest.jloads(fresh.text)
             package = edits.package(board)
+            package["requestId"] = 10000 + step
             r = sync_post(httpd, package)
             assert r.status_code == 200, f"seed {SEED} step {step}: {describe(r)}"
             if tbtest.jloads(r.text)["revision"] != board["revision"]:
