@@ -460,6 +460,28 @@ static int answer_cached(load_t *ld)
     return send_cached(tr->r, ld->head, hit);
 }
 
+/* The revision the snapshot read can be newer than the one that missed,
+ * and its answer kept meanwhile (by a load this one did not wait for, or
+ * waited for in vain): then that is the answer.  TB_GO_ON otherwise. */
+static int answer_cached_since(load_t *ld)
+{
+    tb_req_t *tr = ld->tr;
+    tb_db_error_t err;
+    tb_cached_t *hit;
+
+    if (!ld->revision
+        || !(hit = tb_cache_get(load_cache, ld->key, ld->revision))) {
+        return TB_GO_ON;
+    }
+    tb_db_commit(tr->db, &err);     /* nothing read: ends the snapshot */
+    end_flight(ld);
+    if (tr->stats) {
+        tr->stats->cache_hit = 1;
+    }
+    tb_release_db(tr);
+    return send_cached(tr->r, ld->head, hit);
+}
+
 /* One snapshot for the revision and every store, so that an answer never
  * shows half of a sync that committed while it was read.  The revision
  * read by answer_cached decided hit or miss in one statement (a hit needs
@@ -672,7 +694,8 @@ int tb_answer_load(tb_req_t *tr, const tb_load_request_t *req)
     ld.use_cache = load_cache && tr->conf->revision
                    && tb_conf_load_cache(tr->conf);
     if ((ld.use_cache && (status = answer_cached(&ld)) != TB_GO_ON)
-        || (status = begin_snapshot(&ld)) != TB_GO_ON) {
+        || (status = begin_snapshot(&ld)) != TB_GO_ON
+        || (ld.use_cache && (status = answer_cached_since(&ld)) != TB_GO_ON)) {
         return status;
     }
     start_collecting(&ld);

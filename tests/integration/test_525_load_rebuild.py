@@ -294,3 +294,187 @@ class TestLoadRebuild:
         assert read == 1, (before, after)
         assert after["loadsWaited"] - before["loadsWaited"] == n - 1, (before, after)
         assert after["cacheHits"] - before["cacheHits"] == n - 1, (before, after)
+
+
+# ------------------------------------------------------------------------------------------------
+# Every field type, through the prepared statements a rebuild reads changed rows with, against the
+# text protocol of a full read (the sample store's types, and floating point besides).
+
+VALUES_TABLE = """
+CREATE TABLE rb_values (
+    id INT AUTO_INCREMENT PRIMARY KEY,
+    n_int BIGINT NULL, n_double DOUBLE NULL, n_float FLOAT NULL, n_dec DECIMAL(14,4) NULL,
+    s VARCHAR(100) NULL, t MEDIUMTEXT NULL, b TINYINT(1) NULL, d DATE NULL,
+    dt DATETIME(3) NULL, ts TIMESTAMP NULL DEFAULT NULL, j JSON NULL
+) DEFAULT CHARSET=utf8mb4
+"""
+
+VALUES_CONF = """
+<Location /vals>
+    TaskBoardRevision options value name=revision
+    TaskBoardJournal taskboard_journal
+    <TaskBoardStore values>
+        TaskBoardTable rb_values
+        TaskBoardOrder n_double id
+        TaskBoardField nInt    int      column=n_int
+        TaskBoardField nDouble number   column=n_double
+        TaskBoardField nFloat  number   column=n_float
+        TaskBoardField nDec    number   column=n_dec
+        TaskBoardField s       string   column=s
+        TaskBoardField t       text     column=t
+        TaskBoardField b       boolean  column=b
+        TaskBoardField d       date     column=d
+        TaskBoardField dt      datetime column=dt
+        TaskBoardField ts      datetime column=ts
+        TaskBoardField j       json     column=j
+    </TaskBoardStore>
+</Location>
+<Location /vals/load>
+    SetHandler taskboard-load
+</Location>
+<Location /vals/fresh>
+    SetHandler taskboard-load
+    TaskBoardLoadCache Off
+</Location>
+<Location /vals/sync>
+    SetHandler taskboard-sync
+</Location>
+"""
+
+
+def random_values(rng: random.Random) -> dict:
+    return {
+        "nInt": rng.choice([None, 0, -1, 2**53 - 1, rng.randint(-10**6, 10**6)]),
+        "nDouble": rng.choice([None, 0.1, 1e-7, 123456.789, -2.5, 1e300, 3, 1 / 3]),
+        "nFloat": rng.choice([None, 0.1, 1.5, -3.25, 16777217, 1 / 3]),
+        "nDec": rng.choice([None, 0, 12.5, -0.0001, 1234567890.1234]),
+        "s": rng.choice(TEXTS),
+        "t": rng.choice(TEXTS + ["y" * 5000]),
+        "b": rng.choice([None, True, False]),
+        "d": rng.choice([None, "2024-02-29", "1999-12-31"]),
+        "dt": rng.choice([None, "2024-02-29T23:59:59.123Z", "2001-01-01T00:00:00Z"]),
+        "ts": rng.choice([None, "2024-06-01T12:00:00Z"]),
+        "j": rng.choice([None, {"k": [1, 2.5, None, "ü"]}, [], "text", 7]),
+    }
+
+
+class TestLoadRebuildValues:
+
+    CONF = tbtest.sample_test_conf() + VALUES_CONF + STATUS + MPM
+    SAMPLE_DATA = ("setup", "teardown")
+
+    @classmethod
+    def prepare_class(cls, db):
+        db.execute("DROP TABLE IF EXISTS rb_values")
+        db.execute(VALUES_TABLE)
+
+    @classmethod
+    def cleanup_class(cls, db):
+        db.execute("DROP TABLE IF EXISTS rb_values")
+
+    def test_tb_525_10(self, httpd, db):
+        rng = random.Random(SEED + 10)
+        ids = []
+        revision = tbtest.jloads(raw_load(httpd, "/vals/load").text)["revision"]
+        before = status(httpd, "/vals/load")
+        moved = 0
+        for step in range(60):
+            stores = {}
+            if len(ids) < 3 or rng.random() < 0.3:
+                stores.setdefault("added", []).append(
+                    {"$PhantomId": f"_v{step}", **random_values(rng)})
+            if ids and rng.random() < 0.7:
+                stores.setdefault("updated", []).append(
+                    {"id": rng.choice(ids), **random_values(rng)})
+            if len(ids) > 4 and rng.random() < 0.15:
+                gone = rng.choice(ids)
+                stores.setdefault("removed", []).append({"id": gone})
+                ids.remove(gone)
+                if stores.get("updated", [{}])[0].get("id") == gone:
+                    del stores["updated"]
+            r = sync_post(httpd, {"type": "sync", "requestId": 20000 + step, "values": stores},
+                          path="/vals/sync")
+            assert r.status_code == 200, f"seed {SEED} step {step}: {describe(r)}"
+            if tbtest.jloads(r.text)["revision"] != revision:
+                revision = tbtest.jloads(r.text)["revision"]
+                moved += 1
+            ids += [row["id"] for row in tbtest.jloads(r.text).get("values", {}).get("rows", [])
+                    if "$PhantomId" in row]
+            cached = raw_load(httpd, "/vals/load")
+            fresh = raw_load(httpd, "/vals/fresh")
+            assert cached.content == fresh.content, (
+                f"seed {SEED} step {step}: {json.dumps(stores)}\n"
+                f"cached: {cached.text[:2000]}\nfresh:  {fresh.text[:2000]}")
+        after = status(httpd, "/vals/load")
+        print(f"\n[525 values] {moved} moved the revision, "
+              f"{after['loadsRebuilt'] - before.get('loadsRebuilt', 0)} rebuilt")
+        assert moved > 30, moved
+        assert after["loadsRebuilt"] - before.get("loadsRebuilt", 0) == moved, (before, after)
+
+
+# ------------------------------------------------------------------------------------------------
+# Scoped boards (conf/taskboard-boards.conf): each board's answer rebuilt from its own journal.
+
+from test_710_boards import BOARDS_SQL, boards_conf, seed  # noqa: E402
+
+BOARDS_FRESH = """
+<LocationMatch "^/boards/[0-9]+/fresh$">
+    SetHandler taskboard-load
+    TaskBoardLoadCache Off
+</LocationMatch>
+"""
+
+
+class TestLoadRebuildBoards:
+
+    CONF = boards_conf() + BOARDS_FRESH + STATUS + MPM
+
+    @classmethod
+    def prepare_class(cls, env):
+        env.db_load(BOARDS_SQL)
+
+    def test_tb_525_20(self, httpd, db):
+        seed(db)
+        rng = random.Random(SEED + 20)
+        for board in (1, 2):
+            raw_load(httpd, f"/boards/{board}/load")
+        st = status(httpd, r"^/boards/[0-9]+/load$")
+        before = st.get("loadsRebuilt", 0)
+        moved = 0
+        for step in range(80):
+            board = rng.choice((1, 2))
+            now = tbtest.jloads(raw_load(httpd, f"/boards/{board}/fresh").text)
+            tasks = [t["id"] for t in now["tasks"]["rows"]]
+            resources = [r["id"] for r in now["resources"]["rows"]]
+            pairs = {(a["eventId"], a["resourceId"]) for a in now["assignments"]["rows"]}
+            package = {"type": "sync", "requestId": 30000 + step}
+            op = rng.random()
+            if op < 0.4 and tasks:
+                package["tasks"] = {"updated": [{"id": rng.choice(tasks),
+                                                 "weight": rng.randint(0, 50),
+                                                 "name": rng.choice(TEXTS) or "n"}]}
+            elif op < 0.65 or len(tasks) < 3:
+                package["tasks"] = {"added": [{"$PhantomId": f"_b{step}", "name": "new",
+                                               "weight": rng.randint(0, 50),
+                                               "parentId": rng.choice(tasks + [None])}]}
+            elif op < 0.8:
+                package["tasks"] = {"removed": [{"id": rng.choice(tasks)}]}  # children cascade
+            else:
+                pair = (rng.choice(tasks), rng.choice(resources))
+                if pair in pairs:
+                    continue
+                package["assignments"] = {"added": [{"$PhantomId": f"_a{step}",
+                                                     "eventId": pair[0], "resourceId": pair[1]}]}
+            r = sync_post(httpd, package, path=f"/boards/{board}/sync")
+            assert r.status_code == 200, f"seed {SEED} step {step}: {describe(r)}"
+            moved += 1
+            for b in (1, 2):
+                cached = raw_load(httpd, f"/boards/{b}/load")
+                fresh = raw_load(httpd, f"/boards/{b}/fresh")
+                assert cached.content == fresh.content, (
+                    f"seed {SEED} step {step} board {b}: {json.dumps(package)}\n"
+                    f"cached: {cached.text[:2000]}\nfresh:  {fresh.text[:2000]}")
+        after = status(httpd, r"^/boards/[0-9]+/load$").get("loadsRebuilt", 0)
+        print(f"\n[525 boards] {moved} syncs, {after - before} rebuilt")
+        # the board that changed is rebuilt; the other one is a cache hit
+        assert after - before == moved, (before, after, moved)
