@@ -141,9 +141,10 @@ int tb_cached_gzip(tb_cached_t *entry);
  *
  * tb_cache_flight_begin answers TB_FLIGHT_HIT with *hit (a reference, as
  * from tb_cache_get) when the answer is in the cache, TB_FLIGHT_WAITED
- * with *hit when it arrived while waiting; TB_FLIGHT_LEAD when the caller is the first: it reads, publishes
- * and then must call tb_cache_flight_end with *flight, whatever happened
- * (the others wait for that); TB_FLIGHT_ALONE when it waited wait
+ * with *hit when it arrived while waiting; TB_FLIGHT_LEAD when the caller
+ * is the first: it reads, publishes and then must call
+ * tb_cache_flight_end with *flight, whatever happened (the others wait
+ * for that); TB_FLIGHT_ALONE when it waited wait
  * microseconds in vain, or the first one ended without publishing that
  * revision's answer (a failure, an answer too large to keep): the caller
  * reads for itself, as if there were no single flight, and ends nothing.

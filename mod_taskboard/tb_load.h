@@ -7,7 +7,10 @@
  * @file tb_load.h
  * @brief The load request, independent of httpd: reads the revision and
  *        streams each store's rows from the database cursor into a JSON
- *        writer, so that no board is ever held in memory as a whole.
+ *        writer, so that no board is ever held in memory as a whole; or
+ *        rebuilds the answer from the cached answer of an earlier revision
+ *        and the journal (tb_load_rebuild), with the same row encoder, so
+ *        that the bytes are the same by construction.
  */
 
 #ifndef TB_LOAD_H
