@@ -33,6 +33,10 @@
 #include "tb_request.h"
 #include "tb_stats.h"
 
+/* How long a load that misses waits for another load's read of the same
+ * answer (single flight) before it reads for itself. */
+#define TB_FLIGHT_WAIT apr_time_from_sec(5)
+
 /* This process's cache of load answers, or NULL (TaskBoardLoadCacheSize 0,
  * or it could not be created). */
 static tb_cache_t *load_cache;
@@ -373,7 +377,61 @@ typedef struct load_t {
     const char *revision;       /* the board's, as the answer carries it */
     tb_out_t out;
     collect_t *collect;
+    tb_flight_t *flight;        /* the read others wait for, or NULL */
 } load_t;
+
+static apr_status_t end_flight_cleanup(void *data)
+{
+    tb_cache_flight_end(data);
+    return APR_SUCCESS;
+}
+
+/* Lets the loads waiting for this one's read go on (once). */
+static void end_flight(load_t *ld)
+{
+    if (ld->flight) {
+        apr_pool_cleanup_kill(ld->tr->r->pool, ld->flight,
+                              end_flight_cleanup);
+        tb_cache_flight_end(ld->flight);
+        ld->flight = NULL;
+    }
+}
+
+/* A miss: when another load of this process reads the same answer right
+ * now, waits for it (without a database connection) and answers from the
+ * cache; else this load reads, and the next ones of the same key wait for
+ * it.  TB_GO_ON with a connection to read with. */
+static int answer_after_flight(load_t *ld)
+{
+    tb_req_t *tr = ld->tr;
+    tb_cached_t *hit;
+    int flight;
+
+    tb_release_db(tr);
+    flight = tb_cache_flight_begin(load_cache, ld->key, ld->revision,
+                                   TB_FLIGHT_WAIT, &hit, &ld->flight);
+    if (ld->flight) {
+        /* ended when the answer is kept, or by the request's end */
+        apr_pool_cleanup_register(tr->r->pool, ld->flight,
+                                  end_flight_cleanup, apr_pool_cleanup_null);
+    }
+    if (hit) {
+        if (tr->stats) {
+            tr->stats->cache_hit = 1;
+            tr->stats->load_waited = flight == TB_FLIGHT_WAITED;
+        }
+        return send_cached(tr->r, ld->head, hit);
+    }
+    if (!tb_acquire_db(tr)) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, tr->r, TBLOGNO(00121)
+                      "load requestId=%s: no database connection after "
+                      "the cache missed (is the database reachable? see "
+                      "mod_dbd's messages)", TB_RID(tr));
+        return tb_send_error(tr, HTTP_SERVICE_UNAVAILABLE,
+                             TB_MSG_UNAVAILABLE, NULL);
+    }
+    return TB_GO_ON;
+}
 
 /* Answers from the cache when it holds this revision's answer; TB_GO_ON
  * on a miss. */
@@ -389,10 +447,34 @@ static int answer_cached(load_t *ld)
         return tb_send_db_error(tr, NULL, &err);
     }
     ld->key = cache_key(tr->r, tr->conf, ld->req);
-    if (!ld->revision
-        || (hit = tb_cache_get(load_cache, ld->key, ld->revision)) == NULL) {
+    if (!ld->revision) {
         return TB_GO_ON;
     }
+    if ((hit = tb_cache_get(load_cache, ld->key, ld->revision)) == NULL) {
+        return answer_after_flight(ld);
+    }
+    if (tr->stats) {
+        tr->stats->cache_hit = 1;
+    }
+    tb_release_db(tr);
+    return send_cached(tr->r, ld->head, hit);
+}
+
+/* The revision the snapshot read can be newer than the one that missed,
+ * and its answer kept meanwhile (by a load this one did not wait for, or
+ * waited for in vain): then that is the answer.  TB_GO_ON otherwise. */
+static int answer_cached_since(load_t *ld)
+{
+    tb_req_t *tr = ld->tr;
+    tb_db_error_t err;
+    tb_cached_t *hit;
+
+    if (!ld->revision
+        || !(hit = tb_cache_get(load_cache, ld->key, ld->revision))) {
+        return TB_GO_ON;
+    }
+    tb_db_commit(tr->db, &err);     /* nothing read: ends the snapshot */
+    end_flight(ld);
     if (tr->stats) {
         tr->stats->cache_hit = 1;
     }
@@ -455,6 +537,18 @@ static void start_collecting(load_t *ld)
     ld->collect = collect;
 }
 
+static void log_bad_values(tb_req_t *tr, int bad_values)
+{
+    if (bad_values > 0) {
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, tr->r, TBLOGNO(00105)
+                      "load requestId=%s: %d value%s did not fit the "
+                      "declared field type and %s sent as strings; check "
+                      "the TaskBoardField types against the columns",
+                      TB_RID(tr), bad_values, bad_values == 1 ? "" : "s",
+                      bad_values == 1 ? "was" : "were");
+    }
+}
+
 /* Writes the revision and every store; TB_GO_ON once all is read. */
 static int read_stores(load_t *ld)
 {
@@ -487,16 +581,55 @@ static int read_stores(load_t *ld)
         return tb_send_db_error(tr, TB_PROJECT_ID, &err);
     }
     tb_jw_raw(&jw, "}", 1);
-    if (bad_values > 0) {
-        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, tr->r, TBLOGNO(00105)
-                      "load requestId=%s: %d value%s did not fit the "
-                      "declared field type and %s sent as strings; check "
-                      "the TaskBoardField types against the columns",
-                      TB_RID(tr), bad_values, bad_values == 1 ? "" : "s",
-                      bad_values == 1 ? "was" : "were");
-    }
+    log_bad_values(tr, bad_values);
     tb_jw_flush(&jw);
     return TB_GO_ON;
+}
+
+/* A load whose revision moved since the answer this process holds for
+ * the same request: when the journal covers the revisions in between,
+ * the answer is rebuilt from the kept bytes and the changed rows (in the
+ * snapshot begin_snapshot opened), byte for byte what read_stores would
+ * write.  0 when it was not, and read_stores writes the answer. */
+static int rebuild_answer(load_t *ld)
+{
+    tb_req_t *tr = ld->tr;
+    tb_cached_t *older;
+    const char *why = NULL;
+    tb_db_error_t err;
+    tb_jw_t jw;
+    int bad_values = 0, rv;
+
+    if (!ld->use_cache || !ld->revision || !tr->conf->journal
+        || !ld->collect->collecting
+        || !tb_load_can_rebuild(ld->req, tr->conf->journal)
+        || !(older = tb_cache_get_latest(load_cache, ld->key))) {
+        return 0;
+    }
+    /* its bytes are copied into the answer before the request ends */
+    apr_pool_cleanup_register(tr->r->pool, older, release_cached,
+                              apr_pool_cleanup_null);
+    memset(&err, 0, sizeof(err));
+    tb_jw_init(&jw, collect_sink, ld->collect);
+    rv = tb_load_rebuild(tr->db, &jw, ld->req, tr->conf->project,
+                         tr->conf->journal, tr->board, older->body,
+                         older->body_len, tb_cached_revision(older),
+                         ld->revision, &bad_values, &why, &err);
+    if (rv != 0) {
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, tr->r, TBLOGNO(00122)
+                      "load requestId=%s: not rebuilt from revision %s: "
+                      "%s%s%s, full read", TB_RID(tr),
+                      tb_cached_revision(older),
+                      rv > 0 ? why : "a database error ",
+                      rv > 0 ? "" : "while ", rv > 0 ? "" : err.doing);
+        return 0;
+    }
+    log_bad_values(tr, bad_values);
+    tb_jw_flush(&jw);
+    if (tr->stats) {
+        tr->stats->load_rebuilt = 1;
+    }
+    return 1;
 }
 
 /* Sends what was read, from the cache when it was collected (keeping it
@@ -520,6 +653,7 @@ static int send_answer(load_t *ld, int committed)
                              NULL);
     }
     if (!collect->collecting) {
+        end_flight(ld);         /* nothing kept: the waiters read */
         if (tb_out_finish(&ld->out) != APR_SUCCESS) {
             ap_log_rerror(APLOG_MARK, APLOG_DEBUG, ld->out.status, tr->r,
                           TBLOGNO(00106) "load requestId=%s: the client went "
@@ -540,6 +674,7 @@ static int send_answer(load_t *ld, int committed)
     if (committed) {
         tb_cache_publish(entry);
     }
+    end_flight(ld);
     return send_cached(tr->r, ld->head, entry);
 }
 
@@ -559,12 +694,18 @@ int tb_answer_load(tb_req_t *tr, const tb_load_request_t *req)
     ld.use_cache = load_cache && tr->conf->revision
                    && tb_conf_load_cache(tr->conf);
     if ((ld.use_cache && (status = answer_cached(&ld)) != TB_GO_ON)
-        || (status = begin_snapshot(&ld)) != TB_GO_ON) {
+        || (status = begin_snapshot(&ld)) != TB_GO_ON
+        || (ld.use_cache && (status = answer_cached_since(&ld)) != TB_GO_ON)) {
         return status;
     }
     start_collecting(&ld);
-    if ((status = read_stores(&ld)) != TB_GO_ON) {
-        return status;
+    if (!rebuild_answer(&ld)) {
+        if (tr->stats) {
+            tr->stats->load_read = 1;
+        }
+        if ((status = read_stores(&ld)) != TB_GO_ON) {
+            return status;
+        }
     }
     /* Ending a read-only snapshot cannot lose anything: every row has
      * been read.  A failure only means the connection broke just now; the

@@ -171,11 +171,12 @@ static void html_row(request_rec *r, const tb_stats_slot_t *s)
 {
     ap_rprintf(r, "<tr><td>%s</td><td>%u</td><td>%u</td><td>%u</td>"
                "<td>%u</td><td>%u</td><td>%u</td><td>%u</td><td>%u</td>"
-               "<td>%u</td><td>%u</td><td>%.1f</td><td>%.1f</td>"
-               "<td>%.1f</td></tr>\n",
+               "<td>%u</td><td>%u</td><td>%u</td><td>%u</td><td>%u</td>"
+               "<td>%.1f</td><td>%.1f</td><td>%.1f</td></tr>\n",
                ap_escape_html(r->pool, s->path), s->requests, s->loads,
                s->syncs, s->events, s->errors, s->conflicts,
-               s->rows_written, s->rollbacks, s->cache_hits, s->db_errors,
+               s->rows_written, s->rollbacks, s->cache_hits, s->loads_waited,
+               s->loads_rebuilt, s->loads_read, s->db_errors,
                tb_stats_percentile(s, 0.5) / 1000.0,
                tb_stats_percentile(s, 0.9) / 1000.0,
                tb_stats_percentile(s, 0.99) / 1000.0);
@@ -216,7 +217,8 @@ int tb_handle_status(tb_req_t *tr)
              "\n<tr><th>location</th><th>requests</th><th>loads</th>"
              "<th>syncs</th><th>event streams</th><th>errors</th>"
              "<th>conflicts</th><th>rows written</th><th>rollbacks</th>"
-             "<th>cache hits</th><th>database errors</th><th>p50</th>"
+             "<th>cache hits</th><th>waited</th><th>rebuilt</th>"
+             "<th>read</th><th>database errors</th><th>p50</th>"
              "<th>p90</th><th>p99</th></tr>\n", r);
     for (i = 0; slots && i < TB_STATS_SLOTS; i++) {
         if (apr_atomic_read32(&slots[i].state) == 2) {

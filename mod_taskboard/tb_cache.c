@@ -11,6 +11,7 @@
 #include <apr_atomic.h>
 #include <apr_hash.h>
 #include <apr_strings.h>
+#include <apr_thread_cond.h>
 #include <apr_thread_mutex.h>
 #include <apr_time.h>
 
@@ -38,6 +39,21 @@ struct tb_cache_t {
     apr_size_t capacity;
     apr_size_t largest;
     apr_size_t used;            /* bytes of the entries in the table */
+    apr_hash_t *flights;        /* "key\0revision" -> tb_flight_t * */
+    apr_thread_cond_t *landed;  /* broadcast whenever a flight ends */
+};
+
+/* A read of the database that other loads of the same key and revision
+ * wait for.  One condition variable for all flights: a flight ends once
+ * per database read, so a waiter rarely wakes for another key's, and it
+ * checks its own flight anyway. */
+struct tb_flight_t {
+    tb_cache_t *cache;
+    char *name;                 /* the table's key: key, NUL, revision */
+    apr_size_t name_len;
+    const char *revision;       /* in name */
+    apr_uint32_t refs;          /* the leader's and each waiter's */
+    int ended;
 };
 
 /*
@@ -186,7 +202,11 @@ tb_cache_t *tb_cache_create(apr_pool_t *pool, apr_size_t capacity,
                                 pool) != APR_SUCCESS) {
         return NULL;
     }
+    if (apr_thread_cond_create(&cache->landed, pool) != APR_SUCCESS) {
+        return NULL;
+    }
     cache->table = apr_hash_make(pool);
+    cache->flights = apr_hash_make(pool);
     cache->too_large = apr_hash_make(pool);
     cache->capacity = capacity;
     cache->largest = largest < capacity ? largest : capacity;
@@ -201,22 +221,47 @@ apr_size_t tb_cache_largest(const tb_cache_t *cache)
     return cache->largest;
 }
 
+/* The answer for key at revision with a new reference, or NULL; the
+ * caller holds the mutex. */
+static tb_cached_t *get_locked(tb_cache_t *cache, const char *key,
+                               const char *revision)
+{
+    tb_cached_t *e = apr_hash_get(cache->table, key, APR_HASH_KEY_STRING);
+
+    if (!e || strcmp(e->revision, revision) != 0) {
+        return NULL;
+    }
+    e->refs++;
+    e->last_used = apr_time_now();
+    return e;
+}
+
 tb_cached_t *tb_cache_get(tb_cache_t *cache, const char *key,
                           const char *revision)
 {
     tb_cached_t *e;
 
     apr_thread_mutex_lock(cache->mutex);
-    e = apr_hash_get(cache->table, key, APR_HASH_KEY_STRING);
-    if (e && strcmp(e->revision, revision) == 0) {
+    e = get_locked(cache, key, revision);
+    apr_thread_mutex_unlock(cache->mutex);
+    return e;
+}
+
+tb_cached_t *tb_cache_get_latest(tb_cache_t *cache, const char *key)
+{
+    tb_cached_t *e;
+
+    apr_thread_mutex_lock(cache->mutex);
+    if ((e = apr_hash_get(cache->table, key, APR_HASH_KEY_STRING)) != NULL) {
         e->refs++;
-        e->last_used = apr_time_now();
-    }
-    else {
-        e = NULL;
     }
     apr_thread_mutex_unlock(cache->mutex);
     return e;
+}
+
+const char *tb_cached_revision(const tb_cached_t *e)
+{
+    return e->revision;
 }
 
 void tb_cache_note_too_large(tb_cache_t *cache, const char *key,
@@ -326,6 +371,105 @@ void tb_cache_put(tb_cache_t *cache, const char *key, const char *revision,
     }
 }
 
+static void flight_unref_locked(tb_flight_t *f)
+{
+    if (--f->refs == 0) {
+        free(f->name);
+        free(f);
+    }
+}
+
+/* A new flight in the table, held by its leader; NULL without memory.
+ * The caller holds the mutex. */
+static tb_flight_t *flight_new_locked(tb_cache_t *cache, const char *name,
+                                      apr_size_t name_len,
+                                      apr_size_t key_len)
+{
+    tb_flight_t *f = calloc(1, sizeof(*f));
+
+    if (!f || !(f->name = malloc(name_len + 1))) {
+        free(f);
+        return NULL;
+    }
+    memcpy(f->name, name, name_len);
+    f->name[name_len] = '\0';
+    f->name_len = name_len;
+    f->revision = f->name + key_len + 1;
+    f->cache = cache;
+    f->refs = 1;
+    apr_hash_set(cache->flights, f->name, f->name_len, f);
+    return f;
+}
+
+/* Waits for f to end, at most until deadline; the caller holds the mutex
+ * and a reference on f. */
+static void flight_wait_locked(tb_cache_t *cache, tb_flight_t *f,
+                               apr_time_t deadline)
+{
+    while (!f->ended) {
+        apr_time_t now = apr_time_now();
+        if (now >= deadline) {
+            return;
+        }
+        /* a timeout or a wake-up for another flight: look again */
+        apr_thread_cond_timedwait(cache->landed, cache->mutex,
+                                  deadline - now);
+    }
+}
+
+int tb_cache_flight_begin(tb_cache_t *cache, const char *key,
+                          const char *revision, apr_interval_time_t wait,
+                          tb_cached_t **hit, tb_flight_t **flight)
+{
+    apr_size_t key_len = strlen(key), rev_len = strlen(revision);
+    apr_size_t name_len = key_len + 1 + rev_len;
+    char *name = malloc(name_len + 1);
+    tb_flight_t *f;
+    int answer;
+
+    *hit = NULL;
+    *flight = NULL;
+    if (!name) {
+        return TB_FLIGHT_ALONE;
+    }
+    memcpy(name, key, key_len + 1);
+    memcpy(name + key_len + 1, revision, rev_len + 1);
+    apr_thread_mutex_lock(cache->mutex);
+    if ((*hit = get_locked(cache, key, revision)) != NULL) {
+        answer = TB_FLIGHT_HIT;
+    }
+    else if (!(f = apr_hash_get(cache->flights, name, name_len))) {
+        *flight = flight_new_locked(cache, name, name_len, key_len);
+        answer = *flight ? TB_FLIGHT_LEAD : TB_FLIGHT_ALONE;
+    }
+    else {
+        f->refs++;
+        flight_wait_locked(cache, f, apr_time_now() + wait);
+        flight_unref_locked(f);
+        *hit = get_locked(cache, key, revision);
+        answer = *hit ? TB_FLIGHT_WAITED : TB_FLIGHT_ALONE;
+    }
+    apr_thread_mutex_unlock(cache->mutex);
+    free(name);
+    return answer;
+}
+
+void tb_cache_flight_end(tb_flight_t *f)
+{
+    tb_cache_t *cache;
+
+    if (!f) {
+        return;
+    }
+    cache = f->cache;
+    apr_thread_mutex_lock(cache->mutex);
+    f->ended = 1;
+    apr_hash_set(cache->flights, f->name, f->name_len, NULL);
+    apr_thread_cond_broadcast(cache->landed);
+    flight_unref_locked(f);
+    apr_thread_mutex_unlock(cache->mutex);
+}
+
 /* Compresses body into a raw deflate stream (no zlib or gzip wrapper),
  * ending with a final block. */
 static int deflate_body(const char *body, apr_size_t len,
@@ -400,6 +544,7 @@ void tb_cache_stats(tb_cache_t *cache, tb_cache_stats_t *stats)
     apr_thread_mutex_lock(cache->mutex);
     stats->entries = apr_hash_count(cache->table);
     stats->bytes = cache->used;
+    stats->flights = apr_hash_count(cache->flights);
     apr_thread_mutex_unlock(cache->mutex);
 }
 

@@ -30,6 +30,7 @@
 #define TB_CACHE_H
 
 #include <apr_pools.h>
+#include <apr_time.h>
 
 typedef struct tb_cache_t tb_cache_t;
 
@@ -71,6 +72,16 @@ apr_size_t tb_cache_largest(const tb_cache_t *cache);
  */
 tb_cached_t *tb_cache_get(tb_cache_t *cache, const char *key,
                           const char *revision);
+
+/**
+ * The answer for key at whatever revision the cache holds (with a
+ * reference, as tb_cache_get): the base of a load rebuilt from an
+ * earlier answer; NULL when it holds none.
+ */
+tb_cached_t *tb_cache_get_latest(tb_cache_t *cache, const char *key);
+
+/** The revision of an entry, as it was put. */
+const char *tb_cached_revision(const tb_cached_t *entry);
 
 /**
  * Remembers that the answer for key at revision is larger than the cache
@@ -123,10 +134,39 @@ void tb_cache_put(tb_cache_t *cache, const char *key, const char *revision,
  */
 int tb_cached_gzip(tb_cached_t *entry);
 
+/**
+ * Single flight: the loads that miss the same key at the same revision at
+ * the same time wait for one of them to read the database, instead of
+ * each reading it.
+ *
+ * tb_cache_flight_begin answers TB_FLIGHT_HIT with *hit (a reference, as
+ * from tb_cache_get) when the answer is in the cache, TB_FLIGHT_WAITED
+ * with *hit when it arrived while waiting; TB_FLIGHT_LEAD when the caller
+ * is the first: it reads, publishes and then must call
+ * tb_cache_flight_end with *flight, whatever happened (the others wait
+ * for that); TB_FLIGHT_ALONE when it waited wait
+ * microseconds in vain, or the first one ended without publishing that
+ * revision's answer (a failure, an answer too large to keep): the caller
+ * reads for itself, as if there were no single flight, and ends nothing.
+ */
+typedef struct tb_flight_t tb_flight_t;
+
+enum { TB_FLIGHT_HIT = 1, TB_FLIGHT_WAITED, TB_FLIGHT_LEAD,
+       TB_FLIGHT_ALONE };
+
+int tb_cache_flight_begin(tb_cache_t *cache, const char *key,
+                          const char *revision, apr_interval_time_t wait,
+                          tb_cached_t **hit, tb_flight_t **flight);
+
+/** Ends a flight from TB_FLIGHT_LEAD and wakes its waiters (once; NULL
+ *  is allowed and does nothing). */
+void tb_cache_flight_end(tb_flight_t *flight);
+
 /** What a cache holds, for tests and logs. */
 typedef struct tb_cache_stats_t {
     apr_size_t entries;
     apr_size_t bytes;
+    apr_size_t flights;         /* keys being read with others waiting */
 } tb_cache_stats_t;
 
 void tb_cache_stats(tb_cache_t *cache, tb_cache_stats_t *stats);

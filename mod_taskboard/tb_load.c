@@ -415,6 +415,24 @@ static int read_nested(tb_db_t *db, const tb_store_t *store,
     return 0;
 }
 
+/* Writes a row's values (id first) without the closing brace: the one
+ * encoding of a row, for read rows and rebuilt ones alike. */
+static void write_values(tb_jw_t *jw, const tb_store_t *store,
+                         const char **values, int *bad_values)
+{
+    int i;
+
+    tb_jw_raw(jw, "{\"id\":", 6);
+    *bad_values += tb_write_db_value(jw, store->id_field.type, values[0]);
+    for (i = 0; i < store->fields->nelts; i++) {
+        const tb_field_t *field = APR_ARRAY_IDX(store->fields, i,
+                                                const tb_field_t *);
+        tb_jw_raw(jw, ",", 1);
+        tb_jw_cstr(jw, field->json_key);
+        *bad_values += tb_write_db_value(jw, field->type, values[i + 1]);
+    }
+}
+
 /* Writes one row without its closing brace (a tree row may get its
  * children first), with the rows of its nested stores; copies is NULL for
  * the rows of the text protocol, else the pool for the values of this
@@ -432,15 +450,7 @@ static int write_row(tb_jw_t *jw, const tb_store_t *store, tb_db_t *db,
             return -1;
         }
     }
-    tb_jw_raw(jw, "{\"id\":", 6);
-    *bad_values += tb_write_db_value(jw, store->id_field.type, values[0]);
-    for (i = 0; i < store->fields->nelts; i++) {
-        const tb_field_t *field = APR_ARRAY_IDX(store->fields, i,
-                                                const tb_field_t *);
-        tb_jw_raw(jw, ",", 1);
-        tb_jw_cstr(jw, field->json_key);
-        *bad_values += tb_write_db_value(jw, field->type, values[i + 1]);
-    }
+    write_values(jw, store, values, bad_values);
     if (nested) {
         write_nested(jw, store, nested, values[0]);
     }
@@ -632,6 +642,378 @@ int tb_load_project(tb_db_t *db, tb_jw_t *jw, const tb_store_t *project,
         }
         tb_jw_cstr(jw, field->json_key);
         *bad_values += tb_write_db_value(jw, field->type, row[i + 1]);
+    }
+    tb_jw_raw(jw, "}", 1);
+    return 0;
+}
+
+/* ---------------------------------------------------------------------- */
+/* A load rebuilt from an earlier revision's answer and the journal */
+
+static const char *expect(const char *p, const char *end, const char *lit)
+{
+    apr_size_t n = strlen(lit);
+
+    return p && (apr_size_t)(end - p) >= n && memcmp(p, lit, n) == 0
+           ? p + n : NULL;
+}
+
+/* Skips one JSON value at p, as the module writes them (no white space
+ * between tokens); NULL when it does not end before end. */
+static const char *skip_value(const char *p, const char *end)
+{
+    int depth = 0;
+
+    if (!p) {
+        return NULL;
+    }
+    do {
+        if (p >= end) {
+            return NULL;
+        }
+        switch (*p) {
+        case '"':
+            for (p++; p < end && *p != '"'; p++) {
+                if (*p == '\\') {
+                    p++;
+                }
+            }
+            if (p >= end) {
+                return NULL;
+            }
+            p++;
+            break;
+        case '{':
+        case '[':
+            depth++;
+            p++;
+            break;
+        case '}':
+        case ']':
+            if (depth == 0) {
+                return NULL;
+            }
+            depth--;
+            p++;
+            break;
+        default:
+            if (depth == 0) {   /* a number, true, false or null */
+                while (p < end && *p != ',' && *p != '}' && *p != ']') {
+                    p++;
+                }
+                return p;
+            }
+            p++;                /* , : and scalars inside */
+        }
+    } while (depth > 0);
+    return p;
+}
+
+/* The rows of one store of an answer, from "rows":[ on; p after the ]. */
+static const char *index_rows(apr_pool_t *pool, const char *p,
+                              const char *end, apr_hash_t *rows)
+{
+    if (p && p < end && *p == ']') {
+        return p + 1;
+    }
+    while (p) {
+        const char *row = p, *id = expect(p, end, "{\"id\":");
+        const char *id_end = skip_value(id, end);
+        tb_load_span_t *span;
+
+        if (!id_end || !(p = skip_value(row, end))) {
+            return NULL;
+        }
+        span = apr_palloc(pool, sizeof(*span));
+        span->at = row;
+        span->len = (apr_size_t)(p - row);
+        apr_hash_set(rows, id, id_end - id, span);
+        if (p < end && *p == ',') {
+            p++;
+            continue;
+        }
+        return expect(p, end, "]");
+    }
+    return NULL;
+}
+
+int tb_load_index_answer(apr_pool_t *pool, const char *body, apr_size_t len,
+                         const apr_array_header_t *stores,
+                         tb_load_indexed_t **index)
+{
+    const char *end = body + len, *p;
+    tb_load_indexed_t *idx = apr_pcalloc(pool, sizeof(*idx)
+                                               * (stores->nelts + 1));
+    int i;
+
+    p = skip_value(expect(body, end, ",\"revision\":"), end);
+    for (i = 0; p && i < stores->nelts; i++) {
+        const tb_store_t *store = APR_ARRAY_IDX(stores, i,
+                                                tb_store_request_t).store;
+        const char *start = p;
+
+        idx[i].rows = apr_hash_make(pool);
+        p = expect(expect(expect(p, end, ","), end, store->json_key), end,
+                   "{\"rows\":[");
+        p = index_rows(pool, p, end, idx[i].rows);
+        p = expect(skip_value(expect(p, end, ",\"total\":"), end), end, "}");
+        if (p) {
+            idx[i].whole.at = start;
+            idx[i].whole.len = (apr_size_t)(p - start);
+        }
+    }
+    if (!p) {
+        return -1;
+    }
+    *index = idx;
+    return 0;
+}
+
+int tb_load_can_rebuild(const tb_load_request_t *req,
+                        const tb_journal_t *journal)
+{
+    int i;
+
+    if (req->is_lazy) {
+        return 0;
+    }
+    for (i = 0; i < req->stores->nelts; i++) {
+        const tb_store_request_t *sr = &APR_ARRAY_IDX(req->stores, i,
+                                                      tb_store_request_t);
+        const tb_store_t *store = sr->store;
+        /* A tree and the parents of nested stores are written in other
+         * shapes; a page or window shifts with every row before it.  A
+         * store shared by the boards of a scoped journal changes under
+         * the other boards' revisions. */
+        if (sr->pick != TB_PICK_ALL || sr->limit || store->tree_parent
+            || (store->children && store->children->nelts)
+            || (journal->scope && !store->scope)) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* The JSON text of an id, as a row written by write_values has it. */
+static const char *id_json(apr_pool_t *pool, const tb_store_t *store,
+                           const char *id)
+{
+    tb_membuf_t mb;
+    tb_jw_t jw;
+
+    tb_membuf_init(&mb, pool);
+    tb_jw_init(&jw, tb_membuf_sink, &mb);
+    tb_write_db_value(&jw, store->id_field.type, id);
+    tb_jw_flush(&jw);
+    return apr_pstrmemdup(pool, mb.buf ? mb.buf : "", mb.len);
+}
+
+/* Reads the changed rows of a store (ids, TB_SELECT_IDS at a time) into
+ * fresh: id's JSON text -> the row's text.  Ids gone are not there. */
+static int read_changed(tb_db_t *db, const tb_store_t *store,
+                        const char *board, const apr_array_header_t *ids,
+                        apr_hash_t *fresh, int *bad_values,
+                        tb_db_error_t *err)
+{
+    int ncols = store->fields->nelts + 1, at, i, n;
+    int nargs = TB_SELECT_IDS + (store->scope ? 1 : 0);
+    const char *args[TB_SELECT_IDS + 1];
+    apr_dbd_prepared_t *batch;
+    apr_array_header_t *rows;
+
+    if (tb_db_statement(db, store->sql_select_ids, 0, &batch, err)) {
+        return -1;
+    }
+    for (at = 0; at < ids->nelts; at += n) {
+        n = ids->nelts - at < TB_SELECT_IDS ? ids->nelts - at : TB_SELECT_IDS;
+        /* the last id fills the rest of the IN list */
+        for (i = 0; i < TB_SELECT_IDS; i++) {
+            args[i] = APR_ARRAY_IDX(ids, at + (i < n ? i : n - 1),
+                                    const char *);
+        }
+        args[TB_SELECT_IDS] = board;
+        rows = apr_array_make(db->pool, n, sizeof(char **));
+        if (tb_db_select_rows(db, batch, nargs, args, ncols, rows,
+                              "reading changed rows", err)) {
+            return -1;
+        }
+        for (i = 0; i < rows->nelts; i++) {
+            const char **values = APR_ARRAY_IDX(rows, i, const char **);
+            tb_load_span_t *span = apr_palloc(db->pool, sizeof(*span));
+            tb_membuf_t mb;
+            tb_jw_t jw;
+
+            tb_membuf_init(&mb, db->pool);
+            tb_jw_init(&jw, tb_membuf_sink, &mb);
+            write_values(&jw, store, values, bad_values);
+            tb_jw_raw(&jw, "}", 1);
+            if (tb_jw_flush(&jw)) {
+                return out_of_memory(err, "reading changed rows");
+            }
+            span->at = mb.buf;
+            span->len = mb.len;
+            apr_hash_set(fresh, id_json(db->pool, store, values[0]),
+                         APR_HASH_KEY_STRING, span);
+        }
+    }
+    return 0;
+}
+
+/* The ids of store's table in the journal's read, each once. */
+static apr_array_header_t *changed_ids(apr_pool_t *pool,
+                                       const tb_store_t *store,
+                                       const tb_journal_read_t *read)
+{
+    apr_array_header_t *ids = apr_array_make(pool, 8, sizeof(char *));
+    apr_hash_t *seen = apr_hash_make(pool);
+    int i;
+
+    for (i = 0; i < read->entries->nelts; i++) {
+        const tb_journal_entry_t *e =
+            &APR_ARRAY_IDX(read->entries, i, tb_journal_entry_t);
+        if (strcmp(e->table, store->table) == 0
+            && !apr_hash_get(seen, e->id, APR_HASH_KEY_STRING)) {
+            apr_hash_set(seen, e->id, APR_HASH_KEY_STRING, e);
+            APR_ARRAY_PUSH(ids, const char *) = e->id;
+        }
+    }
+    return ids;
+}
+
+/* A changed store's rows in their new order (tb_load_span_t): the
+ * changed ones read again, the others kept from the earlier answer.
+ * 1 (and *why) when a row is neither. */
+static int rebuild_store(tb_db_t *db, const tb_store_t *store,
+                         const char *board, const apr_array_header_t *ids,
+                         const tb_load_indexed_t *old,
+                         apr_array_header_t *spans, int *bad_values,
+                         const char **why, tb_db_error_t *err)
+{
+    apr_hash_t *fresh = apr_hash_make(db->pool);
+    apr_array_header_t *order = apr_array_make(db->pool, 64, sizeof(char **));
+    apr_dbd_prepared_t *stmt;
+    int i;
+
+    if (read_changed(db, store, board, ids, fresh, bad_values, err)
+        || tb_db_statement(db, store->sql_select_order, 0, &stmt, err)
+        || tb_db_select_rows(db, stmt, store->scope ? 1 : 0, &board, 1,
+                             order, "reading the rows' order", err)) {
+        return -1;
+    }
+    for (i = 0; i < order->nelts; i++) {
+        const char *id = APR_ARRAY_IDX(order, i, const char **)[0];
+        const char *key = id_json(db->pool, store, id);
+        const tb_load_span_t *span = apr_hash_get(fresh, key,
+                                                  APR_HASH_KEY_STRING);
+
+        if (!span && !(span = apr_hash_get(old->rows, key,
+                                           APR_HASH_KEY_STRING))) {
+            *why = apr_psprintf(db->pool, "row %s of %s is neither in the "
+                                "earlier answer nor in the journal", key,
+                                store->id);
+            return 1;
+        }
+        APR_ARRAY_PUSH(spans, const tb_load_span_t *) = span;
+    }
+    return 0;
+}
+
+/* Writes a rebuilt store: its key, its rows and their number. */
+static void write_rebuilt(tb_jw_t *jw, const tb_store_t *store,
+                          const apr_array_header_t *spans)
+{
+    char total[32];
+    int i;
+
+    tb_jw_raw(jw, ",", 1);
+    tb_jw_cstr(jw, store->json_key);
+    tb_jw_raw(jw, "{\"rows\":[", 9);
+    for (i = 0; i < spans->nelts; i++) {
+        const tb_load_span_t *span = APR_ARRAY_IDX(spans, i,
+                                                   const tb_load_span_t *);
+        if (i > 0) {
+            tb_jw_raw(jw, ",", 1);
+        }
+        tb_jw_raw(jw, span->at, span->len);
+    }
+    snprintf(total, sizeof(total), "],\"total\":%d}", spans->nelts);
+    tb_jw_cstr(jw, total);
+}
+
+int tb_load_rebuild(tb_db_t *db, tb_jw_t *jw, const tb_load_request_t *req,
+                    const tb_store_t *project, const tb_journal_t *journal,
+                    const char *board, const char *old_body,
+                    apr_size_t old_len, const char *old_revision,
+                    const char *revision, int *bad_values, const char **why,
+                    tb_db_error_t *err)
+{
+    int nstores = req->stores->nelts, i, rv;
+    apr_array_header_t **spans = apr_pcalloc(db->pool, sizeof(*spans)
+                                                       * (nstores + 1));
+    apr_int64_t since, upto;
+    tb_journal_read_t read;
+    tb_load_indexed_t *old;
+    tb_membuf_t project_text;
+    tb_jw_t project_jw;
+
+    if (!tb_parse_int64(old_revision, &since)
+        || !tb_parse_int64(revision, &upto) || since >= upto) {
+        *why = "the earlier answer is not of an earlier revision";
+        return 1;
+    }
+    if (tb_load_index_answer(db->pool, old_body, old_len, req->stores,
+                             &old)) {
+        *why = "the earlier answer is not of the stores asked for";
+        return 1;
+    }
+    if (tb_journal_since(db, journal, board, since, upto, &read, err)) {
+        return -1;
+    }
+    if (!read.covered) {
+        *why = "the journal does not cover the revisions since";
+        return 1;
+    }
+    /* Everything is read before anything is written: whatever fails
+     * leaves the answer to the full read. */
+    for (i = 0; i < nstores; i++) {
+        const tb_store_t *store = APR_ARRAY_IDX(req->stores, i,
+                                                tb_store_request_t).store;
+        apr_array_header_t *ids = changed_ids(db->pool, store, &read);
+
+        if (ids->nelts == 0) {
+            continue;           /* copied whole */
+        }
+        spans[i] = apr_array_make(db->pool, apr_hash_count(old[i].rows) + 8,
+                                  sizeof(tb_load_span_t *));
+        if ((rv = rebuild_store(db, store, board, ids, &old[i], spans[i],
+                                bad_values, why, err)) != 0) {
+            return rv;
+        }
+    }
+    tb_membuf_init(&project_text, db->pool);
+    tb_jw_init(&project_jw, tb_membuf_sink, &project_text);
+    if (project && tb_load_project(db, &project_jw, project, board,
+                                   bad_values, err)) {
+        return -1;
+    }
+    if (tb_jw_flush(&project_jw)) {
+        return out_of_memory(err, "reading the project");
+    }
+
+    tb_jw_raw(jw, ",\"revision\":", 12);
+    tb_jw_cstr(jw, revision);
+    for (i = 0; i < nstores; i++) {
+        if (spans[i]) {
+            write_rebuilt(jw, APR_ARRAY_IDX(req->stores, i,
+                                            tb_store_request_t).store,
+                          spans[i]);
+        }
+        else {
+            tb_jw_raw(jw, old[i].whole.at, old[i].whole.len);
+        }
+    }
+    if (project_text.len) {
+        tb_jw_raw(jw, project_text.buf, project_text.len);
     }
     tb_jw_raw(jw, "}", 1);
     return 0;

@@ -174,6 +174,9 @@ typedef struct tb_store_t {
     const char *label_select_all;   /* scoped only */
     const char *sql_select_page;/* LIMIT %d OFFSET %d: prepared */
     const char *sql_count;      /* no placeholders (scoped: the board) */
+    const char *sql_select_order;   /* the ids alone, in sql_select_all's
+                                   order (scoped: the board): a load
+                                   rebuilt from an earlier answer */
     const char *label_select_page;
     const char *sql_select_id;  /* all mapped columns of one row by id */
     const char *sql_select_ids; /* the same for TB_SELECT_IDS ids at once

@@ -297,6 +297,11 @@ void tb_sql_build_store(apr_pool_t *pool, tb_store_t *store)
                                          " LIMIT %lld OFFSET %lld", NULL);
     store->sql_count = apr_pstrcat(pool, "SELECT COUNT(*) FROM ", table,
                                    where_board, NULL);
+    store->sql_select_order = apr_pstrcat(pool, "SELECT ",
+                                          quote_id(pool,
+                                                   store->id_field.column),
+                                          " FROM ", table, where_board,
+                                          " ORDER BY ", order, NULL);
     store->label_select_page = tb_sql_label(pool, "page",
                                             store->sql_select_page);
     build_lazy(pool, store, columns, order);

@@ -94,6 +94,9 @@ void tb_stats_add(tb_stats_slot_t *slot, const tb_req_stats_t *req,
     apr_atomic_add32(&slot->rows_written, (apr_uint32_t)req->rows_written);
     apr_atomic_add32(&slot->rollbacks, (apr_uint32_t)req->rollbacks);
     apr_atomic_add32(&slot->cache_hits, (apr_uint32_t)req->cache_hit);
+    apr_atomic_add32(&slot->loads_waited, (apr_uint32_t)req->load_waited);
+    apr_atomic_add32(&slot->loads_rebuilt, (apr_uint32_t)req->load_rebuilt);
+    apr_atomic_add32(&slot->loads_read, (apr_uint32_t)req->load_read);
     apr_atomic_add32(&slot->db_errors, (apr_uint32_t)req->db_errors);
     /* an event stream lasts its lifetime: no latency to speak of */
     if (req->kind != TB_STATS_EVENTS) {
@@ -157,6 +160,9 @@ void tb_stats_write_json(tb_jw_t *jw, const tb_stats_slot_t *slots,
         write_count(jw, "rowsWritten", &s->rows_written);
         write_count(jw, "rollbacks", &s->rollbacks);
         write_count(jw, "cacheHits", &s->cache_hits);
+        write_count(jw, "loadsWaited", &s->loads_waited);
+        write_count(jw, "loadsRebuilt", &s->loads_rebuilt);
+        write_count(jw, "loadsRead", &s->loads_read);
         write_count(jw, "dbErrors", &s->db_errors);
         tb_jw_cstr(jw, ",\"latencyMs\":{");
         for (k = 0; k < 3; k++) {

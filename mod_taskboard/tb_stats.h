@@ -36,6 +36,9 @@ typedef struct tb_req_stats_t {
     int rows_written;           /* records a sync changed */
     int rollbacks;              /* transactions rolled back */
     int cache_hit;              /* answered from the load cache */
+    int load_waited;            /* ... after waiting for another's read */
+    int load_rebuilt;           /* built from an earlier revision's answer */
+    int load_read;              /* every store read from the database */
     int db_errors;              /* database failures logged */
 } tb_req_stats_t;
 
@@ -52,6 +55,7 @@ typedef struct tb_stats_slot_t {
     apr_uint32_t rows_written;
     apr_uint32_t rollbacks;
     apr_uint32_t cache_hits;
+    apr_uint32_t loads_waited, loads_rebuilt, loads_read;
     apr_uint32_t db_errors;
     apr_uint32_t latency[TB_STATS_BUCKETS]; /* loads and syncs */
 } tb_stats_slot_t;

@@ -109,6 +109,11 @@ class TestStatus:
         # every process misses at first (more than once when its first loads come at the same
         # time: 4 connections), then answers from its cache
         assert 20 - 4 <= loads_["cacheHits"] <= 20 - 1, loads_
+        # each load either read the stores or was a hit (some after waiting for another's read:
+        # single flight); nothing changed in between, so nothing was rebuilt
+        assert loads_["loadsRead"] + loads_["cacheHits"] == 20, loads_
+        assert loads_["loadsWaited"] <= loads_["cacheHits"] and loads_["loadsRebuilt"] == 0, \
+            loads_
         assert 0 < loads_["latencyMs"]["p50"] <= loads_["latencyMs"]["p90"] \
             <= loads_["latencyMs"]["p99"], loads_
         syncs = st["/api/sync"]

@@ -144,6 +144,7 @@ int main(int argc, const char *const *argv)
         {"headers", tb_headers_cases},
         {"tree", tb_tree_cases},
         {"nested", tb_nested_cases},
+        {"load", tb_load_cases},
     };
     static const int crash_signals[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL,
                                         SIGABRT};

@@ -95,5 +95,6 @@ extern const tb_case_t tb_stats_cases[];
 extern const tb_case_t tb_headers_cases[];
 extern const tb_case_t tb_tree_cases[];
 extern const tb_case_t tb_nested_cases[];
+extern const tb_case_t tb_load_cases[];
 
 #endif

@@ -52,6 +52,9 @@ static void store_selects(void)
               "SELECT `id`,`event`,`resource` FROM `assignments` "
               "ORDER BY `event` DESC,`id` ASC LIMIT %lld OFFSET %lld");
     CHECK_STR(store->sql_count, "SELECT COUNT(*) FROM `assignments`");
+    /* the ids alone in the same order: a rebuilt load's row order */
+    CHECK_STR(store->sql_select_order,
+              "SELECT `id` FROM `assignments` ORDER BY `event` DESC,`id` ASC");
     CHECK(strncmp(store->label_select_page, "taskboard_page_", 15) == 0);
 }
 

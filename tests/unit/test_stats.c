@@ -168,6 +168,7 @@ static void json_locations(void)
     CHECK(strstr(json, "{\"path\":\"/api/sync\",\"requests\":2,\"loads\":0,"
                  "\"syncs\":1,\"events\":1,\"errors\":1,\"conflicts\":1,"
                  "\"rowsWritten\":7,\"rollbacks\":1,\"cacheHits\":0,"
+                 "\"loadsWaited\":0,\"loadsRebuilt\":0,\"loadsRead\":0,"
                  "\"dbErrors\":0,\"latencyMs\":{\"p50\":1.1,\"p90\":1.1,"
                  "\"p99\":1.1}}") != NULL);
     CHECK(strncmp(json, "{\"locations\":[{\"path\":\"(other)\"", 31) == 0);

@@ -211,6 +211,119 @@ static void feed_subscribers_follow(void)
 }
 
 /* ---------------------------------------------------------------------- */
+/* Single flight: loads that miss one key at once read the database once */
+
+#define FLYERS 6
+
+typedef struct {
+    tb_cache_t *cache;
+    pthread_barrier_t *start;
+    const char *revision;
+    int publish;                /* the leader keeps its answer */
+    apr_interval_time_t wait;   /* how long the others wait */
+    int answer;                 /* tb_cache_flight_begin's */
+    int ok;
+} flyer_t;
+
+static void *APR_THREAD_FUNC fly(apr_thread_t *thread, void *data)
+{
+    flyer_t *f = data;
+    tb_flight_t *flight;
+    tb_cached_t *hit;
+    static const char text[] = ",\"revision\":7}";
+
+    f->ok = 1;
+    pthread_barrier_wait(f->start);
+    f->answer = tb_cache_flight_begin(f->cache, "board", f->revision, f->wait,
+                                      &hit, &flight);
+    if (f->answer == TB_FLIGHT_LEAD) {
+        /* the database read, long enough for the others to queue up */
+        apr_sleep(apr_time_from_msec(150));
+        if (f->publish) {
+            char *body = tb_cache_body_new(f->cache);
+            memcpy(body, text, sizeof(text) - 1);
+            tb_cache_put(f->cache, "board", f->revision, body,
+                         sizeof(text) - 1);
+        }
+        tb_cache_flight_end(flight);
+    }
+    else if (flight) {
+        f->ok = 0;              /* only a leader has a flight to end */
+    }
+    if (hit) {
+        f->ok &= hit->body_len == sizeof(text) - 1
+                 && memcmp(hit->body, text, hit->body_len) == 0;
+        tb_cache_release(hit);
+    }
+    else if (f->answer == TB_FLIGHT_HIT || f->answer == TB_FLIGHT_WAITED) {
+        f->ok = 0;
+    }
+    apr_thread_exit(thread, APR_SUCCESS);
+    return NULL;
+}
+
+/* Runs FLYERS threads into one key at revision; counts their answers. */
+static void fly_together(tb_cache_t *cache, const char *revision,
+                         int publish, apr_interval_time_t wait,
+                         int counts[TB_FLIGHT_ALONE + 1])
+{
+    apr_thread_t *threads[FLYERS];
+    flyer_t flyers[FLYERS];
+    pthread_barrier_t start;
+    apr_status_t rv;
+    int i, started = 0;
+
+    memset(counts, 0, sizeof(int) * (TB_FLIGHT_ALONE + 1));
+    pthread_barrier_init(&start, NULL, FLYERS);
+    for (i = 0; i < FLYERS; i++) {
+        memset(&flyers[i], 0, sizeof(flyers[i]));
+        flyers[i].cache = cache;
+        flyers[i].start = &start;
+        flyers[i].revision = revision;
+        flyers[i].publish = publish;
+        flyers[i].wait = wait;
+        if (apr_thread_create(&threads[i], NULL, fly, &flyers[i],
+                              tb_test_pool) == APR_SUCCESS) {
+            started++;
+        }
+    }
+    REQUIRE(started == FLYERS);
+    for (i = 0; i < started; i++) {
+        apr_thread_join(&rv, threads[i]);
+        CHECK(flyers[i].ok);
+        counts[flyers[i].answer]++;
+    }
+    pthread_barrier_destroy(&start);
+}
+
+static void single_flight(void)
+{
+    tb_cache_t *cache = tb_cache_create(tb_test_pool, 1 << 16, 1 << 12);
+    tb_cache_stats_t stats;
+    int counts[TB_FLIGHT_ALONE + 1];
+
+    REQUIRE(cache != NULL);
+    /* one reads, the others wait and are served its answer */
+    fly_together(cache, "7", 1, apr_time_from_sec(10), counts);
+    CHECK(counts[TB_FLIGHT_LEAD] == 1);
+    CHECK(counts[TB_FLIGHT_WAITED] + counts[TB_FLIGHT_HIT] == FLYERS - 1);
+    CHECK(counts[TB_FLIGHT_WAITED] >= 1);
+    CHECK(counts[TB_FLIGHT_ALONE] == 0);
+    /* the leader keeps nothing (a failure): each of the others reads */
+    fly_together(cache, "8", 0, apr_time_from_sec(10), counts);
+    CHECK(counts[TB_FLIGHT_LEAD] == 1);
+    CHECK(counts[TB_FLIGHT_ALONE] == FLYERS - 1);
+    /* the leader takes longer than the others wait: they read */
+    fly_together(cache, "9", 1, apr_time_from_msec(10), counts);
+    CHECK(counts[TB_FLIGHT_LEAD] == 1);
+    CHECK(counts[TB_FLIGHT_ALONE] >= 1);
+    CHECK(counts[TB_FLIGHT_ALONE] + counts[TB_FLIGHT_HIT] == FLYERS - 1);
+    /* every flight ended and went */
+    tb_cache_stats(cache, &stats);
+    CHECK(stats.flights == 0);
+}
+
+/* ---------------------------------------------------------------------- */
 
 static void cache_and_counters(void)
 {
@@ -271,5 +384,7 @@ const tb_case_t tb_threads_cases[] = {
      cache_and_counters},
     {"an events feed's subscribers each see every revision once, in order",
      feed_subscribers_follow},
+    {"loads that miss one answer at once wait for one read (single flight)",
+     single_flight},
     {NULL, NULL}
 };
