@@ -143,7 +143,13 @@ async function readWindow(page) {
                         startDate: iso(e?.startDate), endDate: iso(e?.endDate)};
             });
         const range = s.visibleDateRange;
-        return {rows, bars, visibleStart: iso(range.startDate), visibleEnd: iso(range.endDate),
+        // for a failure's message: what the stores hold for the rows in view (taken in but not
+        // drawn, or never taken in)
+        const held = Object.fromEntries(rows.map((r) => [r.id,
+            p.resourceStore.getById(r.id)?.events?.length ?? null]));
+        // the events the scheduling engine moved since they were loaded (not saved: ?lazy=1)
+        const moved = (p.changes?.events?.updated ?? []).map((r) => String(r.id));
+        return {rows, bars, held, moved, visibleStart: iso(range.startDate), visibleEnd: iso(range.endDate),
                 axisStart: iso(s.timeAxis.startDate), axisEnd: iso(s.timeAxis.endDate),
                 scrollTop: s.scrollable.y,
                 stores: {resources: p.resourceStore.count, events: p.eventStore.count,

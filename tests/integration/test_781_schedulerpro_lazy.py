@@ -296,7 +296,16 @@ class TestSchedulerProLazy:
                  for b in w["bars"] if int(b["resource"]) in rows
                  and parse_time(b["startDate"]) < end and parse_time(b["endDate"]) > start}
         assert expected, (step, w["visibleStart"], w["visibleEnd"], sorted(rows))
-        assert shown == expected, (step, sorted(set(shown) ^ set(expected))[:20])
+        # An event the engine moved (a dependency's successor; unsaved under ?lazy=1) has dates
+        # the database does not: it may enter or leave the visible span, whenever the engine
+        # gets to it.  The others are compared.
+        moved = set(w.get("moved") or ())
+        shown = {k: v for k, v in shown.items() if k[0] not in moved}
+        expected = {k: v for k, v in expected.items() if k[0] not in moved}
+        assert shown == expected, (step, sorted(set(shown) ^ set(expected))[:20],
+                                   "events the page holds per row in view:", w.get("held"),
+                                   "stores:", w.get("stores"), "bars drawn:", len(w["bars"]),
+                                   "moved by the engine:", len(moved))
         self.shown.append({"step": step, "rows": f"{min(rows)}..{max(rows)}",
                            "visible": [w["visibleStart"], w["visibleEnd"]],
                            "bars": len(shown), "stores": w["stores"],
