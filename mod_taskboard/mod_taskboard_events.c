@@ -198,6 +198,7 @@ static void poll_feed(feed_entry_t *f, apr_pool_t *pool)
                          err.text ? err.text : "");
         }
         f->failing = 1;
+        tb_feed_failed(f->feed);
         return;
     }
     if (f->failing) {

@@ -18,6 +18,7 @@ struct tb_feed_t {
     apr_thread_cond_t *changed;     /* broadcast on news and on stopping */
     apr_int64_t revision;           /* newest known; valid once polled */
     int polled;
+    int failing;                    /* the last poll could not read */
     int stopping;                   /* the process is shutting down */
     apr_uint32_t resets;            /* times the revision went back */
     tb_feed_event_t ring[TB_FEED_RING]; /* tables malloc'd */
@@ -112,10 +113,12 @@ int tb_feed_apply(tb_feed_t *feed, const apr_array_header_t *rows)
             current = rev;
         }
     }
+    apr_thread_mutex_lock(feed->mutex);
+    feed->failing = 0;
     if (current < 0) {
+        apr_thread_mutex_unlock(feed->mutex);
         return 0;               /* no revision row: nothing to tell */
     }
-    apr_thread_mutex_lock(feed->mutex);
     if (!feed->polled || current < feed->revision) {
         /* The first poll, or the board went back (restored from a backup):
          * what the ring says no longer holds. */
@@ -186,6 +189,14 @@ int tb_feed_subscribe(tb_feed_t *feed, int delta)
     return unpolled;
 }
 
+void tb_feed_failed(tb_feed_t *feed)
+{
+    apr_thread_mutex_lock(feed->mutex);
+    feed->failing = 1;
+    apr_thread_cond_broadcast(feed->changed);   /* tb_feed_current */
+    apr_thread_mutex_unlock(feed->mutex);
+}
+
 int tb_feed_current(tb_feed_t *feed, apr_time_t deadline,
                     apr_int64_t *revision, apr_uint32_t *resets)
 {
@@ -193,11 +204,11 @@ int tb_feed_current(tb_feed_t *feed, apr_time_t deadline,
     int rv = -1;
 
     apr_thread_mutex_lock(feed->mutex);
-    while (!feed->polled && !feed->stopping
+    while (!feed->polled && !feed->failing && !feed->stopping
            && (now = apr_time_now()) < deadline) {
         apr_thread_cond_timedwait(feed->changed, feed->mutex, deadline - now);
     }
-    if (feed->polled && !feed->stopping) {
+    if (feed->polled && !feed->failing && !feed->stopping) {
         *revision = feed->revision;
         *resets = feed->resets;
         rv = 0;

@@ -82,7 +82,15 @@ tb_feed_wait_e tb_feed_wait(tb_feed_t *feed, apr_int64_t after,
                             apr_int64_t *revision);
 
 /**
- * Waits until the feed was polled once (or the deadline passes).
+ * Records that a poll could not read the database: tb_feed_current fails
+ * at once until a poll succeeds again (tb_feed_apply), so that a new
+ * subscriber hears "unavailable" rather than a revision that may be old.
+ */
+void tb_feed_failed(tb_feed_t *feed);
+
+/**
+ * Waits until the feed was polled once (or the deadline passes, or a poll
+ * failed).
  * @return 0 with *revision and *resets set, or -1
  */
 int tb_feed_current(tb_feed_t *feed, apr_time_t deadline,

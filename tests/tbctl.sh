@@ -8,6 +8,7 @@
 #
 # Usage: tests/tbctl.sh COMMAND [ARGS]
 #   deps                    install the missing Debian packages
+#   deps-galera             and those of the Galera tests (haproxy, galera-4, rsync)
 #   db-start | db-stop | db-kill
 #   db-load [FILE.sql ...]  default: sql/schema.sql sql/sample.sql
 #   db-sql [MARIADB-ARGS]   the mariadb client as root on the board's database
@@ -60,6 +61,10 @@ DEPS=(gcc make pkg-config libasan8 libubsan1 libtsan2 clang libclang-rt-14-dev g
 # vendor's nodejs package, which bundles npm and conflicts with Debian's npm package, so these
 # are only asked for when the command is missing.
 DEPS_COMMANDS=(node:nodejs npm:npm)
+# The Galera tests (tests/lib/galera.py, make test-galera): HAProxy in front of the cluster, the
+# Galera 4 provider, rsync for the state transfers (SST), ss (iproute2) with which the SST script
+# waits for its port.
+GALERA_DEPS=(haproxy galera-4 rsync iproute2)
 
 die() {
     echo "tbctl: $*" >&2
@@ -126,21 +131,33 @@ check_settings() {
 # ---------------------------------------------------------------------------------------------
 # packages
 
-cmd_deps() {
+# Installs those of the Debian packages $@ that are missing (root only).
+install_missing() {
     local pkg missing=()
-    for pkg in "${DEPS[@]}"; do
+    for pkg in "$@"; do
         if [ "$(dpkg-query -W -f='${db:Status-Status}' "$pkg" 2>/dev/null || true)" != installed ]; then
             missing+=("$pkg")
         fi
-    done
-    for pkg in "${DEPS_COMMANDS[@]}"; do
-        command -v "${pkg%%:*}" > /dev/null 2>&1 || missing+=("${pkg#*:}")
     done
     [ "${#missing[@]}" -gt 0 ] || return 0
     [ "$(id -u)" -eq 0 ] || die "missing packages (install them as root): ${missing[*]}"
     echo "tbctl: installing ${missing[*]}"
     apt-get update
     DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}"
+}
+
+cmd_deps() {
+    local pkg missing=()
+    for pkg in "${DEPS_COMMANDS[@]}"; do
+        command -v "${pkg%%:*}" > /dev/null 2>&1 || missing+=("${pkg#*:}")
+    done
+    install_missing "${DEPS[@]}" "${missing[@]}"
+}
+
+# The Galera tests (make test-galera) on top of deps: HAProxy, the Galera provider, and what the
+# rsync SST needs.
+cmd_deps_galera() {
+    install_missing "${GALERA_DEPS[@]}"
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -542,6 +559,7 @@ main() {
     [ "$#" -eq 0 ] || shift
     case $cmd in
         deps) cmd_deps ;;
+        deps-galera) cmd_deps_galera ;;
         db-start) cmd_db_start ;;
         db-load) cmd_db_load "$@" ;;
         db-sql) cmd_db_sql "$@" ;;

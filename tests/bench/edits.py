@@ -462,7 +462,7 @@ class Edits(B.Bench):
         start_rev = rev0 if not boards_spec else \
             int(self.db.value(f"SELECT MIN(`revision`) FROM `boards` WHERE `id` <= {BOARDS}"))
         args = [path, "move", self.nonce(), start_rev if send_revision else "none",
-                self.es.tasks, self.boards["M"]["resources"], min(2, conc), "", boards_spec]
+                self.es.tasks, self.boards["M"]["resources"], min(2, conc), "", "", boards_spec]
 
         def run():
             tb = wrk(base + "/", B.SYNC_LUA, args, conc, self.s.seconds, (),

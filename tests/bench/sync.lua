@@ -2,7 +2,8 @@
 -- requestId and $PhantomIds of its own (a repeated requestId with the same body would be answered
 -- from the request table, a repeated $PhantomId would become an update).
 --
---   wrk -tT ... -s sync.lua URL -- PATH SCENARIO NONCE REVISION TASKS RESOURCES T [SEEDS [BOARDS]]
+--   wrk -tT ... -s sync.lua URL -- PATH SCENARIO NONCE REVISION TASKS RESOURCES T
+--       [SEEDS [FIRST [BOARDS]]]
 --
 -- SCENARIO:
 --   move   one card move: status and weight of one task
@@ -10,7 +11,8 @@
 --   batch  ten changes: 2 added tasks, 6 updated tasks, 2 removed tasks that this thread added
 --          earlier (their ids are read from the answers; SEEDS, "id,id,...", are tasks made
 --          beforehand so that the first requests have something to remove)
--- Updated tasks are taken from 1..TASKS, split between the threads so that two threads never
+-- Updated tasks are taken from FIRST..FIRST+TASKS-1 (FIRST: 1 unless given; galera.py's scoped
+-- boards each have ids of their own), split between the threads so that two threads never
 -- wait for the same row.  Every sync sends "revision": the highest revision this thread has seen
 -- in an answer, starting from REVISION.  done() prints the line of wrkreport.lua with
 -- responses=N short=S maxrev=R threads=T added, where short counts batches that had fewer than
@@ -61,13 +63,13 @@ function init(args)
     -- wrk runs setup() in its main state: a thread knows only its own index, not the count
     local count = tonumber(args[7])
     span = math.floor(tasks / count)
-    first = (index - 1) * span + 1
+    first = (index - 1) * span + (tonumber(args[9]) or 1)
     for i, id in ipairs(split(args[8])) do
         if (i - 1) % count == index - 1 then
             table.insert(removable, id)
         end
     end
-    for name, offset in string.gmatch(args[9] or "", "([^,:]+):(%d+)") do
+    for name, offset in string.gmatch(args[10] or "", "([^,:]+):(%d+)") do
         table.insert(boards, {name = name, offset = tonumber(offset), maxrev = maxrev})
     end
     if #boards == 0 then

@@ -3,6 +3,9 @@
 - `env` (session): private MariaDB on a free port with the sample data, the module path, tbctl.sh.
 - `httpd` (session): the one running server.
 - `node2` (module): a second server on the same database, for the two-node tests.
+- `galera` (session, only with TB_GALERA=1): a 3-node MariaDB Galera cluster and HAProxy
+  (tests/lib/galera.py), started on first use; `galera_httpds`: two httpd nodes for it, each
+  pointed where the test says (Httpd.db_port).
 - `_class_scope` (class, autouse): each test class declares its test.conf (`CONF`), when the sample
   data is loaded again (`SAMPLE_DATA`) and hooks for what else it needs; this fixture restarts
   the server with it and does the rest (README.md, "Test classes").
@@ -63,6 +66,57 @@ def node2(env, request) -> tbtest.Httpd:
     h = env.new_httpd("node" + request.module.__name__.split("_")[1])
     yield h
     h.stop()
+
+
+class GaleraSetup:
+    """What the `galera` fixture gives: .cluster (galera.Cluster) and .haproxy (galera.Haproxy)."""
+
+    def __init__(self, cluster, haproxy):
+        self.cluster = cluster
+        self.haproxy = haproxy
+
+
+@pytest.fixture(scope="session")
+def galera(env):
+    """A 3-node Galera cluster and HAProxy in front of it, from conf/galera/, started on first
+    use (some 30 s) and stopped, by pid, at the end of the session.  Skips unless TB_GALERA=1
+    (make -f Makefile.apxs test-galera)."""
+    if os.environ.get("TB_GALERA") != "1":
+        pytest.skip("the Galera tests run with TB_GALERA=1 (make -f Makefile.apxs test-galera)")
+    import galera as galera_lib
+    cluster = galera_lib.Cluster(env.state_dir)
+    haproxy = galera_lib.Haproxy(env.state_dir, cluster)
+    try:
+        cluster.start()
+        haproxy.start()
+        yield GaleraSetup(cluster, haproxy)
+    finally:
+        haproxy.stop()
+        cluster.stop()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A failed Galera test shows the end of each node's and HAProxy's log."""
+    outcome = yield
+    rep = outcome.get_result()
+    setup = item.funcargs.get("galera") if hasattr(item, "funcargs") else None
+    if rep.when == "call" and rep.failed and setup is not None:
+        try:
+            rep.sections.append(("galera and haproxy logs",
+                                 setup.cluster.logs() + "\n" + setup.haproxy.logs()))
+        except Exception as e:     # the failure itself matters more
+            rep.sections.append(("galera and haproxy logs", f"(not available: {e!r})"))
+
+
+@pytest.fixture(scope="session")
+def galera_httpds(env, galera):
+    """Two httpd nodes (ServerRoots galera1, galera2) for the Galera tests; each test sets their
+    db_port (a cluster node or HAProxy) and reloads them."""
+    nodes = [env.new_httpd("galera1"), env.new_httpd("galera2")]
+    yield nodes
+    for h in nodes:
+        h.stop()
 
 
 @pytest.fixture(autouse=True)

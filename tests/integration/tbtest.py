@@ -601,6 +601,11 @@ class Httpd:
         self.name = name
         self.root = os.path.join(env.state_dir, name)
         self.port = free_port()
+        # the database this server's DBDParams name, and DBD lines added after DBDInitSQL: the
+        # session's MariaDB (env.db_port) unless a test points it elsewhere (the Galera tests:
+        # one node of the cluster, or HAProxy)
+        self.db_port: Optional[int] = None
+        self.dbd_extra = ""
         self.test_conf = ""
         self.error_log = ErrorLog(os.path.join(self.root, "logs", "error_log"))
         self.started = False
@@ -638,8 +643,8 @@ class Httpd:
             root=self.root, port=self.port, loglevel=self.env.loglevel, mods=MODULES_DIR,
             module=self.env.module,
             dbd_load=(f'LoadModule dbd_module "{MODULES_DIR}/mod_dbd.so"\n' if dbd else ""),
-            dbd_conf=(DBD_CONF.format(dbport=self.env.db_port, user=DB_USER, pw=DB_PASS,
-                                      db=DB_NAME) if dbd else ""))
+            dbd_conf=(DBD_CONF.format(dbport=self.db_port or self.env.db_port, user=DB_USER,
+                                      pw=DB_PASS, db=DB_NAME) + self.dbd_extra if dbd else ""))
 
     def install(self, test_conf: str, dbd: bool = True):
         """Writes httpd.conf and test.conf; takes effect on the next start."""

@@ -120,6 +120,31 @@ static void first_poll_learns_revision(void)
     CHECK(wait_now(feed, 5, 0, &events, &newest) == TB_FEED_BEHIND);
 }
 
+/* A poll that could not read: a new subscriber is told at once, not after
+ * its whole wait, and not the revision from before; the next good poll
+ * ends it. */
+static void failed_poll_fails_current(void)
+{
+    tb_feed_t *feed = tb_feed_create(tb_test_pool);
+    apr_int64_t rev;
+    apr_uint32_t resets;
+    apr_time_t start;
+
+    tb_feed_failed(feed);
+    start = apr_time_now();
+    CHECK(tb_feed_current(feed, start + apr_time_from_sec(5), &rev,
+                          &resets) == -1);
+    CHECK(apr_time_now() - start < apr_time_from_sec(1));
+    CHECK(tb_feed_apply(feed, poll_rows("7", NULL)) == 0);
+    CHECK(tb_feed_current(feed, apr_time_now(), &rev, &resets) == 0);
+    CHECK(rev == 7);
+    tb_feed_failed(feed);
+    CHECK(tb_feed_current(feed, apr_time_now(), &rev, &resets) == -1);
+    CHECK(tb_feed_apply(feed, poll_rows("8", NULL)) == 1);   /* one news */
+    CHECK(tb_feed_current(feed, apr_time_now(), &rev, &resets) == 0);
+    CHECK(rev == 8);
+}
+
 static void journal_rows_become_events(void)
 {
     tb_feed_t *feed = feed_at_7();
@@ -372,6 +397,8 @@ static void events_poll_statement(void)
 const tb_case_t tb_feed_cases[] = {
     {"nothing is known before the first poll", nothing_before_first_poll},
     {"the first poll only learns the revision", first_poll_learns_revision},
+    {"a failed poll fails new subscribers at once, until one works",
+     failed_poll_fails_current},
     {"journal rows are events; a revision raised elsewhere one without "
      "tables", journal_rows_become_events},
     {"the same poll again is no news", same_poll_again_no_news},
