@@ -267,9 +267,10 @@ def parse_tb_line(output: str) -> dict:
     raise BenchError(f"no TB line in:\n{output}")
 
 
-def run_client(cmd) -> dict:
-    """Runs a load generator; returns its TB line, or raises BenchError with its output."""
-    p = subprocess.run(cmd, capture_output=True, text=True)
+def run_client(cmd, env=None) -> dict:
+    """Runs a load generator (with env, when given, as its environment); returns its TB line,
+    or raises BenchError with its output."""
+    p = subprocess.run(cmd, capture_output=True, text=True, env=env)
     if p.returncode != 0:
         raise BenchError(f"{' '.join(cmd)} failed (exit {p.returncode}):\n{p.stdout}{p.stderr}")
     tb = parse_tb_line(p.stdout)
@@ -278,7 +279,7 @@ def run_client(cmd) -> dict:
 
 
 def wrk(url: str, script: str, args, connections: int, seconds: int, headers=(),
-        prefix=()) -> dict:
+        prefix=(), env=None) -> dict:
     """One wrk run (threads: 1 or 2) with script and its args; the figures of its TB line.
     Raises BenchError on a non-2xx answer, a timeout, or socket errors on more than 5% of the
     requests.  Fewer are kept as tb["socket_errors"]: the event MPM closes idle keep-alive
@@ -289,7 +290,7 @@ def wrk(url: str, script: str, args, connections: int, seconds: int, headers=(),
            "--timeout", "60s", "-s", script]
     for h in headers:
         cmd += ["-H", h]
-    tb = run_client(cmd + [url, "--", *map(str, args)])
+    tb = run_client(cmd + [url, "--", *map(str, args)], env)
     errors = {k: int(tb[k]) for k in ("connect", "read", "write", "status", "timeout") if tb[k]}
     tb["socket_errors"] = sum(errors.get(k, 0) for k in ("connect", "read", "write"))
     if "status" in errors or "timeout" in errors or tb["socket_errors"] > 0.05 * tb["requests"]:

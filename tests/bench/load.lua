@@ -8,7 +8,8 @@
 -- keeps the requestIds of different runs apart.  With "count", response() reads the revision
 -- from the first 200 bytes of every answer and counts the answers whose revision differs from
 -- the previous answer's on the same thread.  done() prints the line of wrkreport.lua with
--- responses=N changed=M threads=T added.
+-- responses=N changed=M threads=T added.  Under TB_BENCH_SESSIONS=P, every request carries
+-- Cookie: PHPSESSID=<thread>x<n % P> (see sync.lua).
 
 local report = dofile((debug.getinfo(1, "S").source:match("^@(.*/)") or "./") .. "wrkreport.lua")
 
@@ -27,6 +28,7 @@ local n = 0
 -- globals: done() reads them from each thread with thread:get()
 responses, changed = 0, 0
 local last
+local sessions = tonumber(os.getenv("TB_BENCH_SESSIONS") or "")
 
 local function count_response(status, headers, body)
     local rev = string.match(string.sub(body, 1, 200), '"revision":(%d+)')
@@ -50,7 +52,11 @@ end
 
 function request()
     n = n + 1
-    return wrk.format("GET", path .. string.format("%d", base + n) .. POST)
+    local headers = nil
+    if sessions then
+        headers = {["Cookie"] = string.format("PHPSESSID=tb%dx%d", index, n % sessions)}
+    end
+    return wrk.format("GET", path .. string.format("%d", base + n) .. POST, headers)
 end
 
 function done(summary, latency, requests)

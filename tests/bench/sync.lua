@@ -2,7 +2,8 @@
 -- requestId and $PhantomIds of its own (a repeated requestId with the same body would be answered
 -- from the request table, a repeated $PhantomId would become an update).
 --
---   wrk -tT ... -s sync.lua URL -- PATH SCENARIO NONCE REVISION TASKS RESOURCES T [SEEDS [FIRST]]
+--   wrk -tT ... -s sync.lua URL -- PATH SCENARIO NONCE REVISION TASKS RESOURCES T
+--       [SEEDS [FIRST [BOARDS]]]
 --
 -- SCENARIO:
 --   move   one card move: status and weight of one task
@@ -16,6 +17,16 @@
 -- in an answer, starting from REVISION.  done() prints the line of wrkreport.lua with
 -- responses=N short=S maxrev=R threads=T added, where short counts batches that had fewer than
 -- 2 ids to remove.
+--
+-- REVISION "none": the syncs carry no revision (the seed guide's PHP backend then skips its
+-- optimistic check, the equivalent of the module's TaskBoardConflictPolicy off).
+-- BOARDS (edits.py's card moves on several boards): "NAME:OFFSET,NAME:OFFSET,...".  Request n
+-- of a thread goes to board n % count: PATH with "{board}" replaced by its NAME, the task
+-- OFFSET + (the task it would move on one board).  Each board has a revision of its own: the
+-- answer's requestId tells which board it came from.  Without BOARDS, one board at PATH.
+-- Under TB_BENCH_SESSIONS=P (the PHP backend, which starts a session on every request), every
+-- request carries Cookie: PHPSESSID=<thread>x<n % P>: as many sessions as a client each, kept
+-- from run to run, so that concurrent requests do not wait for each other's session lock.
 
 local report = dofile((debug.getinfo(1, "S").source:match("^@(.*/)") or "./") .. "wrkreport.lua")
 
@@ -31,6 +42,9 @@ local path, scenario, nonce, tasks, resources
 local first, span                    -- this thread's tasks: first .. first + span - 1
 local n, k = 0, 0
 local removable = {}
+local boards = {}                    -- {name, offset, maxrev} of each board
+local send_revision = true
+local sessions = tonumber(os.getenv("TB_BENCH_SESSIONS") or "")
 -- globals: done() reads them from each thread with thread:get()
 responses, short, maxrev = 0, 0, 0
 
@@ -44,7 +58,8 @@ end
 
 function init(args)
     path, scenario, nonce = args[1], args[2], tonumber(args[3])
-    maxrev, tasks, resources = tonumber(args[4]), tonumber(args[5]), tonumber(args[6])
+    send_revision = args[4] ~= "none"
+    maxrev, tasks, resources = tonumber(args[4]) or 0, tonumber(args[5]), tonumber(args[6])
     -- wrk runs setup() in its main state: a thread knows only its own index, not the count
     local count = tonumber(args[7])
     span = math.floor(tasks / count)
@@ -54,15 +69,23 @@ function init(args)
             table.insert(removable, id)
         end
     end
+    for name, offset in string.gmatch(args[10] or "", "([^,:]+):(%d+)") do
+        table.insert(boards, {name = name, offset = tonumber(offset), maxrev = maxrev})
+    end
+    if #boards == 0 then
+        boards[1] = {name = "", offset = 0, maxrev = maxrev}
+    end
 end
 
 local function unique(prefix)
     return string.format("%s%d_%d_%d", prefix, nonce, index, n)
 end
 
+local board                          -- the board of the request being made
+
 local function next_task()
     k = k + 1
-    return first + k % span
+    return board.offset + first + k % span
 end
 
 local function updated(count)
@@ -111,15 +134,30 @@ local BODIES = {move = body_move, add = body_add, batch = body_batch}
 
 function request()
     n = n + 1
-    local body = string.format('{"type":"sync","requestId":%d,"revision":%d,%s}',
+    board = boards[1 + n % #boards]
+    local revision = send_revision and string.format('"revision":%d,', board.maxrev) or ""
+    local body = string.format('{"type":"sync","requestId":%d,%s%s}',
                                10000000000000 + nonce * 1000000000 + index * 100000000 + n,
-                               maxrev, BODIES[scenario]())
-    return wrk.format("POST", path, {["Content-Type"] = "application/json"}, body)
+                               revision, BODIES[scenario]())
+    local headers = {["Content-Type"] = "application/json"}
+    if sessions then
+        headers["Cookie"] = string.format("PHPSESSID=tb%dx%d", index, n % sessions)
+    end
+    return wrk.format("POST", (string.gsub(path, "{board}", board.name)), headers, body)
 end
 
 function response(status, headers, body)
     responses = responses + 1
-    local rev = tonumber(string.match(string.sub(body, 1, 200), '"revision":(%d+)'))
+    local head = string.sub(body, 1, 200)
+    local rev = tonumber(string.match(head, '"revision":(%d+)'))
+    local rid = tonumber(string.match(head, '"requestId":(%d+)'))
+    local b = boards[1]
+    if rid and #boards > 1 then
+        b = boards[1 + (rid % 100000000) % #boards]
+    end
+    if rev and rev > b.maxrev then
+        b.maxrev = rev
+    end
     if rev and rev > maxrev then
         maxrev = rev
     end

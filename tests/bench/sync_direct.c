@@ -86,8 +86,11 @@ static const char *const SQL[S_COUNT] = {
     [S_TASK_READS] = "SELECT " TASK_COLS " FROM `tasks` WHERE `id` IN (" IDS16 ")",
     [S_ASSIGN_READS] = "SELECT `id`,`event`,`resource`,`units` FROM `assignments` WHERE `id` IN ("
                        IDS16 ")",
-    [S_PHANTOM_FIND] = "SELECT `real_id` FROM `taskboard_phantoms` WHERE `tbl` = ? AND `phantom` = ?",
-    [S_PHANTOM_ADD] = "INSERT INTO `taskboard_phantoms` (`tbl`, `phantom`, `real_id`) VALUES (?, ?, ?)",
+    /* `user`: the module keeps phantom ids per authenticated user ('' without one) */
+    [S_PHANTOM_FIND] = "SELECT `real_id` FROM `taskboard_phantoms` WHERE `tbl` = ? AND `phantom` = ? "
+                       "AND `user` = ?",
+    [S_PHANTOM_ADD] = "INSERT INTO `taskboard_phantoms` (`tbl`, `phantom`, `user`, `real_id`) "
+                      "VALUES (?, ?, ?, ?)",
     [S_TASK_INSERT] = "INSERT INTO `tasks` (`name`,`status`) VALUES (?,?)",
     [S_ASSIGN_INSERT] = "INSERT INTO `assignments` (`event`,`resource`) VALUES (?,?)",
     [S_ASSIGN_READ] = "SELECT `id`,`event`,`resource`,`units` FROM `assignments` WHERE `id` = ?",
@@ -503,13 +506,13 @@ static long long add_record(worker_t *w, const char *table, const char *phantom,
     long long id;
 
     respond(w, "{\"$PhantomId\":\"%s\",\"row\":", phantom);
-    RUN(w, S_PHANTOM_FIND, 0, STR(table), STR(phantom));
+    RUN(w, S_PHANTOM_FIND, 0, STR(table), STR(phantom), STR(""));
     if (run(w, insert, nparams, params, 0) == -RETRY) {
         return -RETRY;
     }
     id = (long long)mysql_stmt_insert_id(w->stmt[insert]);
     snprintf(id_text, sizeof(id_text), "%lld", id);
-    RUN(w, S_PHANTOM_ADD, 0, STR(table), STR(phantom), STR(id_text));
+    RUN(w, S_PHANTOM_ADD, 0, STR(table), STR(phantom), STR(""), STR(id_text));
     RUN(w, read_back, 1, INT(id));
     respond(w, "}");
     note(w, table, id, "added");
