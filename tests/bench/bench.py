@@ -492,10 +492,9 @@ class Bench:
         """Sends one sync of each scenario through the module, and runs one through sync_direct,
         with MariaDB's general log on; writes what each issued to
         $TB_STATE_DIR/sync-statements.log and checks that sync_direct issued the module's
-        statements in the module's order (values aside; the module's SELECT LAST_INSERT_ID()
-        aside, and what follows COMMIT: the module's occasional pruning).  One more scenario, a
-        card move one revision behind, shows what a stale sync adds (the journal read, the other
-        client's record read back).  A difference fails the bench: the baseline has to be
+        statements in the module's order (values aside, and what follows COMMIT: the module's
+        occasional pruning).  One more scenario, a card move one revision behind, shows what a
+        stale sync adds (the journal read, the other client's record read back).  A difference fails the bench: the baseline has to be
         brought up to date with the module."""
         log = os.path.join(self.env["TB_STATE_DIR"], "mariadb", "general.log")
         out = os.path.join(self.env["TB_STATE_DIR"], "sync-statements.log")
@@ -545,10 +544,9 @@ class Bench:
         for scenario, name in RECORDED_SCENARIOS.items():
             module = one_sync(issued.get((scenario, "module"), []))
             direct = one_sync(issued.get((scenario, "direct"), []))
-            ids = [s for s in module if "LAST_INSERT_ID()" in s]
-            same = [normalized(s) for s in module if s not in ids] == list(map(normalized, direct))
+            same = list(map(normalized, module)) == list(map(normalized, direct))
             if not module or not same:
-                diff = difflib.unified_diff([normalized(s) for s in module if s not in ids],
+                diff = difflib.unified_diff(list(map(normalized, module)),
                                             list(map(normalized, direct)), "module",
                                             "sync_direct", lineterm="", n=1)
                 raise BenchError(f"{name}: sync_direct does not issue the module's statements "
@@ -773,10 +771,9 @@ FOOTNOTES = [
     "Content-Encoding: gzip.",
     "- direct SQL (C): tests/bench/sync_direct, one libmariadb connection per wrk connection, "
     "statements prepared once, issuing the module's statements and transaction for the same "
-    "change (the journal rows included); it takes new ids from the OK packet where the module "
-    "sends SELECT LAST_INSERT_ID().  Its threads form as many clients as wrk has threads, and "
-    "a sync behind the board's revision reads the journal and the others' records as the "
-    "module's does (c=8: nearly every sync).",
+    "change (the journal rows included).  Its threads form as many clients as wrk has "
+    "threads, and a sync behind the board's revision reads the journal and the others' records "
+    "as the module's does (c=8: nearly every sync).",
     "- statements/req: MariaDB's Questions per request httpd handled (per applied sync for "
     "syncs), the revision writer's UPDATEs left out; prepares are not Questions; ping: "
     "COM_PING per request (Com_admin_commands), mod_dbd's check of the connection it hands out.",
@@ -793,8 +790,8 @@ def report(bench: Bench, started: float, load_start: str, failure: Optional[str]
                            for k, (m, d) in bench.statement_counts.items())
         lines.append(f"- one sync per scenario through the module and through sync_direct with "
                      f"MariaDB's general log on: the same statements in the same order (values "
-                     f"and the module's SELECT LAST_INSERT_ID() aside); statements, module / "
-                     f"baseline: {counts}; in {bench.statements_log}")
+                     f"aside); statements, module / baseline: {counts}; in "
+                     f"{bench.statements_log}")
     lines += section_end(error_log_since(bench.root, bench.error_log_start), failure,
                          "The bench")
     return "\n".join(lines) + "\n"

@@ -9,26 +9,33 @@
  *   add    a new card with one assignment
  *   batch  2 added tasks, 6 updated tasks, 2 removed tasks (added by this thread earlier)
  *
- * Every sync: the replay lookup in the request table (autocommit), START TRANSACTION, the
- * revision row locked, the removals (children and assignments looked up FOR UPDATE, then the
- * DELETEs), the additions (phantom lookup, INSERT, phantom record, the row read back), the updates
- * (row locked, UPDATE, row read back), the journal rows of the changed records (TaskBoardJournal:
- * 16 rows per INSERT while at least 16 remain, then 4, then one per row), the revision raised, the
- * answer recorded, COMMIT.  The one difference on purpose: the id of an inserted row comes from
- * the OK packet (mysql_stmt_insert_id), where the module asks with SELECT LAST_INSERT_ID().
+ * Every sync: the replay lookup in the request table (autocommit), SET TRANSACTION ISOLATION LEVEL
+ * READ COMMITTED and START TRANSACTION, the revision read as last committed (no lock), the
+ * removals (children and assignments looked up FOR UPDATE, then the DELETEs), the additions
+ * (phantom lookup, INSERT ... RETURNING the row, phantom record), the updates (row locked, the
+ * store's one UPDATE, row read back), then, if the sync changed something, the revision row locked
+ * (FOR UPDATE), the journal rows of the changed records (TaskBoardJournal: 16 rows per INSERT
+ * while at least 16 remain, then 4, then one per row), the revision raised, the answer recorded,
+ * COMMIT.  The records of a store share one UPDATE, as the module's do: a field that only some of
+ * them send (the batch's name, sent by its added tasks, which a resend would update, and weight)
+ * is written `col = IF(?, ?, col)`, with a flag and a value (NULL when the flag is 0).
  *
  * Stale revisions, as the module handles them with a journal: every sync carries the highest
  * revision its client has seen, and the threads are split into --clients groups that share that
- * revision, as the connections of one wrk thread share sync.lua's maxrev.  When the locked
- * revision is newer than the client's, the module reads the journal rows in between right after
- * the lock and, if they cover every revision, reads every record they name that this sync did not
- * change (after the revision is raised, before the answer is recorded) to send it along; so does
- * this program, with the same statements.
+ * revision, as the connections of one wrk thread share sync.lua's maxrev.  When the revision read
+ * is newer than the client's, the module reads the journal rows in between right after it; when
+ * the revision row, once locked, has moved on since the read and the client is behind it, it reads
+ * them again up to the locked revision: a row of those committed meanwhile that names a record this
+ * sync updated or removed makes the whole sync run again (after a pause, as a lost deadlock).  If
+ * the rows cover every revision, every record they name that this sync did not change is read
+ * (after the revision is raised, before the answer is recorded) to send it along; so does this
+ * program, with the same statements.
  *
  * Prints one line:  TB transactions=N seconds=S tps=X p50_ms=A p99_ms=B retries=R
  *                   setup_questions=Q setup_prepares=P stale=S journal_reads=J caught_up=C
- * where stale counts the committed syncs whose revision was behind, journal_reads those that
- * read the journal rows of others' revisions, caught_up the records of others read into answers;
+ * where retries counts the runs that lost (a deadlock, or others' commits on this sync's records)
+ * and ran again, stale the committed syncs whose revision was behind, journal_reads the reads of
+ * the journal rows of others' revisions, caught_up the records of others read into answers;
  * and setup_* are what connecting and disconnecting add to the server's Questions and
  * Com_stmt_prepare counters (SET NAMES, the batch's seed INSERTs, COM_QUIT; the prepares,
  * which MariaDB does not count as Questions), for a caller that reads the counters around the
@@ -50,11 +57,12 @@
 
 #define TASK_COLS "`id`,`name`,`description`,`status`,`prio`,`weight`,`deadline`,`start_date`," \
                   "`event_color`,`read_only`,`parent_id`,`meta`"
+#define ASSIGN_COLS "`id`,`event`,`resource`,`units`"
 
 enum {
-    S_REPLAY, S_REV_LOCK, S_REV_BUMP, S_RECORD,
-    S_TASK_LOCK, S_TASK_UPDATE, S_TASK_READ, S_TASK_READS, S_ASSIGN_READS,
-    S_PHANTOM_FIND, S_PHANTOM_ADD, S_TASK_INSERT, S_ASSIGN_INSERT, S_ASSIGN_READ,
+    S_REPLAY, S_REV_READ, S_REV_LOCK, S_REV_BUMP, S_RECORD,
+    S_TASK_LOCK, S_TASK_UPDATE, S_TASK_UPDATE_SOME, S_TASK_READ, S_TASK_READS, S_ASSIGN_READS,
+    S_PHANTOM_FIND, S_PHANTOM_ADD, S_TASK_INSERT, S_ASSIGN_INSERT,
     S_TASK_CHILDREN, S_TASK_ASSIGNS, S_TASK_DELETE,
     S_JOURNAL_ONE, S_JOURNAL_FEW, S_JOURNAL_BATCH, S_JOURNAL_SINCE,
     S_COUNT
@@ -75,25 +83,31 @@ enum {
 
 static const char *const SQL[S_COUNT] = {
     [S_REPLAY] = "SELECT `response` FROM `taskboard_requests` WHERE `request_id` = ? AND `body_hash` = ?",
+    [S_REV_READ] = "SELECT `value` FROM `options` WHERE `name` = ?",
     [S_REV_LOCK] = "SELECT `value` FROM `options` WHERE `name` = ? FOR UPDATE",
     [S_REV_BUMP] = "UPDATE `options` SET `value` = `value` + 1 WHERE `name` = ?",
     [S_RECORD] = "INSERT IGNORE INTO `taskboard_requests` (`request_id`, `body_hash`, `response`) "
                  "VALUES (?, ?, ?)",
     [S_TASK_LOCK] = "SELECT " TASK_COLS " FROM `tasks` WHERE `id` = ? FOR UPDATE",
+    /* the store's one UPDATE of a sync whose records all send status and weight (move) */
     [S_TASK_UPDATE] = "UPDATE `tasks` SET `status` = ?,`weight` = ? WHERE `id` = ?",
+    /* ... and of the batch's: its added tasks (which a resend would update) send name and status,
+     * its updated ones status and weight, so name and weight are flagged */
+    [S_TASK_UPDATE_SOME] = "UPDATE `tasks` SET `name` = IF(?, ?, `name`),`status` = ?,"
+                           "`weight` = IF(?, ?, `weight`) WHERE `id` = ?",
     [S_TASK_READ] = "SELECT " TASK_COLS " FROM `tasks` WHERE `id` = ?",
     /* the module's sql_select_ids: TB_SELECT_IDS ids, the last repeated to fill the list */
     [S_TASK_READS] = "SELECT " TASK_COLS " FROM `tasks` WHERE `id` IN (" IDS16 ")",
-    [S_ASSIGN_READS] = "SELECT `id`,`event`,`resource`,`units` FROM `assignments` WHERE `id` IN ("
-                       IDS16 ")",
+    [S_ASSIGN_READS] = "SELECT " ASSIGN_COLS " FROM `assignments` WHERE `id` IN (" IDS16 ")",
     /* `user`: the module keeps phantom ids per authenticated user ('' without one) */
     [S_PHANTOM_FIND] = "SELECT `real_id` FROM `taskboard_phantoms` WHERE `tbl` = ? AND `phantom` = ? "
                        "AND `user` = ?",
     [S_PHANTOM_ADD] = "INSERT INTO `taskboard_phantoms` (`tbl`, `phantom`, `user`, `real_id`) "
                       "VALUES (?, ?, ?, ?)",
-    [S_TASK_INSERT] = "INSERT INTO `tasks` (`name`,`status`) VALUES (?,?)",
-    [S_ASSIGN_INSERT] = "INSERT INTO `assignments` (`event`,`resource`) VALUES (?,?)",
-    [S_ASSIGN_READ] = "SELECT `id`,`event`,`resource`,`units` FROM `assignments` WHERE `id` = ?",
+    /* the new id and the row as stored, in one round trip */
+    [S_TASK_INSERT] = "INSERT INTO `tasks` (`name`,`status`) VALUES (?,?) RETURNING " TASK_COLS,
+    [S_ASSIGN_INSERT] = "INSERT INTO `assignments` (`event`,`resource`) VALUES (?,?) RETURNING "
+                        ASSIGN_COLS,
     [S_TASK_CHILDREN] = "SELECT `id` FROM `tasks` WHERE `parent_id` = ? FOR UPDATE",
     [S_TASK_ASSIGNS] = "SELECT `id` FROM `assignments` WHERE `event` = ? FOR UPDATE",
     [S_TASK_DELETE] = "DELETE FROM `tasks` WHERE `id` = ?",
@@ -110,7 +124,13 @@ static const char *const SQL[S_COUNT] = {
 #define COL_SIZE 1024
 #define RESPONSE_SIZE (1 << 20)     /* stale syncs carry others' rows along */
 #define MAX_WRITTEN 64
-#define DEADLOCK_TRIES 3
+
+/* The module's TB_SYNC_ATTEMPTS, TB_SYNC_FIRST_PAUSE and TB_SYNC_LAST_PAUSE (tb_sync_apply.c): a
+ * run that lost runs again after a pause drawn between half a bound and the bound, which doubles
+ * from the first pause to the last. */
+#define SYNC_ATTEMPTS 10
+#define FIRST_PAUSE_US 4000
+#define LAST_PAUSE_US 256000
 
 static const char *const STATUSES[] = {"todo", "doing", "review", "done"};
 
@@ -122,15 +142,16 @@ static struct {
     long long revision;
 } opt = {"127.0.0.1", "taskboard", "taskboard", "taskboard", "move", 3306, 1, 3, 1000, 100, 0, 0, 0, 0};
 
-/* A statement parameter: an integer or a string. */
+/* A statement parameter: an integer, a string or NULL. */
 typedef struct {
-    int is_string;
+    enum { P_INT, P_STR, P_NULL } kind;
     long long i;
     const char *s;
 } param_t;
 
-#define INT(v) ((param_t){0, (v), NULL})
-#define STR(v) ((param_t){1, 0, (v)})
+#define INT(v) ((param_t){P_INT, (v), NULL})
+#define STR(v) ((param_t){P_STR, 0, (v)})
+#define NUL ((param_t){P_NULL, 0, NULL})
 
 /* A journal row: one that this sync writes, or one of others' that it read. */
 typedef struct {
@@ -161,13 +182,17 @@ typedef struct {
     long long removable[2];             /* the ids of the tasks added by the last batch */
     entry_t written[MAX_WRITTEN];       /* this sync's journal rows, in the module's order */
     int nwritten;
+    entry_t touched[MAX_WRITTEN];       /* the records it updated or removed (the module's
+                                           touch()), operation unused */
+    int ntouched;
+    unsigned seed;                      /* of the pauses after a lost run */
     entry_t *others;                    /* the journal rows since the client's revision */
     size_t nothers, others_cap;
     int has_others;                     /* they cover every revision: send the records along */
     long long stale, journal_reads, caught_up;
     double *latency;                    /* ms per committed sync */
     size_t count, cap;
-    long long retries;
+    long long retries;                  /* runs that lost and ran again */
 } worker_t;
 
 /* ready: every thread is connected and prepared; go: the deadline is set */
@@ -231,7 +256,10 @@ static long long run_rows(worker_t *w, int s, int nparams, const param_t *params
 
     memset(bind, 0, sizeof(bind));
     for (i = 0; i < nparams; i++) {
-        if (params[i].is_string) {
+        if (params[i].kind == P_NULL) {
+            bind[i].buffer_type = MYSQL_TYPE_NULL;
+        }
+        else if (params[i].kind == P_STR) {
             len[i] = strlen(params[i].s);
             bind[i].buffer_type = MYSQL_TYPE_STRING;
             bind[i].buffer = (void *)params[i].s;
@@ -339,6 +367,32 @@ static void note(worker_t *w, const char *table, long long id, const char *opera
     snprintf(e->operation, sizeof(e->operation), "%s", operation);
 }
 
+/* Remembers a record this sync updated or removed (the module's touch()): others' commits of it
+ * between the revision read and the revision lock make the sync run again. */
+static void touch(worker_t *w, const char *table, long long id)
+{
+    entry_t *e;
+
+    if (w->ntouched == MAX_WRITTEN) {
+        die("more than %d touched records in one sync", MAX_WRITTEN);
+    }
+    e = &w->touched[w->ntouched++];
+    snprintf(e->table, sizeof(e->table), "%s", table);
+    snprintf(e->id, sizeof(e->id), "%lld", id);
+}
+
+static int lists(const entry_t *list, int n, const char *table, const char *id)
+{
+    int i;
+
+    for (i = 0; i < n; i++) {
+        if (!strcmp(list[i].table, table) && !strcmp(list[i].id, id)) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
 /* Writes this sync's journal rows under revision, as tb_journal_write does: JOURNAL_BATCH rows
  * per INSERT while at least that many remain, then JOURNAL_FEW, then one INSERT per row. */
 static int write_journal(worker_t *w, long long revision)
@@ -385,8 +439,9 @@ static void take_other(worker_t *w, unsigned ncols)
     snprintf(e->operation, sizeof(e->operation), "%.11s", w->cols[3]);
 }
 
-/* The client's revision is behind the locked one: the journal rows of the revisions in between
- * (tb_journal_since, in lock_revision).  They are sent along when every revision has rows. */
+/* The client's revision is behind the board's: the journal rows of the revisions in between
+ * (tb_journal_since: in check_policy up to the revision read, in lock_revision again up to the
+ * locked one when it moved on meanwhile).  They are sent along when every revision has rows. */
 static int read_others(worker_t *w, long long since, long long upto)
 {
     char from[24], to[24];
@@ -434,8 +489,9 @@ static int read_records(worker_t *w, int select, const char **ids, int n)
 }
 
 /* Sends along, as it is now, every record the others' journal rows name that this sync did not
- * change (tb_journal_fill): by store, parents first, each record once.  (The module also skips
- * the records the client sent that did not change; in these scenarios every one changes.) */
+ * update or remove (tb_journal_fill, which skips the module's touched records): by store,
+ * parents first, each record once.  (Records this sync added are new: no journal row of others
+ * names them.) */
 static int fill_others(worker_t *w)
 {
     static const struct {
@@ -444,7 +500,7 @@ static int fill_others(worker_t *w)
     } stores[] = {{"tasks", S_TASK_READS}, {"assignments", S_ASSIGN_READS}};
     const char **ids = malloc((w->nothers + 1) * sizeof(*ids));
     size_t i, j;
-    int k, t, n, rc = 0;
+    int k, n, rc = 0;
 
     for (i = 0; i < w->nothers; i++) {
         for (k = 0; k < 2 && strcmp(w->others[i].table, stores[k].table); k++) {
@@ -466,13 +522,8 @@ static int fill_others(worker_t *w)
                     break;
                 }
             }
-            for (t = 0; j == i && t < w->nwritten; t++) {
-                if (!strcmp(w->written[t].table, e->table) && !strcmp(w->written[t].id, e->id)) {
-                    break;
-                }
-            }
-            if (j < i || t < w->nwritten) {
-                continue;       /* read already, or changed by this sync */
+            if (j < i || lists(w->touched, w->ntouched, e->table, e->id)) {
+                continue;       /* read already, or touched by this sync */
             }
             w->caught_up++;
             ids[n++] = e->id;
@@ -497,23 +548,26 @@ static int remove_lookups(worker_t *w, long long id)
     return 0;
 }
 
-/* Inserts a record whose $PhantomId is phantom into table (with insert and its parameters),
- * records the phantom id, reads the row back into the answer.  Returns the new id. */
+/* Inserts a record whose $PhantomId is phantom into table (with insert, which RETURNs the row,
+ * and its parameters): the row goes into the answer; then records the phantom id.  Returns the new
+ * id. */
 static long long add_record(worker_t *w, const char *table, const char *phantom, int insert,
-                            int nparams, const param_t *params, int read_back)
+                            int nparams, const param_t *params)
 {
     char id_text[24];
-    long long id;
+    long long id, rows;
 
     respond(w, "{\"$PhantomId\":\"%s\",\"row\":", phantom);
     RUN(w, S_PHANTOM_FIND, 0, STR(table), STR(phantom), STR(""));
-    if (run(w, insert, nparams, params, 0) == -RETRY) {
+    if ((rows = run(w, insert, nparams, params, 1)) < 0) {
         return -RETRY;
     }
-    id = (long long)mysql_stmt_insert_id(w->stmt[insert]);
+    if (rows != 1) {
+        die("%s: returned %lld rows", SQL[insert], rows);
+    }
+    id = atoll(w->cols[0]);
     snprintf(id_text, sizeof(id_text), "%lld", id);
     RUN(w, S_PHANTOM_ADD, 0, STR(table), STR(phantom), STR(""), STR(id_text));
-    RUN(w, read_back, 1, INT(id));
     respond(w, "}");
     note(w, table, id, "added");
     return id;
@@ -525,10 +579,12 @@ static long long add_task(worker_t *w, const char *phantom)
 
     snprintf(name, sizeof(name), "Bench card %lld", w->n);
     const param_t p[] = {STR(name), STR("todo")};
-    return add_record(w, "tasks", phantom, S_TASK_INSERT, 2, p, S_TASK_READ);
+    return add_record(w, "tasks", phantom, S_TASK_INSERT, 2, p);
 }
 
-/* Locks, updates and reads back the next task of this thread. */
+/* Locks, updates and reads back the next task of this thread, through the store's one UPDATE of
+ * this sync: status and weight; in a batch name (its added tasks' field, not sent: flag 0,
+ * NULL), status, weight (flag 1, the value). */
 static int update_task(worker_t *w)
 {
     long long id, rows;
@@ -537,13 +593,23 @@ static int update_task(worker_t *w)
     id = w->first + w->k % w->span;
     RUN(w, S_TASK_LOCK, 0, INT(id));
     /* a weight no earlier run has written: every update really changes its row */
-    const param_t p[] = {STR(STATUSES[w->k % 4]), INT(opt.nonce * 100000LL + w->n), INT(id)};
-    if ((rows = run(w, S_TASK_UPDATE, 3, p, 0)) < 0) {
+    const char *status = STATUSES[w->k % 4];
+    long long weight = opt.nonce * 100000LL + w->n;
+    if (strcmp(opt.scenario, "batch") == 0) {
+        const param_t p[] = {INT(0), NUL, STR(status), INT(1), INT(weight), INT(id)};
+        rows = run(w, S_TASK_UPDATE_SOME, 6, p, 0);
+    }
+    else {
+        const param_t p[] = {STR(status), INT(weight), INT(id)};
+        rows = run(w, S_TASK_UPDATE, 3, p, 0);
+    }
+    if (rows < 0) {
         return -RETRY;
     }
     if (rows > 0) {
         note(w, "tasks", id, "updated");
     }
+    touch(w, "tasks", id);
     RUN(w, S_TASK_READ, 0, INT(id));
     return 0;
 }
@@ -572,7 +638,7 @@ static int changes(worker_t *w)
         phantom_id(w, other, sizeof(other), "a");
         respond(w, "],\"assignments\":[");
         const param_t p[] = {INT(id), INT(1 + w->n % opt.resources)};
-        if (add_record(w, "assignments", other, S_ASSIGN_INSERT, 2, p, S_ASSIGN_READ) < 0) {
+        if (add_record(w, "assignments", other, S_ASSIGN_INSERT, 2, p) < 0) {
             return -RETRY;
         }
         respond(w, "]");
@@ -593,6 +659,7 @@ static int changes(worker_t *w)
         if (rows > 0) {
             note(w, "tasks", w->removable[i], "removed");
         }
+        touch(w, "tasks", w->removable[i]);
     }
     respond(w, ",\"tasks\":[");
     phantom_id(w, task, sizeof(task), "bx");
@@ -617,17 +684,129 @@ static int changes(worker_t *w)
     return 0;
 }
 
-/* One sync: the replay lookup, then the transaction.  Returns -RETRY after a deadlock. */
-static int sync_once(worker_t *w)
+/* Puts the answer's head (printf-style) before what is in it already: the revision it names is
+ * known only once the changes are made. */
+static void prepend(worker_t *w, const char *fmt, ...)
+{
+    char head[256];
+    va_list ap;
+    int len;
+
+    va_start(ap, fmt);
+    len = vsnprintf(head, sizeof(head), fmt, ap);
+    va_end(ap);
+    if (len < 0 || (size_t)len >= sizeof(head) || w->response_len + len >= RESPONSE_SIZE) {
+        die("answer longer than %d bytes", RESPONSE_SIZE);
+    }
+    memmove(w->response + len, w->response, w->response_len);
+    memcpy(w->response, head, (size_t)len);
+    w->response_len += (size_t)len;
+    w->response[w->response_len] = '\0';
+}
+
+/* After the changes, as the module's lock_revision: the revision row locked; when it moved on
+ * since *revision was read and the client is behind it, the journal rows up to it are read again,
+ * and a sync committed meanwhile that changed a record this one touched makes it run again.
+ * *revision gets the locked revision. */
+static int lock_revision(worker_t *w, long long seen, long long *revision)
+{
+    const param_t name[] = {STR("revision")};
+    long long read = *revision;
+    size_t i;
+
+    RUN(w, S_REV_LOCK, 0, name[0]);
+    *revision = atoll(w->cols[0]);
+    if (*revision == read || seen <= 0 || seen >= *revision) {
+        return 0;
+    }
+    if (read_others(w, seen, *revision) < 0) {
+        return -RETRY;
+    }
+    for (i = 0; w->has_others && i < w->nothers; i++) {
+        const entry_t *e = &w->others[i];
+        if (e->revision > read && lists(w->touched, w->ntouched, e->table, e->id)) {
+            return -RETRY;
+        }
+    }
+    return 0;
+}
+
+/* One run of the sync's transaction (the module's apply_once); *revision gets the board's
+ * revision before this sync's raise.  Returns -RETRY when it lost: a deadlock, or others' commits
+ * on its records. */
+static int transaction(worker_t *w, const char *request_id, const char *body_hash, long long seen,
+                       long long *revision)
+{
+    const param_t name[] = {STR("revision")};
+    int rc;
+
+    w->nwritten = 0;
+    w->ntouched = 0;
+    w->has_others = 0;
+    w->response_len = 0;
+    /* read committed (for this transaction only): the revision read sees every sync committed
+     * before it, and so does the lock's read after the changes */
+    if (query(w, "SET TRANSACTION ISOLATION LEVEL READ COMMITTED") < 0
+        || query(w, "START TRANSACTION") < 0) {
+        return -RETRY;
+    }
+    RUN(w, S_REV_READ, 0, name[0]);
+    *revision = atoll(w->cols[0]);
+    if (seen > 0 && seen < *revision && (rc = read_others(w, seen, *revision)) < 0) {
+        return rc;
+    }
+    if ((rc = changes(w)) < 0) {
+        return rc;
+    }
+    if (w->nwritten > 0) {
+        /* the journal rows, just before the revision is raised, as the module writes them */
+        if ((rc = lock_revision(w, seen, revision)) < 0
+            || (rc = write_journal(w, *revision + 1)) < 0
+            || (rc = (int)run(w, S_REV_BUMP, 1, name, 0)) < 0) {
+            return rc;
+        }
+    }
+    prepend(w, "{\"success\":true,\"type\":\"sync\",\"requestId\":%s,\"revision\":%lld",
+            request_id, *revision + (w->nwritten > 0));
+    if (w->has_others && (rc = fill_others(w)) < 0) {
+        return rc;
+    }
+    respond(w, "}");
+    const param_t record[] = {STR(request_id), STR(body_hash), STR(w->response)};
+    if ((rc = (int)run(w, S_RECORD, 3, record, 0)) < 0 || (rc = query(w, "COMMIT")) < 0) {
+        return rc;
+    }
+    return 0;
+}
+
+/* The module's pause_after_conflict: before run attempt + 1. */
+static void pause_after_loss(worker_t *w, int attempt)
+{
+    long bound = FIRST_PAUSE_US, us;
+    struct timespec ts;
+
+    while (--attempt > 0 && bound < LAST_PAUSE_US) {
+        bound *= 2;
+    }
+    if (bound > LAST_PAUSE_US) {
+        bound = LAST_PAUSE_US;
+    }
+    us = bound / 2 + (long)(rand_r(&w->seed) % (unsigned)(bound / 2 + 1));
+    ts.tv_sec = us / 1000000;
+    ts.tv_nsec = (us % 1000000) * 1000;
+    nanosleep(&ts, NULL);
+}
+
+/* One sync: the replay lookup, then the transaction, run again (after a pause) while it loses, up
+ * to SYNC_ATTEMPTS runs. */
+static void sync_once(worker_t *w)
 {
     char request_id[32], body_hash[48];
     long long saved_k = w->k, saved_removable[2] = {w->removable[0], w->removable[1]};
-    long long seen = 0, locked;
-    int rc;
+    long long seen = 0, revision = 0;
+    int attempt;
 
     w->n++;
-    w->nwritten = 0;
-    w->has_others = 0;
     if (opt.revision > 0) {
         /* what the client sends: the highest revision it has seen in an answer */
         pthread_mutex_lock(&client_lock);
@@ -637,49 +816,28 @@ static int sync_once(worker_t *w)
     snprintf(request_id, sizeof(request_id), "%lld",
              20000000000000LL + opt.nonce * 1000000000LL + w->index * 100000000LL + w->n);
     snprintf(body_hash, sizeof(body_hash), "%040llx", (unsigned long long)w->n * 2654435761ULL);
-    w->response_len = 0;
-    RUN(w, S_REPLAY, 0, STR(request_id), STR(body_hash));
-    if (query(w, "START TRANSACTION") < 0) {
-        return -RETRY;
+    if (run(w, S_REPLAY, 2, (param_t[]){STR(request_id), STR(body_hash)}, 0) < 0) {
+        die("thread %d: the replay lookup lost to a deadlock", w->index);
     }
-    const param_t name[] = {STR("revision")};
-    if ((rc = (int)run(w, S_REV_LOCK, 1, name, 0)) < 0) {
-        goto done;
-    }
-    locked = atoll(w->cols[0]);
-    if (seen > 0 && seen < locked && (rc = read_others(w, seen, locked)) < 0) {
-        goto done;
-    }
-    respond(w, "{\"success\":true,\"type\":\"sync\",\"requestId\":%s,\"revision\":%lld",
-            request_id, locked + 1);
-    if ((rc = changes(w)) < 0
-        /* the journal rows, just before the revision is raised, as the module writes them */
-        || (rc = write_journal(w, locked + 1)) < 0
-        || (rc = (int)run(w, S_REV_BUMP, 1, name, 0)) < 0
-        || (w->has_others && (rc = fill_others(w)) < 0)) {
-        goto done;
-    }
-    respond(w, "}");
-    const param_t record[] = {STR(request_id), STR(body_hash), STR(w->response)};
-    if ((rc = (int)run(w, S_RECORD, 3, record, 0)) < 0 || (rc = query(w, "COMMIT")) < 0) {
-        goto done;
-    }
-    if (seen > 0) {
-        w->stale += seen < locked;
-        pthread_mutex_lock(&client_lock);
-        if (client_revision[w->client] < locked + 1) {
-            client_revision[w->client] = locked + 1;
-        }
-        pthread_mutex_unlock(&client_lock);
-    }
-done:
-    if (rc < 0) {
+    for (attempt = 1; transaction(w, request_id, body_hash, seen, &revision) < 0; attempt++) {
         mysql_rollback(w->db);
         w->k = saved_k;
         w->removable[0] = saved_removable[0];
         w->removable[1] = saved_removable[1];
+        if (attempt >= SYNC_ATTEMPTS) {
+            die("thread %d: a sync lost %d times in a row", w->index, attempt);
+        }
+        w->retries++;
+        pause_after_loss(w, attempt);
     }
-    return rc;
+    if (seen > 0) {
+        w->stale += seen < revision;
+        pthread_mutex_lock(&client_lock);
+        if (client_revision[w->client] < revision + (w->nwritten > 0)) {
+            client_revision[w->client] = revision + (w->nwritten > 0);
+        }
+        pthread_mutex_unlock(&client_lock);
+    }
 }
 
 static void connect_worker(worker_t *w)
@@ -710,10 +868,10 @@ static void connect_worker(worker_t *w)
         snprintf(name, sizeof(name), "Bench seed %d_%d", opt.nonce, w->index);
         for (s = 0; s < 2; s++) {
             const param_t p[] = {STR(name), STR("todo")};
-            if (run(w, S_TASK_INSERT, 2, p, 0) < 0) {
+            if (run(w, S_TASK_INSERT, 2, p, 0) != 1) {
                 die("seed insert failed");
             }
-            w->removable[s] = (long long)mysql_stmt_insert_id(w->stmt[S_TASK_INSERT]);
+            w->removable[s] = atoll(w->cols[0]);        /* RETURNING's id */
         }
     }
 }
@@ -728,19 +886,13 @@ static void *worker_main(void *arg)
     for (;;) {
         double t0 = now_ms();
         struct timespec ts;
-        int tries = 0;
 
         clock_gettime(CLOCK_MONOTONIC, &ts);
         if (opt.syncs > 0 ? w->count >= (size_t)opt.syncs : ts.tv_sec > deadline.tv_sec
             || (ts.tv_sec == deadline.tv_sec && ts.tv_nsec >= deadline.tv_nsec)) {
             break;
         }
-        while (sync_once(w) < 0) {
-            w->retries++;
-            if (++tries >= DEADLOCK_TRIES) {
-                die("thread %d: deadlock %d times in a row", w->index, tries);
-            }
-        }
+        sync_once(w);
         if (w->count == w->cap) {
             w->cap = w->cap ? w->cap * 2 : 4096;
             if (!(w->latency = realloc(w->latency, w->cap * sizeof(double)))) {
@@ -851,6 +1003,7 @@ int main(int argc, char **argv)
     pthread_barrier_init(&go, NULL, (unsigned)opt.threads + 1);
     for (i = 0; i < opt.threads; i++) {
         workers[i].index = i + 1;
+        workers[i].seed = (unsigned)(opt.nonce * 1000 + i + 1);
         /* as wrk hands out its connections: the first threads/clients to the first client */
         workers[i].client = i * opt.clients / opt.threads;
         workers[i].span = opt.tasks / opt.threads;
