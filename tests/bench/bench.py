@@ -423,8 +423,9 @@ class Bench:
 
     def sync_direct_cmd(self, scenario: str, threads: int, extra=()) -> List[str]:
         board = self.boards["M"]
-        return [*self.client_prefix, SYNC_DIRECT, "--host", "127.0.0.1",
-                "--port", self.env["TB_DB_PORT"],
+        # over the database's unix socket, as the module's connections (the demo's DBDParams)
+        return [*self.client_prefix, SYNC_DIRECT,
+                "--socket", os.path.join(self.env["TB_STATE_DIR"], "mariadb", "mysqld.sock"),
                 "--user", self.env.get("TB_DB_USER", "taskboard"),
                 "--password", self.env.get("TB_DB_PASS", "taskboard"),
                 "--database", db_name(self.env), "--threads", str(threads),

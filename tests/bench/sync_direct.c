@@ -140,7 +140,9 @@ static struct {
     unsigned port;
     int threads, seconds, tasks, resources, nonce, clients, syncs;
     long long revision;
-} opt = {"127.0.0.1", "taskboard", "taskboard", "taskboard", "move", 3306, 1, 3, 1000, 100, 0, 0, 0, 0};
+    const char *socket;         /* a unix socket: host and port unused */
+} opt = {"127.0.0.1", "taskboard", "taskboard", "taskboard", "move", 3306, 1, 3, 1000, 100, 0, 0, 0, 0,
+         NULL};
 
 /* A statement parameter: an integer, a string or NULL. */
 typedef struct {
@@ -848,8 +850,8 @@ static void connect_worker(worker_t *w)
         die("mysql_init failed");
     }
     mysql_options(w->db, MYSQL_SET_CHARSET_NAME, "utf8mb4");
-    if (!mysql_real_connect(w->db, opt.host, opt.user, opt.password, opt.database, opt.port,
-                            NULL, 0)) {
+    if (!mysql_real_connect(w->db, opt.socket ? "localhost" : opt.host, opt.user, opt.password,
+                            opt.database, opt.port, opt.socket, 0)) {
         die("connect: %s", mysql_error(w->db));
     }
     /* what the demo's DBDInitSQL runs on every pooled connection */
@@ -924,7 +926,8 @@ static double percentile(const double *sorted, size_t n, double p)
 
 static void usage(void)
 {
-    fputs("usage: sync_direct [--host H] [--port P] [--user U] [--password W] [--database D]\n"
+    fputs("usage: sync_direct [--host H] [--port P | --socket S] [--user U] [--password W]\n"
+          "       [--database D]\n"
           "       [--threads N] [--seconds T] [--scenario move|add|batch] [--tasks N]\n"
           "       [--resources R] [--nonce X] [--revision R [--clients G]] [--syncs N]\n"
           "  --revision R: the board's revision at the start; every sync then carries the highest\n"
@@ -941,7 +944,8 @@ static void parse_args(int argc, char **argv)
         {"password", 1, NULL, 'p'}, {"database", 1, NULL, 'D'}, {"threads", 1, NULL, 't'},
         {"seconds", 1, NULL, 's'}, {"scenario", 1, NULL, 'S'}, {"tasks", 1, NULL, 'T'},
         {"resources", 1, NULL, 'R'}, {"nonce", 1, NULL, 'n'}, {"revision", 1, NULL, 'r'},
-        {"clients", 1, NULL, 'c'}, {"syncs", 1, NULL, 'N'}, {NULL, 0, NULL, 0},
+        {"clients", 1, NULL, 'c'}, {"syncs", 1, NULL, 'N'}, {"socket", 1, NULL, 'k'},
+        {NULL, 0, NULL, 0},
     };
     int c;
 
@@ -961,6 +965,7 @@ static void parse_args(int argc, char **argv)
         case 'r': opt.revision = atoll(optarg); break;
         case 'c': opt.clients = atoi(optarg); break;
         case 'N': opt.syncs = atoi(optarg); break;
+        case 'k': opt.socket = optarg; break;
         default: usage();
         }
     }
