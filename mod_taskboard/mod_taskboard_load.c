@@ -451,7 +451,10 @@ static int answer_cached(load_t *ld)
         return TB_GO_ON;
     }
     if ((hit = tb_cache_get(load_cache, ld->key, ld->revision)) == NULL) {
-        return answer_after_flight(ld);
+        /* an answer the cache cannot keep cannot be shared either: the
+         * loads that would wait for it read at once */
+        return tb_cache_is_too_large(load_cache, ld->key, ld->revision)
+               ? TB_GO_ON : answer_after_flight(ld);
     }
     if (tr->stats) {
         tr->stats->cache_hit = 1;

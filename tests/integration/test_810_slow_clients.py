@@ -39,6 +39,13 @@ class SlowReader:
         self.sock.sendall(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nX-TB-Test: {tag}\r\n"
                           "Connection: close\r\n\r\n".encode())
 
+    def wait_answered(self):
+        """Until the first bytes of the answer arrive: the module writes nothing before the
+        whole answer is read and the connection is back, so the request has left the database
+        by then (it may have waited its turn for a connection, or for another load's read of
+        the same answer, with no sign of it in the database)."""
+        assert self.sock.recv(1, socket.MSG_PEEK), "the connection closed without an answer"
+
     def read_all(self) -> bytes:
         chunks = []
         while True:
@@ -103,6 +110,8 @@ class TestSlowClients:
         try:
             # each stuck answer has left the database: no transaction of the board's user
             # stays open, and the server is still writing to every slow client
+            for s in slow:
+                s.wait_answered()
             deadline = time.time() + 10
             while True:
                 trx = storm.root_query(
