@@ -36,7 +36,7 @@
 /* SET TRANSACTION while a transaction is open. */
 #define ER_TRANSACTION_IN_PROGRESS 1568
 /* A server that does not know SET STATEMENT or wsrep_sync_wait. */
-#define ER_PARSE_ERROR 1064
+#define ER_PARSE_ERROR TB_ER_PARSE_ERROR
 #define ER_UNKNOWN_SYSTEM_VARIABLE 1193
 /* A packet larger than max_allowed_packet: the server's answer to a
  * statement too large (it then closes the connection), and the client's
@@ -497,11 +497,6 @@ static int begin(tb_db_t *db, const char *sql, tb_db_error_t *err)
         db->rollback_registered = 1;
     }
     return 0;
-}
-
-int tb_db_begin(tb_db_t *db, tb_db_error_t *err)
-{
-    return begin(db, "START TRANSACTION", err);
 }
 
 /* Ends whatever transaction the server still has open on the connection,

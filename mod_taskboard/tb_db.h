@@ -51,6 +51,10 @@ typedef struct tb_db_t {
  * the request can succeed a moment later. */
 #define TB_ER_QUERY_INTERRUPTED 1317
 
+/* A statement the server cannot parse: MySQL, or an older MariaDB, meeting
+ * syntax this module may use (RETURNING, SET STATEMENT). */
+#define TB_ER_PARSE_ERROR 1064
+
 /** What went wrong, for the error log; never for the client. */
 typedef struct tb_db_error_t {
     int code;                   /* the driver's errno (MySQL's), or 0 */
@@ -183,15 +187,6 @@ int tb_db_query_rows(tb_db_t *db, const char *sql, int nargs,
                      const char *doing, tb_db_error_t *err);
 
 /**
- * Starts a transaction with START TRANSACTION (not the driver's
- * autocommit switch, which costs a statement more at each end).  A
- * cleanup on the request pool rolls it back if it is still open when the
- * request ends, so no connection ever goes back to mod_dbd's pool in the
- * middle of one.  db must live in the request pool.
- */
-int tb_db_begin(tb_db_t *db, tb_db_error_t *err);
-
-/**
  * Starts a read-only transaction on a consistent snapshot, so that every
  * SELECT of a load sees the same committed state (under the default
  * REPEATABLE READ isolation).  Ended by tb_db_commit.
@@ -200,7 +195,12 @@ int tb_db_begin_snapshot(tb_db_t *db, tb_db_error_t *err);
 
 /** Starts a read-write transaction at READ COMMITTED: each statement
  *  sees what was committed before it (a sync's checks after waiting for
- *  a lock), where REPEATABLE READ would show the first read's moment. */
+ *  a lock), where REPEATABLE READ would show the first read's moment.
+ *  With START TRANSACTION, not the driver's autocommit switch (a
+ *  statement more at each end); a cleanup on the request pool rolls it
+ *  back if it is still open when the request ends, so no connection goes
+ *  back to mod_dbd's pool in the middle of one.  db must live in the
+ *  request pool. */
 int tb_db_begin_read_committed(tb_db_t *db, tb_db_error_t *err);
 
 /** Commits; on failure the transaction is rolled back. */

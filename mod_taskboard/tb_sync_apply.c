@@ -56,7 +56,6 @@ static const char *const SQL_LAST_ID = "SELECT LAST_INSERT_ID()";
  * SELECT LAST_INSERT_ID() and the row a read back.  A server that cannot
  * parse RETURNING (MySQL, an older MariaDB) turns it off in the process
  * the first time. */
-#define ER_PARSE_ERROR 1064
 static apr_uint32_t returning_unsupported;
 
 typedef struct apply_t {
@@ -367,7 +366,7 @@ static int prepare_writes(apply_t *a, tb_changes_t *ch, int again)
             ch->sql_insert = returning;
             ch->insert_returns = 1;
         }
-        else if (a->err->db.code == ER_PARSE_ERROR) {
+        else if (a->err->db.code == TB_ER_PARSE_ERROR) {
             apr_atomic_set32(&returning_unsupported, 1);
             memset(&a->err->db, 0, sizeof(a->err->db));
         }
